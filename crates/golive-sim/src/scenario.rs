@@ -1,0 +1,256 @@
+//! Scenario timelines: objects that appear, change or go away at `t+N`.
+//! The format is documented in `docs/sim.md`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::SimError;
+
+/// A parsed scenario timeline, ready to be played against a running [`crate::Sim`].
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub(crate) origin: String,
+    pub(crate) steps: Vec<ScenarioStep>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ScenarioStep {
+    pub at: Duration,
+    /// `file:line:column` of the step, for run-time error messages.
+    pub location: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    Apply(Value),
+    Patch { target: ObjectRef, merge: Value },
+    Delete(ObjectRef),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioDoc {
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    steps: Vec<Spanned<StepDoc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepDoc {
+    at: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: Option<String>,
+    #[serde(default)]
+    apply: Option<Value>,
+    #[serde(default)]
+    patch: Option<PatchDoc>,
+    #[serde(default)]
+    delete: Option<ObjectRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PatchDoc {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+    merge: Value,
+}
+
+impl Scenario {
+    /// Parses a scenario held in memory; `origin` names it in error messages.
+    pub fn from_text(origin: &str, text: &str) -> Result<Self, SimError> {
+        let doc: ScenarioDoc =
+            serde_saphyr::from_str_with_options(text, crate::manifests::yaml_options()).map_err(
+                |error| {
+                    let at = match error.location() {
+                        Some(l) if l.line() > 0 => format!("{origin}:{}:{}", l.line(), l.column()),
+                        _ => origin.to_string(),
+                    };
+                    let message = error.to_string();
+                    SimError::Scenario {
+                        at,
+                        message: message.lines().next().unwrap_or_default().to_string(),
+                    }
+                },
+            )?;
+        let place = |line: u64, column: u64| format!("{origin}:{line}:{column}");
+        let mut steps = Vec::new();
+        for step in doc.steps {
+            let location = place(step.referenced.line(), step.referenced.column());
+            let step_doc = step.value;
+            let at = crate::time::parse_offset(&step_doc.at.value).map_err(|message| {
+                SimError::Scenario {
+                    at: place(step_doc.at.referenced.line(), step_doc.at.referenced.column()),
+                    message,
+                }
+            })?;
+            let mut actions = Vec::new();
+            if let Some(object) = step_doc.apply {
+                if object.get("apiVersion").and_then(Value::as_str).is_none()
+                    || object.get("kind").and_then(Value::as_str).is_none()
+                    || object.pointer("/metadata/name").and_then(Value::as_str).is_none()
+                {
+                    return Err(SimError::Scenario {
+                        at: location,
+                        message: "apply needs a full manifest with apiVersion, kind and metadata.name".into(),
+                    });
+                }
+                actions.push(Action::Apply(object));
+            }
+            if let Some(patch) = step_doc.patch {
+                if !patch.merge.is_object() {
+                    return Err(SimError::Scenario {
+                        at: location,
+                        message: "patch.merge must be a mapping (a JSON merge patch)".into(),
+                    });
+                }
+                actions.push(Action::Patch {
+                    target: ObjectRef {
+                        api_version: patch.api_version,
+                        kind: patch.kind,
+                        namespace: patch.namespace,
+                        name: patch.name,
+                    },
+                    merge: patch.merge,
+                });
+            }
+            if let Some(target) = step_doc.delete {
+                actions.push(Action::Delete(target));
+            }
+            let action = match (actions.pop(), actions.is_empty()) {
+                (Some(action), true) => action,
+                (None, _) => {
+                    return Err(SimError::Scenario {
+                        at: location,
+                        message: "step has no action: give one of apply, patch or delete".into(),
+                    });
+                }
+                (Some(_), false) => {
+                    return Err(SimError::Scenario {
+                        at: location,
+                        message: "step has more than one action: give exactly one of apply, patch or delete".into(),
+                    });
+                }
+            };
+            steps.push(ScenarioStep {
+                at,
+                location,
+                action,
+            });
+        }
+        // Stable: steps at the same offset keep their file order.
+        steps.sort_by_key(|step| step.at);
+        Ok(Scenario {
+            origin: origin.to_string(),
+            steps,
+        })
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn from_file(path: &Path) -> Result<Self, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_text(&path.display().to_string(), &text)
+    }
+
+    /// Number of steps in the timeline.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// True when the timeline has no steps.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Where the scenario came from (file path or in-memory name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_apply_patch_and_delete_steps_in_time_order() {
+        let text = r#"
+steps:
+  - at: 1m30s
+    delete: {apiVersion: v1, kind: ConfigMap, namespace: a, name: b}
+  - at: t+10s
+    patch:
+      apiVersion: cert-manager.io/v1
+      kind: ClusterIssuer
+      name: internal-ca
+      merge: {status: {conditions: [{type: Ready, status: "True"}]}}
+  - at: 200ms
+    apply: {apiVersion: v1, kind: Namespace, metadata: {name: late}}
+"#;
+        let scenario = Scenario::from_text("s.yaml", text).expect("valid scenario");
+        let offsets: Vec<_> = scenario.steps.iter().map(|s| s.at).collect();
+        assert_eq!(
+            offsets,
+            vec![
+                Duration::from_millis(200),
+                Duration::from_secs(10),
+                Duration::from_secs(90)
+            ]
+        );
+        assert!(matches!(scenario.steps[0].action, Action::Apply(_)));
+        assert!(matches!(scenario.steps[2].action, Action::Delete(_)));
+    }
+
+    #[test]
+    fn bad_duration_error_names_file_line_and_column() {
+        let text = "steps:\n  - at: soon\n    delete: {apiVersion: v1, kind: Pod, name: p}\n";
+        let error = Scenario::from_text("s.yaml", text)
+            .expect_err("invalid")
+            .to_string();
+        assert!(error.contains("s.yaml:2:"), "{error}");
+        assert!(error.contains("soon"), "{error}");
+    }
+
+    #[test]
+    fn step_with_two_actions_is_rejected_with_its_location() {
+        let text = "steps:\n  - at: 1s\n    delete: {apiVersion: v1, kind: Pod, name: p}\n    apply: {apiVersion: v1, kind: Pod, metadata: {name: p}}\n";
+        let error = Scenario::from_text("s.yaml", text)
+            .expect_err("invalid")
+            .to_string();
+        assert!(error.contains("s.yaml:2:") || error.contains("s.yaml:3:"), "{error}");
+        assert!(error.contains("exactly one"), "{error}");
+    }
+
+    #[test]
+    fn unknown_field_error_names_its_location() {
+        let text = "steps:\n  - at: 1s\n    dlete: {apiVersion: v1, kind: Pod, name: p}\n";
+        let error = Scenario::from_text("s.yaml", text)
+            .expect_err("invalid")
+            .to_string();
+        assert!(error.contains("s.yaml:3:"), "{error}");
+    }
+}

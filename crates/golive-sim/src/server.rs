@@ -1,0 +1,896 @@
+//! The HTTP side: routing, discovery, get/list/watch, content negotiation
+//! (full, metadata-only, Table), access denials, outages and accounting.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::catalogue::ResourceType;
+use crate::counts::{RequestCounts, Verb};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::{Event, EventType, Store, WatchStart};
+use crate::table::{IncludeObject, partial_metadata, table};
+
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
+
+/// The user every denial names, as if the sim authenticated one.
+pub(crate) const SIM_USER: &str = "golive-sim";
+
+/// Longest a watch stays open without `timeoutSeconds`, like a real
+/// server's min-request-timeout.
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// State shared by the handle, the HTTP handlers and the scenario player.
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub denied: Mutex<BTreeSet<String>>,
+    pub outage: Mutex<Option<u16>>,
+    pub counts: Mutex<RequestCounts>,
+    pub bookmark_interval: Mutex<Duration>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it:
+/// every critical section leaves the state consistent before it can panic.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    fn count(&self, verb: Verb, resource: Option<&str>) {
+        lock(&self.counts).record(verb, resource);
+    }
+
+    fn count_secret_data(&self) {
+        lock(&self.counts).secret_data_responses += 1;
+    }
+
+    /// Whether a deny entry covers this resource: `plural` (any group) or
+    /// `plural.group`.
+    fn is_denied(&self, resource: &ResourceType) -> bool {
+        let denied = lock(&self.denied);
+        denied.contains(&resource.plural) || denied.contains(&resource.key())
+    }
+}
+
+/// What the client asked the body to look like, from its Accept header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Full,
+    Metadata,
+    Table,
+}
+
+fn negotiate(accept: &str) -> Form {
+    for media in accept.split(',') {
+        let params: Vec<(&str, &str)> = media
+            .split(';')
+            .skip(1)
+            .filter_map(|p| p.trim().split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        match (param("as"), param("g")) {
+            (None, _) => return Form::Full,
+            (Some("Table"), Some("meta.k8s.io")) => return Form::Table,
+            (Some("PartialObjectMetadata" | "PartialObjectMetadataList"), Some("meta.k8s.io")) => {
+                return Form::Metadata;
+            }
+            // Aggregated discovery and anything else we do not serve: try the next type.
+            _ => {}
+        }
+    }
+    Form::Full
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> Bytes {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => Bytes::from(bytes),
+        // Serialising `Value`s and plain structs cannot fail; answer something valid anyway.
+        Err(error) => Bytes::from(format!(
+            "{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":{:?},\"code\":500}}",
+            error.to_string()
+        )),
+    }
+}
+
+fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn json_response<T: Serialize>(value: &T) -> Response<Body> {
+    respond(StatusCode::OK, json_bytes(value))
+}
+
+fn status_object(code: u16, reason: &str, message: &str, details: Option<Value>) -> Value {
+    let mut status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if let Some(details) = details {
+        status["details"] = details;
+    }
+    status
+}
+
+fn status_response(code: u16, reason: &str, message: &str, details: Option<Value>) -> Response<Body> {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    respond(status, json_bytes(&status_object(code, reason, message, details)))
+}
+
+fn not_found_path(path: &str) -> Response<Body> {
+    status_response(
+        404,
+        "NotFound",
+        &format!("the server could not find the requested resource ({path})"),
+        Some(json!({})),
+    )
+}
+
+fn bad_request(message: &str) -> Response<Body> {
+    status_response(400, "BadRequest", message, None)
+}
+
+/// Entry point for every HTTP request.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    Ok(route(&shared, &request))
+}
+
+fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().trim_end_matches('/').to_string();
+    let path = if path.is_empty() { "/".to_string() } else { path };
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let form = negotiate(accept);
+
+    // Tests inspect counts during an outage, so this endpoint is always up.
+    if path == "/debug/requests" {
+        shared.count(Verb::Other, None);
+        let counts = lock(&shared.counts).clone();
+        return json_response(&counts);
+    }
+    if let Some(code) = *lock(&shared.outage) {
+        shared.count(Verb::Other, None);
+        let reason = if code == 503 {
+            "ServiceUnavailable"
+        } else {
+            "InternalError"
+        };
+        return status_response(
+            code,
+            reason,
+            "the simulated API server is in an injected outage",
+            None,
+        );
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        shared.count(Verb::Other, None);
+        return status_response(
+            405,
+            "MethodNotAllowed",
+            &format!(
+                "the simulated API server is read-only: {} is not allowed on {path}",
+                request.method()
+            ),
+            Some(json!({})),
+        );
+    }
+
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["version"] => {
+            shared.count(Verb::Discovery, None);
+            json_response(&json!({
+                "major": "1",
+                "minor": "33",
+                "gitVersion": "v1.33.0-golive-sim",
+                "gitCommit": "0000000000000000000000000000000000000000",
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.24.0",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }))
+        }
+        ["healthz" | "readyz" | "livez"] => {
+            shared.count(Verb::Other, None);
+            respond(StatusCode::OK, Bytes::from_static(b"ok"))
+        }
+        ["api"] => {
+            shared.count(Verb::Discovery, None);
+            json_response(&json!({
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [],
+            }))
+        }
+        ["apis"] => {
+            shared.count(Verb::Discovery, None);
+            let groups: Vec<Value> = lock(&shared.store)
+                .catalogue
+                .groups()
+                .into_iter()
+                .map(|(group, versions)| group_entry(&group, &versions))
+                .collect();
+            json_response(&json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+        }
+        ["apis", group] => {
+            shared.count(Verb::Discovery, None);
+            let groups = lock(&shared.store).catalogue.groups();
+            match groups.into_iter().find(|(g, _)| g == group) {
+                Some((g, versions)) => {
+                    let mut entry = group_entry(&g, &versions);
+                    entry["kind"] = json!("APIGroup");
+                    entry["apiVersion"] = json!("v1");
+                    json_response(&entry)
+                }
+                None => not_found_path(&path),
+            }
+        }
+        ["api", "v1"] => resource_list(shared, "", "v1", &path),
+        ["apis", group, version] => resource_list(shared, group, version, &path),
+        ["api", "v1", rest @ ..] => resource_request(shared, "", "v1", rest, &param, form, &path),
+        ["apis", group, version, rest @ ..] => {
+            resource_request(shared, group, version, rest, &param, form, &path)
+        }
+        _ => {
+            shared.count(Verb::Other, None);
+            not_found_path(&path)
+        }
+    }
+}
+
+fn group_entry(group: &str, versions: &[String]) -> Value {
+    let listed: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = listed.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "versions": listed, "preferredVersion": preferred})
+}
+
+fn resource_list(shared: &Shared, group: &str, version: &str, path: &str) -> Response<Body> {
+    shared.count(Verb::Discovery, None);
+    let resources = lock(&shared.store).catalogue.resources_of(group, version);
+    if resources.is_empty() {
+        return not_found_path(path);
+    }
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let entries: Vec<Value> = resources.iter().map(|r| r.discovery_entry()).collect();
+    json_response(&json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }))
+}
+
+/// A resolved resource URL.
+struct Target {
+    resource: Arc<ResourceType>,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let lookup = |plural: &str| store.catalogue.by_plural(group, version, plural);
+    let target = match rest {
+        ["namespaces", namespace, plural, tail @ ..] if lookup(plural).is_some_and(|r| r.namespaced) => {
+            let resource = lookup(plural)?;
+            let (name, subresource) = match tail {
+                [] => (None, None),
+                [name] => (Some(name.to_string()), None),
+                [name, sub] => (Some(name.to_string()), Some(sub.to_string())),
+                _ => return None,
+            };
+            Target {
+                resource,
+                namespace: Some(namespace.to_string()),
+                name,
+                subresource,
+            }
+        }
+        [plural, tail @ ..] => {
+            let resource = lookup(plural)?;
+            let (name, subresource) = match tail {
+                [] => (None, None),
+                // Namespaced objects are only addressable inside their namespace.
+                [_, ..] if resource.namespaced => return None,
+                [name] => (Some(name.to_string()), None),
+                [name, sub] => (Some(name.to_string()), Some(sub.to_string())),
+                _ => return None,
+            };
+            Target {
+                resource,
+                namespace: None,
+                name,
+                subresource,
+            }
+        }
+        [] => return None,
+    };
+    Some(target)
+}
+
+fn forbidden(verb: &str, target: &Target) -> Response<Body> {
+    let resource = &target.resource;
+    let scope = match &target.namespace {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    let what = match &target.name {
+        Some(name) => format!("{}.{} \"{name}\"", resource.plural, resource.group)
+            .replace(". \"", " \""),
+        None => resource.key(),
+    };
+    let message = format!(
+        "{what} is forbidden: User \"{SIM_USER}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
+        resource.plural, resource.group
+    );
+    let mut details = json!({"group": resource.group, "kind": resource.plural});
+    if let Some(name) = &target.name {
+        details["name"] = json!(name);
+    }
+    status_response(403, "Forbidden", &message, Some(details))
+}
+
+fn not_found_object(target: &Target, name: &str) -> Response<Body> {
+    let resource = &target.resource;
+    let what = if resource.group.is_empty() {
+        resource.plural.clone()
+    } else {
+        format!("{}.{}", resource.plural, resource.group)
+    };
+    status_response(
+        404,
+        "NotFound",
+        &format!("{what} \"{name}\" not found"),
+        Some(json!({"name": name, "group": resource.group, "kind": resource.plural})),
+    )
+}
+
+fn has_secret_data(resource: &ResourceType, object: &Value) -> bool {
+    resource.group.is_empty()
+        && resource.plural == "secrets"
+        && ["data", "stringData"].iter().any(|field| {
+            object
+                .get(*field)
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty())
+        })
+}
+
+/// Namespace, label and field filters of a list or watch.
+struct Filter {
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Filter {
+    fn matches(&self, object: &Value) -> bool {
+        let in_namespace = self.namespace.as_deref().is_none_or(|ns| {
+            object.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+        });
+        in_namespace && self.labels.matches(object) && self.fields.matches(object)
+    }
+
+    fn is_trivial(&self, labels_text: Option<&str>, fields_text: Option<&str>) -> bool {
+        labels_text.is_none_or(str::is_empty) && fields_text.is_none_or(str::is_empty)
+    }
+}
+
+fn resource_request<'p>(
+    shared: &Arc<Shared>,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    param: &dyn Fn(&str) -> Option<&'p str>,
+    form: Form,
+    path: &str,
+) -> Response<Body> {
+    let target = {
+        let store = lock(&shared.store);
+        resolve(&store, group, version, rest)
+    };
+    let Some(target) = target else {
+        shared.count(Verb::Other, None);
+        return not_found_path(path);
+    };
+    let key = target.resource.key();
+    let watching = matches!(param("watch"), Some("true" | "1"));
+    let (verb, verb_name) = match (&target.name, watching) {
+        (Some(_), _) => (Verb::Get, "get"),
+        (None, true) => (Verb::Watch, "watch"),
+        (None, false) => (Verb::List, "list"),
+    };
+    shared.count(verb, Some(&key));
+    if shared.is_denied(&target.resource) {
+        lock(&shared.counts).forbidden += 1;
+        return forbidden(verb_name, &target);
+    }
+
+    if let Some(name) = &target.name {
+        return get(shared, &target, name, form);
+    }
+
+    let labels_text = param("labelSelector");
+    let fields_text = param("fieldSelector");
+    let labels = match LabelSelector::parse(labels_text.unwrap_or_default()) {
+        Ok(labels) => labels,
+        Err(message) => return bad_request(&message),
+    };
+    let fields = match FieldSelector::parse(fields_text.unwrap_or_default(), &target.resource.kind) {
+        Ok(fields) => fields,
+        Err(message) => return bad_request(&message),
+    };
+    let filter = Filter {
+        namespace: target.namespace.clone(),
+        labels,
+        fields,
+    };
+    let include = IncludeObject::parse(param("includeObject"));
+    if watching {
+        let options = WatchOptions {
+            resource_version: param("resourceVersion").map(str::to_string),
+            timeout: param("timeoutSeconds")
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(Duration::from_secs),
+            bookmarks: matches!(param("allowWatchBookmarks"), Some("true" | "1")),
+            send_initial_events: matches!(param("sendInitialEvents"), Some("true" | "1")),
+        };
+        return start_watch(shared, target.resource.clone(), filter, form, include, options);
+    }
+    let trivial = filter.is_trivial(labels_text, fields_text);
+    let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
+    list(shared, &target, &filter, trivial, form, include, limit, param("continue"))
+}
+
+fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Body> {
+    if let Some(sub) = &target.subresource
+        && sub != "status"
+    {
+        return not_found_object(target, &format!("{name}/{sub}"));
+    }
+    let namespace = target.namespace.as_deref().unwrap_or("");
+    let object = lock(&shared.store).get(&target.resource, namespace, name);
+    let Some(object) = object else {
+        return not_found_object(target, name);
+    };
+    match form {
+        Form::Full => {
+            if has_secret_data(&target.resource, &object) {
+                shared.count_secret_data();
+            }
+            json_response(&*object)
+        }
+        Form::Metadata => json_response(&partial_metadata(&object)),
+        Form::Table => {
+            let rv = object
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
+            json_response(&table(
+                &target.resource,
+                &[&*object],
+                IncludeObject::Metadata,
+                json!({"resourceVersion": rv}),
+            ))
+        }
+    }
+}
+
+/// Continue tokens are the hex of the last returned `namespace\0name`.
+fn encode_continue(namespace: &str, name: &str) -> String {
+    format!("{namespace}\0{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_continue(token: &str) -> Option<(String, String)> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    let (namespace, name) = text.split_once('\0')?;
+    Some((namespace.to_string(), name.to_string()))
+}
+
+#[derive(Serialize)]
+struct ListBody<'a> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: Vec<&'a Value>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list(
+    shared: &Shared,
+    target: &Target,
+    filter: &Filter,
+    trivial: bool,
+    form: Form,
+    include: IncludeObject,
+    limit: usize,
+    continue_token: Option<&str>,
+) -> Response<Body> {
+    let after = match continue_token.filter(|t| !t.is_empty()) {
+        Some(token) => match decode_continue(token) {
+            Some(key) => Some(key),
+            None => return bad_request("invalid continue token"),
+        },
+        None => None,
+    };
+    let resource = &target.resource;
+    let (items, rv, next, remaining) = {
+        let store = lock(&shared.store);
+        let mut items: Vec<Arc<Value>> = Vec::new();
+        let mut next = None;
+        let mut remaining = 0u64;
+        let pinned = filter.fields.pinned_name().map(str::to_string);
+        let scan = store.scan(resource, filter.namespace.as_deref(), after.as_ref());
+        for (key, object) in scan {
+            if pinned.as_deref().is_some_and(|name| key.1 != name) || !filter.matches(object) {
+                continue;
+            }
+            if limit > 0 && items.len() == limit {
+                if next.is_none() {
+                    if let Some(last) = items.last() {
+                        let ns = last
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let name = last
+                            .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        next = Some(encode_continue(ns, name));
+                    }
+                }
+                remaining += 1;
+                continue;
+            }
+            items.push(object.clone());
+        }
+        (items, store.current_rv(), next, remaining)
+    };
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let Some(token) = &next {
+        metadata["continue"] = json!(token);
+        // Real servers only know the remaining count when no selector filters.
+        if trivial {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+    }
+    match form {
+        Form::Full => {
+            if items.iter().any(|o| has_secret_data(resource, o)) {
+                shared.count_secret_data();
+            }
+            let body = ListBody {
+                kind: format!("{}List", resource.kind),
+                api_version: resource.api_version(),
+                metadata,
+                items: items.iter().map(|o| &**o).collect(),
+            };
+            json_response(&body)
+        }
+        Form::Metadata => {
+            let partials: Vec<Value> = items.iter().map(|o| partial_metadata(o)).collect();
+            let body = ListBody {
+                kind: "PartialObjectMetadataList".into(),
+                api_version: "meta.k8s.io/v1".into(),
+                metadata,
+                items: partials.iter().collect(),
+            };
+            json_response(&body)
+        }
+        Form::Table => {
+            let refs: Vec<&Value> = items.iter().map(|o| &**o).collect();
+            json_response(&table(resource, &refs, include, metadata))
+        }
+    }
+}
+
+struct WatchOptions {
+    resource_version: Option<String>,
+    timeout: Option<Duration>,
+    bookmarks: bool,
+    send_initial_events: bool,
+}
+
+/// Turns store events into the JSON lines one watch stream sends.
+struct WatchEncoder {
+    resource: Arc<ResourceType>,
+    filter: Filter,
+    form: Form,
+    include: IncludeObject,
+    table_columns_sent: bool,
+    secret_data_sent: bool,
+}
+
+impl WatchEncoder {
+    fn object_line(&mut self, event_type: &str, object: &Value) -> Bytes {
+        let rendered = match self.form {
+            Form::Full => {
+                if has_secret_data(&self.resource, object) {
+                    self.secret_data_sent = true;
+                }
+                object.clone()
+            }
+            Form::Metadata => partial_metadata(object),
+            Form::Table => {
+                let rv = object
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let mut rendered =
+                    table(&self.resource, &[object], self.include, json!({"resourceVersion": rv}));
+                // Like real servers, only the first event carries column definitions.
+                if self.table_columns_sent {
+                    rendered["columnDefinitions"] = json!([]);
+                }
+                self.table_columns_sent = true;
+                rendered
+            }
+        };
+        line(&json!({"type": event_type, "object": rendered}))
+    }
+
+    fn event_line(&mut self, event: &Event) -> Option<Bytes> {
+        let now = self.filter.matches(&event.object);
+        let event_type = match event.event_type {
+            EventType::Added if now => "ADDED",
+            EventType::Deleted if now => "DELETED",
+            EventType::Modified => {
+                let before = event
+                    .previous
+                    .as_ref()
+                    .is_some_and(|p| self.filter.matches(p));
+                match (before, now) {
+                    (true, true) => "MODIFIED",
+                    (false, true) => "ADDED",
+                    (true, false) => "DELETED",
+                    (false, false) => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(self.object_line(event_type, &event.object))
+    }
+
+    fn bookmark_line(&self, rv: u64, initial_events_end: bool) -> Bytes {
+        let (kind, api_version) = match self.form {
+            Form::Metadata => ("PartialObjectMetadata".to_string(), "meta.k8s.io/v1".to_string()),
+            _ => (self.resource.kind.clone(), self.resource.api_version()),
+        };
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if initial_events_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        line(&json!({
+            "type": "BOOKMARK",
+            "object": {"kind": kind, "apiVersion": api_version, "metadata": metadata},
+        }))
+    }
+}
+
+fn line(value: &Value) -> Bytes {
+    let mut bytes = serde_json::to_vec(value).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+fn streaming_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(Frame::data(bytes)), rx))
+    });
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn start_watch(
+    shared: &Arc<Shared>,
+    resource: Arc<ResourceType>,
+    filter: Filter,
+    form: Form,
+    include: IncludeObject,
+    options: WatchOptions,
+) -> Response<Body> {
+    let from_rv = match options.resource_version.as_deref() {
+        None | Some("") | Some("0") => None,
+        Some(text) => match text.parse::<u64>() {
+            Ok(rv) => Some(rv),
+            Err(_) => return bad_request(&format!("invalid resource version: {text:?}")),
+        },
+    };
+    let start = lock(&shared.store).watch(&resource, from_rv);
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let mut encoder = WatchEncoder {
+        resource,
+        filter,
+        form,
+        include,
+        table_columns_sent: false,
+        secret_data_sent: false,
+    };
+    let (replay, initial, mut live, current_rv) = match start {
+        WatchStart::Expired { requested, oldest } => {
+            // Real servers answer 200 and put the 410 in the stream.
+            let status = status_object(
+                410,
+                "Expired",
+                &format!("too old resource version: {requested} ({oldest})"),
+                None,
+            );
+            let error = line(&json!({"type": "ERROR", "object": status}));
+            if tx.try_send(error).is_err() {
+                tracing::debug!("watch closed before its 410 could be sent");
+            }
+            return streaming_response(rx);
+        }
+        WatchStart::Started {
+            replay,
+            initial,
+            live,
+            current_rv,
+        } => (replay, initial, live, current_rv),
+    };
+    let shared = shared.clone();
+    let mut shutdown = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let timeout = tokio::time::sleep(options.timeout.unwrap_or(DEFAULT_WATCH_TIMEOUT));
+        tokio::pin!(timeout);
+        let bookmark_every = *lock(&shared.bookmark_interval);
+        let mut bookmark_tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + bookmark_every,
+            bookmark_every,
+        );
+        let mut open = true;
+        for object in &initial {
+            if encoder.filter.matches(object) {
+                let line = encoder.object_line("ADDED", object);
+                if tx.send(line).await.is_err() {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if open && options.send_initial_events && from_rv.is_none() {
+            open = tx.send(encoder.bookmark_line(current_rv, true)).await.is_ok();
+        }
+        if open {
+            for event in &replay {
+                if let Some(line) = encoder.event_line(event)
+                    && tx.send(line).await.is_err()
+                {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        while open {
+            tokio::select! {
+                event = live.recv() => match event {
+                    Some(event) => {
+                        if let Some(line) = encoder.event_line(&event) {
+                            open = tx.send(line).await.is_ok();
+                        }
+                    }
+                    // drop_watches() or shutdown removed our subscription.
+                    None => open = false,
+                },
+                _ = bookmark_tick.tick(), if options.bookmarks => {
+                    // Read the RV under the lock first: every event up to it is
+                    // then already queued for us, so the bookmark never skips one.
+                    let rv = lock(&shared.store).current_rv();
+                    while let Ok(event) = live.try_recv() {
+                        if let Some(line) = encoder.event_line(&event) && tx.send(line).await.is_err() {
+                            open = false;
+                            break;
+                        }
+                    }
+                    if open {
+                        open = tx.send(encoder.bookmark_line(rv, false)).await.is_ok();
+                    }
+                }
+                _ = &mut timeout => open = false,
+                _ = shutdown.changed() => open = false,
+                _ = tx.closed() => open = false,
+            }
+        }
+        if encoder.secret_data_sent {
+            shared.count_secret_data();
+        }
+    });
+    streaming_response(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_picks_the_first_supported_form() {
+        assert_eq!(
+            negotiate("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
+            Form::Table
+        );
+        assert_eq!(
+            negotiate("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+            Form::Metadata
+        );
+        assert_eq!(
+            negotiate("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"),
+            Form::Full
+        );
+        assert_eq!(negotiate("*/*"), Form::Full);
+    }
+
+    #[test]
+    fn continue_tokens_round_trip() {
+        let token = encode_continue("kube-system", "coredns");
+        assert_eq!(
+            decode_continue(&token),
+            Some(("kube-system".to_string(), "coredns".to_string()))
+        );
+        assert_eq!(decode_continue("zz"), None);
+    }
+}

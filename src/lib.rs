@@ -1,0 +1,6 @@
+//! golive: a terminal cockpit for taking a service live on Kubernetes.
+//!
+//! Data flows one way: cluster watchers, the load engine and the runbook journal send
+//! messages; one owner applies them to its state; gates are pure functions of that state.
+
+pub mod plan;

@@ -1,0 +1,324 @@
+//! Go-live plan files: model, environment interpolation, validation with positions,
+//! and the plans that ship with golive.
+
+pub mod duration;
+pub mod interpolate;
+pub mod model;
+pub mod selector;
+
+pub use model::*;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+
+/// Plans shipped with golive, selectable by name.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("gravl", include_str!("../../assets/plans/gravl.yaml")),
+    ("volundr", include_str!("../../assets/plans/volundr.yaml")),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanErrors {}
+
+/// A plan read from disk or from the built-ins, with the name it was loaded under.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub source: String,
+    pub plan: Plan,
+}
+
+/// Loads `name_or_path`: an existing file, else a built-in plan name.
+pub fn load(name_or_path: &str) -> Result<LoadedPlan, PlanErrors> {
+    load_with_env(name_or_path, |k| std::env::var(k).ok())
+}
+
+pub fn load_with_env(
+    name_or_path: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<LoadedPlan, PlanErrors> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PlanErrors(vec![PlanError {
+                file: name_or_path.to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the plan: {e}"),
+            }])
+        })?;
+        return parse(name_or_path, &text, env);
+    }
+    if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        return parse(&format!("builtin:{name}"), text, env);
+    }
+    let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+    Err(PlanErrors(vec![PlanError {
+        file: name_or_path.to_string(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "no such file and no built-in plan of that name (built-in plans: {})",
+            names.join(", ")
+        ),
+    }]))
+}
+
+pub fn parse(
+    file: &str,
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<LoadedPlan, PlanErrors> {
+    let error = |line: usize, column: usize, message: String| PlanError {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    };
+    let interpolated = interpolate::interpolate(text, env).map_err(|errors| {
+        PlanErrors(
+            errors
+                .into_iter()
+                .map(|e| error(e.line, e.column, e.message))
+                .collect(),
+        )
+    })?;
+    let plan: Plan = serde_saphyr::from_str(&interpolated.text).map_err(|e| {
+        let message = e.without_snippet().to_string();
+        let message = strip_position_suffix(&message);
+        let (line, column) = e
+            .location()
+            .map(|l| {
+                let line = l.line() as usize;
+                (line, interpolated.source_column(line, l.column() as usize))
+            })
+            .unwrap_or((0, 0));
+        PlanErrors(vec![error(line, column, message)])
+    })?;
+    let errors = validate(&plan)
+        .into_iter()
+        .map(|(line, column, message)| {
+            error(line, interpolated.source_column(line, column), message)
+        })
+        .collect::<Vec<_>>();
+    if errors.is_empty() {
+        Ok(LoadedPlan {
+            source: file.to_string(),
+            plan,
+        })
+    } else {
+        Err(PlanErrors(errors))
+    }
+}
+
+/// serde-saphyr appends " at line L, column C" to messages; we print the position first.
+fn strip_position_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
+        _ => message.to_string(),
+    }
+}
+
+fn pos<T>(s: &serde_saphyr::Spanned<T>) -> (usize, usize) {
+    (s.referenced.line() as usize, s.referenced.column() as usize)
+}
+
+/// Cross-references serde cannot check: duplicate ids and references to unknown ones.
+fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
+    let mut errors = Vec::new();
+    let mut gate_ids: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut groups = BTreeSet::new();
+    for gate in &plan.gates {
+        let (line, column) = pos(&gate.id);
+        if gate.id.value.trim().is_empty() {
+            errors.push((line, column, "a gate id cannot be empty".into()));
+        }
+        if let Some((first_line, _)) = gate_ids.insert(&gate.id.value, (line, column)) {
+            errors.push((
+                line,
+                column,
+                format!(
+                    "duplicate gate id `{}` (first defined on line {first_line})",
+                    gate.id.value
+                ),
+            ));
+        }
+        groups.insert(gate.group.as_str());
+        if gate.checks.is_empty() {
+            errors.push((
+                line,
+                column,
+                format!("gate `{}` has no checks: expected at least one", gate.id.value),
+            ));
+        }
+        for check in &gate.checks {
+            if let Check::LoadThresholds(_) = check
+                && plan.load.is_none()
+            {
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}` checks load thresholds but the plan has no `load` section",
+                        gate.id.value
+                    ),
+                ));
+            }
+            if let Check::Allow(r) | Check::Deny(r) = check {
+                for (side, peer) in [("from", &r.from), ("to", &r.to)] {
+                    let kinds = [
+                        peer.namespace.is_some() || peer.namespace_selector.is_some(),
+                        peer.cidr.is_some(),
+                    ];
+                    if kinds.iter().filter(|k| **k).count() != 1 {
+                        errors.push((
+                            line,
+                            column,
+                            format!(
+                                "gate `{}`: `{side}` needs either `namespace`/`namespace_selector` (with an optional `selector`) or `cidr`",
+                                gate.id.value
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut phase_names: HashMap<&str, usize> = HashMap::new();
+    let mut step_ids: HashMap<String, usize> = HashMap::new();
+    for phase in &plan.runbook {
+        let (line, column) = pos(&phase.phase);
+        if let Some(first) = phase_names.insert(&phase.phase.value, line) {
+            errors.push((
+                line,
+                column,
+                format!(
+                    "duplicate phase `{}` (first on line {first})",
+                    phase.phase.value
+                ),
+            ));
+        }
+        for step in &phase.steps {
+            let id = step.id();
+            let line = step.0.id.as_ref().map(|i| pos(i).0).unwrap_or(line);
+            if let Some(first) = step_ids.insert(id.clone(), line) {
+                let (l, c) = step.0.id.as_ref().map(pos).unwrap_or((line, column));
+                errors.push((
+                    l,
+                    c,
+                    format!("duplicate step id `{id}` (first on line {first}); give one of them an `id`"),
+                ));
+            }
+        }
+    }
+    for phase in &plan.runbook {
+        for step in &phase.steps {
+            if let Some(verify) = &step.0.verify {
+                let (line, column) = pos(verify);
+                match &verify.value {
+                    Verify::Gate(id) if !gate_ids.contains_key(id.as_str()) => {
+                        errors.push((line, column, unknown("gate", id, gate_ids.keys().copied())))
+                    }
+                    Verify::Group(g) if !groups.contains(g.as_str()) => {
+                        errors.push((line, column, unknown("gate group", g, groups.iter().copied())))
+                    }
+                    Verify::Load if plan.load.is_none() => errors.push((
+                        line,
+                        column,
+                        "`verify: load` but the plan has no `load` section".into(),
+                    )),
+                    _ => {}
+                }
+            }
+            for req in &step.0.requires {
+                if !step_ids.contains_key(&req.value) && !phase_names.contains_key(req.value.as_str()) {
+                    let (line, column) = pos(req);
+                    errors.push((
+                        line,
+                        column,
+                        unknown(
+                            "step or phase",
+                            &req.value,
+                            step_ids
+                                .keys()
+                                .map(String::as_str)
+                                .chain(phase_names.keys().copied()),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let mut roles = BTreeSet::new();
+    for role in &plan.signoff {
+        if !roles.insert(role) {
+            errors.push((0, 0, format!("sign-off role `{role}` is listed twice")));
+        }
+    }
+    errors.sort();
+    errors
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let mut known: Vec<&str> = known.collect();
+    known.sort();
+    let close: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| k.contains(name) || name.contains(k) || edit_distance(k, name) <= 2)
+        .collect();
+    if close.is_empty() {
+        format!("unknown {what} `{name}` (known: {})", known.join(", "))
+    } else {
+        format!("unknown {what} `{name}`; did you mean `{}`?", close.join("`, `"))
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

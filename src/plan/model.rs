@@ -1,0 +1,408 @@
+//! The go-live plan as written in YAML. Field names read like Kubernetes manifests and k6
+//! options; unknown keys are errors, never ignored.
+
+use super::duration::PlanDuration;
+use super::selector::LabelSelector;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_saphyr::Spanned;
+use std::fmt;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Namespaces the service lives in; shown in the header and used by `cluster_access`.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub gates: Vec<Gate>,
+    #[serde(default)]
+    pub load: Option<serde_json::Value>,
+    #[serde(default)]
+    pub runbook: Vec<Phase>,
+    #[serde(default)]
+    pub signoff: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub group: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+/// One piece of evidence a gate needs. Written as a single-key map: `- pods_ready: {namespace: x}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// The API server answers and every resource the plan reads can be listed and watched.
+    ClusterAccess(ClusterAccessCheck),
+    DeploymentsReady(DeploymentsCheck),
+    PodsReady(PodsCheck),
+    ClusterIssuersReady(IssuersCheck),
+    IssuersReady(NamespacedIssuersCheck),
+    CertificatesReady(CertificatesCheck),
+    SealingKey(SealingKeyCheck),
+    DefaultDeny(DefaultDenyCheck),
+    DnsEgress(DnsEgressCheck),
+    Allow(ReachabilityCheck),
+    Deny(ReachabilityCheck),
+    /// The last load test met every threshold of the plan's `load` section.
+    LoadThresholds(EmptyCheck),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyCheck {}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterAccessCheck {}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentsCheck {
+    pub namespace: String,
+    /// Every one of these must exist and be fully available.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// At least one of these names must exist; each that exists must be available.
+    #[serde(default)]
+    pub any_of: Vec<String>,
+    /// Deployments matching this label selector (an alternative to `any_of`).
+    /// With none of `names`, `any_of` and `selector`: every Deployment in the namespace.
+    #[serde(default)]
+    pub selector: Option<Selector>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodsCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// Restarts above this count warn even when the pod is Ready.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: u32,
+}
+
+fn default_max_restarts() -> u32 {
+    5
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuersCheck {
+    /// Empty means every ClusterIssuer in the cluster.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespacedIssuersCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatesCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default = "default_cert_warn")]
+    pub warn_within: PlanDuration,
+    #[serde(default = "default_cert_fail")]
+    pub fail_within: PlanDuration,
+}
+
+fn default_cert_warn() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(21 * 86_400))
+}
+
+fn default_cert_fail() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(7 * 86_400))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealingKeyCheck {
+    /// The sealed-secrets controller's namespace, where its keys live.
+    #[serde(default = "default_kube_system")]
+    pub namespace: String,
+    /// The controller's `--key-renew-period`; the newest key older than this warns.
+    #[serde(default = "default_renewal")]
+    pub renewal: PlanDuration,
+}
+
+fn default_kube_system() -> String {
+    "kube-system".into()
+}
+
+fn default_renewal() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(30 * 86_400))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultDenyCheck {
+    pub namespace: String,
+    #[serde(default = "both_directions")]
+    pub directions: Vec<Direction>,
+}
+
+fn both_directions() -> Vec<Direction> {
+    vec![Direction::Ingress, Direction::Egress]
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsEgressCheck {
+    pub namespace: String,
+    #[serde(default = "default_kube_system")]
+    pub dns_namespace: String,
+    #[serde(default = "default_dns_selector")]
+    pub dns_selector: Selector,
+}
+
+fn default_dns_selector() -> Selector {
+    Selector::new("k8s-app=kube-dns").expect("the default DNS selector is valid")
+}
+
+/// One side of a connection: pods by namespace and label selector, pods in the
+/// namespaces a selector matches, or addresses outside the cluster.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub namespace_selector: Option<Selector>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// An address or CIDR outside the cluster, e.g. `0.0.0.0/0` or `203.0.113.10`.
+    #[serde(default)]
+    pub cidr: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachabilityCheck {
+    pub from: Peer,
+    pub to: Peer,
+    /// `3000/TCP`, `53/UDP`, `443` (TCP).
+    pub ports: Vec<PortText>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub phase: Spanned<String>,
+    #[serde(default)]
+    pub budget: Option<PlanDuration>,
+    pub steps: Vec<Step>,
+}
+
+/// What ticks a step by itself once it passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Verify {
+    Gate(String),
+    Group(String),
+    Load,
+}
+
+impl Verify {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut words = text.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("gate"), Some(id), None) => Ok(Verify::Gate(id.to_string())),
+            (Some("group"), Some(group), None) => Ok(Verify::Group(group.to_string())),
+            (Some("load"), None, None) => Ok(Verify::Load),
+            _ => Err(format!(
+                "`{text}` is not a verification: expected `gate <id>`, `group <name>` or `load`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Verify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verify::Gate(id) => write!(f, "gate {id}"),
+            Verify::Group(g) => write!(f, "group {g}"),
+            Verify::Load => f.write_str("load"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Verify {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Verify::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Stable id for `requires` and the journal; defaults to a slug of the text.
+    #[serde(default)]
+    pub id: Option<Spanned<String>>,
+    pub text: String,
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub command_timeout: Option<PlanDuration>,
+    #[serde(default)]
+    pub verify: Option<Spanned<Verify>>,
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A step is either plain text or a map with `text` and options.
+#[derive(Debug, Clone)]
+pub struct Step(pub StepSpec);
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StepVisitor;
+        impl<'de> Visitor<'de> for StepVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a step: text, or a map with `text` and optional id, command, verify, requires, owner, notes")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Step, E> {
+                Ok(Step(StepSpec {
+                    id: None,
+                    text: text.to_string(),
+                    command: None,
+                    command_timeout: None,
+                    verify: None,
+                    requires: Vec::new(),
+                    owner: None,
+                    notes: None,
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Step, A::Error> {
+                StepSpec::deserialize(de::value::MapAccessDeserializer::new(map)).map(Step)
+            }
+        }
+        deserializer.deserialize_any(StepVisitor)
+    }
+}
+
+impl Step {
+    pub fn id(&self) -> String {
+        match &self.0.id {
+            Some(id) => id.value.clone(),
+            None => slug(&self.0.text),
+        }
+    }
+}
+
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// A label selector string, checked when the plan is read so a typo has a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub text: String,
+    pub parsed: LabelSelector,
+}
+
+impl Selector {
+    pub fn new(text: &str) -> Result<Self, String> {
+        Ok(Self {
+            text: text.to_string(),
+            parsed: LabelSelector::parse(text)?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Selector {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Selector::new(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Selector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// `3000/TCP`, `53/UDP`, `443` (TCP), `http/TCP` (a named container port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortText {
+    pub port: String,
+    pub protocol: String,
+}
+
+impl PortText {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let expected = || format!("`{text}` is not a port: expected PORT or PORT/PROTOCOL, like 3000/TCP or 53/UDP");
+        let (port, protocol) = match text.split_once('/') {
+            Some((p, proto)) => (p.trim(), proto.trim().to_ascii_uppercase()),
+            None => (text.trim(), "TCP".to_string()),
+        };
+        if port.is_empty() || !matches!(protocol.as_str(), "TCP" | "UDP" | "SCTP") {
+            return Err(expected());
+        }
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            match port.parse::<u32>() {
+                Ok(n) if (1..=65535).contains(&n) => {}
+                _ => return Err(expected()),
+            }
+        }
+        Ok(Self { port: port.to_string(), protocol })
+    }
+}
+
+impl fmt::Display for PortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.protocol)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PortText::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for PortText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}

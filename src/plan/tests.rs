@@ -1,0 +1,141 @@
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn errors(text: &str) -> Vec<PlanError> {
+    match parse("plan.yaml", text, no_env) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.0,
+    }
+}
+
+#[test]
+fn builtin_plans_parse_and_validate() {
+    for (name, _) in BUILTIN {
+        let loaded = load_with_env(name, no_env).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!loaded.plan.gates.is_empty(), "{name} has gates");
+    }
+}
+
+#[test]
+fn gravl_plan_declares_the_gates_of_the_field_report() {
+    let plan = load_with_env("gravl", no_env).unwrap().plan;
+    let ids: Vec<&str> = plan.gates.iter().map(|g| g.id.value.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "cluster-access",
+            "cert-manager",
+            "cluster-issuers",
+            "certificates",
+            "sealed-secrets",
+            "network-policies",
+            "staging-pods",
+            "load-test"
+        ]
+    );
+    assert_eq!(plan.signoff, ["DevOps/PM", "Security", "Performance"]);
+    let phases: Vec<&str> = plan.runbook.iter().map(|p| p.phase.value.as_str()).collect();
+    assert_eq!(phases, ["Pre-flight", "Deploy", "Validation", "Monitor"]);
+}
+
+#[test]
+fn unknown_key_is_reported_with_line_and_column() {
+    let e = errors("name: x\ngates:\n  - id: a\n    title: A\n    group: security\n    chekcs: []\n");
+    assert_eq!((e[0].line, e[0].column), (6, 5));
+    assert!(e[0].message.contains("unknown field `chekcs`"), "{}", e[0]);
+    assert!(e[0].to_string().starts_with("plan.yaml:6:5: "), "{}", e[0]);
+}
+
+#[test]
+fn unknown_check_kind_lists_the_known_ones() {
+    let e = errors(
+        "name: x\ngates:\n  - id: a\n    title: A\n    group: security\n    checks:\n      - pods_redy: {namespace: x}\n",
+    );
+    assert_eq!(e[0].line, 7);
+    assert!(e[0].message.contains("pods_ready"), "{}", e[0]);
+}
+
+#[test]
+fn bad_duration_says_what_a_duration_looks_like() {
+    let e = errors("name: x\nrunbook:\n  - phase: P\n    budget: 30 minutes\n    steps: [a]\n");
+    assert_eq!(e[0].line, 4);
+    assert!(e[0].message.contains("expected a number with a unit"), "{}", e[0]);
+}
+
+#[test]
+fn wrong_type_is_reported_with_position() {
+    let e = errors("name: x\ngates: 3\n");
+    assert_eq!(e[0].line, 2);
+}
+
+#[test]
+fn duplicate_gate_ids_point_at_the_second() {
+    let gate = "  - id: a\n    title: A\n    group: g\n    checks: [{cluster_access: {}}]\n";
+    let e = errors(&format!("name: x\ngates:\n{gate}{gate}"));
+    assert_eq!(e.len(), 1);
+    assert_eq!((e[0].line, e[0].column), (7, 9));
+    assert!(e[0].message.contains("duplicate gate id `a`"));
+}
+
+#[test]
+fn step_verifying_an_unknown_gate_suggests_the_close_one() {
+    let e = errors(
+        "name: x\ngates:\n  - id: cluster-access\n    title: A\n    group: g\n    checks: [{cluster_access: {}}]\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verify: gate cluster-acess}\n",
+    );
+    assert_eq!(e[0].line, 10);
+    assert!(e[0].message.contains("did you mean `cluster-access`"), "{}", e[0]);
+}
+
+#[test]
+fn malformed_verify_and_selector_are_plan_errors() {
+    let e = errors("name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verify: gates x}\n");
+    assert!(e[0].message.contains("expected `gate <id>`"), "{}", e[0]);
+    let e = errors(
+        "name: x\ngates:\n  - id: a\n    title: A\n    group: g\n    checks:\n      - pods_ready: {namespace: x, selector: \"app in web\"}\n",
+    );
+    assert_eq!(e[0].line, 7);
+    assert!(e[0].message.contains("parenthesised"), "{}", e[0]);
+}
+
+#[test]
+fn requires_must_name_a_known_step_or_phase() {
+    let e = errors(
+        "name: x\nrunbook:\n  - phase: P\n    steps:\n      - {id: one, text: t}\n      - {text: u, requires: [one, two]}\n",
+    );
+    assert_eq!(e.len(), 1);
+    assert!(e[0].message.contains("unknown step or phase `two`"), "{}", e[0]);
+}
+
+#[test]
+fn step_map_with_unknown_key_is_rejected() {
+    let e = errors("name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verfy: load}\n");
+    assert!(e[0].message.contains("unknown field `verfy`"), "{}", e[0]);
+}
+
+#[test]
+fn environment_variables_are_interpolated_with_defaults() {
+    let text = "name: ${NAME:-fallback}\nnamespaces: [${NS}]\n";
+    let plan = parse("p", text, |k| (k == "NS").then(|| "prod".to_string()))
+        .unwrap()
+        .plan;
+    assert_eq!(plan.name, "fallback");
+    assert_eq!(plan.namespaces, ["prod"]);
+    let e = parse("p", text, no_env).unwrap_err().0;
+    assert_eq!((e[0].line, e[0].column), (2, 14));
+}
+
+#[test]
+fn error_after_a_substitution_points_at_the_source_column() {
+    let text = "name: x\nnamespaces: ${NS}\nbogus: 1\n";
+    let e = parse("p", text, |_| Some("[a]".into())).unwrap_err().0;
+    assert_eq!((e[0].line, e[0].column), (3, 1));
+}
+
+#[test]
+fn unknown_plan_name_lists_the_builtins() {
+    let e = load_with_env("nope-not-a-plan", no_env).unwrap_err();
+    assert!(e.to_string().contains("gravl, volundr"), "{e}");
+}
