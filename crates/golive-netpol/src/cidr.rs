@@ -70,7 +70,9 @@ impl Cidr {
 
     /// Whether every address of `other` is in `self`.
     pub fn contains(&self, other: &Cidr) -> bool {
-        other.v6 == self.v6 && other.prefix >= self.prefix && other.base & mask(self.v6, self.prefix) == self.base
+        other.v6 == self.v6
+            && other.prefix >= self.prefix
+            && other.base & mask(self.v6, self.prefix) == self.base
     }
 
     /// Whether the two blocks share an address.

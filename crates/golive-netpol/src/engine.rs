@@ -19,10 +19,10 @@ impl Bits {
     pub fn full(n: usize) -> Self {
         let mut b = Self(vec![u64::MAX; n.div_ceil(64)]);
         let rem = n % 64;
-        if rem != 0 {
-            if let Some(last) = b.0.last_mut() {
-                *last = (1u64 << rem) - 1;
-            }
+        if rem != 0
+            && let Some(last) = b.0.last_mut()
+        {
+            *last = (1u64 << rem) - 1;
         }
         b
     }
@@ -33,11 +33,7 @@ impl Bits {
         self.0[i / 64] &= !(1 << (i % 64));
     }
     pub fn assign(&mut self, i: usize, value: bool) {
-        if value {
-            self.set(i)
-        } else {
-            self.clear(i)
-        }
+        if value { self.set(i) } else { self.clear(i) }
     }
     pub fn get(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
@@ -144,7 +140,13 @@ impl Index {
     }
 }
 
-fn compile_rule(model: &Model, index: &Index, policy: &Policy, rule: &Rule, ports: &[PortSpec]) -> CompiledRule {
+fn compile_rule(
+    model: &Model,
+    index: &Index,
+    policy: &Policy,
+    rule: &Rule,
+    ports: &[PortSpec],
+) -> CompiledRule {
     let n = index.n;
     let peers = match &rule.peers {
         None => Bits::full(n),
@@ -159,7 +161,10 @@ fn compile_rule(model: &Model, index: &Index, policy: &Policy, rule: &Rule, port
                             }
                         }
                     }
-                    Peer::Pods { namespaces: None, pods: None } => {}
+                    Peer::Pods {
+                        namespaces: None,
+                        pods: None,
+                    } => {}
                     Peer::Pods { namespaces, pods } => {
                         let ns_list: Vec<&str> = match namespaces {
                             None => vec![policy.namespace.as_str()],
@@ -197,11 +202,17 @@ fn compile_rule(model: &Model, index: &Index, policy: &Policy, rule: &Rule, port
         .map(|&q| match &rule.ports {
             None => PortSet::All,
             Some(entries) => {
-                if entries.iter().any(|p| p.matches_any_destination(q) == Some(true)) {
+                if entries
+                    .iter()
+                    .any(|p| p.matches_any_destination(q) == Some(true))
+                {
                     return PortSet::All;
                 }
                 let mut bits = Bits::empty(n);
-                if entries.iter().any(|p| p.matches_any_destination(q).is_none()) {
+                if entries
+                    .iter()
+                    .any(|p| p.matches_any_destination(q).is_none())
+                {
                     for (i, e) in model.endpoints.iter().enumerate() {
                         if entries.iter().any(|p| p.matches(q, &e.ports)) {
                             bits.set(i);
@@ -218,17 +229,29 @@ fn compile_rule(model: &Model, index: &Index, policy: &Policy, rule: &Rule, port
     }
 }
 
-fn compile_policy(model: &Model, index: &Index, policy: &Policy, ports: &[PortSpec]) -> CompiledPolicy {
+fn compile_policy(
+    model: &Model,
+    index: &Index,
+    policy: &Policy,
+    ports: &[PortSpec],
+) -> CompiledPolicy {
     let mut selected = Bits::empty(index.n);
-    for &i in index.by_namespace.get(&policy.namespace).into_iter().flatten() {
+    for &i in index
+        .by_namespace
+        .get(&policy.namespace)
+        .into_iter()
+        .flatten()
+    {
         if policy.pod_selector.matches(&model.endpoints[i].labels) {
             selected.set(i);
         }
     }
     let compile = |rules: &Option<Vec<Rule>>| {
-        rules
-            .as_ref()
-            .map(|rs| rs.iter().map(|r| compile_rule(model, index, policy, r, ports)).collect())
+        rules.as_ref().map(|rs| {
+            rs.iter()
+                .map(|r| compile_rule(model, index, policy, r, ports))
+                .collect()
+        })
     };
     CompiledPolicy {
         selected,
@@ -248,7 +271,10 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn is_allowed(&self, from: usize, to: usize, port: usize) -> bool {
-        self.rows.get(port).and_then(|r| r.get(from)).is_some_and(|b| b.get(to))
+        self.rows
+            .get(port)
+            .and_then(|r| r.get(from))
+            .is_some_and(|b| b.get(to))
     }
 
     /// Every allowed `(from, to, port)` triple, by index.
@@ -267,7 +293,11 @@ impl Matrix {
         let allowed: Vec<serde_json::Value> = self
             .allowed()
             .map(|(s, t, q)| {
-                serde_json::json!([self.endpoints[s], self.endpoints[t], self.ports[q].to_string()])
+                serde_json::json!([
+                    self.endpoints[s],
+                    self.endpoints[t],
+                    self.ports[q].to_string()
+                ])
             })
             .collect();
         serde_json::json!({
@@ -293,7 +323,10 @@ impl std::fmt::Display for Matrix {
                 } else if count == others {
                     "(everything)".to_string()
                 } else {
-                    row.iter().map(|t| self.endpoints[t].as_str()).collect::<Vec<_>>().join(", ")
+                    row.iter()
+                        .map(|t| self.endpoints[t].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 writeln!(f, "  {} -> {targets}", self.endpoints[s])?;
             }

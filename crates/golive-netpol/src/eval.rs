@@ -25,14 +25,20 @@ pub fn ip_block_matches(cidr: &Cidr, except: &[Cidr], endpoint: &Endpoint, mode:
     match &endpoint.kind {
         EndpointKind::External(ExternalAddr::Cidr(c)) => match mode {
             IpMatch::All => cidr.contains(c) && !except.iter().any(|e| e.overlaps(c)),
-            IpMatch::Any => cidr.overlaps(c) && !except.iter().any(|e| e.contains(c)) && {
-                let inner = if cidr.contains(c) { *c } else { *cidr };
-                !Cidr::covered_by(&inner, except)
-            },
+            IpMatch::Any => {
+                cidr.overlaps(c) && !except.iter().any(|e| e.contains(c)) && {
+                    let inner = if cidr.contains(c) { *c } else { *cidr };
+                    !Cidr::covered_by(&inner, except)
+                }
+            }
         },
         EndpointKind::External(ExternalAddr::Public) => {
             let private = non_public_ranges();
-            let family: Vec<Cidr> = private.iter().filter(|p| p.is_v6() == cidr.is_v6()).copied().collect();
+            let family: Vec<Cidr> = private
+                .iter()
+                .filter(|p| p.is_v6() == cidr.is_v6())
+                .copied()
+                .collect();
             match mode {
                 IpMatch::All => {
                     cidr.prefix() == 0
@@ -58,7 +64,13 @@ pub fn selects(model: &Model, policy: &Policy, endpoint: &Endpoint, direction: D
 }
 
 /// Whether one peer matches an endpoint, for a policy in `policy_ns`.
-pub fn peer_matches(model: &Model, policy_ns: &str, peer: &Peer, endpoint: &Endpoint, mode: IpMatch) -> bool {
+pub fn peer_matches(
+    model: &Model,
+    policy_ns: &str,
+    peer: &Peer,
+    endpoint: &Endpoint,
+    mode: IpMatch,
+) -> bool {
     match peer {
         Peer::IpBlock { cidr, except } => ip_block_matches(cidr, except, endpoint, mode),
         Peer::Pods { namespaces, pods } => {
@@ -77,10 +89,18 @@ pub fn peer_matches(model: &Model, policy_ns: &str, peer: &Peer, endpoint: &Endp
     }
 }
 
-fn rule_peer_ok(model: &Model, policy: &Policy, rule: &Rule, peer: &Endpoint, mode: IpMatch) -> bool {
+fn rule_peer_ok(
+    model: &Model,
+    policy: &Policy,
+    rule: &Rule,
+    peer: &Endpoint,
+    mode: IpMatch,
+) -> bool {
     match &rule.peers {
         None => true,
-        Some(peers) => peers.iter().any(|p| peer_matches(model, &policy.namespace, p, peer, mode)),
+        Some(peers) => peers
+            .iter()
+            .any(|p| peer_matches(model, &policy.namespace, p, peer, mode)),
     }
 }
 
@@ -179,7 +199,11 @@ fn sentence(d: &DirectionVerdict, port: PortSpec) -> String {
             d.subject
         );
     }
-    let restricted = format!("{what} {prep} {} is restricted by {}", d.subject, short_names(&d.policies));
+    let restricted = format!(
+        "{what} {prep} {} is restricted by {}",
+        d.subject,
+        short_names(&d.policies)
+    );
     if let Some(rule) = d.allowed_by.first() {
         return format!("{restricted}; {rule} allows {}:{port}", d.peer);
     }
@@ -198,19 +222,31 @@ fn sentence(d: &DirectionVerdict, port: PortSpec) -> String {
             format!("{policy_short} {}[{}] {why}", r.direction, r.index)
         })
         .collect();
-    format!("{restricted}; no {what} rule allows {target}: {}", misses.join("; "))
+    format!(
+        "{restricted}; no {what} rule allows {target}: {}",
+        misses.join("; ")
+    )
 }
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed() { "ALLOWED" } else { "DENIED" };
-        writeln!(f, "{verdict}: {} -> {} on {}", self.from, self.to, self.port)?;
+        writeln!(
+            f,
+            "{verdict}: {} -> {} on {}",
+            self.from, self.to, self.port
+        )?;
         writeln!(f, "  {}", sentence(&self.egress, self.port))?;
         write!(f, "  {}", sentence(&self.ingress, self.port))
     }
 }
 
-fn describe_selector_miss(model: &Model, policy: &Policy, peer: &Peer, endpoint: &Endpoint) -> String {
+fn describe_selector_miss(
+    model: &Model,
+    policy: &Policy,
+    peer: &Peer,
+    endpoint: &Endpoint,
+) -> String {
     match peer {
         Peer::IpBlock { cidr, except } => {
             let block = if except.is_empty() {
@@ -220,10 +256,12 @@ fn describe_selector_miss(model: &Model, policy: &Policy, peer: &Peer, endpoint:
                 format!("ipBlock {cidr} except {}", ex.join(", "))
             };
             match (&endpoint.kind, endpoint.pod_ip) {
-                (EndpointKind::External(addr), _) => format!("allows {block}, which does not cover {addr}"),
+                (EndpointKind::External(addr), _) => {
+                    format!("allows {block}, which does not cover {addr}")
+                }
                 (_, Some(ip)) => format!("allows {block}, which does not contain {ip}"),
                 (_, None) => format!(
-                    "allows {block}; {} has no known pod IP and ipBlock matches pods only by IP",
+                    "allows {block} (ipBlock matches pods only by pod IP, and {} has none known)",
                     endpoint.name
                 ),
             }
@@ -277,7 +315,11 @@ fn describe_selector_miss(model: &Model, policy: &Policy, peer: &Peer, endpoint:
 fn describe_ports(rule: &Rule) -> String {
     match &rule.ports {
         None => "all ports".to_string(),
-        Some(ports) => ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        Some(ports) => ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -304,7 +346,12 @@ pub fn direction_verdict(
             continue;
         }
         verdict.policies.push(policy.id());
-        for (index, rule) in policy.rules(direction).unwrap_or_default().iter().enumerate() {
+        for (index, rule) in policy
+            .rules(direction)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let rule_ref = RuleRef {
                 policy: policy.id(),
                 direction,
@@ -322,9 +369,10 @@ pub fn direction_verdict(
                     .collect();
                 verdict.misses.push((rule_ref, why.join(", and peer ")));
             } else {
-                verdict
-                    .misses
-                    .push((rule_ref, format!("allows {} only, not {port}", describe_ports(rule))));
+                verdict.misses.push((
+                    rule_ref,
+                    format!("allows {} only, not {port}", describe_ports(rule)),
+                ));
             }
         }
     }
@@ -332,7 +380,13 @@ pub fn direction_verdict(
 }
 
 /// Explains whether `from` can open a connection to `to` on `port`.
-pub fn explain_endpoints(model: &Model, from: &Endpoint, to: &Endpoint, port: PortSpec, mode: IpMatch) -> Explanation {
+pub fn explain_endpoints(
+    model: &Model,
+    from: &Endpoint,
+    to: &Endpoint,
+    port: PortSpec,
+    mode: IpMatch,
+) -> Explanation {
     Explanation {
         from: from.name.clone(),
         to: to.name.clone(),
@@ -343,7 +397,13 @@ pub fn explain_endpoints(model: &Model, from: &Endpoint, to: &Endpoint, port: Po
 }
 
 /// Whether a connection is allowed, without reasons (reference semantics).
-pub fn allowed(model: &Model, from: &Endpoint, to: &Endpoint, port: PortSpec, mode: IpMatch) -> bool {
+pub fn allowed(
+    model: &Model,
+    from: &Endpoint,
+    to: &Endpoint,
+    port: PortSpec,
+    mode: IpMatch,
+) -> bool {
     let side = |direction: Direction, subject: &Endpoint, peer: &Endpoint| {
         let mut isolated = false;
         for policy in &model.policies {

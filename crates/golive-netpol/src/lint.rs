@@ -45,7 +45,11 @@ pub struct Lint {
 
 impl fmt::Display for Lint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}] {}: {}", self.severity, self.code, self.policy, self.message)?;
+        write!(
+            f,
+            "{} [{}] {}: {}",
+            self.severity, self.code, self.policy, self.message
+        )?;
         write!(f, " Fix: {}", self.fix)
     }
 }
@@ -102,7 +106,14 @@ fn rule_ref(direction: Direction, index: usize) -> String {
     format!("{direction}[{index}]")
 }
 
-fn peer_lints(model: &Model, policy: &Policy, direction: Direction, index: usize, peer: &Peer, out: &mut Vec<Lint>) {
+fn peer_lints(
+    model: &Model,
+    policy: &Policy,
+    direction: Direction,
+    index: usize,
+    peer: &Peer,
+    out: &mut Vec<Lint>,
+) {
     let Peer::Pods { namespaces, pods } = peer else {
         return;
     };
@@ -149,7 +160,11 @@ fn peer_lints(model: &Model, policy: &Policy, direction: Direction, index: usize
     let candidates: Vec<&Labels> = model
         .endpoints
         .iter()
-        .filter(|e| e.namespace.as_deref().is_some_and(|ns| ns_names.contains(&ns)))
+        .filter(|e| {
+            e.namespace
+                .as_deref()
+                .is_some_and(|ns| ns_names.contains(&ns))
+        })
         .map(|e| &e.labels)
         .collect();
     if candidates.is_empty() || candidates.iter().any(|l| pod_sel.matches(l)) {
@@ -178,7 +193,12 @@ fn peer_lints(model: &Model, policy: &Policy, direction: Direction, index: usize
 }
 
 /// Ports a rule allows explicitly for `protocol` by number (not by name or range-all).
-fn allows(rule: &Rule, port: u16, protocol: Protocol, dns_ports: &[crate::port::ContainerPort]) -> bool {
+fn allows(
+    rule: &Rule,
+    port: u16,
+    protocol: Protocol,
+    dns_ports: &[crate::port::ContainerPort],
+) -> bool {
     match &rule.ports {
         None => true,
         Some(list) => list
@@ -194,7 +214,7 @@ fn mentions_port(rule: &Rule, port: u16) -> bool {
     })
 }
 
-fn dns_rule_lints(model: &Model, dns: &DnsTargets, policy: &Policy, out: &mut Vec<Lint>) {
+fn dns_rule_lints(dns: &DnsTargets, policy: &Policy, out: &mut Vec<Lint>) {
     let Some(rules) = &policy.egress else { return };
     let dns_ports: Vec<crate::port::ContainerPort> = dns
         .endpoints
@@ -258,7 +278,8 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
     let mut out = Vec::new();
     for policy in &model.policies {
         let selected = model.endpoints.iter().any(|e| {
-            e.namespace.as_deref() == Some(policy.namespace.as_str()) && policy.pod_selector.matches(&e.labels)
+            e.namespace.as_deref() == Some(policy.namespace.as_str())
+                && policy.pod_selector.matches(&e.labels)
         });
         let namespace_has_endpoints = model
             .endpoints
@@ -292,7 +313,12 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
             });
         }
         for direction in [Direction::Ingress, Direction::Egress] {
-            for (i, rule) in policy.rules(direction).unwrap_or_default().iter().enumerate() {
+            for (i, rule) in policy
+                .rules(direction)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 for peer in rule.peers.iter().flatten() {
                     peer_lints(model, policy, direction, i, peer, &mut out);
                 }
@@ -302,14 +328,17 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
     let dns = find_dns(model, target);
     if let Ok(dns) = &dns {
         for policy in &model.policies {
-            dns_rule_lints(model, dns, policy, &mut out);
+            dns_rule_lints(dns, policy, &mut out);
         }
     }
     let mut namespaces: Vec<&str> = model
         .endpoints
         .iter()
         .filter(|e| {
-            model.policies.iter().any(|p| crate::eval::selects(model, p, e, Direction::Egress))
+            model
+                .policies
+                .iter()
+                .any(|p| crate::eval::selects(model, p, e, Direction::Egress))
         })
         .filter_map(|e| e.namespace.as_deref())
         .collect();
@@ -323,7 +352,12 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
             .policies
             .iter()
             .filter(|p| p.namespace == ns && p.egress.is_some())
-            .min_by_key(|p| (p.egress.as_ref().is_some_and(|e| !e.is_empty()), !p.pod_selector.is_everything()))
+            .min_by_key(|p| {
+                (
+                    p.egress.as_ref().is_some_and(|e| !e.is_empty()),
+                    !p.pod_selector.is_everything(),
+                )
+            })
             .map(Policy::id)
             .unwrap_or_else(|| ns.to_string());
         match &dns {
@@ -335,18 +369,25 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
                         code: "egress-deny-without-dns",
                         policy: anchor,
                         rule: None,
-                        message: format!("Egress is restricted in {ns} and {}", lowercase_first(&finding.summary)),
+                        message: format!(
+                            "Egress is restricted in {ns} and {}.",
+                            lowercase_first(&finding.summary)
+                        ),
                         fix: finding.fix.unwrap_or_default(),
                     });
                 }
             }
             Err(_) => {
-                let any_53 = model.policies.iter().filter(|p| p.namespace == ns).any(|p| {
-                    p.egress
-                        .iter()
-                        .flatten()
-                        .any(|r| allows(r, 53, Protocol::Udp, &[]))
-                });
+                let any_53 = model
+                    .policies
+                    .iter()
+                    .filter(|p| p.namespace == ns)
+                    .any(|p| {
+                        p.egress
+                            .iter()
+                            .flatten()
+                            .any(|r| allows(r, 53, Protocol::Udp, &[]))
+                    });
                 if !any_53 {
                     out.push(Lint {
                         severity: Severity::Error,

@@ -128,7 +128,10 @@ pub enum Peer {
         namespaces: Option<Selector>,
         pods: Option<Selector>,
     },
-    IpBlock { cidr: Cidr, except: Vec<Cidr> },
+    IpBlock {
+        cidr: Cidr,
+        except: Vec<Cidr>,
+    },
 }
 
 /// One ingress or egress rule.
@@ -221,15 +224,18 @@ impl Policy {
         let mut ingress = Vec::new();
         for (i, r) in ingress_rules.iter().enumerate() {
             ingress.push(Rule {
-                peers: compile_peers(r.from.as_deref()).map_err(|e| format!("ingress[{i}]: {e}"))?,
-                ports: compile_ports(r.ports.as_deref()).map_err(|e| format!("ingress[{i}]: {e}"))?,
+                peers: compile_peers(r.from.as_deref())
+                    .map_err(|e| format!("ingress[{i}]: {e}"))?,
+                ports: compile_ports(r.ports.as_deref())
+                    .map_err(|e| format!("ingress[{i}]: {e}"))?,
             });
         }
         let mut egress = Vec::new();
         for (i, r) in egress_rules.iter().enumerate() {
             egress.push(Rule {
                 peers: compile_peers(r.to.as_deref()).map_err(|e| format!("egress[{i}]: {e}"))?,
-                ports: compile_ports(r.ports.as_deref()).map_err(|e| format!("egress[{i}]: {e}"))?,
+                ports: compile_ports(r.ports.as_deref())
+                    .map_err(|e| format!("egress[{i}]: {e}"))?,
             });
         }
         Ok(Self {
@@ -252,7 +258,10 @@ fn compile_peers(peers: Option<&[NetworkPolicyPeer]>) -> Result<Option<Vec<Peer>
             let cidr: Cidr = block.cidr.parse().map_err(|e| format!("peer {i}: {e}"))?;
             let mut except = Vec::new();
             for e in block.except.iter().flatten() {
-                except.push(e.parse::<Cidr>().map_err(|e| format!("peer {i} except: {e}"))?);
+                except.push(
+                    e.parse::<Cidr>()
+                        .map_err(|e| format!("peer {i} except: {e}"))?,
+                );
             }
             out.push(Peer::IpBlock { cidr, except });
         } else {
@@ -393,8 +402,18 @@ fn container_ports(pod_spec: Option<&Value>) -> Vec<ContainerPort> {
     let mut out = Vec::new();
     let Some(spec) = pod_spec else { return out };
     for list in ["containers", "initContainers"] {
-        for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
-            for p in c.get("ports").and_then(Value::as_array).into_iter().flatten() {
+        for c in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for p in c
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(port) = p
                     .get("containerPort")
                     .and_then(Value::as_u64)
@@ -422,7 +441,12 @@ fn owners(v: &Value) -> Vec<(String, String)> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|o| Some((o.get("kind")?.as_str()?.to_string(), o.get("name")?.as_str()?.to_string())))
+        .filter_map(|o| {
+            Some((
+                o.get("kind")?.as_str()?.to_string(),
+                o.get("name")?.as_str()?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -464,7 +488,9 @@ impl ModelBuilder {
     /// Adds one Kubernetes object (or a `List`). Unrelated kinds are ignored.
     pub fn add_value(&mut self, value: &Value, origin: &str) -> Result<&mut Self, LoadError> {
         let kind = str_at(value, &["kind"]).unwrap_or_default();
-        let name = str_at(value, &["metadata", "name"]).unwrap_or_default().to_string();
+        let name = str_at(value, &["metadata", "name"])
+            .unwrap_or_default()
+            .to_string();
         let namespace = str_at(value, &["metadata", "namespace"])
             .unwrap_or("default")
             .to_string();
@@ -480,7 +506,12 @@ impl ModelBuilder {
         };
         if kind == "List" || (kind.ends_with("List") && value.get("items").is_some()) {
             let item_kind = kind.strip_suffix("List").unwrap_or_default();
-            for item in value.get("items").and_then(Value::as_array).into_iter().flatten() {
+            for item in value
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if item.get("kind").is_none() && !item_kind.is_empty() {
                     let mut item = item.clone();
                     if let Some(obj) = item.as_object_mut() {
@@ -508,12 +539,23 @@ impl ModelBuilder {
             }
             "Service" => {
                 let mut ports = Vec::new();
-                for p in at(value, &["spec", "ports"]).and_then(Value::as_array).into_iter().flatten() {
-                    let Some(port) = p.get("port").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()) else {
+                for p in at(value, &["spec", "ports"])
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(port) = p
+                        .get("port")
+                        .and_then(Value::as_u64)
+                        .and_then(|n| u16::try_from(n).ok())
+                    else {
                         continue;
                     };
                     let target_port = match p.get("targetPort") {
-                        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()).map(PortRef::Number),
+                        Some(Value::Number(n)) => n
+                            .as_u64()
+                            .and_then(|n| u16::try_from(n).ok())
+                            .map(PortRef::Number),
                         Some(Value::String(s)) => Some(match s.parse::<u16>() {
                             Ok(n) => PortRef::Number(n),
                             Err(_) => PortRef::Name(s.clone()),
@@ -523,11 +565,16 @@ impl ModelBuilder {
                     ports.push(ServicePort {
                         name: p.get("name").and_then(Value::as_str).map(str::to_string),
                         port,
-                        protocol: p.get("protocol").and_then(Value::as_str).and_then(Protocol::parse).unwrap_or_default(),
+                        protocol: p
+                            .get("protocol")
+                            .and_then(Value::as_str)
+                            .and_then(Protocol::parse)
+                            .unwrap_or_default(),
                         target_port,
                     });
                 }
-                let selector = at(value, &["spec", "selector"]).map(|_| labels_at(value, &["spec", "selector"]));
+                let selector = at(value, &["spec", "selector"])
+                    .map(|_| labels_at(value, &["spec", "selector"]));
                 self.services.push(Service {
                     namespace,
                     name,
@@ -536,7 +583,10 @@ impl ModelBuilder {
                 });
             }
             "Pod" => {
-                if matches!(str_at(value, &["status", "phase"]), Some("Succeeded" | "Failed")) {
+                if matches!(
+                    str_at(value, &["status", "phase"]),
+                    Some("Succeeded" | "Failed")
+                ) {
                     return Ok(self);
                 }
                 let pod_ip = str_at(value, &["status", "podIP"]).and_then(|s| s.parse().ok());
@@ -561,8 +611,9 @@ impl ModelBuilder {
                     at(value, &["spec", "template"])
                 };
                 let Some(template) = template else {
-                    self.issues
-                        .push(format!("{origin}: {k} {namespace}/{name} has no pod template; skipped"));
+                    self.issues.push(format!(
+                        "{origin}: {k} {namespace}/{name} has no pod template; skipped"
+                    ));
                     return Ok(self);
                 };
                 self.raw.push(RawEndpoint {
@@ -586,18 +637,19 @@ impl ModelBuilder {
 
     /// Adds every document of a multi-document YAML text; `file` names it in errors.
     pub fn add_yaml(&mut self, text: &str, file: &str) -> Result<&mut Self, LoadError> {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
-            Some(loc) => LoadError::Yaml {
-                file: file.to_string(),
-                line: loc.line(),
-                column: loc.column(),
-                message: first_line(&e.to_string()),
-            },
-            None => LoadError::YamlNoLocation {
-                file: file.to_string(),
-                message: first_line(&e.to_string()),
-            },
-        })?;
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
+                Some(loc) => LoadError::Yaml {
+                    file: file.to_string(),
+                    line: loc.line(),
+                    column: loc.column(),
+                    message: first_line(&e.to_string()),
+                },
+                None => LoadError::YamlNoLocation {
+                    file: file.to_string(),
+                    message: first_line(&e.to_string()),
+                },
+            })?;
         for (i, doc) in docs.iter().enumerate() {
             if doc.is_null() {
                 continue;
@@ -696,9 +748,9 @@ impl ModelBuilder {
             .chain(self.policies.iter().map(|p| p.namespace.clone()))
             .chain(self.services.iter().map(|s| s.namespace.clone()));
         for ns in referenced {
-            namespaces.entry(ns.clone()).or_insert_with(|| {
-                Labels::from([(NAMESPACE_NAME_LABEL.to_string(), ns)])
-            });
+            namespaces
+                .entry(ns.clone())
+                .or_insert_with(|| Labels::from([(NAMESPACE_NAME_LABEL.to_string(), ns)]));
         }
         let namespaces = namespaces
             .into_iter()
@@ -791,19 +843,19 @@ impl Model {
         if let Some(e) = self.endpoints.iter().find(|e| e.name == name) {
             return Ok(e.clone());
         }
-        if !name.contains('/') || name.parse::<Cidr>().is_ok() {
-            if let Ok(addr) = ExternalAddr::parse(name) {
-                if let ExternalAddr::Cidr(c) = addr {
-                    if c.prefix() == if c.is_v6() { 128 } else { 32 } {
-                        if let Some(e) = self.endpoints.iter().find(|e| {
-                            e.pod_ip.is_some_and(|ip| c.contains_ip(ip))
-                        }) {
-                            return Ok(e.clone());
-                        }
-                    }
-                }
-                return Ok(Endpoint::external(addr));
+        if (!name.contains('/') || name.parse::<Cidr>().is_ok())
+            && let Ok(addr) = ExternalAddr::parse(name)
+        {
+            if let ExternalAddr::Cidr(c) = addr
+                && c.prefix() == if c.is_v6() { 128 } else { 32 }
+                && let Some(e) = self
+                    .endpoints
+                    .iter()
+                    .find(|e| e.pod_ip.is_some_and(|ip| c.contains_ip(ip)))
+            {
+                return Ok(e.clone());
             }
+            return Ok(Endpoint::external(addr));
         }
         Err(LookupError {
             name: name.to_string(),
@@ -831,7 +883,8 @@ impl Model {
             .map(|e| {
                 let candidate = e.name.to_lowercase();
                 let cshort = candidate.rsplit('/').next().unwrap_or(&candidate);
-                let d = if !short.is_empty() && (cshort.contains(&short) || short.contains(cshort)) {
+                let d = if !short.is_empty() && (cshort.contains(&short) || short.contains(cshort))
+                {
                     0
                 } else {
                     edit_distance(&lower, &candidate).min(edit_distance(&short, cshort))
@@ -841,7 +894,11 @@ impl Model {
             .filter(|(d, _)| *d <= 3)
             .collect();
         scored.sort();
-        scored.into_iter().take(5).map(|(_, n)| n.to_string()).collect()
+        scored
+            .into_iter()
+            .take(5)
+            .map(|(_, n)| n.to_string())
+            .collect()
     }
 }
 

@@ -58,7 +58,9 @@ impl PortSpec {
 
 /// A port that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid port {input:?}: {reason}; expected PORT or PORT/PROTOCOL, e.g. 443, 53/UDP, 3000/TCP (port 1-65535, protocol TCP, UDP or SCTP)")]
+#[error(
+    "invalid port {input:?}: {reason}; expected PORT or PORT/PROTOCOL, e.g. 443, 53/UDP, 3000/TCP (port 1-65535, protocol TCP, UDP or SCTP)"
+)]
 pub struct PortSpecError {
     pub input: String,
     pub reason: String,

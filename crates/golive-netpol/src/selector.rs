@@ -56,9 +56,14 @@ impl Selector {
     }
 
     /// `matchLabels` only.
-    pub fn labels<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn labels<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self {
-            match_labels: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            match_labels: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             expressions: Vec::new(),
         }
     }
@@ -143,7 +148,10 @@ impl Selector {
                 selector
                     .match_labels
                     .insert(k.trim().to_string(), v.trim().to_string());
-            } else if term.chars().all(|c| c.is_alphanumeric() || "-_./".contains(c)) {
+            } else if term
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
+            {
                 selector.expressions.push(Requirement {
                     key: term.to_string(),
                     operator: Operator::Exists,
@@ -206,7 +214,11 @@ fn split_set(term: &str, op: &str) -> Option<SetTerm> {
                 .filter(|v| !v.is_empty())
                 .collect()
         })
-        .ok_or_else(|| SelectorError(format!("expected a set like (a,b) after {op:?} in {term:?}")));
+        .ok_or_else(|| {
+            SelectorError(format!(
+                "expected a set like (a,b) after {op:?} in {term:?}"
+            ))
+        });
     Some((key.trim().to_string(), values))
 }
 
@@ -296,6 +308,9 @@ mod tests {
             match_labels: None,
         };
         let err = Selector::from_k8s(&ls).unwrap_err().to_string();
-        assert!(err.contains("expected In, NotIn, Exists or DoesNotExist"), "{err}");
+        assert!(
+            err.contains("expected In, NotIn, Exists or DoesNotExist"),
+            "{err}"
+        );
     }
 }

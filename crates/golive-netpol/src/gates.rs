@@ -1,0 +1,874 @@
+//! Gate evaluations: pure functions from a [`Model`] to a [`Finding`] with evidence.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::eval::{self, Explanation, IpMatch, RuleRef};
+use crate::lint::suggest_label;
+use crate::model::{Direction, Endpoint, ExternalAddr, Model, NAMESPACE_NAME_LABEL, Peer, Policy};
+use crate::port::{PortRef, PortSpec, Protocol};
+use crate::selector::{Selector, SelectorError};
+
+/// Outcome of a gate evaluation. Missing evidence is `Unknown`, never `Pass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Unknown => "unknown",
+        })
+    }
+}
+
+/// A gate result: one-line summary, the evidence behind it, and a fix when failing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub status: Status,
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    fn new(status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            fix: None,
+        }
+    }
+}
+
+const EVIDENCE_LIMIT: usize = 8;
+
+fn push_limited(evidence: &mut Vec<String>, lines: impl IntoIterator<Item = String>) {
+    let lines: Vec<String> = lines.into_iter().collect();
+    let total = lines.len();
+    evidence.extend(lines.into_iter().take(EVIDENCE_LIMIT));
+    if total > EVIDENCE_LIMIT {
+        evidence.push(format!("... and {} more", total - EVIDENCE_LIMIT));
+    }
+}
+
+fn in_namespace<'a>(
+    model: &'a Model,
+    namespace: &'a str,
+) -> impl Iterator<Item = &'a Endpoint> + 'a {
+    model
+        .endpoints
+        .iter()
+        .filter(move |e| e.namespace.as_deref() == Some(namespace))
+}
+
+/// Default deny in `namespace` for each direction: every pod is isolated and no
+/// rule of a policy there allows all traffic of that direction.
+pub fn default_deny(model: &Model, namespace: &str, directions: &[Direction]) -> Finding {
+    let endpoints: Vec<&Endpoint> = in_namespace(model, namespace).collect();
+    let mut failures = Vec::new();
+    let mut fixes = Vec::new();
+    let mut evidence = Vec::new();
+    let mut unknown = Vec::new();
+    for &direction in directions {
+        let policies: Vec<&Policy> = model
+            .policies
+            .iter()
+            .filter(|p| p.namespace == namespace && p.rules(direction).is_some())
+            .collect();
+        let deny_all: Vec<&&Policy> = policies
+            .iter()
+            .filter(|p| {
+                p.pod_selector.is_everything() && p.rules(direction).is_some_and(<[_]>::is_empty)
+            })
+            .collect();
+        for p in &deny_all {
+            evidence.push(format!(
+                "{} selects every pod in {namespace} for {direction} and has no {direction} rules",
+                p.id()
+            ));
+        }
+        let not_isolated: Vec<&str> = endpoints
+            .iter()
+            .filter(|e| {
+                !policies
+                    .iter()
+                    .any(|p| eval::selects(model, p, e, direction))
+            })
+            .map(|e| e.name.as_str())
+            .collect();
+        if deny_all.is_empty() {
+            if endpoints.is_empty() {
+                unknown.push(direction);
+            } else if !not_isolated.is_empty() {
+                failures.push(format!(
+                    "{direction} is not denied by default ({} of {} not selected by any {direction} policy: {})",
+                    not_isolated.len(),
+                    endpoints.len(),
+                    not_isolated.join(", ")
+                ));
+                fixes.push(format!(
+                    "add a NetworkPolicy in {namespace} with podSelector: {{}}, policyTypes: [{}] and no {direction} rules",
+                    if direction == Direction::Ingress { "Ingress" } else { "Egress" }
+                ));
+            } else {
+                let names: Vec<String> = policies.iter().map(|p| p.id()).collect();
+                evidence.push(format!(
+                    "every pod in {namespace} is selected for {direction} by at least one of {}",
+                    names.join(", ")
+                ));
+            }
+        }
+        for p in &policies {
+            for (i, rule) in p.rules(direction).unwrap_or_default().iter().enumerate() {
+                if rule.peers.is_none() && rule.ports.is_none() {
+                    failures.push(format!(
+                        "{} {direction}[{i}] allows all {direction} traffic",
+                        p.id()
+                    ));
+                    fixes.push(format!(
+                        "restrict {} {direction}[{i}] with peers and ports",
+                        p.id()
+                    ));
+                }
+            }
+        }
+    }
+    let dirs: Vec<String> = directions.iter().map(ToString::to_string).collect();
+    let dirs = dirs.join(" and ");
+    let mut finding = if !failures.is_empty() {
+        let mut f = Finding::new(
+            Status::Fail,
+            format!("{namespace}: {}", failures.join("; ")),
+        );
+        f.fix = Some(format!("In {namespace}, {}.", fixes.join("; ")));
+        f
+    } else if !unknown.is_empty() {
+        let u: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+        Finding::new(
+            Status::Unknown,
+            format!(
+                "{namespace} has no pods or workloads and no podSelector {{}} policy denying {}; cannot tell",
+                u.join(" and ")
+            ),
+        )
+    } else {
+        Finding::new(
+            Status::Pass,
+            format!("{namespace} denies {dirs} by default"),
+        )
+    };
+    finding.evidence = evidence;
+    finding
+}
+
+/// Where the cluster DNS runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsTarget {
+    pub namespace: String,
+    pub selector: Selector,
+    /// The Service in front of the DNS pods; its targetPort is the real pod port.
+    pub service: Option<String>,
+}
+
+impl Default for DnsTarget {
+    fn default() -> Self {
+        Self {
+            namespace: "kube-system".to_string(),
+            selector: Selector::labels([("k8s-app", "kube-dns")]),
+            service: Some("kube-dns".to_string()),
+        }
+    }
+}
+
+/// The DNS pods found in a model and the ports they really listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsTargets {
+    pub endpoints: Vec<Endpoint>,
+    pub udp_port: u16,
+    pub tcp_port: u16,
+    /// Where the ports came from, for evidence.
+    pub port_source: String,
+}
+
+/// Finds the DNS pods and their real ports (Service targetPort, then container
+/// ports named `dns`/`dns-tcp`, then 53).
+pub fn find_dns(model: &Model, target: &DnsTarget) -> Result<DnsTargets, String> {
+    let endpoints: Vec<Endpoint> = in_namespace(model, &target.namespace)
+        .filter(|e| target.selector.matches(&e.labels))
+        .cloned()
+        .collect();
+    if endpoints.is_empty() {
+        return Err(format!(
+            "no pod or workload in {} matches {}",
+            target.namespace, target.selector
+        ));
+    }
+    let service = model.services.iter().find(|s| {
+        s.namespace == target.namespace
+            && (target.service.as_deref() == Some(s.name.as_str())
+                || s.selector.as_ref().is_some_and(|sel| {
+                    !sel.is_empty()
+                        && endpoints
+                            .iter()
+                            .any(|e| sel.iter().all(|(k, v)| e.labels.get(k) == Some(v)))
+                }))
+    });
+    let named = |name: &str, protocol: Protocol| {
+        endpoints
+            .iter()
+            .flat_map(|e| e.ports.iter())
+            .find(|p| p.name.as_deref() == Some(name) && p.protocol == protocol)
+            .map(|p| p.port)
+    };
+    let mut source = Vec::new();
+    let mut resolve = |protocol: Protocol, fallback_name: &str| -> u16 {
+        if let Some(svc) = service
+            && let Some(sp) = svc
+                .ports
+                .iter()
+                .find(|p| p.protocol == protocol && p.port == 53)
+                .or_else(|| svc.ports.iter().find(|p| p.protocol == protocol))
+        {
+            let port = match &sp.target_port {
+                None => Some(sp.port),
+                Some(PortRef::Number(n)) => Some(*n),
+                Some(PortRef::Name(n)) => named(n, protocol),
+            };
+            if let Some(port) = port {
+                source.push(format!(
+                    "Service {}/{} port {}/{protocol} targetPort {port}",
+                    svc.namespace, svc.name, sp.port
+                ));
+                return port;
+            }
+        }
+        if let Some(port) = named(fallback_name, protocol) {
+            source.push(format!("container port {fallback_name} {port}/{protocol}"));
+            return port;
+        }
+        source.push(format!("default 53/{protocol}"));
+        53
+    };
+    let udp_port = resolve(Protocol::Udp, "dns");
+    let tcp_port = resolve(Protocol::Tcp, "dns-tcp");
+    Ok(DnsTargets {
+        endpoints,
+        udp_port,
+        tcp_port,
+        port_source: source.join(", "),
+    })
+}
+
+fn dns_rule_fix(
+    model: &Model,
+    explanation: &Explanation,
+    dns: &DnsTargets,
+) -> Option<(String, String)> {
+    let verdict = if explanation.egress.allowed() {
+        &explanation.ingress
+    } else {
+        &explanation.egress
+    };
+    for (rule_ref, why) in &verdict.misses {
+        let Some(policy) = model.policy(&rule_ref.policy) else {
+            continue;
+        };
+        let Some(rule) = policy
+            .rules(rule_ref.direction)
+            .and_then(|r| r.get(rule_ref.index))
+        else {
+            continue;
+        };
+        let port_ok = rule.ports.as_ref().is_none_or(|ps| {
+            ps.iter()
+                .any(|p| p.matches(explanation.port, &dns.endpoints[0].ports))
+        });
+        let short = format!(
+            "{} {}[{}]",
+            rule_ref
+                .policy
+                .rsplit('/')
+                .next()
+                .unwrap_or(&rule_ref.policy),
+            rule_ref.direction,
+            rule_ref.index
+        );
+        if port_ok && rule.ports.is_some() {
+            for peer in rule.peers.iter().flatten() {
+                if let Peer::Pods {
+                    namespaces: Some(sel),
+                    ..
+                } = peer
+                    && eval::matching_namespaces(model, sel).is_empty()
+                    && let Some(s) = suggest_label(sel, model.namespaces.iter().map(|n| &n.labels))
+                {
+                    return Some((format!("{short} {why}"), format!("In {rule_ref}, {s}.")));
+                }
+            }
+            return Some((format!("{short} {why}"), String::new()));
+        }
+        let mentions_53 = rule
+            .ports
+            .iter()
+            .flatten()
+            .any(|p| matches!(p.port, Some(PortRef::Number(53))));
+        if mentions_53 && !port_ok {
+            return Some((
+                format!(
+                    "{short} allows port 53, but the DNS pods listen on {} ({})",
+                    explanation.port.port, dns.port_source
+                ),
+                format!(
+                    "In {rule_ref}, allow {}/UDP and {}/TCP.",
+                    dns.udp_port, dns.tcp_port
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Every pod or workload in `namespace` can reach every DNS pod on UDP and TCP at
+/// the DNS pods' real port.
+pub fn dns_egress(model: &Model, namespace: &str, target: &DnsTarget) -> Finding {
+    let dns = match find_dns(model, target) {
+        Ok(d) => d,
+        Err(why) => {
+            let mut f = Finding::new(
+                Status::Unknown,
+                format!("cluster DNS pods not found: {why}"),
+            );
+            f.fix = Some(format!(
+                "Load the DNS objects (the {} Deployment and Service in {}) or configure the DNS selector.",
+                target.selector, target.namespace
+            ));
+            return f;
+        }
+    };
+    let sources: Vec<&Endpoint> = in_namespace(model, namespace).collect();
+    if sources.is_empty() {
+        return Finding::new(
+            Status::Unknown,
+            format!("no pods or workloads found in {namespace}; cannot check DNS egress"),
+        );
+    }
+    let dns_names: Vec<&str> = dns.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let ports = [PortSpec::udp(dns.udp_port), PortSpec::tcp(dns.tcp_port)];
+    let mut header = vec![format!(
+        "DNS pods: {} ({} in {}); ports {} and {} from {}",
+        dns_names.join(", "),
+        target.selector,
+        target.namespace,
+        ports[0],
+        ports[1],
+        dns.port_source
+    )];
+    let mut failing: Vec<Explanation> = Vec::new();
+    let mut failing_sources = BTreeSet::new();
+    let mut rules: BTreeSet<String> = BTreeSet::new();
+    for src in &sources {
+        for dst in &dns.endpoints {
+            for port in ports {
+                let e = eval::explain_endpoints(model, src, dst, port, IpMatch::All);
+                if e.allowed() {
+                    for r in e.egress.allowed_by.iter().chain(&e.ingress.allowed_by) {
+                        rules.insert(r.to_string());
+                    }
+                } else {
+                    failing_sources.insert(src.name.clone());
+                    failing.push(e);
+                }
+            }
+        }
+    }
+    if failing.is_empty() {
+        let mut f = Finding::new(
+            Status::Pass,
+            format!(
+                "all {} endpoints in {namespace} can reach cluster DNS on {} and {}",
+                sources.len(),
+                ports[0],
+                ports[1]
+            ),
+        );
+        header.extend(rules.into_iter().map(|r| format!("{r} allows DNS")));
+        f.evidence = header;
+        return f;
+    }
+    let first = &failing[0];
+    let (reason, fix) = match dns_rule_fix(model, first, &dns) {
+        Some((reason, fix)) if !fix.is_empty() => (reason, fix),
+        Some((reason, _)) => (reason, generic_dns_fix(namespace, target, &dns, first)),
+        None => (
+            first.denial().unwrap_or_default(),
+            generic_dns_fix(namespace, target, &dns, first),
+        ),
+    };
+    let mut f = Finding::new(
+        Status::Fail,
+        format!(
+            "{} of {} endpoints in {namespace} cannot reach cluster DNS: {reason}",
+            failing_sources.len(),
+            sources.len()
+        ),
+    );
+    push_limited(
+        &mut header,
+        failing.iter().map(|e| {
+            format!(
+                "{} -> {}:{} denied: {}",
+                e.from,
+                e.to,
+                e.port,
+                e.denial().unwrap_or_default()
+            )
+        }),
+    );
+    f.evidence = header;
+    f.fix = Some(fix);
+    f
+}
+
+fn generic_dns_fix(
+    namespace: &str,
+    target: &DnsTarget,
+    dns: &DnsTargets,
+    e: &Explanation,
+) -> String {
+    if e.egress.allowed() {
+        format!(
+            "Allow ingress to the DNS pods ({} in {}) from {namespace} on {}/UDP and {}/TCP.",
+            target.selector, target.namespace, dns.udp_port, dns.tcp_port
+        )
+    } else {
+        format!(
+            "Add an egress rule for every pod in {namespace}: to namespaceSelector {{{NAMESPACE_NAME_LABEL}: {}}} with podSelector {}, ports {}/UDP and {}/TCP.",
+            target.namespace, target.selector, dns.udp_port, dns.tcp_port
+        )
+    }
+}
+
+/// Which endpoints a gate talks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSelector {
+    /// One endpoint by `namespace/name`.
+    Name(String),
+    /// Pods in one namespace matching labels (`{}` = all pods there).
+    Pods {
+        namespace: String,
+        selector: Selector,
+    },
+    /// All pods in namespaces matching labels.
+    Namespaces(Selector),
+    External(ExternalAddr),
+}
+
+/// A selector string that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid endpoint selector {input:?}: {reason}; expected namespace/name, namespace/* , namespace[app=web], namespaces[team=a], an IP, a CIDR or external"
+)]
+pub struct EndpointSelectorError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl FromStr for EndpointSelector {
+    type Err = EndpointSelectorError;
+    /// `ns/name`, `ns/*`, `ns[app=web]`, `namespaces[team=a]`, `8.8.8.8`, `10.0.0.0/8`, `external`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let err = |reason: String| EndpointSelectorError {
+            input: s.to_string(),
+            reason,
+        };
+        let sel =
+            |inner: &str| Selector::parse(inner).map_err(|e: SelectorError| err(e.to_string()));
+        if let Some(rest) = text.strip_suffix(']') {
+            let Some((head, inner)) = rest.split_once('[') else {
+                return Err(err("unbalanced brackets".into()));
+            };
+            let selector = sel(inner)?;
+            return Ok(if head == "namespaces" {
+                Self::Namespaces(selector)
+            } else {
+                Self::Pods {
+                    namespace: head.to_string(),
+                    selector,
+                }
+            });
+        }
+        if let Ok(addr) = ExternalAddr::parse(text) {
+            return Ok(Self::External(addr));
+        }
+        match text.split_once('/') {
+            Some((ns, "*")) if !ns.is_empty() => Ok(Self::Pods {
+                namespace: ns.to_string(),
+                selector: Selector::everything(),
+            }),
+            Some((ns, name)) if !ns.is_empty() && !name.is_empty() => {
+                Ok(Self::Name(text.to_string()))
+            }
+            _ => Err(err("not recognised".into())),
+        }
+    }
+}
+
+impl TryFrom<String> for EndpointSelector {
+    type Error = EndpointSelectorError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EndpointSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for EndpointSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Name(n) => f.write_str(n),
+            Self::Pods {
+                namespace,
+                selector,
+            } if selector.is_everything() => write!(f, "{namespace}/*"),
+            Self::Pods {
+                namespace,
+                selector,
+            } => {
+                write!(
+                    f,
+                    "{namespace}[{}]",
+                    selector.to_string().trim_matches(['{', '}'])
+                )
+            }
+            Self::Namespaces(s) => {
+                write!(f, "namespaces[{}]", s.to_string().trim_matches(['{', '}']))
+            }
+            Self::External(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+impl EndpointSelector {
+    /// The endpoints this selects in the model.
+    pub fn resolve(&self, model: &Model) -> Result<Vec<Endpoint>, String> {
+        match self {
+            Self::Name(n) => model.resolve(n).map(|e| vec![e]).map_err(|e| e.to_string()),
+            Self::Pods {
+                namespace,
+                selector,
+            } => Ok(in_namespace(model, namespace)
+                .filter(|e| selector.matches(&e.labels))
+                .cloned()
+                .collect()),
+            Self::Namespaces(sel) => Ok(model
+                .endpoints
+                .iter()
+                .filter(|e| {
+                    e.namespace
+                        .as_deref()
+                        .is_some_and(|ns| sel.matches(&model.namespace_labels(ns)))
+                })
+                .cloned()
+                .collect()),
+            Self::External(a) => Ok(vec![
+                model
+                    .endpoints
+                    .iter()
+                    .find(|e| e.kind == crate::model::EndpointKind::External(*a))
+                    .cloned()
+                    .unwrap_or_else(|| Endpoint::external(*a)),
+            ]),
+        }
+    }
+}
+
+fn rules_text(rules: &[RuleRef], direction: Direction) -> String {
+    if rules.is_empty() {
+        format!("{direction} unrestricted")
+    } else {
+        rules
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn resolve_pair(
+    model: &Model,
+    from: &EndpointSelector,
+    to: &EndpointSelector,
+) -> Result<(Vec<Endpoint>, Vec<Endpoint>), Finding> {
+    let side = |sel: &EndpointSelector, what: &str| match sel.resolve(model) {
+        Ok(list) if !list.is_empty() => Ok(list),
+        Ok(_) => Err(Finding::new(
+            Status::Unknown,
+            format!("{what} selector {sel} matches no endpoint; nothing to check"),
+        )),
+        Err(e) => Err(Finding::new(
+            Status::Unknown,
+            format!("{what} selector {sel}: {e}"),
+        )),
+    };
+    Ok((side(from, "source")?, side(to, "destination")?))
+}
+
+/// Every source may reach every destination on every port.
+pub fn allow(
+    model: &Model,
+    from: &EndpointSelector,
+    to: &EndpointSelector,
+    ports: &[PortSpec],
+) -> Finding {
+    let (sources, dests) = match resolve_pair(model, from, to) {
+        Ok(p) => p,
+        Err(f) => return f,
+    };
+    if ports.is_empty() {
+        return Finding::new(
+            Status::Unknown,
+            format!("no ports given for {from} -> {to}"),
+        );
+    }
+    let mut allowed_lines = Vec::new();
+    let mut denied = Vec::new();
+    let mut checked = 0;
+    for s in &sources {
+        for t in &dests {
+            if s.name == t.name {
+                continue;
+            }
+            for &port in ports {
+                checked += 1;
+                let e = eval::explain_endpoints(model, s, t, port, IpMatch::All);
+                if e.allowed() {
+                    allowed_lines.push(format!(
+                        "{} -> {}:{port} allowed: {}; {}",
+                        s.name,
+                        t.name,
+                        rules_text(&e.egress.allowed_by, Direction::Egress),
+                        rules_text(&e.ingress.allowed_by, Direction::Ingress)
+                    ));
+                } else {
+                    denied.push(e);
+                }
+            }
+        }
+    }
+    let port_list: Vec<String> = ports.iter().map(ToString::to_string).collect();
+    if checked == 0 {
+        return Finding::new(
+            Status::Unknown,
+            format!("{from} -> {to}: no distinct pairs to check"),
+        );
+    }
+    if denied.is_empty() {
+        let mut f = Finding::new(
+            Status::Pass,
+            format!(
+                "{from} -> {to} allowed on {} ({checked} checks)",
+                port_list.join(", ")
+            ),
+        );
+        push_limited(&mut f.evidence, allowed_lines);
+        return f;
+    }
+    let first = &denied[0];
+    let mut f = Finding::new(
+        Status::Fail,
+        format!(
+            "{} of {checked} connections {from} -> {to} on {} are denied; {} -> {}:{}: {}",
+            denied.len(),
+            port_list.join(", "),
+            first.from,
+            first.to,
+            first.port,
+            first.denial().unwrap_or_default()
+        ),
+    );
+    push_limited(
+        &mut f.evidence,
+        denied.iter().map(|e| {
+            format!(
+                "{} -> {}:{} denied: {}",
+                e.from,
+                e.to,
+                e.port,
+                e.denial().unwrap_or_default()
+            )
+        }),
+    );
+    let side = if first.egress.allowed() {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    };
+    f.fix = Some(match side {
+        Direction::Egress => format!(
+            "Add an egress rule to a policy selecting {} that allows {} on {}.",
+            first.from,
+            to,
+            port_list.join(", ")
+        ),
+        Direction::Ingress => format!(
+            "Add an ingress rule to a policy selecting {} that allows {} on {}.",
+            first.to,
+            from,
+            port_list.join(", ")
+        ),
+    });
+    f
+}
+
+/// Candidate ports where the answer can change: every rule port start, each
+/// destination container port, and port 1, per protocol.
+fn candidate_ports(model: &Model, dests: &[Endpoint]) -> Vec<PortSpec> {
+    let mut set = BTreeSet::new();
+    for protocol in [Protocol::Tcp, Protocol::Udp, Protocol::Sctp] {
+        set.insert(PortSpec { port: 1, protocol });
+    }
+    for p in &model.policies {
+        for r in p.ingress.iter().flatten().chain(p.egress.iter().flatten()) {
+            for pr in r.ports.iter().flatten() {
+                if let Some(PortRef::Number(n)) = pr.port {
+                    set.insert(PortSpec {
+                        port: n,
+                        protocol: pr.protocol,
+                    });
+                }
+            }
+        }
+    }
+    for d in dests {
+        for cp in &d.ports {
+            set.insert(PortSpec {
+                port: cp.port,
+                protocol: cp.protocol,
+            });
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// No source may reach any destination on any of the ports (all ports when empty).
+pub fn deny(
+    model: &Model,
+    from: &EndpointSelector,
+    to: &EndpointSelector,
+    ports: &[PortSpec],
+) -> Finding {
+    let (sources, dests) = match resolve_pair(model, from, to) {
+        Ok(p) => p,
+        Err(f) => return f,
+    };
+    let all_ports = ports.is_empty();
+    let ports: Vec<PortSpec> = if all_ports {
+        candidate_ports(model, &dests)
+    } else {
+        ports.to_vec()
+    };
+    let port_text = if all_ports {
+        "any port".to_string()
+    } else {
+        ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut allowed = Vec::new();
+    let mut denial_lines = Vec::new();
+    let mut checked = 0;
+    for s in &sources {
+        for t in &dests {
+            if s.name == t.name {
+                continue;
+            }
+            for &port in &ports {
+                checked += 1;
+                let e = eval::explain_endpoints(model, s, t, port, IpMatch::Any);
+                if e.allowed() {
+                    allowed.push(e);
+                } else if denial_lines.len() < 3 {
+                    denial_lines.push(format!(
+                        "{} -> {}:{port} denied: {}",
+                        s.name,
+                        t.name,
+                        e.denial().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    if checked == 0 {
+        return Finding::new(
+            Status::Unknown,
+            format!("{from} -> {to}: no distinct pairs to check"),
+        );
+    }
+    if allowed.is_empty() {
+        let mut f = Finding::new(
+            Status::Pass,
+            format!("{from} -> {to} denied on {port_text}"),
+        );
+        f.evidence = denial_lines;
+        return f;
+    }
+    let first = &allowed[0];
+    let mut f = Finding::new(
+        Status::Fail,
+        format!(
+            "{} -> {}:{} is allowed ({}; {}), but {from} -> {to} must be denied on {port_text}",
+            first.from,
+            first.to,
+            first.port,
+            rules_text(&first.egress.allowed_by, Direction::Egress),
+            rules_text(&first.ingress.allowed_by, Direction::Ingress)
+        ),
+    );
+    push_limited(
+        &mut f.evidence,
+        allowed.iter().map(|e| {
+            format!(
+                "{} -> {}:{} allowed: {}; {}",
+                e.from,
+                e.to,
+                e.port,
+                rules_text(&e.egress.allowed_by, Direction::Egress),
+                rules_text(&e.ingress.allowed_by, Direction::Ingress)
+            )
+        }),
+    );
+    let rules: BTreeSet<String> = allowed
+        .iter()
+        .flat_map(|e| e.egress.allowed_by.iter().chain(&e.ingress.allowed_by))
+        .map(ToString::to_string)
+        .collect();
+    f.fix = Some(if rules.is_empty() {
+        format!(
+            "Select {} for ingress (or {} for egress) with a policy that does not allow this traffic.",
+            to, from
+        )
+    } else {
+        format!(
+            "Narrow {} so they no longer match this traffic.",
+            rules.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    });
+    f
+}
