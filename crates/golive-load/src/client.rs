@@ -71,7 +71,11 @@ struct Counted {
 }
 
 impl AsyncRead for Counted {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let res = match &mut this.inner {
@@ -87,7 +91,11 @@ impl AsyncRead for Counted {
 }
 
 impl AsyncWrite for Counted {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let res = match &mut this.inner {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
@@ -264,20 +272,38 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
                 })
             })?;
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            (Stream::Tls(Box::new(tls)), Some(t1.elapsed().as_micros() as u64), h2)
+            (
+                Stream::Tls(Box::new(tls)),
+                Some(t1.elapsed().as_micros() as u64),
+                h2,
+            )
         }
         _ => (Stream::Plain(tcp), None, false),
     };
-    let io = TokioIo::new(Counted { inner: stream, counts: counts.clone() });
+    let io = TokioIo::new(Counted {
+        inner: stream,
+        counts: counts.clone(),
+    });
     let sender = if h2 {
-        let (send, conn) = http2::handshake(LocalExec, io).await.map_err(|e| Failure(hyper_kind(&e)))?;
+        let (send, conn) = http2::handshake(LocalExec, io)
+            .await
+            .map_err(|e| Failure(hyper_kind(&e)))?;
         tokio::task::spawn_local(conn);
         Sender::H2 { send }
     } else {
-        let (send, conn) = http1::handshake(io).await.map_err(|e| Failure(hyper_kind(&e)))?;
-        Sender::H1 { send, driver: Some(Box::pin(conn)) }
+        let (send, conn) = http1::handshake(io)
+            .await
+            .map_err(|e| Failure(hyper_kind(&e)))?;
+        Sender::H1 {
+            send,
+            driver: Some(Box::pin(conn)),
+        }
     };
-    Ok(Connected { conn: Conn { sender, counts }, connecting_us, tls_us })
+    Ok(Connected {
+        conn: Conn { sender, counts },
+        connecting_us,
+        tls_us,
+    })
 }
 
 /// What the VU measured for one request, before corrected latency is applied.
@@ -290,7 +316,9 @@ pub(crate) struct Exchange {
 
 impl VuClient {
     pub fn new(origins: usize) -> VuClient {
-        VuClient { conns: (0..origins).map(|_| None).collect() }
+        VuClient {
+            conns: (0..origins).map(|_| None).collect(),
+        }
     }
 
     /// Sends one request and reads the whole response body, within the request's timeout.
@@ -300,36 +328,82 @@ impl VuClient {
         let deadline = tokio::time::Instant::from_std(started + req.timeout);
         let slot = req.origin;
         let mut connecting_us = Some(0);
-        let mut tls_us = if shared.origins.get(slot).is_some_and(|o| o.https) { Some(0) } else { None };
+        let mut tls_us = if shared.origins.get(slot).is_some_and(|o| o.https) {
+            Some(0)
+        } else {
+            None
+        };
         let mut sent_at = started;
-        let result: Result<(u16, Instant, Instant), Failure> = tokio::time::timeout_at(deadline, async {
-            let Some(origin) = shared.origins.get(slot) else {
-                return Err(Failure(ErrorKind::Connect));
-            };
-            let conn_slot = match self.conns.get_mut(slot) {
-                Some(s) => s,
-                None => return Err(Failure(ErrorKind::Connect)),
-            };
-            if !conn_slot.as_ref().is_some_and(Conn::usable) {
-                *conn_slot = None;
-                let c = connect(shared, origin).await?;
-                connecting_us = Some(c.connecting_us);
-                tls_us = c.tls_us;
-                *conn_slot = Some(c.conn);
-            }
-            let Some(conn) = conn_slot.as_mut() else {
-                return Err(Failure(ErrorKind::Connect));
-            };
-            sent_at = Instant::now();
-            match &mut conn.sender {
-                Sender::H1 { send, driver } => {
-                    let mut request = Request::new(Full::new(req.body.clone()));
-                    *request.method_mut() = req.method.clone();
-                    *request.uri_mut() = req.uri_h1.clone();
-                    *request.headers_mut() = req.headers_h1.clone();
-                    let fut = async {
+        let result: Result<(u16, Instant, Instant), Failure> =
+            tokio::time::timeout_at(deadline, async {
+                let Some(origin) = shared.origins.get(slot) else {
+                    return Err(Failure(ErrorKind::Connect));
+                };
+                let conn_slot = match self.conns.get_mut(slot) {
+                    Some(s) => s,
+                    None => return Err(Failure(ErrorKind::Connect)),
+                };
+                if !conn_slot.as_ref().is_some_and(Conn::usable) {
+                    *conn_slot = None;
+                    let c = connect(shared, origin).await?;
+                    connecting_us = Some(c.connecting_us);
+                    tls_us = c.tls_us;
+                    *conn_slot = Some(c.conn);
+                }
+                let Some(conn) = conn_slot.as_mut() else {
+                    return Err(Failure(ErrorKind::Connect));
+                };
+                sent_at = Instant::now();
+                match &mut conn.sender {
+                    Sender::H1 { send, driver } => {
+                        let mut request = Request::new(Full::new(req.body.clone()));
+                        *request.method_mut() = req.method.clone();
+                        *request.uri_mut() = req.uri_h1.clone();
+                        *request.headers_mut() = req.headers_h1.clone();
+                        let fut = async {
+                            send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
+                            let resp = send
+                                .send_request(request)
+                                .await
+                                .map_err(|e| Failure(hyper_kind(&e)))?;
+                            let head_at = Instant::now();
+                            let status = resp.status().as_u16();
+                            let mut body = resp.into_body();
+                            while let Some(frame) = body.frame().await {
+                                frame.map_err(|e| Failure(hyper_kind(&e)))?;
+                            }
+                            Ok((status, head_at, Instant::now()))
+                        };
+                        tokio::pin!(fut);
+                        let Some(d) = driver.as_mut() else {
+                            return Err(Failure(ErrorKind::Reset));
+                        };
+                        let conn_result = tokio::select! {
+                            biased;
+                            r = &mut fut => return r,
+                            c = d.as_mut() => c,
+                        };
+                        // The connection ended first (server closed or failed); the request
+                        // future resolves once the driver is gone.
+                        *driver = None;
+                        match fut.await {
+                            Ok(v) => Ok(v),
+                            Err(f) => Err(match conn_result {
+                                Err(e) => Failure(hyper_kind(&e)),
+                                Ok(()) => f,
+                            }),
+                        }
+                    }
+                    Sender::H2 { send } => {
+                        let mut request = Request::new(Full::new(req.body.clone()));
+                        *request.method_mut() = req.method.clone();
+                        *request.uri_mut() = req.uri_h2.clone();
+                        *request.headers_mut() = req.headers_h2.clone();
                         send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                        let resp = send.send_request(request).await.map_err(|e| Failure(hyper_kind(&e)))?;
+                        let resp = send
+                            .send_request(request)
+                            .await
+                            .map_err(|e| Failure(hyper_kind(&e)))?;
                         let head_at = Instant::now();
                         let status = resp.status().as_u16();
                         let mut body = resp.into_body();
@@ -337,49 +411,17 @@ impl VuClient {
                             frame.map_err(|e| Failure(hyper_kind(&e)))?;
                         }
                         Ok((status, head_at, Instant::now()))
-                    };
-                    tokio::pin!(fut);
-                    let Some(d) = driver.as_mut() else {
-                        return Err(Failure(ErrorKind::Reset));
-                    };
-                    let conn_result = tokio::select! {
-                        biased;
-                        r = &mut fut => return r,
-                        c = d.as_mut() => c,
-                    };
-                    // The connection ended first (server closed or failed); the request
-                    // future resolves once the driver is gone.
-                    *driver = None;
-                    match fut.await {
-                        Ok(v) => Ok(v),
-                        Err(f) => Err(match conn_result {
-                            Err(e) => Failure(hyper_kind(&e)),
-                            Ok(()) => f,
-                        }),
                     }
                 }
-                Sender::H2 { send } => {
-                    let mut request = Request::new(Full::new(req.body.clone()));
-                    *request.method_mut() = req.method.clone();
-                    *request.uri_mut() = req.uri_h2.clone();
-                    *request.headers_mut() = req.headers_h2.clone();
-                    send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                    let resp = send.send_request(request).await.map_err(|e| Failure(hyper_kind(&e)))?;
-                    let head_at = Instant::now();
-                    let status = resp.status().as_u16();
-                    let mut body = resp.into_body();
-                    while let Some(frame) = body.frame().await {
-                        frame.map_err(|e| Failure(hyper_kind(&e)))?;
-                    }
-                    Ok((status, head_at, Instant::now()))
-                }
-            }
-        })
-        .await
-        .unwrap_or(Err(Failure(ErrorKind::Timeout)));
+            })
+            .await
+            .unwrap_or(Err(Failure(ErrorKind::Timeout)));
 
         let (sent, received) = match self.conns.get(slot).and_then(Option::as_ref) {
-            Some(c) => (c.counts.sent.swap(0, Ordering::Relaxed), c.counts.received.swap(0, Ordering::Relaxed)),
+            Some(c) => (
+                c.counts.sent.swap(0, Ordering::Relaxed),
+                c.counts.received.swap(0, Ordering::Relaxed),
+            ),
             None => (0, 0),
         };
         let ended_at = Instant::now();
@@ -394,7 +436,11 @@ impl VuClient {
                 if let Some(s) = self.conns.get_mut(slot) {
                     *s = None;
                 }
-                (Outcome::Error(kind), 0, ended_at.saturating_duration_since(sent_at).as_micros() as u64)
+                (
+                    Outcome::Error(kind),
+                    0,
+                    ended_at.saturating_duration_since(sent_at).as_micros() as u64,
+                )
             }
         };
         Exchange {
@@ -459,7 +505,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -467,7 +518,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -477,7 +533,11 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
 /// `Host` header value: host plus port unless it is the scheme's default.
 pub(crate) fn host_header(url: &url::Url) -> Option<HeaderValue> {
     let host = url.host_str()?;
-    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let value = match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host,

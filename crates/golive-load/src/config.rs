@@ -87,7 +87,11 @@ pub struct Scenario {
     pub start_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_unit: Option<GoDuration>,
-    #[serde(default, rename = "preAllocatedVUs", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "preAllocatedVUs",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pre_allocated_vus: Option<u64>,
     #[serde(default, rename = "maxVUs", skip_serializing_if = "Option::is_none")]
     pub max_vus: Option<u64>,
@@ -149,7 +153,9 @@ impl RequestSpec {
     pub fn parse_short(text: &str) -> Result<RequestSpec, String> {
         let mut parts = text.split_whitespace();
         let (Some(method), Some(path), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(format!("expected a request like \"GET /health\", got {text:?}"));
+            return Err(format!(
+                "expected a request like \"GET /health\", got {text:?}"
+            ));
         };
         let method = method.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
@@ -277,7 +283,10 @@ impl LoadConfig {
         if let Some(target) = &self.target {
             match url::Url::parse(target) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                _ => err("load.target".into(), format!("expected an http:// or https:// URL, got {target:?}")),
+                _ => err(
+                    "load.target".into(),
+                    format!("expected an http:// or https:// URL, got {target:?}"),
+                ),
             }
         }
         if self.timeout.0.is_zero() {
@@ -287,7 +296,10 @@ impl LoadConfig {
             err("load.workers".into(), "must be at least 1".into());
         }
         if self.scenarios.is_empty() {
-            err("load.scenarios".into(), "define at least one scenario".into());
+            err(
+                "load.scenarios".into(),
+                "define at least one scenario".into(),
+            );
         }
         for (name, sc) in &self.scenarios {
             let p = |field: &str| format!("load.scenarios.{name}.{field}");
@@ -295,12 +307,22 @@ impl LoadConfig {
             let allowed: &[&str] = match kind {
                 ExecutorKind::ConstantVus => &["vus", "duration"],
                 ExecutorKind::RampingVus => &["startVUs", "stages", "gracefulRampDown"],
-                ExecutorKind::ConstantArrivalRate => {
-                    &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs", "dropAfter"]
-                }
-                ExecutorKind::RampingArrivalRate => {
-                    &["startRate", "timeUnit", "stages", "preAllocatedVUs", "maxVUs", "dropAfter"]
-                }
+                ExecutorKind::ConstantArrivalRate => &[
+                    "rate",
+                    "timeUnit",
+                    "duration",
+                    "preAllocatedVUs",
+                    "maxVUs",
+                    "dropAfter",
+                ],
+                ExecutorKind::RampingArrivalRate => &[
+                    "startRate",
+                    "timeUnit",
+                    "stages",
+                    "preAllocatedVUs",
+                    "maxVUs",
+                    "dropAfter",
+                ],
             };
             let present = [
                 ("vus", sc.vus.is_some()),
@@ -317,14 +339,22 @@ impl LoadConfig {
             ];
             for (field, is_set) in present {
                 if is_set && !allowed.contains(&field) {
-                    err(p(field), format!("is not an option of executor {}", kind.name()));
+                    err(
+                        p(field),
+                        format!("is not an option of executor {}", kind.name()),
+                    );
                 }
             }
-            let need_duration = matches!(kind, ExecutorKind::ConstantVus | ExecutorKind::ConstantArrivalRate);
+            let need_duration = matches!(
+                kind,
+                ExecutorKind::ConstantVus | ExecutorKind::ConstantArrivalRate
+            );
             if need_duration {
                 match sc.duration {
                     None => err(p("duration"), format!("is required for {}", kind.name())),
-                    Some(d) if d.0.is_zero() => err(p("duration"), "must be greater than 0s".into()),
+                    Some(d) if d.0.is_zero() => {
+                        err(p("duration"), "must be greater than 0s".into())
+                    }
                     _ => {}
                 }
             }
@@ -335,22 +365,33 @@ impl LoadConfig {
                     _ => {}
                 }
             }
-            if matches!(kind, ExecutorKind::RampingVus | ExecutorKind::RampingArrivalRate) {
+            if matches!(
+                kind,
+                ExecutorKind::RampingVus | ExecutorKind::RampingArrivalRate
+            ) {
                 match &sc.stages {
                     None => err(p("stages"), format!("is required for {}", kind.name())),
-                    Some(stages) if stages.is_empty() => err(p("stages"), "needs at least one stage".into()),
+                    Some(stages) if stages.is_empty() => {
+                        err(p("stages"), "needs at least one stage".into())
+                    }
                     Some(stages) => {
                         if kind == ExecutorKind::RampingVus {
                             for (i, st) in stages.iter().enumerate() {
                                 if st.target > 100_000 {
-                                    err(format!("{}[{i}].target", p("stages")), "must be at most 100000 VUs".into());
+                                    err(
+                                        format!("{}[{i}].target", p("stages")),
+                                        "must be at most 100000 VUs".into(),
+                                    );
                                 }
                             }
                         }
                     }
                 }
             }
-            if matches!(kind, ExecutorKind::ConstantArrivalRate | ExecutorKind::RampingArrivalRate) {
+            if matches!(
+                kind,
+                ExecutorKind::ConstantArrivalRate | ExecutorKind::RampingArrivalRate
+            ) {
                 if kind == ExecutorKind::ConstantArrivalRate {
                     match sc.rate {
                         None => err(p("rate"), "is required for constant-arrival-rate".into()),
@@ -372,16 +413,23 @@ impl LoadConfig {
                 }
                 let pre = sc.pre_allocated_vus;
                 match pre {
-                    None => err(p("preAllocatedVUs"), format!("is required for {}", kind.name())),
-                    Some(0) if sc.max_vus.unwrap_or(0) == 0 => {
-                        err(p("preAllocatedVUs"), "must be at least 1 (or set maxVUs)".into())
-                    }
+                    None => err(
+                        p("preAllocatedVUs"),
+                        format!("is required for {}", kind.name()),
+                    ),
+                    Some(0) if sc.max_vus.unwrap_or(0) == 0 => err(
+                        p("preAllocatedVUs"),
+                        "must be at least 1 (or set maxVUs)".into(),
+                    ),
                     _ => {}
                 }
                 if let (Some(pre), Some(max)) = (pre, sc.max_vus)
                     && max < pre
                 {
-                    err(p("maxVUs"), format!("must be >= preAllocatedVUs ({pre}), got {max}"));
+                    err(
+                        p("maxVUs"),
+                        format!("must be >= preAllocatedVUs ({pre}), got {max}"),
+                    );
                 }
                 if sc.max_vus.unwrap_or(0).max(pre.unwrap_or(0)) > 100_000 {
                     err(p("maxVUs"), "must be at most 100000".into());
@@ -394,13 +442,22 @@ impl LoadConfig {
                 let rp = format!("{}[{i}]", p("requests"));
                 let absolute = r.path.starts_with("http://") || r.path.starts_with("https://");
                 if absolute {
-                    if url::Url::parse(&r.path).map(|u| u.host_str().is_none()).unwrap_or(true) {
-                        err(format!("{rp}.path"), format!("is not a valid URL: {:?}", r.path));
+                    if url::Url::parse(&r.path)
+                        .map(|u| u.host_str().is_none())
+                        .unwrap_or(true)
+                    {
+                        err(
+                            format!("{rp}.path"),
+                            format!("is not a valid URL: {:?}", r.path),
+                        );
                     }
                 } else if !r.path.starts_with('/') {
                     err(
                         format!("{rp}.path"),
-                        format!("expected a path starting with / or an http(s):// URL, got {:?}", r.path),
+                        format!(
+                            "expected a path starting with / or an http(s):// URL, got {:?}",
+                            r.path
+                        ),
                     );
                 } else if self.target.is_none() {
                     err(
@@ -410,10 +467,16 @@ impl LoadConfig {
                 }
                 for (k, v) in &r.headers {
                     if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
-                        err(format!("{rp}.headers.{k}"), "is not a valid header name".into());
+                        err(
+                            format!("{rp}.headers.{k}"),
+                            "is not a valid header name".into(),
+                        );
                     }
                     if http::HeaderValue::from_str(v).is_err() {
-                        err(format!("{rp}.headers.{k}"), "is not a valid header value".into());
+                        err(
+                            format!("{rp}.headers.{k}"),
+                            "is not a valid header value".into(),
+                        );
                     }
                 }
                 if let Some(t) = r.timeout
@@ -424,7 +487,9 @@ impl LoadConfig {
             }
         }
         for (k, v) in &self.headers {
-            if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(v).is_err() {
+            if http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || http::HeaderValue::from_str(v).is_err()
+            {
                 err(format!("load.headers.{k}"), "is not a valid header".into());
             }
         }
@@ -443,12 +508,20 @@ impl LoadConfig {
                 }
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Planned run length: the longest scenario (startTime + duration or stages).
     pub fn planned_duration(&self) -> Duration {
-        self.scenarios.values().map(Scenario::planned_duration).max().unwrap_or_default()
+        self.scenarios
+            .values()
+            .map(Scenario::planned_duration)
+            .max()
+            .unwrap_or_default()
     }
 }
 

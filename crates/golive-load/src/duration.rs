@@ -62,7 +62,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         };
         total += number * scale;
     }
-    if !total.is_finite() || total < 0.0 || total > 1e9 {
+    if !total.is_finite() || !(0.0..=1e9).contains(&total) {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(total))
@@ -75,10 +75,10 @@ pub fn format_duration(d: Duration) -> String {
         return "0s".into();
     }
     if nanos < 1_000_000_000 {
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             return format!("{}ms", nanos / 1_000_000);
         }
-        if nanos % 1000 == 0 {
+        if nanos.is_multiple_of(1000) {
             return format!("{}us", nanos / 1000);
         }
         return format!("{nanos}ns");
@@ -97,7 +97,7 @@ pub fn format_duration(d: Duration) -> String {
     }
     if s > 0 || frac > 0 {
         if frac > 0 {
-            out.push_str(&format!("{s}.{frac:03}").trim_end_matches('0').to_string());
+            out.push_str(format!("{s}.{frac:03}").trim_end_matches('0'));
             out.push('s');
         } else {
             out.push_str(&format!("{s}s"));

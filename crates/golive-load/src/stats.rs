@@ -47,7 +47,8 @@ const MAX_MICROS: u64 = 3_600_000_000;
 
 pub(crate) fn new_histogram() -> Histogram<u64> {
     // Auto-resizing: the counts array grows only as far as the slowest value seen.
-    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures is a valid HDR precision"))
+    Histogram::new(3)
+        .unwrap_or_else(|_| unreachable!("3 significant figures is a valid HDR precision"))
 }
 
 fn record(h: &mut Histogram<u64>, micros: u64) {
@@ -241,10 +242,10 @@ impl Recorder {
         self.data_sent += sample.sent;
         self.data_received += sample.received;
         for route in routes {
-            if route.status.is_none() || route.status == sample.status() {
-                if let Some(stats) = self.subs.get_mut(route.sub) {
-                    stats.record(sample);
-                }
+            if (route.status.is_none() || route.status == sample.status())
+                && let Some(stats) = self.subs.get_mut(route.sub)
+            {
+                stats.record(sample);
             }
         }
     }
@@ -303,20 +304,44 @@ pub struct HistogramBar {
 }
 
 const BAR_BOUNDS_MS: [f64; 16] = [
-    0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1000.0,
+    2000.0,
+    5000.0,
+    10000.0,
     f64::INFINITY,
 ];
 
 pub(crate) fn bars(h: &Histogram<u64>) -> Vec<HistogramBar> {
-    let mut out: Vec<HistogramBar> = BAR_BOUNDS_MS.iter().map(|&le_ms| HistogramBar { le_ms, count: 0 }).collect();
+    let mut out: Vec<HistogramBar> = BAR_BOUNDS_MS
+        .iter()
+        .map(|&le_ms| HistogramBar { le_ms, count: 0 })
+        .collect();
     for v in h.iter_recorded() {
         let value_ms = ms(h.highest_equivalent(v.value_iterated_to()));
-        let idx = BAR_BOUNDS_MS.iter().position(|&b| value_ms <= b).unwrap_or(BAR_BOUNDS_MS.len() - 1);
+        let idx = BAR_BOUNDS_MS
+            .iter()
+            .position(|&b| value_ms <= b)
+            .unwrap_or(BAR_BOUNDS_MS.len() - 1);
         out[idx].count += v.count_at_value();
     }
     // Trim empty bars at both ends so the UI spends its width on the data.
     let first = out.iter().position(|b| b.count > 0).unwrap_or(0);
-    let last = out.iter().rposition(|b| b.count > 0).map(|i| i + 1).unwrap_or(0);
+    let last = out
+        .iter()
+        .rposition(|b| b.count > 0)
+        .map(|i| i + 1)
+        .unwrap_or(0);
     if first >= last {
         return Vec::new();
     }

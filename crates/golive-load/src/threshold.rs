@@ -112,7 +112,10 @@ pub struct TagFilter {
 
 impl TagFilter {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.scenario.is_none() && self.status.is_none() && self.method.is_none()
+        self.name.is_none()
+            && self.scenario.is_none()
+            && self.status.is_none()
+            && self.method.is_none()
     }
 }
 
@@ -139,21 +142,33 @@ impl MetricSelector {
         };
         let metric = Metric::from_name(name).ok_or_else(|| {
             let known: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-            format!("unknown metric {name:?} in threshold key {text:?}; known metrics: {}", known.join(", "))
+            format!(
+                "unknown metric {name:?} in threshold key {text:?}; known metrics: {}",
+                known.join(", ")
+            )
         })?;
         let mut filter = TagFilter::default();
         if let Some(tags) = tags {
             for pair in tags.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let Some((key, value)) = pair.split_once(':') else {
-                    return Err(format!("expected tag:value inside braces of {text:?}, got {pair:?}"));
+                    return Err(format!(
+                        "expected tag:value inside braces of {text:?}, got {pair:?}"
+                    ));
                 };
                 let key = key.trim();
-                let value = value.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+                let value = value
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string();
                 if !metric.allowed_tags().contains(&key) {
                     return Err(format!(
                         "metric {} cannot be filtered by tag {key:?} (allowed: {})",
                         metric.name(),
-                        if metric.allowed_tags().is_empty() { "none".to_string() } else { metric.allowed_tags().join(", ") }
+                        if metric.allowed_tags().is_empty() {
+                            "none".to_string()
+                        } else {
+                            metric.allowed_tags().join(", ")
+                        }
                     ));
                 }
                 match key {
@@ -173,7 +188,10 @@ impl MetricSelector {
     }
 
     pub fn unfiltered(metric: Metric) -> MetricSelector {
-        MetricSelector { metric, filter: TagFilter::default() }
+        MetricSelector {
+            metric,
+            filter: TagFilter::default(),
+        }
     }
 }
 
@@ -303,7 +321,9 @@ impl ThresholdExpr {
     pub fn parse(text: &str) -> Result<ThresholdExpr, String> {
         let bad = |why: &str| format!("{EXPECTED}, got {text:?} ({why})");
         let s: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let op_at = s.find(['<', '>', '=', '!']).ok_or_else(|| bad("no comparison operator"))?;
+        let op_at = s
+            .find(['<', '>', '=', '!'])
+            .ok_or_else(|| bad("no comparison operator"))?;
         let (agg_text, rest) = s.split_at(op_at);
         let (operator, value_text) = if let Some(v) = rest.strip_prefix("<=") {
             (Operator::Le, v)
@@ -335,18 +355,27 @@ impl ThresholdExpr {
                     .strip_prefix("p(")
                     .and_then(|r| r.strip_suffix(')'))
                     .ok_or_else(|| bad("unknown aggregation; use avg, min, max, med, p(N), count, rate or value"))?;
-                let p: f64 = inner.parse().map_err(|_| bad("percentile must be a number"))?;
+                let p: f64 = inner
+                    .parse()
+                    .map_err(|_| bad("percentile must be a number"))?;
                 if !(0.0..=100.0).contains(&p) {
                     return Err(bad("percentile must be between 0 and 100"));
                 }
                 Aggregation::Percentile(p)
             }
         };
-        let value: f64 = value_text.parse().map_err(|_| bad("threshold value must be a number"))?;
+        let value: f64 = value_text
+            .parse()
+            .map_err(|_| bad("threshold value must be a number"))?;
         if !value.is_finite() {
             return Err(bad("threshold value must be finite"));
         }
-        Ok(ThresholdExpr { aggregation, operator, value, source: text.trim().to_string() })
+        Ok(ThresholdExpr {
+            aggregation,
+            operator,
+            value,
+            source: text.trim().to_string(),
+        })
     }
 
     pub fn check_metric(&self, metric: Metric) -> Result<(), String> {
@@ -512,16 +541,37 @@ mod tests {
         ] {
             assert_eq!(ThresholdExpr::parse(s).unwrap().aggregation, agg, "{s}");
         }
-        assert_eq!(ThresholdExpr::parse("count===0").unwrap().operator, Operator::Eq);
-        assert_eq!(ThresholdExpr::parse("count!=0").unwrap().operator, Operator::Ne);
-        assert_eq!(ThresholdExpr::parse("rate>=1").unwrap().operator, Operator::Ge);
+        assert_eq!(
+            ThresholdExpr::parse("count===0").unwrap().operator,
+            Operator::Eq
+        );
+        assert_eq!(
+            ThresholdExpr::parse("count!=0").unwrap().operator,
+            Operator::Ne
+        );
+        assert_eq!(
+            ThresholdExpr::parse("rate>=1").unwrap().operator,
+            Operator::Ge
+        );
     }
 
     #[test]
     fn rejects_malformed_expressions_with_a_hint() {
-        for bad in ["p95<200", "p(95)", "p(95)<", "p(95)<abc", "avg<<1", "foo<1", "p(101)<1", ""] {
+        for bad in [
+            "p95<200",
+            "p(95)",
+            "p(95)<",
+            "p(95)<abc",
+            "avg<<1",
+            "foo<1",
+            "p(101)<1",
+            "",
+        ] {
             let err = ThresholdExpr::parse(bad).unwrap_err();
-            assert!(err.contains("expected a threshold like p(95)<200"), "{bad}: {err}");
+            assert!(
+                err.contains("expected a threshold like p(95)<200"),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -534,7 +584,11 @@ mod tests {
         assert_eq!(s.filter.status, Some(200));
         assert_eq!(s.filter.scenario.as_deref(), Some("spike"));
         assert_eq!(s.to_string(), "http_reqs{scenario:spike,status:200}");
-        assert!(MetricSelector::parse("http_req_durations").unwrap_err().contains("unknown metric"));
+        assert!(
+            MetricSelector::parse("http_req_durations")
+                .unwrap_err()
+                .contains("unknown metric")
+        );
         assert!(MetricSelector::parse("vus{name:x}").is_err());
         assert!(MetricSelector::parse("http_reqs{status:abc}").is_err());
     }

@@ -1,0 +1,28 @@
+//! Stand-alone `golive load` for benchmarks until the root binary wires `cli::run`.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "golive-load",
+    about = "golive's k6-style load engine, headless"
+)]
+struct Cli {
+    #[command(flatten)]
+    load: golive_load::cli::LoadArgs,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("golive-load: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    runtime.block_on(golive_load::cli::run(cli.load, None))
+}

@@ -1,0 +1,214 @@
+mod common;
+
+use std::time::Duration;
+
+use golive_load::LoadRun;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_vus_counts_every_request_of_every_iteration() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s:
+      executor: constant-vus
+      vus: 4
+      duration: 1s
+      requests: [GET /a, GET /b]
+",
+        server.base()
+    ));
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    let s = &summary.snapshot;
+    assert!(s.iterations > 10, "{s:?}");
+    assert_eq!(s.http_reqs, s.iterations * 2);
+    assert_eq!(s.http_reqs, server.requests());
+    assert_eq!(s.http_req_failed, 0);
+    assert_eq!(s.status_counts, vec![(200, s.http_reqs)]);
+    assert_eq!(s.vus_max, 4);
+    assert!(s.data_received > s.http_reqs * 40, "wire bytes counted");
+    assert!(s.data_sent > s.http_reqs * 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_arrival_rate_sends_rate_times_duration() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 2
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 50, timeUnit: 1s, duration: 2s, preAllocatedVUs: 5, maxVUs: 10, requests: [GET /]}}
+",
+        server.base()
+    ));
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    let s = &summary.snapshot;
+    assert!((99..=101).contains(&s.http_reqs), "{}", s.http_reqs);
+    assert_eq!(s.http_reqs, server.requests());
+    assert_eq!(s.dropped_iterations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_arrival_rate_integrates_the_stages() {
+    let server = common::start().await;
+    // 0 → 100/s over 1 s: 50 iterations.
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: ramping-arrival-rate, startRate: 0, timeUnit: 1s, preAllocatedVUs: 5, maxVUs: 10, stages: [{{duration: 1s, target: 100}}], requests: [GET /]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert!((48..=52).contains(&s.http_reqs), "{}", s.http_reqs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramping_vus_follows_the_stage_targets() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: ramping-vus, startVUs: 0, stages: [{{duration: 600ms, target: 4}}, {{duration: 600ms, target: 0}}], requests: [GET /delay?ms=5]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert!((3..=4).contains(&s.vus_max), "vus_max {}", s.vus_max);
+    assert!(s.http_reqs > 20);
+    assert_eq!(s.vus, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn percentiles_match_a_known_latency_mix() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: constant-vus, vus: 10, duration: 2s, requests: [GET /mix]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    let l = &s.latency;
+    assert!(l.count > 500, "{l:?}");
+    assert!((10.0..13.0).contains(&l.med), "{l:?}");
+    assert!((10.0..13.0).contains(&l.p95), "{l:?}");
+    assert!((200.0..215.0).contains(&l.p99), "{l:?}");
+    assert!((200.0..215.0).contains(&l.max), "{l:?}");
+    // Closed model: nothing to correct.
+    assert_eq!(s.latency, s.latency_uncorrected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_stall_shows_in_corrected_latency_but_not_in_request_count() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 1
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 200, timeUnit: 1s, duration: 2s, preAllocatedVUs: 2, maxVUs: 2, dropAfter: 5s, requests: [GET /stall]}}
+",
+        server.base()
+    ));
+    *server.state.stall_from.lock().unwrap() =
+        Some(std::time::Instant::now() + Duration::from_millis(500));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert!((399..=401).contains(&s.http_reqs), "{}", s.http_reqs);
+    assert_eq!(s.dropped_iterations, 0);
+    assert!(s.latency.p99 > 800.0, "corrected {:?}", s.latency);
+    assert!(
+        s.latency_uncorrected.p99 < 100.0,
+        "uncorrected {:?}",
+        s.latency_uncorrected
+    );
+    assert!(
+        s.latency_uncorrected.max > 500.0,
+        "the stalled requests themselves are slow"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_iterations_counted_when_max_vus_exhausted() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 1
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 50, timeUnit: 1s, duration: 1s, preAllocatedVUs: 1, maxVUs: 2, requests: [GET /delay?ms=200]}}
+",
+        server.base()
+    ));
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    let s = &summary.snapshot;
+    assert!(s.iterations <= 12, "{}", s.iterations);
+    assert!(s.dropped_iterations >= 35, "{}", s.dropped_iterations);
+    assert!((49..=51).contains(&(s.iterations + s.dropped_iterations)));
+    assert_eq!(s.vus_max, 2);
+    assert_eq!(summary.dropped_by_scenario, vec![s.dropped_iterations]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_scenarios_run_at_once() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    closed: {{executor: constant-vus, vus: 2, duration: 1s, requests: [GET /a]}}
+    open: {{executor: constant-arrival-rate, rate: 20, duration: 1s, preAllocatedVUs: 2, requests: [GET /b]}}
+  thresholds:
+    'iterations{{scenario:open}}': ['count==20']
+",
+        server.base()
+    ));
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    assert_eq!(summary.scenario_names, vec!["closed", "open"]);
+    assert!(summary.iterations_by_scenario[0] > 20);
+    assert_eq!(summary.iterations_by_scenario[1], 20);
+    assert!(summary.thresholds_ok(), "{:?}", summary.thresholds());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_snapshots_stream_while_running_and_on_demand() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: constant-vus, vus: 2, duration: 3s, requests: [GET /delay?ms=2]}}
+  thresholds:
+    http_req_duration: ['p(95)<1000']
+",
+        server.base()
+    ));
+    let run = LoadRun::start(cfg).unwrap();
+    let mut rx = run.snapshots();
+    tokio::time::timeout(Duration::from_millis(1600), rx.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    let first = rx.borrow().clone();
+    assert!(first.http_reqs > 0 && first.window.reqs > 0, "{first:?}");
+    assert_eq!(first.history.len(), 1);
+    assert!(first.remaining.is_some());
+    assert_eq!(first.thresholds.len(), 1);
+    assert!(!first.histogram.is_empty());
+    let now = run.snapshot_now().await;
+    assert!(now.http_reqs >= first.http_reqs);
+    run.stop();
+    let summary = run.wait().await;
+    assert!(summary.snapshot.finished);
+    assert!(
+        summary.snapshot.elapsed < Duration::from_millis(2500),
+        "stop ended the run early"
+    );
+    assert_eq!(summary.aborted.as_deref(), Some("stopped on request"));
+}
