@@ -4,3 +4,6 @@
 //! messages; one owner applies them to its state; gates are pure functions of that state.
 
 pub mod plan;
+pub mod cluster;
+pub mod gates;
+pub mod commands;

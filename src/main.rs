@@ -1,5 +1,8 @@
 use clap::{Parser, Subcommand};
+use golive::commands::{check, sim};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Terminal cockpit for taking a service live on Kubernetes: gates computed from live
 /// cluster evidence, a k6-style load test, and a runbook that keeps its record.
@@ -10,8 +13,46 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+struct ClusterArgs {
+    /// Kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+}
+
+impl ClusterArgs {
+    fn target(&self) -> golive::cluster::Target {
+        golive::cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Evaluate every gate of a plan once against the cluster and print the verdicts.
+    /// Exit 0 go, 1 no-go, 3 unknown, 2 usage or plan error.
+    Check {
+        /// Plan file or built-in plan name (gravl, volundr).
+        #[arg(long)]
+        plan: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
+        /// Seconds to wait for every watch to list before judging what is missing as unknown.
+        #[arg(long, default_value = "10")]
+        wait: f64,
+        /// Show the evidence of passing checks too.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Run the simulated Kubernetes API server (a test double and demo, not a cluster).
+    Sim(sim::SimArgs),
     /// Work with go-live plan files.
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -26,26 +67,50 @@ enum PlanCommand {
     },
 }
 
+fn load_plan(name: &str) -> Result<golive::plan::LoadedPlan, ExitCode> {
+    golive::plan::load(name).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
+    // kube and the load engine build rustls configs from the process default; only ring is linked.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Plan(PlanCommand::Validate { plan }) => match golive::plan::load(&plan) {
-            Ok(loaded) => {
-                let p = &loaded.plan;
-                println!(
-                    "{}: ok — {} gates, {} runbook phases, {} sign-off roles{}",
-                    loaded.source,
-                    p.gates.len(),
-                    p.runbook.len(),
-                    p.signoff.len(),
-                    if p.load.is_some() { ", a load test" } else { "" }
-                );
-                ExitCode::SUCCESS
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("golive: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Check { plan, cluster, format, wait, verbose } => {
+                let loaded = match load_plan(&plan) {
+                    Ok(p) => p,
+                    Err(code) => return code,
+                };
+                let wait = Duration::from_secs_f64(wait.max(0.0));
+                check::run(loaded, cluster.target(), format, wait, verbose).await
             }
-            Err(errors) => {
-                eprintln!("{errors}");
-                ExitCode::from(2)
-            }
-        },
-    }
+            Command::Sim(args) => sim::run(args).await,
+            Command::Plan(PlanCommand::Validate { plan }) => match load_plan(&plan) {
+                Ok(loaded) => {
+                    let p = &loaded.plan;
+                    println!(
+                        "{}: ok — {} gates, {} runbook phases, {} sign-off roles{}",
+                        loaded.source,
+                        p.gates.len(),
+                        p.runbook.len(),
+                        p.signoff.len(),
+                        if p.load.is_some() { ", a load test" } else { "" }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            },
+        }
+    })
 }

@@ -1,0 +1,164 @@
+//! The in-memory picture of the cluster: objects per watch, and how much to trust them.
+
+use super::resource::{ResourceType, WatchKey};
+use jiff::Timestamp;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a watcher reports. Objects are plain JSON: gates read the fields they need.
+#[derive(Debug, Clone)]
+pub enum ClusterEvent {
+    /// A full (re-)list finished: these objects replace what the view held.
+    Synced { key: WatchKey, objects: Vec<Value> },
+    Applied { key: WatchKey, object: Value },
+    Deleted { key: WatchKey, object: Value },
+    Failed { key: WatchKey, error: WatchError },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchErrorKind {
+    /// 401/403: RBAC does not let golive read this.
+    Forbidden,
+    /// 404 on the collection: the API server does not serve this resource (CRD missing).
+    NotServed,
+    /// Connection refused, TLS, timeouts: the API server could not be reached.
+    Unreachable,
+    /// Anything else, including an expired watch being re-listed.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchError {
+    pub kind: WatchErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ResourceState {
+    pub objects: BTreeMap<(String, String), Value>,
+    pub synced: bool,
+    pub last_sync: Option<Timestamp>,
+    pub last_event: Option<Timestamp>,
+    /// The latest error, kept until the next successful list or event.
+    pub error: Option<(Timestamp, WatchError)>,
+}
+
+/// How far the view can be trusted for one watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness<'a> {
+    /// Listed and watching without error.
+    Fresh,
+    /// Not listed yet.
+    Pending,
+    /// The last list or watch failed; what is held (if anything) may be out of date.
+    Failed(&'a WatchError, Timestamp),
+    /// No watch covers this resource: the plan did not ask for it.
+    NotWatched,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    pub context: String,
+    pub server: String,
+    resources: BTreeMap<WatchKey, ResourceState>,
+}
+
+fn object_key(object: &Value) -> (String, String) {
+    let meta = &object["metadata"];
+    (
+        meta["namespace"].as_str().unwrap_or_default().to_string(),
+        meta["name"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+impl ClusterView {
+    pub fn new(context: &str, server: &str, keys: impl IntoIterator<Item = WatchKey>) -> Self {
+        Self {
+            context: context.to_string(),
+            server: server.to_string(),
+            resources: keys
+                .into_iter()
+                .map(|k| (k, ResourceState::default()))
+                .collect(),
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = (&WatchKey, &ResourceState)> {
+        self.resources.iter()
+    }
+
+    pub fn apply(&mut self, event: ClusterEvent, now: Timestamp) {
+        match event {
+            ClusterEvent::Synced { key, objects } => {
+                let state = self.resources.entry(key).or_default();
+                state.objects = objects.into_iter().map(|o| (object_key(&o), o)).collect();
+                state.synced = true;
+                state.last_sync = Some(now);
+                state.last_event = Some(now);
+                state.error = None;
+            }
+            ClusterEvent::Applied { key, object } => {
+                let state = self.resources.entry(key).or_default();
+                state.objects.insert(object_key(&object), object);
+                state.last_event = Some(now);
+                state.error = None;
+            }
+            ClusterEvent::Deleted { key, object } => {
+                let state = self.resources.entry(key).or_default();
+                state.objects.remove(&object_key(&object));
+                state.last_event = Some(now);
+                state.error = None;
+            }
+            ClusterEvent::Failed { key, error } => {
+                let state = self.resources.entry(key).or_default();
+                state.error = Some((now, error));
+            }
+        }
+    }
+
+    /// The watch that covers `resource` in `namespace`, preferring the narrowest.
+    fn covering(&self, resource: &ResourceType, namespace: Option<&str>) -> Option<(&WatchKey, &ResourceState)> {
+        self.resources
+            .iter()
+            .filter(|(k, _)| k.covers(resource, namespace))
+            .min_by_key(|(k, _)| k.namespace.is_none())
+    }
+
+    pub fn freshness(&self, resource: &ResourceType, namespace: Option<&str>) -> Freshness<'_> {
+        match self.covering(resource, namespace) {
+            None => Freshness::NotWatched,
+            Some((_, state)) => match &state.error {
+                Some((at, error)) => Freshness::Failed(error, *at),
+                None if state.synced => Freshness::Fresh,
+                None => Freshness::Pending,
+            },
+        }
+    }
+
+    /// When the evidence for `resource` was last confirmed (list or event).
+    pub fn as_of(&self, resource: &ResourceType, namespace: Option<&str>) -> Option<Timestamp> {
+        self.covering(resource, namespace)
+            .and_then(|(_, s)| s.last_sync.max(s.last_event))
+    }
+
+    /// Objects of `resource` in `namespace` (all namespaces when `None`).
+    pub fn objects<'a>(
+        &'a self,
+        resource: &ResourceType,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        let state = self.covering(resource, namespace).map(|(_, s)| s);
+        state
+            .into_iter()
+            .flat_map(|s| s.objects.iter())
+            .filter(move |((ns, _), _)| namespace.is_none_or(|want| ns == want))
+            .map(|(_, v)| v)
+    }
+
+    pub fn object(&self, resource: &ResourceType, namespace: Option<&str>, name: &str) -> Option<&Value> {
+        let state = self.covering(resource, namespace)?.1;
+        state
+            .objects
+            .get(&(namespace.unwrap_or_default().to_string(), name.to_string()))
+    }
+}

@@ -1,0 +1,155 @@
+//! `golive check`: wait for the watchers to list (bounded), evaluate every gate once, print.
+
+use crate::cluster::{self, ClusterView, Target};
+use crate::gates::{self, GateVerdict, Status, Verdict};
+use crate::plan::LoadedPlan;
+use jiff::Timestamp;
+use serde::Serialize;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub const EXIT_GO: u8 = 0;
+pub const EXIT_NO_GO: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_UNKNOWN: u8 = 3;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    plan: &'a str,
+    context: &'a str,
+    server: &'a str,
+    evaluated_at: Timestamp,
+    verdict: Verdict,
+    reason: String,
+    gates: &'a [GateVerdict],
+}
+
+/// Watches until every resource has listed or failed, or `wait` runs out.
+pub async fn observe(loaded: &LoadedPlan, target: &Target, wait: Duration) -> Result<ClusterView, cluster::ConnectError> {
+    let connection = cluster::connect(target).await?;
+    let keys = gates::plan_watches(&loaded.plan);
+    let mut view = ClusterView::new(&connection.context, &connection.server, keys.clone());
+    let (tx, mut rx) = mpsc::channel(256);
+    let tasks = cluster::watch::spawn_watchers(&connection.client, keys, tx);
+    let deadline = tokio::time::Instant::now() + wait;
+    let settled = |view: &ClusterView| view.keys().all(|(_, s)| s.synced || s.error.is_some());
+    while !settled(&view) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(event)) => view.apply(event, Timestamp::now()),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    // Drain what already arrived so the verdict uses the newest state.
+    while let Ok(event) = rx.try_recv() {
+        view.apply(event, Timestamp::now());
+    }
+    for task in tasks {
+        task.abort();
+    }
+    Ok(view)
+}
+
+pub fn evaluate(loaded: &LoadedPlan, view: &ClusterView, ctx: &gates::Context) -> Vec<GateVerdict> {
+    loaded.plan.gates.iter().map(|g| gates::evaluate_gate(g, view, ctx)).collect()
+}
+
+pub fn exit_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Go => EXIT_GO,
+        Verdict::NoGo => EXIT_NO_GO,
+        Verdict::Unknown => EXIT_UNKNOWN,
+    }
+}
+
+pub async fn run(loaded: LoadedPlan, target: Target, format: Format, wait: Duration, verbose: bool) -> ExitCode {
+    let view = match observe(&loaded, &target, wait).await {
+        Ok(view) => view,
+        Err(e) => {
+            eprintln!("golive check: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let ctx = gates::Context {
+        now: Timestamp::now(),
+        load: None,
+    };
+    let verdicts = evaluate(&loaded, &view, &ctx);
+    let (verdict, reason) = gates::overall(&verdicts);
+    match format {
+        Format::Json => {
+            let report = Report {
+                plan: &loaded.plan.name,
+                context: &view.context,
+                server: &view.server,
+                evaluated_at: ctx.now,
+                verdict,
+                reason,
+                gates: &verdicts,
+            };
+            match serde_json::to_string_pretty(&report) {
+                Ok(text) => println!("{text}"),
+                Err(e) => {
+                    eprintln!("golive check: cannot encode the report: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+        Format::Text => print!("{}", render_text(&loaded, &view, verdict, &reason, &verdicts, verbose)),
+    }
+    ExitCode::from(exit_code(verdict))
+}
+
+pub fn render_text(
+    loaded: &LoadedPlan,
+    view: &ClusterView,
+    verdict: Verdict,
+    reason: &str,
+    verdicts: &[GateVerdict],
+    verbose: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let banner = match verdict {
+        Verdict::Go => "GO",
+        Verdict::NoGo => "NO-GO",
+        Verdict::Unknown => "UNKNOWN",
+    };
+    let _ = writeln!(out, "{} · context {} ({})", loaded.plan.name, view.context, view.server);
+    let _ = writeln!(out, "{banner} · {reason}");
+    let width = verdicts.iter().map(|g| g.id.len()).max().unwrap_or(0);
+    let mut groups: Vec<&str> = Vec::new();
+    for g in verdicts {
+        if !groups.contains(&g.group.as_str()) {
+            groups.push(&g.group);
+        }
+    }
+    for group in groups {
+        let _ = writeln!(out, "\n{group}");
+        for g in verdicts.iter().filter(|g| g.group == group) {
+            let _ = writeln!(out, "  {} {:width$}  {}", g.status.symbol(), g.id, g.summary);
+            for c in &g.checks {
+                let show = verbose || c.status != Status::Pass;
+                if !show {
+                    continue;
+                }
+                if g.checks.len() > 1 || verbose {
+                    let _ = writeln!(out, "      {} {}: {}", c.status.symbol(), c.kind, c.summary);
+                }
+                for e in &c.evidence {
+                    let _ = writeln!(out, "        {}: {}", e.object, e.detail);
+                }
+                if let Some(fix) = &c.fix {
+                    let _ = writeln!(out, "        fix: {fix}");
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,4 @@
+//! The headless subcommands. Each returns the process exit code.
+
+pub mod check;
+pub mod sim;

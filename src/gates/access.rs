@@ -1,0 +1,54 @@
+//! `cluster_access`: the API answers and every watch the plan needs lists and watches.
+
+use super::{CheckVerdict, Evidence, Status};
+use crate::cluster::{ClusterView, WatchErrorKind};
+
+pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
+    let kind = "cluster_access";
+    let mut evidence = Vec::new();
+    let (mut ok, mut pending, mut denied, mut missing, mut unreachable, mut other) =
+        (0, 0, Vec::new(), Vec::new(), 0, 0);
+    for (key, state) in view.keys() {
+        match &state.error {
+            None if state.synced => {
+                ok += 1;
+                evidence.push(Evidence::new(key.to_string(), format!("listed, watching ({} objects)", state.objects.len())));
+            }
+            None => {
+                pending += 1;
+                evidence.push(Evidence::new(key.to_string(), "not listed yet"));
+            }
+            Some((_, error)) => {
+                evidence.push(Evidence::new(key.to_string(), error.message.clone()));
+                match error.kind {
+                    WatchErrorKind::Forbidden => denied.push(key.to_string()),
+                    WatchErrorKind::NotServed => missing.push(key.resource.qualified_name()),
+                    WatchErrorKind::Unreachable => unreachable += 1,
+                    WatchErrorKind::Other => other += 1,
+                }
+            }
+        }
+    }
+    let total = view.keys().count();
+    let context = if view.context.is_empty() { String::new() } else { format!(" (context {})", view.context) };
+    let verdict = if total == 0 {
+        CheckVerdict::new(kind, Status::Unknown, "the plan reads no cluster resources")
+    } else if unreachable == total {
+        CheckVerdict::new(kind, Status::Fail, format!("API server {} unreachable{context}", view.server))
+            .with_fix("check the kubeconfig, VPN and that the API server is up")
+    } else if !denied.is_empty() {
+        CheckVerdict::new(kind, Status::Fail, format!("forbidden: {}", denied.join(", ")))
+            .with_fix("grant get, list and watch on these resources to golive's identity (Secrets: metadata is enough)")
+    } else if !missing.is_empty() {
+        missing.dedup();
+        CheckVerdict::new(kind, Status::Fail, format!("not served: {}", missing.join(", ")))
+            .with_fix("install the operator that provides these CRDs")
+    } else if unreachable > 0 || other > 0 {
+        CheckVerdict::new(kind, Status::Unknown, format!("{} of {total} watches failing", unreachable + other))
+    } else if pending > 0 {
+        CheckVerdict::new(kind, Status::Unknown, format!("{ok} of {total} resources listed; waiting"))
+    } else {
+        CheckVerdict::new(kind, Status::Pass, format!("all {total} resources listable and watched{context}"))
+    };
+    verdict.with_evidence(evidence)
+}

@@ -1,0 +1,196 @@
+//! `deployments_ready` and `pods_ready`.
+
+use super::json::{condition, condition_text, describe, generation, labels, name, str_field};
+use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::{ClusterView, DEPLOYMENTS, PODS};
+use crate::plan::{DeploymentsCheck, PodsCheck};
+use serde_json::Value;
+
+const DEPLOY: &str = "deployments_ready";
+const PODS_KIND: &str = "pods_ready";
+
+/// Whether a Deployment has rolled out fully, and the words for it.
+fn deployment_state(d: &Value) -> (Status, String) {
+    let spec = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let status = &d["status"];
+    let available = status["availableReplicas"].as_i64().unwrap_or(0);
+    let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+    let observed = status["observedGeneration"].as_i64();
+    if let (Some(generation), Some(observed)) = (generation(d), observed)
+        && observed < generation
+    {
+        return (
+            Status::Unknown,
+            format!("generation {generation} not yet observed by the controller (observed {observed})"),
+        );
+    }
+    if spec == 0 {
+        return (Status::Warn, "scaled to 0 replicas".into());
+    }
+    let counts = format!("{available}/{spec} available, {updated} updated");
+    if available >= spec && updated >= spec {
+        return (Status::Pass, counts);
+    }
+    let why = condition(d, "Available")
+        .filter(|c| str_field(c, "status") != "True")
+        .or_else(|| condition(d, "Progressing").filter(|c| str_field(c, "status") != "True"))
+        .map(|c| format!(" — {}", condition_text(c)))
+        .unwrap_or_default();
+    (Status::Fail, format!("{counts}{why}"))
+}
+
+pub fn deployments_ready(c: &DeploymentsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
+    let ns = c.namespace.as_str();
+    require_fresh(DEPLOY, view, &DEPLOYMENTS, Some(ns), false)?;
+    let all: Vec<&Value> = view.objects(&DEPLOYMENTS, Some(ns)).collect();
+    let mut selected: Vec<&Value> = Vec::new();
+    let mut evidence = Vec::new();
+    let mut missing = Vec::new();
+    for wanted in &c.names {
+        match all.iter().find(|d| name(d) == wanted) {
+            Some(d) => selected.push(d),
+            None => missing.push(wanted.clone()),
+        }
+    }
+    let alternatives = !c.any_of.is_empty() || c.selector.is_some();
+    if alternatives {
+        let before = selected.len();
+        for d in &all {
+            let by_name = c.any_of.iter().any(|n| n == name(d));
+            let by_label = c.selector.as_ref().is_some_and(|s| s.parsed.matches(&labels(d)));
+            if (by_name || by_label) && !selected.iter().any(|s| name(s) == name(d)) {
+                selected.push(d);
+            }
+        }
+        if selected.len() == before {
+            let mut wanted: Vec<String> = c.any_of.iter().map(|n| format!("`{n}`")).collect();
+            if let Some(s) = &c.selector {
+                wanted.push(format!("label {}", s.text));
+            }
+            missing.push(format!("any of {}", wanted.join(" or ")));
+        }
+    }
+    if c.names.is_empty() && !alternatives {
+        selected = all.clone();
+        if selected.is_empty() {
+            missing.push("any Deployment".into());
+        }
+    }
+    let mut worst = Status::Pass;
+    let mut bad = Vec::new();
+    for d in &selected {
+        let (status, text) = deployment_state(d);
+        if status != Status::Pass {
+            bad.push(format!("{} {text}", name(d)));
+        }
+        worst = worst.max(status);
+        evidence.push(Evidence::new(describe(d), text));
+    }
+    for m in &missing {
+        evidence.push(Evidence::new(format!("Deployment {m} in {ns}"), "not found"));
+    }
+    if !missing.is_empty() {
+        let present: Vec<&str> = all.iter().map(|d| name(d)).collect();
+        let listed = if present.is_empty() { "none".to_string() } else { present.join(", ") };
+        return Ok(CheckVerdict::new(DEPLOY, Status::Fail, format!("not found in {ns}: {}", missing.join(", ")))
+            .with_evidence(evidence)
+            .with_fix(format!("Deployments present in {ns}: {listed}")));
+    }
+    let summary = if worst == Status::Pass {
+        let ready: Vec<String> = selected.iter().map(|d| name(d).to_string()).collect();
+        format!("{}/{} available: {}", selected.len(), selected.len(), ready.join(", "))
+    } else {
+        format!("{} of {} not available: {}", bad.len(), selected.len(), bad.join("; "))
+    };
+    Ok(CheckVerdict::new(DEPLOY, worst, summary).with_evidence(evidence))
+}
+
+/// Why a pod is not Ready, in the words `kubectl describe` would use.
+fn pod_problem(p: &Value) -> Option<String> {
+    let phase = str_field(&p["status"], "phase");
+    let statuses = p["status"]["containerStatuses"].as_array();
+    let mut reasons = Vec::new();
+    for cs in statuses.into_iter().flatten().chain(p["status"]["initContainerStatuses"].as_array().into_iter().flatten()) {
+        if let Some(waiting) = cs["state"]["waiting"].as_object() {
+            let reason = waiting.get("reason").and_then(Value::as_str).unwrap_or("Waiting");
+            reasons.push(format!("{} {reason}", str_field(cs, "name")));
+        } else if let Some(term) = cs["state"]["terminated"].as_object()
+            && term.get("exitCode").and_then(Value::as_i64) != Some(0)
+        {
+            let reason = term.get("reason").and_then(Value::as_str).unwrap_or("Terminated");
+            reasons.push(format!("{} {reason}", str_field(cs, "name")));
+        }
+    }
+    if phase == "Pending"
+        && let Some(sched) = condition(p, "PodScheduled").filter(|c| str_field(c, "status") == "False")
+    {
+        reasons.push(format!("Pending: {}", condition_text(sched)));
+    }
+    match condition(p, "Ready") {
+        Some(c) if str_field(c, "status") == "True" => None,
+        Some(c) if reasons.is_empty() => Some(condition_text(c)),
+        None if reasons.is_empty() => Some(format!("phase {phase}, no Ready condition yet")),
+        _ => Some(reasons.join(", ")),
+    }
+}
+
+fn restarts(p: &Value) -> i64 {
+    p["status"]["containerStatuses"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["restartCount"].as_i64()).sum())
+        .unwrap_or(0)
+}
+
+/// Pods that ran to completion (Jobs, one-off pods) are not expected to be Ready.
+fn finished(p: &Value) -> bool {
+    matches!(str_field(&p["status"], "phase"), "Succeeded" | "Failed")
+        && p["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|r| r["kind"].as_str() == Some("Job")))
+        || str_field(&p["status"], "phase") == "Succeeded"
+}
+
+pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
+    let ns = c.namespace.as_str();
+    require_fresh(PODS_KIND, view, &PODS, Some(ns), false)?;
+    let pods: Vec<&Value> = view
+        .objects(&PODS, Some(ns))
+        .filter(|p| c.selector.as_ref().is_none_or(|s| s.parsed.matches(&labels(p))))
+        .filter(|p| !finished(p))
+        .collect();
+    if pods.is_empty() {
+        let which = c.selector.as_ref().map(|s| format!(" matching {}", s.text)).unwrap_or_default();
+        return Ok(CheckVerdict::new(PODS_KIND, Status::Unknown, format!("no running pods{which} in {ns}")));
+    }
+    let mut evidence = Vec::new();
+    let mut not_ready = Vec::new();
+    let mut restarting = Vec::new();
+    for p in &pods {
+        let r = restarts(p);
+        match pod_problem(p) {
+            Some(problem) => {
+                let text = format!("not Ready: {problem}; {r} restarts");
+                not_ready.push(format!("{} {problem}", name(p)));
+                evidence.push(Evidence::new(describe(p), text));
+            }
+            None if r > i64::from(c.max_restarts) => {
+                restarting.push(format!("{} ({r} restarts)", name(p)));
+                evidence.push(Evidence::new(describe(p), format!("Ready, but {r} restarts")));
+            }
+            None => evidence.push(Evidence::new(describe(p), format!("Ready, {r} restarts"))),
+        }
+    }
+    let total = pods.len();
+    let verdict = if !not_ready.is_empty() {
+        CheckVerdict::new(
+            PODS_KIND,
+            Status::Fail,
+            format!("{}/{total} pods not Ready: {}", not_ready.len(), not_ready.join("; ")),
+        )
+    } else if !restarting.is_empty() {
+        CheckVerdict::new(PODS_KIND, Status::Warn, format!("{total}/{total} Ready; restarting: {}", restarting.join(", ")))
+    } else {
+        CheckVerdict::new(PODS_KIND, Status::Pass, format!("{total}/{total} pods Ready"))
+    };
+    Ok(verdict.with_evidence(evidence))
+}
