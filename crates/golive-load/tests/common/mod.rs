@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 pub struct ServerState {
     pub requests: AtomicU64,
     pub mix_counter: AtomicU64,
+    pub http2_requests: AtomicU64,
     /// Requests arriving in [start, start + 1 s) are held until the window ends.
     pub stall_from: Mutex<Option<Instant>>,
 }
@@ -53,6 +54,9 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let arrived = Instant::now();
     state.requests.fetch_add(1, Ordering::SeqCst);
+    if req.version() == hyper::Version::HTTP_2 {
+        state.http2_requests.fetch_add(1, Ordering::SeqCst);
+    }
     let path = req.uri().path().to_string();
     let mut status = 200;
     match path.as_str() {
