@@ -4,6 +4,7 @@ use super::resource::{ResourceType, WatchKey};
 use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// What a watcher reports. Objects are plain JSON: gates read the fields they need.
 #[derive(Debug, Clone)]
@@ -61,6 +62,27 @@ pub struct ClusterView {
     pub context: String,
     pub server: String,
     resources: BTreeMap<WatchKey, ResourceState>,
+    /// Bumped on every change, so derived models know when to rebuild.
+    revision: u64,
+    netpol: NetpolCache,
+}
+
+type NetpolModel = Result<Arc<golive_netpol::Model>, String>;
+
+/// The NetworkPolicy model derived from the view, rebuilt only when the view changed.
+#[derive(Default)]
+struct NetpolCache(Mutex<Option<(u64, NetpolModel)>>);
+
+impl Clone for NetpolCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for NetpolCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NetpolCache")
+    }
 }
 
 fn object_key(object: &Value) -> (String, String) {
@@ -80,6 +102,7 @@ impl ClusterView {
                 .into_iter()
                 .map(|k| (k, ResourceState::default()))
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -87,7 +110,25 @@ impl ClusterView {
         self.resources.iter()
     }
 
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The NetworkPolicy model for this revision of the view, built by `build` on first use.
+    pub fn derived_netpol(&self, build: impl FnOnce() -> NetpolModel) -> NetpolModel {
+        let mut cache = self.netpol.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((revision, model)) = cache.as_ref()
+            && *revision == self.revision
+        {
+            return model.clone();
+        }
+        let model = build();
+        *cache = Some((self.revision, model.clone()));
+        model
+    }
+
     pub fn apply(&mut self, event: ClusterEvent, now: Timestamp) {
+        self.revision += 1;
         match event {
             ClusterEvent::Synced { key, objects } => {
                 let state = self.resources.entry(key).or_default();

@@ -15,6 +15,9 @@ pub enum Format {
     Json,
 }
 
+/// Evidence lines shown per failing check in text output, unless --verbose.
+const EVIDENCE_LINES: usize = 4;
+
 pub const EXIT_GO: u8 = 0;
 pub const EXIT_NO_GO: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -142,8 +145,12 @@ pub fn render_text(
                 if g.checks.len() > 1 || verbose {
                     let _ = writeln!(out, "      {} {}: {}", c.status.symbol(), c.kind, c.summary);
                 }
-                for e in &c.evidence {
+                let limit = if verbose { usize::MAX } else { EVIDENCE_LINES };
+                for e in c.evidence.iter().take(limit) {
                     let _ = writeln!(out, "        {}: {}", e.object, e.detail);
+                }
+                if c.evidence.len() > limit {
+                    let _ = writeln!(out, "        … {} more (--verbose or --format json for all)", c.evidence.len() - limit);
                 }
                 if let Some(fix) = &c.fix {
                     let _ = writeln!(out, "        fix: {fix}");

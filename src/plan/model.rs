@@ -361,43 +361,20 @@ impl Serialize for Selector {
     }
 }
 
-/// `3000/TCP`, `53/UDP`, `443` (TCP), `http/TCP` (a named container port).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortText {
-    pub port: String,
-    pub protocol: String,
-}
-
-impl PortText {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let expected = || format!("`{text}` is not a port: expected PORT or PORT/PROTOCOL, like 3000/TCP or 53/UDP");
-        let (port, protocol) = match text.split_once('/') {
-            Some((p, proto)) => (p.trim(), proto.trim().to_ascii_uppercase()),
-            None => (text.trim(), "TCP".to_string()),
-        };
-        if port.is_empty() || !matches!(protocol.as_str(), "TCP" | "UDP" | "SCTP") {
-            return Err(expected());
-        }
-        if port.chars().all(|c| c.is_ascii_digit()) {
-            match port.parse::<u32>() {
-                Ok(n) if (1..=65535).contains(&n) => {}
-                _ => return Err(expected()),
-            }
-        }
-        Ok(Self { port: port.to_string(), protocol })
-    }
-}
+/// `3000/TCP`, `53/UDP`, `443` (TCP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortText(pub golive_netpol::PortSpec);
 
 impl fmt::Display for PortText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.port, self.protocol)
+        write!(f, "{}", self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for PortText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        PortText::parse(&text).map_err(de::Error::custom)
+        text.parse().map(PortText).map_err(de::Error::custom)
     }
 }
 
