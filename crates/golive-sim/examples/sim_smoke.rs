@@ -5,7 +5,9 @@ use golive_sim::{Sim, SimConfig};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let kubeconfig = args.next().ok_or("usage: sim_smoke KUBECONFIG_OUT [PATH...]")?;
+    let kubeconfig = args
+        .next()
+        .ok_or("usage: sim_smoke KUBECONFIG_OUT [PATH...]")?;
     let manifests = args.map(Into::into).collect();
     let sim = Sim::start(SimConfig {
         manifests,

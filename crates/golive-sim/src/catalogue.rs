@@ -187,8 +187,22 @@ const BUILT_INS: &[BuiltIn] = &[
         false,
         &["sc"],
     ),
-    ("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[]),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        "csidrivers",
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        &[],
+    ),
     (
         "rbac.authorization.k8s.io",
         "v1",
@@ -213,14 +227,7 @@ const BUILT_INS: &[BuiltIn] = &[
         false,
         &[],
     ),
-    (
-        "coordination.k8s.io",
-        "v1",
-        "Lease",
-        "leases",
-        true,
-        &[],
-    ),
+    ("coordination.k8s.io", "v1", "Lease", "leases", true, &[]),
     (
         "apiextensions.k8s.io",
         "v1",
@@ -313,7 +320,7 @@ impl Catalogue {
         groups
             .into_iter()
             .map(|(group, mut versions)| {
-                versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+                versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
                 (group, versions)
             })
             .collect()
@@ -485,10 +492,7 @@ impl CrdDefinition {
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_string(),
-                        priority: column
-                            .get("priority")
-                            .and_then(Value::as_i64)
-                            .unwrap_or(0),
+                        priority: column.get("priority").and_then(Value::as_i64).unwrap_or(0),
                     })
                 })
                 .collect();
@@ -537,7 +541,7 @@ mod tests {
     #[test]
     fn versions_prefer_ga_then_beta_then_alpha() {
         let mut versions = vec!["v1alpha1", "v1", "v2beta1", "v1beta1"];
-        versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         assert_eq!(versions, vec!["v1", "v2beta1", "v1beta1", "v1alpha1"]);
     }
 }

@@ -43,7 +43,11 @@ pub(crate) fn evaluate<'a>(path: &str, object: &'a Value) -> Vec<&'a Value> {
                     Value::Object(fields) => next.extend(fields.values()),
                     _ => {}
                 },
-                Step::Filter { path, equal, value: wanted } => {
+                Step::Filter {
+                    path,
+                    equal,
+                    value: wanted,
+                } => {
                     if let Some(items) = value.as_array() {
                         next.extend(items.iter().filter(|item| {
                             let mut field = Some(*item);
@@ -141,10 +145,7 @@ fn parse_bracket(inner: &str) -> Option<Step> {
     if inner == "*" {
         return Some(Step::All);
     }
-    if let Some(filter) = inner
-        .strip_prefix("?(")
-        .and_then(|f| f.strip_suffix(')'))
-    {
+    if let Some(filter) = inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
         let (left, equal, right) = if let Some((l, r)) = filter.split_once("!=") {
             (l, false, r)
         } else if let Some((l, r)) = filter.split_once("==") {
@@ -183,9 +184,15 @@ mod tests {
         ]}});
         let ready = evaluate(r#".status.conditions[?(@.type=="Ready")].status"#, &issuer);
         assert_eq!(ready, vec![&json!("False")]);
-        let message = evaluate(r#"{.status.conditions[?(@.type=='Ready')].message}"#, &issuer);
+        let message = evaluate(
+            r#"{.status.conditions[?(@.type=='Ready')].message}"#,
+            &issuer,
+        );
         assert_eq!(message, vec![&json!("CA secret missing")]);
-        assert_eq!(evaluate(".status.conditions[0].type", &issuer), vec![&json!("Other")]);
+        assert_eq!(
+            evaluate(".status.conditions[0].type", &issuer),
+            vec![&json!("Other")]
+        );
         assert_eq!(evaluate(".status.conditions[*].type", &issuer).len(), 2);
         assert!(evaluate(".spec.missing", &issuer).is_empty());
     }

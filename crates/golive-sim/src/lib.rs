@@ -18,7 +18,7 @@
 //!     ..SimConfig::default()
 //! })
 //! .await?;
-//! sim.write_kubeconfig(std::path::Path::new("/tmp/sim.kubeconfig"))?;
+//! println!("kubectl --server {}", sim.url());
 //! golive_sim::serve_until_signal(sim).await?;
 //! # Ok(()) }
 //! ```
@@ -373,7 +373,8 @@ impl Sim {
     }
 
     /// `Some(500 | 503 | ...)`: answer every API request with that status until
-    /// `set_outage(None)`. `/debug/requests` stays up.
+    /// `set_outage(None)`. `/debug/requests` stays up. 503 and 429 carry
+    /// `Retry-After: 1`, so kube's default retry policy keeps retrying them.
     pub fn set_outage(&self, status: Option<u16>) {
         *lock(&self.shared.outage) = status;
     }
@@ -401,7 +402,9 @@ impl Sim {
 
     /// True once every scenario passed to [`Sim::play`] or the config has run.
     pub fn scenarios_finished(&self) -> bool {
-        lock(&self.scenario_tasks).iter().all(JoinHandle::is_finished)
+        lock(&self.scenario_tasks)
+            .iter()
+            .all(JoinHandle::is_finished)
     }
 
     /// Stops listening, ends open watches and scenarios, and waits for the

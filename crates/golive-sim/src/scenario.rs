@@ -101,7 +101,10 @@ impl Scenario {
             let step_doc = step.value;
             let at = crate::time::parse_offset(&step_doc.at.value).map_err(|message| {
                 SimError::Scenario {
-                    at: place(step_doc.at.referenced.line(), step_doc.at.referenced.column()),
+                    at: place(
+                        step_doc.at.referenced.line(),
+                        step_doc.at.referenced.column(),
+                    ),
                     message,
                 }
             })?;
@@ -109,11 +112,16 @@ impl Scenario {
             if let Some(object) = step_doc.apply {
                 if object.get("apiVersion").and_then(Value::as_str).is_none()
                     || object.get("kind").and_then(Value::as_str).is_none()
-                    || object.pointer("/metadata/name").and_then(Value::as_str).is_none()
+                    || object
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .is_none()
                 {
                     return Err(SimError::Scenario {
                         at: location,
-                        message: "apply needs a full manifest with apiVersion, kind and metadata.name".into(),
+                        message:
+                            "apply needs a full manifest with apiVersion, kind and metadata.name"
+                                .into(),
                     });
                 }
                 actions.push(Action::Apply(object));
@@ -241,7 +249,10 @@ steps:
         let error = Scenario::from_text("s.yaml", text)
             .expect_err("invalid")
             .to_string();
-        assert!(error.contains("s.yaml:2:") || error.contains("s.yaml:3:"), "{error}");
+        assert!(
+            error.contains("s.yaml:2:") || error.contains("s.yaml:3:"),
+            "{error}"
+        );
         assert!(error.contains("exactly one"), "{error}");
     }
 

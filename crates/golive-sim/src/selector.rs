@@ -34,19 +34,21 @@ impl LabelSelector {
     pub fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels");
         let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
-        self.requirements.iter().all(|requirement| match requirement {
-            LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
-            // `!=` also matches objects without the label, as in Kubernetes.
-            LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
-            LabelRequirement::In(key, values) => {
-                label(key).is_some_and(|v| values.iter().any(|candidate| candidate == v))
-            }
-            LabelRequirement::NotIn(key, values) => {
-                label(key).is_none_or(|v| values.iter().all(|candidate| candidate != v))
-            }
-            LabelRequirement::Exists(key) => label(key).is_some(),
-            LabelRequirement::DoesNotExist(key) => label(key).is_none(),
-        })
+        self.requirements
+            .iter()
+            .all(|requirement| match requirement {
+                LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
+                // `!=` also matches objects without the label, as in Kubernetes.
+                LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
+                LabelRequirement::In(key, values) => {
+                    label(key).is_some_and(|v| values.iter().any(|candidate| candidate == v))
+                }
+                LabelRequirement::NotIn(key, values) => {
+                    label(key).is_none_or(|v| values.iter().all(|candidate| candidate != v))
+                }
+                LabelRequirement::Exists(key) => label(key).is_some(),
+                LabelRequirement::DoesNotExist(key) => label(key).is_none(),
+            })
     }
 }
 
@@ -95,7 +97,9 @@ fn parse_requirement(term: &str) -> Result<LabelRequirement, String> {
     if let Some(open) = term.find('(') {
         let head = term[..open].trim();
         let Some(values) = term[open + 1..].trim().strip_suffix(')') else {
-            return Err(format!("unable to parse requirement: {term:?}: missing ')'"));
+            return Err(format!(
+                "unable to parse requirement: {term:?}: missing ')'"
+            ));
         };
         let values: Vec<String> = values
             .split(',')
@@ -126,7 +130,9 @@ fn valid_key(key: &str) -> Result<String, String> {
     if ok {
         Ok(key.to_string())
     } else {
-        Err(format!("unable to parse requirement: invalid label key {key:?}"))
+        Err(format!(
+            "unable to parse requirement: invalid label key {key:?}"
+        ))
     }
 }
 

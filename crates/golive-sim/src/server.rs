@@ -135,9 +135,17 @@ fn status_object(code: u16, reason: &str, message: &str, details: Option<Value>)
     status
 }
 
-fn status_response(code: u16, reason: &str, message: &str, details: Option<Value>) -> Response<Body> {
+fn status_response(
+    code: u16,
+    reason: &str,
+    message: &str,
+    details: Option<Value>,
+) -> Response<Body> {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    respond(status, json_bytes(&status_object(code, reason, message, details)))
+    respond(
+        status,
+        json_bytes(&status_object(code, reason, message, details)),
+    )
 }
 
 fn not_found_path(path: &str) -> Response<Body> {
@@ -163,11 +171,19 @@ pub(crate) async fn handle(
 
 fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().trim_end_matches('/').to_string();
-    let path = if path.is_empty() { "/".to_string() } else { path };
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
     let query: Vec<(String, String)> = request
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let param = |name: &str| {
         query
@@ -195,12 +211,18 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
         } else {
             "InternalError"
         };
-        return status_response(
+        let mut response = status_response(
             code,
             reason,
             "the simulated API server is in an injected outage",
             None,
         );
+        if code == 503 || code == 429 {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        return response;
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         shared.count(Verb::Other, None);
@@ -319,7 +341,9 @@ struct Target {
 fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
     let lookup = |plural: &str| store.catalogue.by_plural(group, version, plural);
     let target = match rest {
-        ["namespaces", namespace, plural, tail @ ..] if lookup(plural).is_some_and(|r| r.namespaced) => {
+        ["namespaces", namespace, plural, tail @ ..]
+            if lookup(plural).is_some_and(|r| r.namespaced) =>
+        {
             let resource = lookup(plural)?;
             let (name, subresource) = match tail {
                 [] => (None, None),
@@ -363,8 +387,9 @@ fn forbidden(verb: &str, target: &Target) -> Response<Body> {
         None => "at the cluster scope".to_string(),
     };
     let what = match &target.name {
-        Some(name) => format!("{}.{} \"{name}\"", resource.plural, resource.group)
-            .replace(". \"", " \""),
+        Some(name) => {
+            format!("{}.{} \"{name}\"", resource.plural, resource.group).replace(". \"", " \"")
+        }
         None => resource.key(),
     };
     let message = format!(
@@ -414,7 +439,10 @@ struct Filter {
 impl Filter {
     fn matches(&self, object: &Value) -> bool {
         let in_namespace = self.namespace.as_deref().is_none_or(|ns| {
-            object.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                == Some(ns)
         });
         in_namespace && self.labels.matches(object) && self.fields.matches(object)
     }
@@ -464,7 +492,8 @@ fn resource_request<'p>(
         Ok(labels) => labels,
         Err(message) => return bad_request(&message),
     };
-    let fields = match FieldSelector::parse(fields_text.unwrap_or_default(), &target.resource.kind) {
+    let fields = match FieldSelector::parse(fields_text.unwrap_or_default(), &target.resource.kind)
+    {
         Ok(fields) => fields,
         Err(message) => return bad_request(&message),
     };
@@ -483,11 +512,29 @@ fn resource_request<'p>(
             bookmarks: matches!(param("allowWatchBookmarks"), Some("true" | "1")),
             send_initial_events: matches!(param("sendInitialEvents"), Some("true" | "1")),
         };
-        return start_watch(shared, target.resource.clone(), filter, form, include, options);
+        return start_watch(
+            shared,
+            target.resource.clone(),
+            filter,
+            form,
+            include,
+            options,
+        );
     }
     let trivial = filter.is_trivial(labels_text, fields_text);
-    let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
-    list(shared, &target, &filter, trivial, form, include, limit, param("continue"))
+    let limit = param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    list(
+        shared,
+        &target,
+        &filter,
+        trivial,
+        form,
+        include,
+        limit,
+        param("continue"),
+    )
 }
 
 fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Body> {
@@ -533,7 +580,7 @@ fn encode_continue(namespace: &str, name: &str) -> String {
 }
 
 fn decode_continue(token: &str) -> Option<(String, String)> {
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
@@ -578,6 +625,7 @@ fn list(
         let mut items: Vec<Arc<Value>> = Vec::new();
         let mut next = None;
         let mut remaining = 0u64;
+        let mut last_key: Option<(String, String)> = None;
         let pinned = filter.fields.pinned_name().map(str::to_string);
         let scan = store.scan(resource, filter.namespace.as_deref(), after.as_ref());
         for (key, object) in scan {
@@ -585,22 +633,15 @@ fn list(
                 continue;
             }
             if limit > 0 && items.len() == limit {
-                if next.is_none() {
-                    if let Some(last) = items.last() {
-                        let ns = last
-                            .pointer("/metadata/namespace")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        let name = last
-                            .pointer("/metadata/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        next = Some(encode_continue(ns, name));
-                    }
+                if next.is_none()
+                    && let Some((ns, name)) = &last_key
+                {
+                    next = Some(encode_continue(ns, name));
                 }
                 remaining += 1;
                 continue;
             }
+            last_key = Some(key.clone());
             items.push(object.clone());
         }
         (items, store.current_rv(), next, remaining)
@@ -675,8 +716,12 @@ impl WatchEncoder {
                     .pointer("/metadata/resourceVersion")
                     .cloned()
                     .unwrap_or(Value::Null);
-                let mut rendered =
-                    table(&self.resource, &[object], self.include, json!({"resourceVersion": rv}));
+                let mut rendered = table(
+                    &self.resource,
+                    &[object],
+                    self.include,
+                    json!({"resourceVersion": rv}),
+                );
                 // Like real servers, only the first event carries column definitions.
                 if self.table_columns_sent {
                     rendered["columnDefinitions"] = json!([]);
@@ -712,7 +757,10 @@ impl WatchEncoder {
 
     fn bookmark_line(&self, rv: u64, initial_events_end: bool) -> Bytes {
         let (kind, api_version) = match self.form {
-            Form::Metadata => ("PartialObjectMetadata".to_string(), "meta.k8s.io/v1".to_string()),
+            Form::Metadata => (
+                "PartialObjectMetadata".to_string(),
+                "meta.k8s.io/v1".to_string(),
+            ),
             _ => (self.resource.kind.clone(), self.resource.api_version()),
         };
         let mut metadata = json!({"resourceVersion": rv.to_string()});
@@ -799,10 +847,8 @@ fn start_watch(
         let timeout = tokio::time::sleep(options.timeout.unwrap_or(DEFAULT_WATCH_TIMEOUT));
         tokio::pin!(timeout);
         let bookmark_every = *lock(&shared.bookmark_interval);
-        let mut bookmark_tick = tokio::time::interval_at(
-            tokio::time::Instant::now() + bookmark_every,
-            bookmark_every,
-        );
+        let mut bookmark_tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + bookmark_every, bookmark_every);
         let mut open = true;
         for object in &initial {
             if encoder.filter.matches(object) {
@@ -814,7 +860,10 @@ fn start_watch(
             }
         }
         if open && options.send_initial_events && from_rv.is_none() {
-            open = tx.send(encoder.bookmark_line(current_rv, true)).await.is_ok();
+            open = tx
+                .send(encoder.bookmark_line(current_rv, true))
+                .await
+                .is_ok();
         }
         if open {
             for event in &replay {
@@ -870,7 +919,9 @@ mod tests {
     #[test]
     fn negotiation_picks_the_first_supported_form() {
         assert_eq!(
-            negotiate("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
+            negotiate(
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+            ),
             Form::Table
         );
         assert_eq!(
@@ -878,7 +929,9 @@ mod tests {
             Form::Metadata
         );
         assert_eq!(
-            negotiate("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"),
+            negotiate(
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+            ),
             Form::Full
         );
         assert_eq!(negotiate("*/*"), Form::Full);

@@ -19,7 +19,6 @@ pub(crate) enum EventType {
     Deleted,
 }
 
-
 /// One change to one object, as retained in history and sent to watchers.
 #[derive(Debug)]
 pub(crate) struct Event {
@@ -49,7 +48,10 @@ struct Subscriber {
 
 /// Result of opening a watch: either too old, or the events to replay and the live feed.
 pub(crate) enum WatchStart {
-    Expired { requested: u64, oldest: u64 },
+    Expired {
+        requested: u64,
+        oldest: u64,
+    },
     Started {
         replay: Vec<Arc<Event>>,
         initial: Vec<Arc<Value>>,
@@ -80,7 +82,9 @@ impl Store {
             history_limit: DEFAULT_HISTORY_LIMIT,
             compacted_rv: 0,
             subscribers: Vec::new(),
-            uid_seed: std::collections::hash_map::RandomState::new().build_hasher().finish(),
+            uid_seed: std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
         }
     }
 
@@ -202,6 +206,9 @@ impl Store {
             String::new()
         };
 
+        if resource.kind == "Secret" && resource.group.is_empty() {
+            fold_string_data(&mut object);
+        }
         if resource.kind == "CustomResourceDefinition" {
             let types = self
                 .catalogue
@@ -272,12 +279,13 @@ impl Store {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Arc<Value>, StoreError> {
-        let resource = self.catalogue.by_kind(api_version, kind).ok_or_else(|| {
-            StoreError::UnknownKind {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-            }
-        })?;
+        let resource =
+            self.catalogue
+                .by_kind(api_version, kind)
+                .ok_or_else(|| StoreError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                })?;
         let namespace = if resource.namespaced {
             namespace.unwrap_or("default").to_string()
         } else {
@@ -328,12 +336,13 @@ impl Store {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Arc<Value>, StoreError> {
-        let resource = self.catalogue.by_kind(api_version, kind).ok_or_else(|| {
-            StoreError::UnknownKind {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-            }
-        })?;
+        let resource =
+            self.catalogue
+                .by_kind(api_version, kind)
+                .ok_or_else(|| StoreError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                })?;
         let namespace = if resource.namespaced {
             namespace.unwrap_or("default")
         } else {
@@ -477,6 +486,53 @@ fn fill_server_metadata(
     }
 }
 
+/// A real API server stores `stringData` as base64 `data`; so does the sim,
+/// so no client ever reads `stringData` back.
+fn fold_string_data(secret: &mut Value) {
+    let Some(fields) = secret.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(plain)) = fields.remove("stringData") else {
+        return;
+    };
+    let data = fields
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    if let Value::Object(data) = data {
+        for (key, value) in plain {
+            let text = match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            data.insert(key, Value::String(base64(text.as_bytes())));
+        }
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Generation follows the desired state: anything but metadata and status.
 fn spec_changed(previous: &Value, next: &Value) -> bool {
     let desired = |object: &Value| -> Vec<(String, Value)> {
@@ -552,16 +608,35 @@ mod tests {
     #[test]
     fn generation_bumps_only_when_desired_state_changes() {
         let mut store = Store::new();
-        let first = store.apply(config_map("a", json!({"k": "1"}))).expect("apply");
+        let first = store
+            .apply(config_map("a", json!({"k": "1"})))
+            .expect("apply");
         assert_eq!(first["metadata"]["generation"], 1);
         let mut relabelled = config_map("a", json!({"k": "1"}));
         relabelled["metadata"]["labels"] = json!({"x": "y"});
         let second = store.apply(relabelled).expect("apply");
         assert_eq!(second["metadata"]["generation"], 1);
         assert_eq!(second["metadata"]["uid"], first["metadata"]["uid"]);
-        let third = store.apply(config_map("a", json!({"k": "2"}))).expect("apply");
+        let third = store
+            .apply(config_map("a", json!({"k": "2"})))
+            .expect("apply");
         assert_eq!(third["metadata"]["generation"], 2);
         assert_eq!(third["metadata"]["resourceVersion"], "3");
+    }
+
+    #[test]
+    fn secret_string_data_is_stored_as_base64_data() {
+        let mut store = Store::new();
+        let secret = store
+            .apply(json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "s", "namespace": "ns"},
+                "data": {"a": "eA=="}, "stringData": {"b": "hunter2", "c": "ab"}}))
+            .expect("apply");
+        assert_eq!(
+            secret["data"],
+            json!({"a": "eA==", "b": "aHVudGVyMg==", "c": "YWI="})
+        );
+        assert!(secret.get("stringData").is_none());
     }
 
     #[test]
@@ -582,7 +657,10 @@ mod tests {
         store.expire_history();
         assert!(matches!(
             store.watch(&resource, Some(1)),
-            WatchStart::Expired { requested: 1, oldest: 2 }
+            WatchStart::Expired {
+                requested: 1,
+                oldest: 2
+            }
         ));
         assert!(matches!(
             store.watch(&resource, Some(2)),

@@ -465,7 +465,15 @@ mod tests {
             ]}
         });
         let cells = cells_for(&pods, &pod);
-        assert_eq!(cells[..4], [json!("web-1"), json!("1/2"), json!("CrashLoopBackOff"), json!("3")]);
+        assert_eq!(
+            cells[..4],
+            [
+                json!("web-1"),
+                json!("1/2"),
+                json!("CrashLoopBackOff"),
+                json!("3")
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// Now as RFC 3339 with second precision, like metadata.creationTimestamp.
 pub(crate) fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Age of an RFC 3339 timestamp as kubectl prints it ("5m12s", "3d4h"), or
@@ -92,9 +94,12 @@ pub(crate) fn parse_offset(text: &str) -> Result<Duration, String> {
                 "invalid duration {text:?}: expected a number before {rest:?} (e.g. 10s, 1m30s, 200ms)"
             ));
         }
-        let number: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: bad number {:?}", &rest[..digits]))?;
+        let number: f64 = rest[..digits].parse().map_err(|_| {
+            format!(
+                "invalid duration {text:?}: bad number {:?}",
+                &rest[..digits]
+            )
+        })?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())

@@ -1,0 +1,170 @@
+//! Scenario timelines played against a running sim, observed through kube.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use golive_sim::{NamedText, Scenario, Sim, SimConfig};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use kube::runtime::watcher;
+use serde_json::json;
+use support::{client_for, eventually, fixture_config};
+
+const TIMELINE: &str = r#"
+steps:
+  - at: 200ms
+    note: the CA secret appears and the issuer turns ready
+    patch:
+      apiVersion: cert-manager.io/v1
+      kind: ClusterIssuer
+      name: internal-ca
+      merge:
+        status:
+          conditions: [{type: Ready, status: "True", message: Signing CA verified}]
+  - at: 300ms
+    apply:
+      apiVersion: v1
+      kind: Namespace
+      metadata: {name: gravl-prod}
+  - at: 400ms
+    delete: {apiVersion: v1, kind: Pod, namespace: gravl-staging, name: web-5c2a}
+"#;
+
+#[tokio::test]
+async fn scenario_steps_apply_at_their_offsets_and_reach_watchers() {
+    let config = SimConfig {
+        scenario_text: Some(NamedText::new("timeline.yaml", TIMELINE)),
+        ..fixture_config()
+    };
+    let started = tokio::time::Instant::now();
+    let sim = Sim::start(config).await.expect("sim starts");
+    let namespaces: Api<Namespace> = Api::all(client_for(&sim));
+    let mut stream = std::pin::pin!(watcher(namespaces, watcher::Config::default()));
+    let applied = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(event) = stream.next().await {
+            if let Ok(watcher::Event::Apply(ns)) = event
+                && ns.metadata.name.as_deref() == Some("gravl-prod")
+            {
+                return ns;
+            }
+        }
+        panic!("watch ended before gravl-prod appeared");
+    })
+    .await
+    .expect("gravl-prod appears");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let labels = applied.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("kubernetes.io/metadata.name")
+            .map(String::as_str),
+        Some("gravl-prod")
+    );
+
+    eventually("every step has run", || {
+        let done = sim.scenarios_finished();
+        async move { done }
+    })
+    .await;
+    let issuer = sim
+        .get("cert-manager.io/v1", "ClusterIssuer", None, "internal-ca")
+        .expect("issuer stored");
+    assert_eq!(issuer["status"]["conditions"][0]["status"], "True");
+    assert!(
+        sim.get("v1", "Pod", Some("gravl-staging"), "web-5c2a")
+            .is_none()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_played_later_counts_from_play() {
+    let sim = Sim::start(fixture_config()).await.expect("sim starts");
+    let scenario = Scenario::from_text(
+        "inline",
+        "steps:\n  - at: 100ms\n    apply: {apiVersion: v1, kind: ConfigMap, metadata: {name: flag, namespace: default}, data: {on: \"yes\"}}\n",
+    )
+    .expect("valid");
+    sim.play(scenario);
+    eventually("the config map appears", || {
+        let found = sim
+            .get("v1", "ConfigMap", Some("default"), "flag")
+            .is_some();
+        async move { found }
+    })
+    .await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_errors_name_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "steps:\n  - at: 10s\n    apply: {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n  - at: ten seconds\n    delete: {apiVersion: v1, kind: Namespace, name: a}\n",
+    )
+    .expect("write");
+    let error = Sim::start(SimConfig {
+        scenario: Some(path.clone()),
+        ..SimConfig::default()
+    })
+    .await
+    .expect_err("bad duration");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}:4:", path.display())),
+        "{message}"
+    );
+    assert!(message.contains("ten seconds"), "{message}");
+}
+
+#[tokio::test]
+async fn unknown_kind_load_error_names_file_document_and_missing_crd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("issuers.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: x}\n",
+    )
+    .expect("write");
+    let error = Sim::start(SimConfig {
+        manifests: vec![dir.path().to_path_buf()],
+        ..SimConfig::default()
+    })
+    .await
+    .expect_err("no CRD loaded");
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("document 2"), "{message}");
+    assert!(
+        message.contains("clusterissuers.cert-manager.io"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn crd_order_within_one_load_does_not_matter() {
+    let objects_first = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: require-labels}\nspec: {background: true}\n";
+    let crd = std::fs::read_to_string(support::crds_dir().join("kyverno.yaml")).expect("crd file");
+    let sim = Sim::start(SimConfig {
+        manifest_texts: vec![
+            NamedText::new("policies.yaml", objects_first),
+            NamedText::new("kyverno.yaml", crd),
+        ],
+        ..SimConfig::default()
+    })
+    .await
+    .expect("loads regardless of order");
+    assert!(
+        sim.get("kyverno.io/v1", "ClusterPolicy", None, "require-labels")
+            .is_some()
+    );
+    let error = sim
+        .apply(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}))
+        .expect_err("unknown kind");
+    assert!(error.to_string().contains("widgets.example.com"), "{error}");
+    sim.shutdown().await;
+}
