@@ -7,3 +7,4 @@ pub mod plan;
 pub mod cluster;
 pub mod gates;
 pub mod commands;
+pub mod demo;

@@ -20,7 +20,7 @@ pub struct Plan {
     #[serde(default)]
     pub gates: Vec<Gate>,
     #[serde(default)]
-    pub load: Option<serde_json::Value>,
+    pub load: Option<golive_load::LoadConfig>,
     #[serde(default)]
     pub runbook: Vec<Phase>,
     #[serde(default)]

@@ -139,3 +139,19 @@ fn unknown_plan_name_lists_the_builtins() {
     let e = load_with_env("nope-not-a-plan", no_env).unwrap_err();
     assert!(e.to_string().contains("gravl, volundr"), "{e}");
 }
+
+#[test]
+fn malformed_threshold_is_a_plan_error_with_its_position() {
+    let text = "name: x\nload:\n  target: http://127.0.0.1:1\n  scenarios:\n    s: {executor: constant-vus, vus: 1, duration: 1s, requests: [GET /]}\n  thresholds:\n    http_req_duration: [\"p(95)<<200\"]\n";
+    let e = errors(text);
+    assert_eq!(e[0].line, 7, "{}", e[0]);
+    assert!(e[0].message.contains("threshold"), "{}", e[0]);
+}
+
+#[test]
+fn load_cross_field_errors_point_at_the_field() {
+    let text = "name: x\nload:\n  target: http://127.0.0.1:1\n  scenarios:\n    spike:\n      executor: constant-arrival-rate\n      rate: 10\n      duration: 1s\n      preAllocatedVUs: 20\n      maxVUs: 5\n      requests: [GET /]\n";
+    let e = errors(text);
+    assert!(e.iter().any(|e| e.message.contains("maxVUs")), "{e:?}");
+    assert!(e.iter().any(|e| e.line >= 5), "{e:?}");
+}

@@ -1,0 +1,86 @@
+//! `golive demo`: the simulated cluster with a built-in scenario and a demo HTTP service,
+//! both on 127.0.0.1, and a plan pointed at them. Nothing outside the machine is needed.
+
+pub mod service;
+
+use crate::plan::{self, LoadedPlan, PlanErrors};
+use golive_sim::{NamedText, Sim, SimConfig};
+use service::DemoService;
+use std::path::PathBuf;
+
+const CRDS: &[(&str, &str)] = &[
+    ("assets/crds/cert-manager.yaml", include_str!("../../assets/crds/cert-manager.yaml")),
+    ("assets/crds/sealed-secrets.yaml", include_str!("../../assets/crds/sealed-secrets.yaml")),
+    ("assets/crds/kyverno.yaml", include_str!("../../assets/crds/kyverno.yaml")),
+    ("assets/crds/envoy-gateway.yaml", include_str!("../../assets/crds/envoy-gateway.yaml")),
+    ("assets/crds/gateway-api.yaml", include_str!("../../assets/crds/gateway-api.yaml")),
+];
+
+const GRAVL: &[(&str, &str)] = &[
+    ("assets/demo/gravl/cluster.yaml", include_str!("../../assets/demo/gravl/cluster.yaml")),
+    ("assets/demo/gravl/network-policies.yaml", include_str!("../../assets/demo/gravl/network-policies.yaml")),
+];
+const GRAVL_SCENARIO: &str = include_str!("../../assets/demo/gravl/scenario.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the demo cluster did not start: {0}")]
+    Sim(#[from] golive_sim::SimError),
+    #[error("the demo service did not start: {0}")]
+    Service(#[from] std::io::Error),
+    #[error("{0}")]
+    Plan(#[from] PlanErrors),
+    #[error("no demo for plan `{0}` (demos: gravl, volundr)")]
+    UnknownPlan(String),
+}
+
+/// A running demo. Dropping it stops the service; call `shutdown` to stop the simulator.
+pub struct Demo {
+    pub sim: Sim,
+    pub service: DemoService,
+    pub plan: LoadedPlan,
+    pub kubeconfig: PathBuf,
+    dir: PathBuf,
+}
+
+impl Demo {
+    pub async fn shutdown(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        self.sim.shutdown().await;
+    }
+}
+
+/// Starts the simulated cluster, the demo service and the plan `name` pointed at both.
+pub async fn start(name: &str) -> Result<Demo, DemoError> {
+    let (manifests, scenario) = match name {
+        "gravl" | "volundr" => (GRAVL, GRAVL_SCENARIO),
+        other => return Err(DemoError::UnknownPlan(other.to_string())),
+    };
+    let service = DemoService::start().await?;
+    let dir = std::env::temp_dir().join(format!("golive-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let kubeconfig = dir.join("kubeconfig");
+    let sim = Sim::start(SimConfig {
+        manifest_texts: CRDS
+            .iter()
+            .chain(manifests)
+            .map(|(name, text)| NamedText::new(*name, *text))
+            .collect(),
+        scenario_text: Some(NamedText::new("assets/demo/gravl/scenario.yaml", scenario)),
+        kubeconfig_out: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await?;
+    let url = service.url();
+    let plan = plan::load_with_env(name, |var| match var {
+        "GRAVL_API_URL" | "VOLUNDR_URL" => Some(url.clone()),
+        other => std::env::var(other).ok(),
+    })?;
+    Ok(Demo {
+        sim,
+        service,
+        plan,
+        kubeconfig,
+        dir,
+    })
+}
