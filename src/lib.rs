@@ -8,3 +8,4 @@ pub mod cluster;
 pub mod gates;
 pub mod commands;
 pub mod demo;
+pub mod tui;
