@@ -551,3 +551,112 @@ async fn bookmarks_carry_only_the_resource_version() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn metadata_watch_body_holds_partial_metadata_only() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    let body = client
+        .request_text(
+            http::Request::get("/api/v1/secrets?watch=true&timeoutSeconds=1")
+                .header(
+                    "Accept",
+                    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                )
+                .body(Vec::new())
+                .expect("request builds"),
+        )
+        .await
+        .expect("watch body until the server-side timeout");
+    let events: Vec<serde_json::Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    for event in &events {
+        assert_eq!(event["type"], "ADDED");
+        assert_eq!(event["object"]["kind"], "PartialObjectMetadata");
+        assert!(event["object"].get("data").is_none(), "{event}");
+    }
+    assert!(!body.contains("c2VjcmV0LWtleS1tYXRlcmlhbA=="));
+    assert_eq!(sim.request_counts().secret_data_responses, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_then_changes() {
+    let sim = start_fixture_sim().await;
+    let pods: Api<Pod> = Api::namespaced(client_for(&sim), "gravl-staging");
+    let mut stream = std::pin::pin!(watcher(pods, watcher::Config::default().streaming_lists()));
+    let mut initial = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .expect("event before timeout")
+            .expect("watcher ok")
+            .expect("stream open");
+        match event {
+            watcher::Event::InitApply(pod) => initial.push(pod.metadata.name.unwrap_or_default()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    initial.sort();
+    assert_eq!(initial, vec!["api-7d9f", "web-5c2a"]);
+    assert_eq!(
+        sim.request_counts().of("pods", "list"),
+        0,
+        "no list with streaming lists"
+    );
+    sim.delete("v1", "Pod", Some("gravl-staging"), "api-7d9f")
+        .expect("delete");
+    let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .expect("event before timeout")
+        .expect("watcher ok")
+        .expect("stream open");
+    assert!(
+        matches!(event, watcher::Event::Delete(ref p) if p.metadata.name.as_deref() == Some("api-7d9f"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn writes_over_http_are_refused_with_method_not_allowed() {
+    let sim = start_fixture_sim().await;
+    let pods: Api<Pod> = Api::namespaced(client_for(&sim), "gravl-staging");
+    let error = pods
+        .delete("api-7d9f", &Default::default())
+        .await
+        .expect_err("read-only");
+    assert!(
+        matches!(error, kube::Error::Api(ref s) if s.code == 405 && s.reason == "MethodNotAllowed"),
+        "{error:?}"
+    );
+    assert!(
+        sim.get("v1", "Pod", Some("gravl-staging"), "api-7d9f")
+            .is_some()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_a_404_status() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    for path in ["/apis/example.com/v1", "/api/v1/widgets", "/nope"] {
+        let error = client
+            .request::<serde_json::Value>(
+                http::Request::get(path)
+                    .body(Vec::new())
+                    .expect("request builds"),
+            )
+            .await
+            .expect_err(path);
+        assert!(
+            matches!(error, kube::Error::Api(ref s) if s.code == 404 && s.reason == "NotFound"),
+            "{path}: {error:?}"
+        );
+    }
+    sim.shutdown().await;
+}
