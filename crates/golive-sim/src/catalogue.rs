@@ -238,6 +238,19 @@ const BUILT_INS: &[BuiltIn] = &[
     ),
 ];
 
+/// Resources `kubectl get all` lists, through the discovery category `all`.
+const IN_ALL_CATEGORY: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"),
+];
+
 /// Every kind the server currently serves, indexed both ways clients address them.
 #[derive(Debug, Default)]
 pub(crate) struct Catalogue {
@@ -257,7 +270,11 @@ impl Catalogue {
                 singular: kind.to_lowercase(),
                 namespaced: *namespaced,
                 short_names: short_names.iter().map(|s| (*s).to_string()).collect(),
-                categories: Vec::new(),
+                categories: if IN_ALL_CATEGORY.contains(&(*group, *plural)) {
+                    vec!["all".to_string()]
+                } else {
+                    Vec::new()
+                },
                 printer_columns: None,
                 crd_name: None,
             });

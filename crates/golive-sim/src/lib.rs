@@ -6,8 +6,9 @@
 //! manifests held in memory, faithfully enough that `kube::Client` and
 //! `kubectl` work against it. Nothing runs: no scheduler, no controllers, no
 //! admission. Objects change only when manifests are loaded, a scenario
-//! timeline plays, or the Rust API applies, patches or deletes them. Writes
-//! over HTTP answer 405 `MethodNotAllowed`.
+//! timeline plays, or the Rust API applies, patches or deletes them. Simple
+//! JSON writes over HTTP (create, replace, merge patch, delete) exist for
+//! demos; golive itself only reads.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), golive_sim::SimError> {
@@ -35,6 +36,7 @@ mod server;
 mod store;
 mod table;
 mod time;
+mod writes;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -48,7 +48,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn count(&self, verb: Verb, resource: Option<&str>) {
+    pub(crate) fn count(&self, verb: Verb, resource: Option<&str>) {
         lock(&self.counts).record(verb, resource);
     }
 
@@ -58,7 +58,7 @@ impl Shared {
 
     /// Whether a deny entry covers this resource: `plural` (any group) or
     /// `plural.group`.
-    fn is_denied(&self, resource: &ResourceType) -> bool {
+    pub(crate) fn is_denied(&self, resource: &ResourceType) -> bool {
         let denied = lock(&self.denied);
         denied.contains(&resource.plural) || denied.contains(&resource.key())
     }
@@ -94,7 +94,7 @@ fn negotiate(accept: &str) -> Form {
     Form::Full
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> Bytes {
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
     match serde_json::to_vec(value) {
         Ok(bytes) => Bytes::from(bytes),
         // Serialising `Value`s and plain structs cannot fail; answer something valid anyway.
@@ -105,7 +105,7 @@ fn json_bytes<T: Serialize>(value: &T) -> Bytes {
     }
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body).boxed());
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -115,7 +115,7 @@ fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
-fn json_response<T: Serialize>(value: &T) -> Response<Body> {
+pub(crate) fn json_response<T: Serialize>(value: &T) -> Response<Body> {
     respond(StatusCode::OK, json_bytes(value))
 }
 
@@ -135,7 +135,7 @@ fn status_object(code: u16, reason: &str, message: &str, details: Option<Value>)
     status
 }
 
-fn status_response(
+pub(crate) fn status_response(
     code: u16,
     reason: &str,
     message: &str,
@@ -148,7 +148,7 @@ fn status_response(
     )
 }
 
-fn not_found_path(path: &str) -> Response<Body> {
+pub(crate) fn not_found_path(path: &str) -> Response<Body> {
     status_response(
         404,
         "NotFound",
@@ -157,7 +157,7 @@ fn not_found_path(path: &str) -> Response<Body> {
     )
 }
 
-fn bad_request(message: &str) -> Response<Body> {
+pub(crate) fn bad_request(message: &str) -> Response<Body> {
     status_response(400, "BadRequest", message, None)
 }
 
@@ -166,18 +166,41 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    Ok(route(&shared, &request))
+    let (parts, body) = request.into_parts();
+    let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        match http_body_util::Limited::new(body, MAX_WRITE_BODY)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                shared.count(Verb::Other, None);
+                return Ok(status_response(
+                    413,
+                    "RequestEntityTooLarge",
+                    "the request body is too large or was cut off",
+                    None,
+                ));
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    Ok(route(&shared, &parts, body))
 }
 
-fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
-    let path = request.uri().path().trim_end_matches('/').to_string();
+/// Bodies of writes above this are refused, as real servers cap them (3 MiB).
+const MAX_WRITE_BODY: usize = 3 * 1024 * 1024;
+
+fn route(shared: &Arc<Shared>, request: &http::request::Parts, body: Bytes) -> Response<Body> {
+    let path = request.uri.path().trim_end_matches('/').to_string();
     let path = if path.is_empty() {
         "/".to_string()
     } else {
         path
     };
     let query: Vec<(String, String)> = request
-        .uri()
+        .uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -192,7 +215,7 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
             .map(|(_, v)| v.as_str())
     };
     let accept = request
-        .headers()
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
@@ -224,20 +247,38 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
         }
         return response;
     }
-    if request.method() != Method::GET && request.method() != Method::HEAD {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if request.method != Method::GET && request.method != Method::HEAD {
+        let resource_path = match segments.as_slice() {
+            ["api", "v1", rest @ ..] if !rest.is_empty() => Some(("", "v1", rest)),
+            ["apis", group, version, rest @ ..] if !rest.is_empty() => {
+                Some((*group, *version, rest))
+            }
+            _ => None,
+        };
+        if let Some((group, version, rest)) = resource_path {
+            let content_type = request
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json");
+            let write = crate::writes::Write {
+                method: &request.method,
+                content_type,
+                body: &body,
+                dry_run: param("dryRun").is_some(),
+            };
+            return crate::writes::write(shared, group, version, rest, &write, &path);
+        }
         shared.count(Verb::Other, None);
         return status_response(
             405,
             "MethodNotAllowed",
-            &format!(
-                "the simulated API server is read-only: {} is not allowed on {path}",
-                request.method()
-            ),
+            &format!("{} is not allowed on {path}", request.method),
             Some(json!({})),
         );
     }
 
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["version"] => {
             shared.count(Verb::Discovery, None);
@@ -331,14 +372,14 @@ fn resource_list(shared: &Shared, group: &str, version: &str, path: &str) -> Res
 }
 
 /// A resolved resource URL.
-struct Target {
-    resource: Arc<ResourceType>,
-    namespace: Option<String>,
-    name: Option<String>,
-    subresource: Option<String>,
+pub(crate) struct Target {
+    pub resource: Arc<ResourceType>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
 }
 
-fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+pub(crate) fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
     let lookup = |plural: &str| store.catalogue.by_plural(group, version, plural);
     let target = match rest {
         ["namespaces", namespace, plural, tail @ ..]
@@ -380,7 +421,7 @@ fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<T
     Some(target)
 }
 
-fn forbidden(verb: &str, target: &Target) -> Response<Body> {
+pub(crate) fn forbidden(verb: &str, target: &Target) -> Response<Body> {
     let resource = &target.resource;
     let scope = match &target.namespace {
         Some(ns) => format!("in the namespace \"{ns}\""),
@@ -403,7 +444,7 @@ fn forbidden(verb: &str, target: &Target) -> Response<Body> {
     status_response(403, "Forbidden", &message, Some(details))
 }
 
-fn not_found_object(target: &Target, name: &str) -> Response<Body> {
+pub(crate) fn not_found_object(target: &Target, name: &str) -> Response<Body> {
     let resource = &target.resource;
     let what = if resource.group.is_empty() {
         resource.plural.clone()

@@ -117,6 +117,14 @@ fn columns_for(resource: &ResourceType) -> Vec<Column> {
     if resource.kind == "Node" && resource.group.is_empty() {
         columns.push(column("Version", "string", ""));
     }
+    if resource.kind == "Pod" && resource.group.is_empty() {
+        // Shown by `kubectl get pods -o wide` only.
+        for name in ["IP", "Node"] {
+            let mut wide = column(name, "string", "");
+            wide.priority = 1;
+            columns.push(wide);
+        }
+    }
     columns
 }
 
@@ -369,6 +377,10 @@ fn cells_for(resource: &ResourceType, object: &Value) -> Vec<Value> {
     cells.push(json!(created));
     if resource.kind == "Node" && resource.group.is_empty() {
         cells.push(json!(text("/status/nodeInfo/kubeletVersion").unwrap_or("")));
+    }
+    if resource.kind == "Pod" && resource.group.is_empty() {
+        cells.push(json!(text("/status/podIP").unwrap_or("<none>")));
+        cells.push(json!(text("/spec/nodeName").unwrap_or("<none>")));
     }
     cells
 }

@@ -622,20 +622,82 @@ async fn streaming_list_watcher_gets_initial_events_then_changes() {
 }
 
 #[tokio::test]
-async fn writes_over_http_are_refused_with_method_not_allowed() {
+async fn http_writes_create_patch_and_delete_objects() {
     let sim = start_fixture_sim().await;
-    let pods: Api<Pod> = Api::namespaced(client_for(&sim), "gravl-staging");
-    let error = pods
-        .delete("api-7d9f", &Default::default())
+    let client = client_for(&sim);
+    let maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "gravl-staging");
+    let created = maps
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "flags"}, "data": {"a": "1"}}))
+                .expect("config map"),
+        )
         .await
-        .expect_err("read-only");
+        .expect("create");
+    assert_eq!(created.metadata.namespace.as_deref(), Some("gravl-staging"));
+    let again = maps
+        .create(&Default::default(), &created)
+        .await
+        .expect_err("already exists");
     assert!(
-        matches!(error, kube::Error::Api(ref s) if s.code == 405 && s.reason == "MethodNotAllowed"),
-        "{error:?}"
+        matches!(again, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"),
+        "{again:?}"
     );
+
+    let patched = maps
+        .patch(
+            "flags",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"data": {"b": "2"}})),
+        )
+        .await
+        .expect("merge patch");
+    assert_eq!(patched.data.unwrap_or_default().len(), 2);
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "gravl-staging");
+    let status_write = pods
+        .patch(
+            "api-7d9f",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Failed"}})),
+        )
+        .await
+        .expect("patch main resource");
+    assert_eq!(
+        status_write.status.and_then(|s| s.phase).as_deref(),
+        Some("Running"),
+        "the main resource ignores status changes"
+    );
+    let status_patch = pods
+        .patch_status(
+            "api-7d9f",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Failed"}})),
+        )
+        .await
+        .expect("patch status");
+    assert_eq!(
+        status_patch.status.and_then(|s| s.phase).as_deref(),
+        Some("Failed")
+    );
+
+    pods.delete("api-7d9f", &Default::default())
+        .await
+        .expect("delete");
     assert!(
         sim.get("v1", "Pod", Some("gravl-staging"), "api-7d9f")
-            .is_some()
+            .is_none()
+    );
+
+    sim.deny("configmaps");
+    let denied = maps
+        .delete("flags", &Default::default())
+        .await
+        .expect_err("denied");
+    assert!(
+        matches!(denied, kube::Error::Api(ref s) if s.code == 403 && s.message.contains("cannot delete resource \"configmaps\"")),
+        "{denied:?}"
     );
     sim.shutdown().await;
 }
