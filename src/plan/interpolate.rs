@@ -122,22 +122,28 @@ pub fn interpolate(
                 errors.push(InterpolationError {
                     line: line_no,
                     column: src_col,
-                    message: format!("the value of `{name}` contains a newline, which a plan value cannot hold"),
+                    message: format!(
+                        "the value of `{name}` contains a newline, which a plan value cannot hold"
+                    ),
                 });
             }
             let value_len = value.chars().count();
             out.text.push_str(&value);
-            out.shifts
-                .entry(line_no)
-                .or_default()
-                .push((out_col + value_len - 1, value_len as isize - raw_len as isize));
+            out.shifts.entry(line_no).or_default().push((
+                out_col + value_len - 1,
+                value_len as isize - raw_len as isize,
+            ));
             src_col += raw_len;
             out_col += value_len;
             rest = &from_dollar[end + 1..];
         }
         out.text.push_str(rest);
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
