@@ -161,8 +161,8 @@ impl From<StoreError> for SimError {
     }
 }
 
-/// A running simulated API server. Dropping it without [`Sim::shutdown`]
-/// leaves the server running until the tokio runtime ends.
+/// A running simulated API server. Dropping it stops the server too, without
+/// waiting; [`Sim::shutdown`] waits for the accept loop to end.
 pub struct Sim {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -220,6 +220,7 @@ impl Sim {
             outage: Mutex::new(None),
             counts: Mutex::new(RequestCounts::default()),
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
+            scenario_errors: Mutex::new(Vec::new()),
             shutdown: shutdown_rx.clone(),
         });
         let server_task = tokio::spawn(accept_loop(
@@ -382,7 +383,8 @@ impl Sim {
     }
 
     /// `false` closes the listening socket (new connections are refused) and
-    /// drops open watches; `true` listens again on the same address.
+    /// every open connection, watches included, like a crashed server; `true`
+    /// listens again on the same address.
     pub fn set_accepting(&self, accepting: bool) {
         if !accepting {
             self.drop_watches();
@@ -400,6 +402,12 @@ impl Sim {
         let shared = self.shared.clone();
         let task = tokio::spawn(play_scenario(shared, scenario));
         lock(&self.scenario_tasks).push(task);
+    }
+
+    /// Scenario steps that failed when played (e.g. patching a missing
+    /// object), each as `file:line:column: error`.
+    pub fn scenario_errors(&self) -> Vec<String> {
+        lock(&self.shared.scenario_errors).clone()
     }
 
     /// True once every scenario passed to [`Sim::play`] or the config has run.
@@ -423,6 +431,16 @@ impl Sim {
             && !error.is_cancelled()
         {
             tracing::warn!(%error, "simulated API server task failed");
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown_tx.send_replace(true);
+        lock(&self.shared.store).drop_watches();
+        for task in lock(&self.scenario_tasks).drain(..) {
+            task.abort();
         }
     }
 }
@@ -482,6 +500,7 @@ async fn accept_loop(
                 if changed.is_err() { break; }
                 if !*accepting.borrow_and_update() {
                     listener = None;
+                    connections.abort_all();
                 }
             }
             accepted = active.accept() => match accepted {
@@ -536,7 +555,9 @@ async fn play_scenario(shared: Arc<Shared>, scenario: Scenario) {
         };
         drop(store);
         if let Err(error) = result {
-            tracing::warn!(step = %step.location, error = %SimError::from(error), "scenario step failed");
+            let error = SimError::from(error);
+            tracing::warn!(step = %step.location, %error, "scenario step failed");
+            lock(&shared.scenario_errors).push(format!("{}: {error}", step.location));
         }
     }
 }

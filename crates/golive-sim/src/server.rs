@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub outage: Mutex<Option<u16>>,
     pub counts: Mutex<RequestCounts>,
     pub bookmark_interval: Mutex<Duration>,
+    /// Scenario steps that failed at run time, with their file:line:column.
+    pub scenario_errors: Mutex<Vec<String>>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -523,8 +525,9 @@ fn resource_request<'p>(
         return forbidden(verb_name, &target);
     }
 
+    let include = IncludeObject::parse(param("includeObject"));
     if let Some(name) = &target.name {
-        return get(shared, &target, name, form);
+        return get(shared, &target, name, form, include);
     }
 
     let labels_text = param("labelSelector");
@@ -543,7 +546,6 @@ fn resource_request<'p>(
         labels,
         fields,
     };
-    let include = IncludeObject::parse(param("includeObject"));
     if watching {
         let options = WatchOptions {
             resource_version: param("resourceVersion").map(str::to_string),
@@ -578,7 +580,13 @@ fn resource_request<'p>(
     )
 }
 
-fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Body> {
+fn get(
+    shared: &Shared,
+    target: &Target,
+    name: &str,
+    form: Form,
+    include: IncludeObject,
+) -> Response<Body> {
     if let Some(sub) = &target.subresource
         && sub != "status"
     {
@@ -598,6 +606,9 @@ fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Bod
         }
         Form::Metadata => json_response(&partial_metadata(&object)),
         Form::Table => {
+            if include == IncludeObject::Object && has_secret_data(&target.resource, &object) {
+                shared.count_secret_data();
+            }
             let rv = object
                 .pointer("/metadata/resourceVersion")
                 .cloned()
@@ -605,22 +616,24 @@ fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Bod
             json_response(&table(
                 &target.resource,
                 &[&*object],
-                IncludeObject::Metadata,
+                include,
                 json!({"resourceVersion": rv}),
             ))
         }
     }
 }
 
-/// Continue tokens are the hex of the last returned `namespace\0name`.
-fn encode_continue(namespace: &str, name: &str) -> String {
-    format!("{namespace}\0{name}")
+/// A continue token is the hex of `rv\0namespace\0name`: the list's
+/// resourceVersion (every page reports the first page's, as a real server's
+/// snapshot does) and the last key returned.
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    format!("{rv}\0{namespace}\0{name}")
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn decode_continue(token: &str) -> Option<(String, String)> {
+fn decode_continue(token: &str) -> Option<(u64, (String, String))> {
     if !token.len().is_multiple_of(2) {
         return None;
     }
@@ -629,8 +642,9 @@ fn decode_continue(token: &str) -> Option<(String, String)> {
         .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
         .collect();
     let text = String::from_utf8(bytes?).ok()?;
-    let (namespace, name) = text.split_once('\0')?;
-    Some((namespace.to_string(), name.to_string()))
+    let (rv, key) = text.split_once('\0')?;
+    let (namespace, name) = key.split_once('\0')?;
+    Some((rv.parse().ok()?, (namespace.to_string(), name.to_string())))
 }
 
 #[derive(Serialize)]
@@ -653,16 +667,25 @@ fn list(
     limit: usize,
     continue_token: Option<&str>,
 ) -> Response<Body> {
-    let after = match continue_token.filter(|t| !t.is_empty()) {
+    let (snapshot_rv, after) = match continue_token.filter(|t| !t.is_empty()) {
         Some(token) => match decode_continue(token) {
-            Some(key) => Some(key),
+            Some((rv, key)) => (Some(rv), Some(key)),
             None => return bad_request("invalid continue token"),
         },
-        None => None,
+        None => (None, None),
     };
     let resource = &target.resource;
     let (items, rv, next, remaining) = {
         let store = lock(&shared.store);
+        let rv = snapshot_rv.unwrap_or_else(|| store.current_rv());
+        if rv < store.compacted_rv() {
+            return status_response(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                None,
+            );
+        }
         let mut items: Vec<Arc<Value>> = Vec::new();
         let mut next = None;
         let mut remaining = 0u64;
@@ -677,7 +700,7 @@ fn list(
                 if next.is_none()
                     && let Some((ns, name)) = &last_key
                 {
-                    next = Some(encode_continue(ns, name));
+                    next = Some(encode_continue(rv, ns, name));
                 }
                 remaining += 1;
                 continue;
@@ -685,7 +708,7 @@ fn list(
             last_key = Some(key.clone());
             items.push(object.clone());
         }
-        (items, store.current_rv(), next, remaining)
+        (items, rv, next, remaining)
     };
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if let Some(token) = &next {
@@ -719,6 +742,11 @@ fn list(
             json_response(&body)
         }
         Form::Table => {
+            if include == IncludeObject::Object
+                && items.iter().any(|o| has_secret_data(resource, o))
+            {
+                shared.count_secret_data();
+            }
             let refs: Vec<&Value> = items.iter().map(|o| &**o).collect();
             json_response(&table(resource, &refs, include, metadata))
         }
@@ -753,6 +781,10 @@ impl WatchEncoder {
             }
             Form::Metadata => partial_metadata(object),
             Form::Table => {
+                if self.include == IncludeObject::Object && has_secret_data(&self.resource, object)
+                {
+                    self.secret_data_sent = true;
+                }
                 let rv = object
                     .pointer("/metadata/resourceVersion")
                     .cloned()
@@ -980,10 +1012,10 @@ mod tests {
 
     #[test]
     fn continue_tokens_round_trip() {
-        let token = encode_continue("kube-system", "coredns");
+        let token = encode_continue(42, "kube-system", "coredns");
         assert_eq!(
             decode_continue(&token),
-            Some(("kube-system".to_string(), "coredns".to_string()))
+            Some((42, ("kube-system".to_string(), "coredns".to_string())))
         );
         assert_eq!(decode_continue("zz"), None);
     }

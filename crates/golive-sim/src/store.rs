@@ -92,6 +92,11 @@ impl Store {
         self.rv
     }
 
+    /// Oldest resourceVersion a watch or continued list can still start from.
+    pub fn compacted_rv(&self) -> u64 {
+        self.compacted_rv
+    }
+
     pub fn set_history_limit(&mut self, limit: usize) {
         self.history_limit = limit.max(1);
         self.trim_history();

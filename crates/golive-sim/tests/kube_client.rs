@@ -454,6 +454,36 @@ async fn pagination_walks_every_item_with_continue_tokens() {
     assert_eq!(pages, 3);
     let expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
     assert_eq!(names, expected);
+
+    // Later pages report the first page's resourceVersion, like a snapshot,
+    // and a token older than the history window is 410 Expired.
+    let first_rv = first.metadata.resource_version.clone();
+    sim.apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "zz-late", "namespace": "paged"}}))
+        .expect("apply");
+    let fresh = maps
+        .list(&ListParams::default().limit(10))
+        .await
+        .expect("fresh page 1");
+    let token = fresh.metadata.continue_.clone().expect("more pages");
+    let second = maps
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        second.metadata.resource_version,
+        fresh.metadata.resource_version
+    );
+    assert_ne!(fresh.metadata.resource_version, first_rv);
+    sim.expire_history();
+    let expired = maps
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+        .expect_err("expired token");
+    assert!(
+        matches!(expired, kube::Error::Api(ref s) if s.code == 410 && s.reason == "Expired"),
+        "{expired:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -509,7 +539,18 @@ async fn client_without_retries_sees_503_and_default_client_retries_through_it()
 #[tokio::test]
 async fn stopped_listener_refuses_connections_until_resumed() {
     let sim = start_fixture_sim().await;
+    let watched: Api<Pod> = Api::all(client_for(&sim));
+    let rv = sim.resource_version().to_string();
+    let stream = watched
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await
+        .expect("watch starts");
+    let mut stream = std::pin::pin!(stream);
     sim.set_accepting(false);
+    let ended = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the open watch ends when the server stops");
+    assert!(!matches!(ended, Some(Ok(_))), "{ended:?}");
     let addr = sim.addr();
     eventually("the listener closes", || async move {
         tokio::net::TcpStream::connect(addr).await.is_err()
