@@ -55,7 +55,7 @@ pub fn interpolate(
             let before_chars = before.chars().count();
             src_col += before_chars;
             out_col += before_chars;
-            if from_dollar.starts_with("$${") {
+            if let Some(after) = from_dollar.strip_prefix("$${") {
                 out.text.push_str("${");
                 out.shifts
                     .entry(line_no)
@@ -63,7 +63,7 @@ pub fn interpolate(
                     .push((out_col + 1, -1));
                 src_col += 3;
                 out_col += 2;
-                rest = &from_dollar[3..];
+                rest = after;
                 continue;
             }
             if !from_dollar.starts_with("${") {
