@@ -36,6 +36,7 @@ mod server;
 mod store;
 mod table;
 mod time;
+mod watches;
 mod writes;
 
 use std::collections::BTreeSet;
@@ -395,6 +396,11 @@ impl Sim {
     /// Counts of every request served so far (also at `GET /debug/requests`).
     pub fn request_counts(&self) -> RequestCounts {
         lock(&self.shared.counts).clone()
+    }
+
+    /// Starts counting afresh, e.g. after a test's setup.
+    pub fn reset_request_counts(&self) {
+        *lock(&self.shared.counts) = RequestCounts::default();
     }
 
     /// Plays a scenario timeline; offsets count from this call.

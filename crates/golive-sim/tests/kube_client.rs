@@ -763,3 +763,36 @@ async fn unknown_paths_answer_a_404_status() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn table_watch_sends_column_definitions_once() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    let body = client
+        .request_text(
+            http::Request::get("/api/v1/namespaces/gravl-staging/pods?watch=true&timeoutSeconds=1")
+                .header(
+                    "Accept",
+                    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+                )
+                .body(Vec::new())
+                .expect("request builds"),
+        )
+        .await
+        .expect("watch body until the server-side timeout");
+    let events: Vec<serde_json::Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    assert_eq!(events[0]["object"]["kind"], "Table");
+    assert_eq!(events[0]["object"]["columnDefinitions"][1]["name"], "Ready");
+    assert_eq!(events[1]["object"]["columnDefinitions"], json!([]));
+    assert_eq!(
+        events[1]["object"]["rows"][0]["object"]["kind"],
+        "PartialObjectMetadata"
+    );
+    sim.reset_request_counts();
+    assert_eq!(sim.request_counts().total, 0);
+    sim.shutdown().await;
+}
