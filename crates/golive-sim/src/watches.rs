@@ -232,15 +232,29 @@ pub(crate) fn start_watch(
                 _ = bookmark_tick.tick(), if options.bookmarks => {
                     // Read the RV under the lock first: every event up to it is
                     // then already queued for us, so the bookmark never skips one.
+                    // Events queued after it go out after the bookmark, in order.
                     let rv = lock(&shared.store).current_rv();
+                    let mut later = Vec::new();
                     while let Ok(event) = live.try_recv() {
-                        if let Some(line) = encoder.event_line(&event) && tx.send(line).await.is_err() {
+                        if event.rv > rv || !later.is_empty() {
+                            later.push(event);
+                        } else if let Some(line) = encoder.event_line(&event)
+                            && tx.send(line).await.is_err()
+                        {
                             open = false;
                             break;
                         }
                     }
                     if open {
                         open = tx.send(encoder.bookmark_line(rv, false)).await.is_ok();
+                    }
+                    for event in later {
+                        if !open {
+                            break;
+                        }
+                        if let Some(line) = encoder.event_line(&event) {
+                            open = tx.send(line).await.is_ok();
+                        }
                     }
                 }
                 _ = &mut timeout => open = false,

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::counts::Verb;
 use crate::server::{
-    Body, Shared, Target, bad_request, forbidden, json_bytes, lock, not_found_object,
-    not_found_path, resolve, respond, status_response,
+    Body, Shared, Target, bad_request, forbidden, has_secret_data, json_bytes, lock,
+    not_found_object, not_found_path, resolve, respond, status_response,
 };
 use crate::store::{StoreError, merge_patch};
 
@@ -230,7 +230,7 @@ fn create(shared: &Shared, target: &Target, mut object: Value) -> http::Response
         }
     }
     match store.apply(object) {
-        Ok(created) => respond(StatusCode::CREATED, json_bytes(&*created)),
+        Ok(created) => written(shared, target, StatusCode::CREATED, &created),
         Err(error) => store_error(target, &name, error),
     }
 }
@@ -281,7 +281,7 @@ fn update(
         changed
     };
     match store.apply(next) {
-        Ok(updated) => respond(StatusCode::OK, json_bytes(&*updated)),
+        Ok(updated) => written(shared, target, StatusCode::OK, &updated),
         Err(error) => store_error(target, &name, error),
     }
 }
@@ -296,9 +296,22 @@ fn delete(shared: &Shared, target: &Target) -> http::Response<Body> {
         &name,
     );
     match result {
-        Ok(deleted) => respond(StatusCode::OK, json_bytes(&*deleted)),
+        Ok(deleted) => written(shared, target, StatusCode::OK, &deleted),
         Err(error) => store_error(target, &name, error),
     }
+}
+
+/// Answers with the written object; a Secret's data in it counts as returned.
+fn written(
+    shared: &Shared,
+    target: &Target,
+    status: StatusCode,
+    object: &Value,
+) -> http::Response<Body> {
+    if has_secret_data(&target.resource, object) {
+        shared.count_secret_data();
+    }
+    respond(status, json_bytes(object))
 }
 
 fn store_error(target: &Target, name: &str, error: StoreError) -> http::Response<Body> {
