@@ -275,3 +275,45 @@ async fn kubectl_create_label_get_all_and_delete_work_against_the_demo() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_events_prints_last_seen_type_reason_object_message() {
+    require_kubectl!();
+    let sim = start_fixture_sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+    let (ok, stdout, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["get", "events", "-n", "gravl-staging"],
+    )
+    .await;
+    assert!(ok, "kubectl failed: {stderr}");
+    let (header, rows) = header_and_rows(&stdout);
+    assert_eq!(
+        header,
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{stdout}"
+    );
+    assert_eq!(
+        rows[0][1..4],
+        ["Warning", "BackOff", "pod/web-5c2a"],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Back-off restarting failed container proxy"),
+        "{stdout}"
+    );
+
+    // describe finds events by involvedObject name, namespace and uid.
+    let (ok, described, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["describe", "pod", "web-5c2a", "-n", "gravl-staging"],
+    )
+    .await;
+    assert!(ok, "kubectl describe failed: {stderr}");
+    assert!(described.contains("BackOff"), "{described}");
+    sim.shutdown().await;
+}
