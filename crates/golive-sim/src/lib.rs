@@ -28,6 +28,7 @@
 
 mod catalogue;
 mod counts;
+mod discovery;
 mod jsonpath;
 mod manifests;
 mod scenario;

@@ -113,6 +113,15 @@ pub(crate) fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
+fn aggregated_response(document: &Value) -> Response<Body> {
+    let mut response = respond(StatusCode::OK, json_bytes(document));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(crate::discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    response
+}
+
 pub(crate) fn json_response<T: Serialize>(value: &T) -> Response<Body> {
     respond(StatusCode::OK, json_bytes(value))
 }
@@ -300,6 +309,16 @@ fn route(shared: &Arc<Shared>, request: &http::request::Parts, body: Bytes) -> R
         ["healthz" | "readyz" | "livez"] => {
             shared.count(Verb::Other, None);
             respond(StatusCode::OK, Bytes::from_static(b"ok"))
+        }
+        ["api"] if crate::discovery::wants_aggregated(accept) => {
+            shared.count(Verb::Discovery, None);
+            let document = crate::discovery::aggregated(&lock(&shared.store).catalogue, true);
+            aggregated_response(&document)
+        }
+        ["apis"] if crate::discovery::wants_aggregated(accept) => {
+            shared.count(Verb::Discovery, None);
+            let document = crate::discovery::aggregated(&lock(&shared.store).catalogue, false);
+            aggregated_response(&document)
         }
         ["api"] => {
             shared.count(Verb::Discovery, None);

@@ -796,3 +796,31 @@ async fn table_watch_sends_column_definitions_once() {
     assert_eq!(sim.request_counts().total, 0);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn kube_discovery_resolves_crd_kinds_both_legacy_and_aggregated() {
+    let sim = start_fixture_sim().await;
+    let gvk = GroupVersionKind::gvk("cert-manager.io", "v1", "ClusterIssuer");
+    let legacy = kube::Discovery::new(client_for(&sim))
+        .run()
+        .await
+        .expect("legacy discovery");
+    let (resource, capabilities) = legacy.resolve_gvk(&gvk).expect("ClusterIssuer discovered");
+    assert_eq!(resource.plural, "clusterissuers");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);
+
+    let aggregated = kube::Discovery::new(client_for(&sim))
+        .run_aggregated()
+        .await
+        .expect("aggregated discovery");
+    let (resource, capabilities) = aggregated
+        .resolve_gvk(&gvk)
+        .expect("ClusterIssuer discovered");
+    assert_eq!(resource.plural, "clusterissuers");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);
+    let pods = aggregated
+        .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Pod"))
+        .expect("pods discovered");
+    assert_eq!(pods.1.scope, kube::discovery::Scope::Namespaced);
+    sim.shutdown().await;
+}
