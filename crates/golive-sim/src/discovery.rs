@@ -40,11 +40,15 @@ fn resource_entry(resource: &ResourceType) -> Value {
         "verbs": entry["verbs"],
         "shortNames": resource.short_names,
         "categories": resource.categories,
-        "subresources": [{
-            "subresource": "status",
-            "responseKind": {"group": resource.group, "version": resource.version, "kind": resource.kind},
-            "verbs": ["get", "patch", "update"],
-        }],
+        "subresources": if resource.has_status {
+            json!([{
+                "subresource": "status",
+                "responseKind": {"group": resource.group, "version": resource.version, "kind": resource.kind},
+                "verbs": ["get", "patch", "update"],
+            }])
+        } else {
+            json!([])
+        },
     })
 }
 

@@ -608,7 +608,7 @@ fn get(
     include: IncludeObject,
 ) -> Response<Body> {
     if let Some(sub) = &target.subresource
-        && sub != "status"
+        && (sub != "status" || !target.resource.has_status)
     {
         return not_found_object(target, &format!("{name}/{sub}"));
     }

@@ -235,8 +235,8 @@ fn create(shared: &Shared, target: &Target, mut object: Value) -> http::Response
     }
 }
 
-/// PUT and PATCH: the main resource ignores status changes and the status
-/// subresource takes nothing but status, as with a status subresource.
+/// PUT and PATCH: where status is a subresource, the main resource ignores
+/// status changes and `/status` takes nothing but status.
 fn update(
     shared: &Shared,
     target: &Target,
@@ -258,27 +258,34 @@ fn update(
     if changed.pointer("/metadata/name").and_then(Value::as_str) != Some(name.as_str()) {
         return bad_request("the name of the object does not match the name on the URL");
     }
-    let next = if target.subresource.as_deref() == Some("status") {
-        let mut next = (*existing).clone();
-        match changed.get("status") {
-            Some(status) => next["status"] = status.clone(),
-            None => {
-                if let Some(fields) = next.as_object_mut() {
-                    fields.remove("status");
+    let next = match (target.subresource.as_deref(), target.resource.has_status) {
+        (Some(_), false) => {
+            return not_found_object(target, &format!("{name}/status"));
+        }
+        (Some(_), true) => {
+            let mut next = (*existing).clone();
+            match changed.get("status") {
+                Some(status) => next["status"] = status.clone(),
+                None => {
+                    if let Some(fields) = next.as_object_mut() {
+                        fields.remove("status");
+                    }
                 }
             }
+            next
         }
-        next
-    } else {
-        match existing.get("status") {
-            Some(status) => changed["status"] = status.clone(),
-            None => {
-                if let Some(fields) = changed.as_object_mut() {
-                    fields.remove("status");
+        (None, true) => {
+            match existing.get("status") {
+                Some(status) => changed["status"] = status.clone(),
+                None => {
+                    if let Some(fields) = changed.as_object_mut() {
+                        fields.remove("status");
+                    }
                 }
             }
+            changed
         }
-        changed
+        (None, false) => changed,
     };
     match store.apply(next) {
         Ok(updated) => written(shared, target, StatusCode::OK, &updated),
