@@ -3,9 +3,9 @@
 //! Data flows one way: cluster watchers, the load engine and the runbook journal send
 //! messages; one owner applies them to its state; gates are pure functions of that state.
 
-pub mod plan;
 pub mod cluster;
-pub mod gates;
 pub mod commands;
 pub mod demo;
+pub mod gates;
+pub mod plan;
 pub mod tui;

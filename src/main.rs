@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use golive::commands::{check, sim};
+use golive::commands::{check, netpol, sim};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -67,7 +67,23 @@ enum Command {
         /// Show the evidence of passing checks too.
         #[arg(long, short)]
         verbose: bool,
+        /// A `golive load --summary-export` file: evidence for the plan's load gate
+        /// (without it, that gate is unknown).
+        #[arg(long, value_name = "FILE")]
+        load_summary: Option<PathBuf>,
     },
+    /// Run a k6-style load test: the plan's `load` section, or an ad-hoc URL.
+    /// Exit 99 when a threshold fails, 2 on bad input.
+    Load {
+        /// Plan file or built-in plan name whose `load` section to run.
+        #[arg(long, conflicts_with = "url")]
+        plan: Option<String>,
+        #[command(flatten)]
+        args: golive_load::cli::LoadArgs,
+    },
+    /// NetworkPolicy analysis: reachability matrix, explanations and lints.
+    #[command(subcommand)]
+    Netpol(netpol::NetpolCommand),
     /// Run the simulated Kubernetes API server (a test double and demo, not a cluster).
     Sim(sim::SimArgs),
     /// Open the cockpit on a simulated cluster and demo service: no cluster needed.
@@ -110,10 +126,19 @@ fn load_plan(name: &str) -> Result<golive::plan::LoadedPlan, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` ends quietly, as for any Unix tool, instead of panicking.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // kube and the load engine build rustls configs from the process default; only ring is linked.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("golive: cannot start the async runtime: {e}");
@@ -122,13 +147,37 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Command::Check { plan, cluster, format, wait, verbose } => {
+            Command::Check {
+                plan,
+                cluster,
+                format,
+                wait,
+                verbose,
+                load_summary,
+            } => {
                 let loaded = match load_plan(&plan) {
                     Ok(p) => p,
                     Err(code) => return code,
                 };
+                let load = match load_summary
+                    .as_deref()
+                    .map(check::read_load_summary)
+                    .transpose()
+                {
+                    Ok(load) => load,
+                    Err(e) => {
+                        eprintln!("golive check: {e}");
+                        return ExitCode::from(check::EXIT_USAGE);
+                    }
+                };
                 let wait = Duration::from_secs_f64(wait.max(0.0));
-                check::run(loaded, cluster.target(), format, wait, verbose).await
+                let options = check::CheckOptions {
+                    format,
+                    wait,
+                    verbose,
+                    load,
+                };
+                check::run(loaded, cluster.target(), options).await
             }
             Command::Sim(args) => sim::run(args).await,
             Command::Demo { plan, cockpit } => {
@@ -148,6 +197,23 @@ fn main() -> ExitCode {
                 };
                 cockpit_exit(golive::tui::run(options).await)
             }
+            Command::Netpol(command) => netpol::run(command).await,
+            Command::Load { plan, args } => {
+                let plan_load = match plan {
+                    None => None,
+                    Some(name) => match load_plan(&name) {
+                        Ok(loaded) => match loaded.plan.load {
+                            Some(load) => Some(load),
+                            None => {
+                                eprintln!("{}: the plan has no `load` section", loaded.source);
+                                return ExitCode::from(2);
+                            }
+                        },
+                        Err(code) => return code,
+                    },
+                };
+                golive_load::cli::run(args, plan_load).await
+            }
             Command::Plan(PlanCommand::Validate { plan }) => match load_plan(&plan) {
                 Ok(loaded) => {
                     let p = &loaded.plan;
@@ -157,7 +223,11 @@ fn main() -> ExitCode {
                         p.gates.len(),
                         p.runbook.len(),
                         p.signoff.len(),
-                        if p.load.is_some() { ", a load test" } else { "" }
+                        if p.load.is_some() {
+                            ", a load test"
+                        } else {
+                            ""
+                        }
                     );
                     ExitCode::SUCCESS
                 }

@@ -31,8 +31,12 @@ async fn gates_follow_the_cluster_as_it_changes() {
     )
     .expect("patch the issuer");
     live.wait_until("the issuer to turn Ready", WAIT, |v| {
-        v.object(&golive::cluster::CLUSTER_ISSUERS, None, "internal-ca-issuer")
-            .is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
+        v.object(
+            &golive::cluster::CLUSTER_ISSUERS,
+            None,
+            "internal-ca-issuer",
+        )
+        .is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
     })
     .await;
     assert_eq!(live.gate(&plan, "cluster-issuers").status, Status::Pass);
@@ -46,16 +50,31 @@ async fn gates_follow_the_cluster_as_it_changes() {
     )
     .expect("patch the webhook");
     live.wait_until("the webhook to go down", WAIT, |v| {
-        v.object(&golive::cluster::DEPLOYMENTS, Some("cert-manager"), "cert-manager-webhook")
-            .is_some_and(|o| o["status"]["availableReplicas"] == 0)
+        v.object(
+            &golive::cluster::DEPLOYMENTS,
+            Some("cert-manager"),
+            "cert-manager-webhook",
+        )
+        .is_some_and(|o| o["status"]["availableReplicas"] == 0)
     })
     .await;
     let g = live.gate(&plan, "cert-manager");
     assert_eq!(g.status, Status::Fail, "{}", g.summary);
 
-    sim.delete("v1", "Secret", Some("kube-system"), "sealed-secrets-keyx7k2q").expect("delete the key");
+    sim.delete(
+        "v1",
+        "Secret",
+        Some("kube-system"),
+        "sealed-secrets-keyx7k2q",
+    )
+    .expect("delete the key");
     live.wait_until("the key to disappear", WAIT, |v| {
-        v.object(&golive::cluster::SECRETS, Some("kube-system"), "sealed-secrets-keyx7k2q").is_none()
+        v.object(
+            &golive::cluster::SECRETS,
+            Some("kube-system"),
+            "sealed-secrets-keyx7k2q",
+        )
+        .is_none()
     })
     .await;
     assert_eq!(live.gate(&plan, "sealed-secrets").status, Status::Fail);
@@ -67,13 +86,19 @@ async fn forbidden_secrets_are_named_and_never_pass() {
     let plan = gravl();
     let (sim, _dir, kubeconfig) = gravl_sim(&["secrets"]).await;
     let mut live = LiveView::start(&plan, &kubeconfig).await;
-    live.wait_until("every watch to list or fail", WAIT, |v| v.keys().all(|(_, s)| s.synced || s.error.is_some()))
-        .await;
+    live.wait_until("every watch to list or fail", WAIT, |v| {
+        v.keys().all(|(_, s)| s.synced || s.error.is_some())
+    })
+    .await;
     let key = live.gate(&plan, "sealed-secrets");
     assert_eq!(key.status, Status::Unknown, "{}", key.summary);
     let access = live.gate(&plan, "cluster-access");
     assert_eq!(access.status, Status::Fail);
-    let evidence: Vec<String> = access.checks[0].evidence.iter().map(|e| e.detail.clone()).collect();
+    let evidence: Vec<String> = access.checks[0]
+        .evidence
+        .iter()
+        .map(|e| e.detail.clone())
+        .collect();
     assert!(
         evidence.iter().any(|e| e.contains("forbidden: golive needs list and watch on secrets in kube-system")),
         "{evidence:?}"
@@ -90,7 +115,10 @@ async fn secrets_are_only_ever_read_as_metadata() {
     assert_eq!(live.gate(&plan, "sealed-secrets").status, Status::Pass);
     let counts = sim.request_counts();
     assert!(counts.of("secrets", "list") >= 1, "{counts:?}");
-    assert_eq!(counts.secret_data_responses, 0, "a Secret with data was sent: {counts:?}");
+    assert_eq!(
+        counts.secret_data_responses, 0,
+        "a Secret with data was sent: {counts:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -100,7 +128,9 @@ async fn an_expired_watch_relists_and_keeps_the_view_current() {
     let (sim, _dir, kubeconfig) = gravl_sim(&[]).await;
     let mut live = LiveView::start(&plan, &kubeconfig).await;
     live.wait_until("every watch to list", WAIT, synced).await;
-    let lists_before = sim.request_counts().of("clusterissuers.cert-manager.io", "list");
+    let lists_before = sim
+        .request_counts()
+        .of("clusterissuers.cert-manager.io", "list");
     // Changes made while the history is expired and the watches are cut must still arrive.
     sim.expire_history();
     sim.drop_watches();
@@ -113,15 +143,23 @@ async fn an_expired_watch_relists_and_keeps_the_view_current() {
     )
     .expect("patch");
     live.wait_until("the change after the 410 to arrive", WAIT, |v| {
-        v.object(&golive::cluster::CLUSTER_ISSUERS, None, "internal-ca-issuer")
-            .is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
+        v.object(
+            &golive::cluster::CLUSTER_ISSUERS,
+            None,
+            "internal-ca-issuer",
+        )
+        .is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
     })
     .await;
-    live.wait_until("every watch to be healthy again", WAIT, |v| v.keys().all(|(_, s)| s.synced && s.error.is_none()))
-        .await;
+    live.wait_until("every watch to be healthy again", WAIT, |v| {
+        v.keys().all(|(_, s)| s.synced && s.error.is_none())
+    })
+    .await;
     assert_eq!(live.gate(&plan, "cluster-issuers").status, Status::Pass);
     assert!(
-        sim.request_counts().of("clusterissuers.cert-manager.io", "list") > lists_before,
+        sim.request_counts()
+            .of("clusterissuers.cert-manager.io", "list")
+            > lists_before,
         "the watcher re-listed after the 410"
     );
     sim.shutdown().await;
@@ -135,9 +173,14 @@ async fn an_unreachable_api_server_is_stale_not_green() {
     live.wait_until("every watch to list", WAIT, synced).await;
     assert_eq!(live.gate(&plan, "cert-manager").status, Status::Pass);
     sim.shutdown().await;
-    live.wait_until("a watch error after the server went away", Duration::from_secs(30), |v| {
-        v.freshness(&golive::cluster::DEPLOYMENTS, Some("cert-manager")) != golive::cluster::Freshness::Fresh
-    })
+    live.wait_until(
+        "a watch error after the server went away",
+        Duration::from_secs(30),
+        |v| {
+            v.freshness(&golive::cluster::DEPLOYMENTS, Some("cert-manager"))
+                != golive::cluster::Freshness::Fresh
+        },
+    )
     .await;
     let g = live.gate(&plan, "cert-manager");
     assert_eq!(g.status, Status::Unknown, "{}", g.summary);

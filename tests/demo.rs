@@ -10,22 +10,42 @@ use support::*;
 async fn demo_starts_with_the_webhook_unready_and_a_live_service() {
     install_crypto();
     let demo = golive::demo::start("gravl").await.expect("the demo starts");
-    let target = demo.plan.plan.load.as_ref().expect("gravl has a load test").target.clone();
+    let target = demo
+        .plan
+        .plan
+        .load
+        .as_ref()
+        .expect("gravl has a load test")
+        .target
+        .clone();
     let target = target.unwrap_or_default();
-    assert_eq!(target.trim_end_matches('/'), demo.service.url(), "the plan's load target is the demo service");
+    assert_eq!(
+        target.trim_end_matches('/'),
+        demo.service.url(),
+        "the plan's load target is the demo service"
+    );
     let mut live = LiveView::start(&demo.plan, &demo.kubeconfig).await;
     live.wait_until("the scenario's first step", Duration::from_secs(10), |v| {
-        v.object(&golive::cluster::DEPLOYMENTS, Some("cert-manager"), "cert-manager-webhook")
-            .is_some_and(|d| d["status"]["availableReplicas"] == 0)
+        v.object(
+            &golive::cluster::DEPLOYMENTS,
+            Some("cert-manager"),
+            "cert-manager-webhook",
+        )
+        .is_some_and(|d| d["status"]["availableReplicas"] == 0)
             && v.keys().all(|(_, s)| s.synced)
     })
     .await;
     assert_eq!(live.gate(&demo.plan, "cert-manager").status, Status::Fail);
-    assert_eq!(live.gate(&demo.plan, "network-policies").status, Status::Fail);
+    assert_eq!(
+        live.gate(&demo.plan, "network-policies").status,
+        Status::Fail
+    );
 
     let url = format!("{}/health", demo.service.url());
     let body = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("curl").args(["-fsS", &url]).output()
+        std::process::Command::new("curl")
+            .args(["-fsS", &url])
+            .output()
     })
     .await
     .expect("join")

@@ -83,13 +83,8 @@ pub const CLUSTER_ISSUERS: ResourceType = grouped(
     false,
 );
 pub const ISSUERS: ResourceType = grouped("cert-manager.io", "v1", "Issuer", "issuers", true);
-pub const CERTIFICATES: ResourceType = grouped(
-    "cert-manager.io",
-    "v1",
-    "Certificate",
-    "certificates",
-    true,
-);
+pub const CERTIFICATES: ResourceType =
+    grouped("cert-manager.io", "v1", "Certificate", "certificates", true);
 
 /// One watch: a resource in one namespace, or across the cluster (`namespace: None`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,10 +10,22 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub enum ClusterEvent {
     /// A full (re-)list finished: these objects replace what the view held.
-    Synced { key: WatchKey, objects: Vec<Value> },
-    Applied { key: WatchKey, object: Value },
-    Deleted { key: WatchKey, object: Value },
-    Failed { key: WatchKey, error: WatchError },
+    Synced {
+        key: WatchKey,
+        objects: Vec<Value>,
+    },
+    Applied {
+        key: WatchKey,
+        object: Value,
+    },
+    Deleted {
+        key: WatchKey,
+        object: Value,
+    },
+    Failed {
+        key: WatchKey,
+        error: WatchError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +170,11 @@ impl ClusterView {
     }
 
     /// The watch that covers `resource` in `namespace`, preferring the narrowest.
-    fn covering(&self, resource: &ResourceType, namespace: Option<&str>) -> Option<(&WatchKey, &ResourceState)> {
+    fn covering(
+        &self,
+        resource: &ResourceType,
+        namespace: Option<&str>,
+    ) -> Option<(&WatchKey, &ResourceState)> {
         self.resources
             .iter()
             .filter(|(k, _)| k.covers(resource, namespace))
@@ -196,7 +212,12 @@ impl ClusterView {
             .map(|(_, v)| v)
     }
 
-    pub fn object(&self, resource: &ResourceType, namespace: Option<&str>, name: &str) -> Option<&Value> {
+    pub fn object(
+        &self,
+        resource: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&Value> {
         let state = self.covering(resource, namespace)?.1;
         state
             .objects

@@ -7,8 +7,8 @@ use super::view::{ClusterEvent, WatchError, WatchErrorKind};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta};
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -100,7 +100,9 @@ where
 
 fn api_status(error: &watcher::Error) -> Option<&kube::core::Status> {
     let kube_error = match error {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => e,
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => e,
         watcher::Error::WatchError(status) => return Some(status),
         _ => return None,
     };
@@ -148,9 +150,17 @@ pub fn classify(error: &watcher::Error, key: &WatchKey) -> WatchError {
         };
     }
     let text = error_chain(error);
-    let unreachable = ["connect", "refused", "dns", "timed out", "tls", "certificate", "hyper"]
-        .iter()
-        .any(|w| text.to_ascii_lowercase().contains(w));
+    let unreachable = [
+        "connect",
+        "refused",
+        "dns",
+        "timed out",
+        "tls",
+        "certificate",
+        "hyper",
+    ]
+    .iter()
+    .any(|w| text.to_ascii_lowercase().contains(w));
     WatchError {
         kind: if unreachable {
             WatchErrorKind::Unreachable

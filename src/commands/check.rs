@@ -34,10 +34,22 @@ struct Report<'a> {
     gates: &'a [GateVerdict],
 }
 
-/// Watches until every resource has listed or failed, or `wait` runs out.
-pub async fn observe(loaded: &LoadedPlan, target: &Target, wait: Duration) -> Result<ClusterView, cluster::ConnectError> {
+/// Watches the plan's resources until every one has listed or failed, or `wait` runs out.
+pub async fn observe(
+    loaded: &LoadedPlan,
+    target: &Target,
+    wait: Duration,
+) -> Result<ClusterView, cluster::ConnectError> {
+    observe_keys(gates::plan_watches(&loaded.plan), target, wait).await
+}
+
+/// Watches `keys` until every one has listed or failed, or `wait` runs out.
+pub async fn observe_keys(
+    keys: Vec<cluster::WatchKey>,
+    target: &Target,
+    wait: Duration,
+) -> Result<ClusterView, cluster::ConnectError> {
     let connection = cluster::connect(target).await?;
-    let keys = gates::plan_watches(&loaded.plan);
     let mut view = ClusterView::new(&connection.context, &connection.server, keys.clone());
     let (tx, mut rx) = mpsc::channel(256);
     let tasks = cluster::watch::spawn_watchers(&connection.client, keys, tx);
@@ -60,7 +72,12 @@ pub async fn observe(loaded: &LoadedPlan, target: &Target, wait: Duration) -> Re
 }
 
 pub fn evaluate(loaded: &LoadedPlan, view: &ClusterView, ctx: &gates::Context) -> Vec<GateVerdict> {
-    loaded.plan.gates.iter().map(|g| gates::evaluate_gate(g, view, ctx)).collect()
+    loaded
+        .plan
+        .gates
+        .iter()
+        .map(|g| gates::evaluate_gate(g, view, ctx))
+        .collect()
 }
 
 pub fn exit_code(verdict: Verdict) -> u8 {
@@ -71,7 +88,34 @@ pub fn exit_code(verdict: Verdict) -> u8 {
     }
 }
 
-pub async fn run(loaded: LoadedPlan, target: Target, format: Format, wait: Duration, verbose: bool) -> ExitCode {
+/// Reads a `golive load --summary-export` file as evidence for the load gate.
+pub fn read_load_summary(path: &std::path::Path) -> Result<gates::LoadEvidence, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .unwrap_or_else(Timestamp::now);
+    gates::LoadEvidence::from_export_json(&json, modified)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub struct CheckOptions {
+    pub format: Format,
+    pub wait: Duration,
+    pub verbose: bool,
+    pub load: Option<gates::LoadEvidence>,
+}
+
+pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> ExitCode {
+    let CheckOptions {
+        format,
+        wait,
+        verbose,
+        load,
+    } = options;
     let view = match observe(&loaded, &target, wait).await {
         Ok(view) => view,
         Err(e) => {
@@ -81,7 +125,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, format: Format, wait: Durat
     };
     let ctx = gates::Context {
         now: Timestamp::now(),
-        load: None,
+        load,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);
@@ -104,7 +148,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, format: Format, wait: Durat
                 }
             }
         }
-        Format::Text => print!("{}", render_text(&loaded, &view, verdict, &reason, &verdicts, verbose)),
+        Format::Text => print!(
+            "{}",
+            render_text(&loaded, &view, verdict, &reason, &verdicts, verbose)
+        ),
     }
     ExitCode::from(exit_code(verdict))
 }
@@ -124,7 +171,11 @@ pub fn render_text(
         Verdict::NoGo => "NO-GO",
         Verdict::Unknown => "UNKNOWN",
     };
-    let _ = writeln!(out, "{} · context {} ({})", loaded.plan.name, view.context, view.server);
+    let _ = writeln!(
+        out,
+        "{} · context {} ({})",
+        loaded.plan.name, view.context, view.server
+    );
     let _ = writeln!(out, "{banner} · {reason}");
     let width = verdicts.iter().map(|g| g.id.len()).max().unwrap_or(0);
     let mut groups: Vec<&str> = Vec::new();
@@ -136,7 +187,13 @@ pub fn render_text(
     for group in groups {
         let _ = writeln!(out, "\n{group}");
         for g in verdicts.iter().filter(|g| g.group == group) {
-            let _ = writeln!(out, "  {} {:width$}  {}", g.status.symbol(), g.id, g.summary);
+            let _ = writeln!(
+                out,
+                "  {} {:width$}  {}",
+                g.status.symbol(),
+                g.id,
+                g.summary
+            );
             for c in &g.checks {
                 let show = verbose || c.status != Status::Pass;
                 if !show {
@@ -150,7 +207,11 @@ pub fn render_text(
                     let _ = writeln!(out, "        {}: {}", e.object, e.detail);
                 }
                 if c.evidence.len() > limit {
-                    let _ = writeln!(out, "        … {} more (--verbose or --format json for all)", c.evidence.len() - limit);
+                    let _ = writeln!(
+                        out,
+                        "        … {} more (--verbose or --format json for all)",
+                        c.evidence.len() - limit
+                    );
                 }
                 if let Some(fix) = &c.fix {
                     let _ = writeln!(out, "        fix: {fix}");

@@ -1,4 +1,5 @@
 //! The headless subcommands. Each returns the process exit code.
 
 pub mod check;
+pub mod netpol;
 pub mod sim;

@@ -50,7 +50,10 @@ pub async fn run(args: SimArgs) -> ExitCode {
     if let Some(path) = &args.kubeconfig_out {
         eprintln!("golive sim: kubeconfig written to {}", path.display());
     }
-    eprintln!("golive sim: request counts at {}/debug/requests; Ctrl-C stops", sim.url());
+    eprintln!(
+        "golive sim: request counts at {}/debug/requests; Ctrl-C stops",
+        sim.url()
+    );
     match golive_sim::serve_until_signal(sim).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -9,18 +9,39 @@ use service::DemoService;
 use std::path::PathBuf;
 
 const CRDS: &[(&str, &str)] = &[
-    ("assets/crds/cert-manager.yaml", include_str!("../../assets/crds/cert-manager.yaml")),
-    ("assets/crds/sealed-secrets.yaml", include_str!("../../assets/crds/sealed-secrets.yaml")),
-    ("assets/crds/kyverno.yaml", include_str!("../../assets/crds/kyverno.yaml")),
-    ("assets/crds/envoy-gateway.yaml", include_str!("../../assets/crds/envoy-gateway.yaml")),
-    ("assets/crds/gateway-api.yaml", include_str!("../../assets/crds/gateway-api.yaml")),
+    (
+        "assets/crds/cert-manager.yaml",
+        include_str!("../../assets/crds/cert-manager.yaml"),
+    ),
+    (
+        "assets/crds/sealed-secrets.yaml",
+        include_str!("../../assets/crds/sealed-secrets.yaml"),
+    ),
+    (
+        "assets/crds/kyverno.yaml",
+        include_str!("../../assets/crds/kyverno.yaml"),
+    ),
+    (
+        "assets/crds/envoy-gateway.yaml",
+        include_str!("../../assets/crds/envoy-gateway.yaml"),
+    ),
+    (
+        "assets/crds/gateway-api.yaml",
+        include_str!("../../assets/crds/gateway-api.yaml"),
+    ),
 ];
 
 const GRAVL: &[(&str, &str)] = &[
-    ("assets/demo/gravl/cluster.yaml", include_str!("../../assets/demo/gravl/cluster.yaml")),
-    ("assets/demo/gravl/network-policies.yaml", include_str!("../../assets/demo/gravl/network-policies.yaml")),
+    (
+        "assets/demo/gravl/cluster.yaml",
+        include_str!("../../assets/demo/gravl/cluster.yaml"),
+    ),
+    (
+        "assets/demo/gravl/network-policies.yaml",
+        include_str!("../../assets/demo/gravl/network-policies.yaml"),
+    ),
 ];
-const GRAVL_SCENARIO: &str = include_str!("../../assets/demo/gravl/scenario.yaml");
+const GRAVL_SCENARIO: &str = include_str!("../../assets/demo/scenarios/gravl.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -66,7 +87,7 @@ pub async fn start(name: &str) -> Result<Demo, DemoError> {
             .chain(manifests)
             .map(|(name, text)| NamedText::new(*name, *text))
             .collect(),
-        scenario_text: Some(NamedText::new("assets/demo/gravl/scenario.yaml", scenario)),
+        scenario_text: Some(NamedText::new("assets/demo/scenarios/gravl.yaml", scenario)),
         kubeconfig_out: Some(kubeconfig.clone()),
         ..Default::default()
     })

@@ -64,7 +64,9 @@ fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Respo
     let mut response = Response::new(Full::new(body.into()).boxed());
     *response.status_mut() = status;
     if let Ok(v) = content_type.parse() {
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, v);
     }
     response
 }
@@ -99,7 +101,9 @@ async fn respond(req: Request<hyper::body::Incoming>, n: u64) -> Response<Body> 
         "/metrics" => full(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            format!("# HELP demo_requests_total Requests served.\n# TYPE demo_requests_total counter\ndemo_requests_total {n}\n"),
+            format!(
+                "# HELP demo_requests_total Requests served.\n# TYPE demo_requests_total counter\ndemo_requests_total {n}\n"
+            ),
         ),
         "/api/v1/volundr/sessions/stream" => {
             let events = futures::stream::unfold(0u64, |i| async move {
@@ -113,10 +117,20 @@ async fn respond(req: Request<hyper::body::Incoming>, n: u64) -> Response<Body> 
             });
             let mut response = Response::new(BodyExt::boxed(StreamBody::new(events)));
             let headers = response.headers_mut();
-            headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/event-stream"));
-            headers.insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-cache"));
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/event-stream"),
+            );
+            headers.insert(
+                hyper::header::CACHE_CONTROL,
+                hyper::header::HeaderValue::from_static("no-cache"),
+            );
             response
         }
-        _ => full(StatusCode::NOT_FOUND, "application/json", r#"{"error":"not found"}"#),
+        _ => full(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            r#"{"error":"not found"}"#,
+        ),
     }
 }

@@ -12,7 +12,10 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
         match &state.error {
             None if state.synced => {
                 ok += 1;
-                evidence.push(Evidence::new(key.to_string(), format!("listed, watching ({} objects)", state.objects.len())));
+                evidence.push(Evidence::new(
+                    key.to_string(),
+                    format!("listed, watching ({} objects)", state.objects.len()),
+                ));
             }
             None => {
                 pending += 1;
@@ -30,25 +33,49 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
         }
     }
     let total = view.keys().count();
-    let context = if view.context.is_empty() { String::new() } else { format!(" (context {})", view.context) };
+    let context = if view.context.is_empty() {
+        String::new()
+    } else {
+        format!(" (context {})", view.context)
+    };
     let verdict = if total == 0 {
         CheckVerdict::new(kind, Status::Unknown, "the plan reads no cluster resources")
     } else if unreachable == total {
-        CheckVerdict::new(kind, Status::Fail, format!("API server {} unreachable{context}", view.server))
-            .with_fix("check the kubeconfig, VPN and that the API server is up")
+        CheckVerdict::new(
+            kind,
+            Status::Fail,
+            format!("API server {} unreachable{context}", view.server),
+        )
+        .with_fix("check the kubeconfig, VPN and that the API server is up")
     } else if !denied.is_empty() {
         CheckVerdict::new(kind, Status::Fail, format!("forbidden: {}", denied.join(", ")))
             .with_fix("grant get, list and watch on these resources to golive's identity (Secrets: metadata is enough)")
     } else if !missing.is_empty() {
         missing.dedup();
-        CheckVerdict::new(kind, Status::Fail, format!("not served: {}", missing.join(", ")))
-            .with_fix("install the operator that provides these CRDs")
+        CheckVerdict::new(
+            kind,
+            Status::Fail,
+            format!("not served: {}", missing.join(", ")),
+        )
+        .with_fix("install the operator that provides these CRDs")
     } else if unreachable > 0 || other > 0 {
-        CheckVerdict::new(kind, Status::Unknown, format!("{} of {total} watches failing", unreachable + other))
+        CheckVerdict::new(
+            kind,
+            Status::Unknown,
+            format!("{} of {total} watches failing", unreachable + other),
+        )
     } else if pending > 0 {
-        CheckVerdict::new(kind, Status::Unknown, format!("{ok} of {total} resources listed; waiting"))
+        CheckVerdict::new(
+            kind,
+            Status::Unknown,
+            format!("{ok} of {total} resources listed; waiting"),
+        )
     } else {
-        CheckVerdict::new(kind, Status::Pass, format!("all {total} resources listable and watched{context}"))
+        CheckVerdict::new(
+            kind,
+            Status::Pass,
+            format!("all {total} resources listable and watched{context}"),
+        )
     };
     verdict.with_evidence(evidence)
 }

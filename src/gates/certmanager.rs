@@ -1,6 +1,8 @@
 //! cert-manager: ClusterIssuers, Issuers and Certificates by their `Ready` condition.
 
-use super::json::{condition, condition_text, describe, format_age, generation, name, str_field, timestamp};
+use super::json::{
+    condition, condition_text, describe, format_age, generation, name, str_field, timestamp,
+};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
 use crate::cluster::{CERTIFICATES, CLUSTER_ISSUERS, ClusterView, ISSUERS, ResourceType};
 use crate::plan::{CertificatesCheck, IssuersCheck, NamespacedIssuersCheck};
@@ -52,8 +54,13 @@ fn issuers_verdict(
     }
     let where_ = namespace.map(|n| format!(" in {n}")).unwrap_or_default();
     if selected.is_empty() && missing.is_empty() {
-        return Ok(CheckVerdict::new(kind, Status::Fail, format!("no {}{where_}", resource.kind))
-            .with_fix(format!("create a {} (cert-manager cannot issue certificates without one)", resource.kind)));
+        return Ok(
+            CheckVerdict::new(kind, Status::Fail, format!("no {}{where_}", resource.kind))
+                .with_fix(format!(
+                    "create a {} (cert-manager cannot issue certificates without one)",
+                    resource.kind
+                )),
+        );
     }
     let mut worst = Status::Pass;
     let mut bad = Vec::new();
@@ -61,7 +68,9 @@ fn issuers_verdict(
         let (status, text) = ready(o);
         worst = worst.max(status);
         if status != Status::Pass {
-            let short = condition(o, "Ready").map(|c| str_field(c, "status").to_string()).unwrap_or_else(|| "no condition".into());
+            let short = condition(o, "Ready")
+                .map(|c| str_field(c, "status").to_string())
+                .unwrap_or_else(|| "no condition".into());
             bad.push(format!("{} {short}", name(o)));
         }
         evidence.push(Evidence::new(describe(o), text));
@@ -80,14 +89,33 @@ fn issuers_verdict(
 }
 
 pub fn cluster_issuers(c: &IssuersCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
-    issuers_verdict("cluster_issuers_ready", view, &CLUSTER_ISSUERS, None, &c.names)
+    issuers_verdict(
+        "cluster_issuers_ready",
+        view,
+        &CLUSTER_ISSUERS,
+        None,
+        &c.names,
+    )
 }
 
-pub fn issuers(c: &NamespacedIssuersCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
-    issuers_verdict("issuers_ready", view, &ISSUERS, Some(&c.namespace), &c.names)
+pub fn issuers(
+    c: &NamespacedIssuersCheck,
+    view: &ClusterView,
+) -> Result<CheckVerdict, CheckVerdict> {
+    issuers_verdict(
+        "issuers_ready",
+        view,
+        &ISSUERS,
+        Some(&c.namespace),
+        &c.names,
+    )
 }
 
-pub fn certificates(c: &CertificatesCheck, view: &ClusterView, now: Timestamp) -> Result<CheckVerdict, CheckVerdict> {
+pub fn certificates(
+    c: &CertificatesCheck,
+    view: &ClusterView,
+    now: Timestamp,
+) -> Result<CheckVerdict, CheckVerdict> {
     let kind = "certificates_ready";
     let ns = c.namespace.as_str();
     let mut verdict = issuers_verdict(kind, view, &CERTIFICATES, Some(ns), &c.names)?;
@@ -107,13 +135,33 @@ pub fn certificates(c: &CertificatesCheck, view: &ClusterView, now: Timestamp) -
         };
         let left = not_after.as_second() - now.as_second();
         let (status, text) = if left <= 0 {
-            (Status::Fail, format!("expired {} ago ({not_after})", format_age(-left)))
+            (
+                Status::Fail,
+                format!("expired {} ago ({not_after})", format_age(-left)),
+            )
         } else if left <= fail_secs {
-            (Status::Fail, format!("expires in {} ({not_after}), within {}", format_age(left), c.fail_within))
+            (
+                Status::Fail,
+                format!(
+                    "expires in {} ({not_after}), within {}",
+                    format_age(left),
+                    c.fail_within
+                ),
+            )
         } else if left <= warn_secs {
-            (Status::Warn, format!("expires in {} ({not_after}), within {}", format_age(left), c.warn_within))
+            (
+                Status::Warn,
+                format!(
+                    "expires in {} ({not_after}), within {}",
+                    format_age(left),
+                    c.warn_within
+                ),
+            )
         } else {
-            (Status::Pass, format!("valid for {} (until {not_after})", format_age(left)))
+            (
+                Status::Pass,
+                format!("valid for {} (until {not_after})", format_age(left)),
+            )
         };
         if status != Status::Pass {
             expiring.push(format!("{} {text}", name(cert)));

@@ -30,13 +30,24 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
     let evidence: Vec<Evidence> = load
         .thresholds
         .iter()
-        .map(|t| Evidence::new(format!("{} {}", t.metric, t.expr), format!("{} (measured {})", if t.ok { "met" } else { "FAILED" }, t.measured)))
+        .map(|t| {
+            Evidence::new(
+                format!("{} {}", t.metric, t.expr),
+                format!(
+                    "{} (measured {})",
+                    if t.ok { "met" } else { "FAILED" },
+                    t.measured
+                ),
+            )
+        })
         .collect();
     if load.running || load.finished_at.is_none() {
-        return CheckVerdict::new(kind, Status::Unknown, "load test still running").with_evidence(evidence);
+        return CheckVerdict::new(kind, Status::Unknown, "load test still running")
+            .with_evidence(evidence);
     }
     if load.requests == 0 {
-        return CheckVerdict::new(kind, Status::Fail, "load test sent no requests").with_evidence(evidence);
+        return CheckVerdict::new(kind, Status::Fail, "load test sent no requests")
+            .with_evidence(evidence);
     }
     let failed: Vec<String> = load
         .thresholds
@@ -45,8 +56,88 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
         .map(|t| format!("{} {} (measured {})", t.metric, t.expr, t.measured))
         .collect();
     if failed.is_empty() {
-        CheckVerdict::new(kind, Status::Pass, format!("{} thresholds met over {} requests", load.thresholds.len(), load.requests)).with_evidence(evidence)
+        CheckVerdict::new(
+            kind,
+            Status::Pass,
+            format!(
+                "{} thresholds met over {} requests",
+                load.thresholds.len(),
+                load.requests
+            ),
+        )
+        .with_evidence(evidence)
     } else {
-        CheckVerdict::new(kind, Status::Fail, format!("thresholds failed: {}", failed.join(", "))).with_evidence(evidence)
+        CheckVerdict::new(
+            kind,
+            Status::Fail,
+            format!("thresholds failed: {}", failed.join(", ")),
+        )
+        .with_evidence(evidence)
+    }
+}
+
+fn measured(metric: &str, value: Option<f64>) -> String {
+    match value {
+        None => "no samples".into(),
+        Some(v)
+            if metric.starts_with("http_req_duration")
+                || metric.starts_with("http_req_waiting") =>
+        {
+            format!("{v:.1} ms")
+        }
+        Some(v) => format!("{v:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string(),
+    }
+}
+
+impl LoadEvidence {
+    /// Evidence from a finished (or running) run of the load engine.
+    pub fn from_summary(summary: &golive_load::Summary, finished_at: Option<Timestamp>) -> Self {
+        let s = &summary.snapshot;
+        LoadEvidence {
+            finished_at,
+            running: !s.finished && finished_at.is_none(),
+            requests: s.http_reqs,
+            thresholds: s
+                .thresholds
+                .iter()
+                .map(|t| ThresholdEvidence {
+                    metric: t.metric.clone(),
+                    expr: t.expr.clone(),
+                    ok: t.ok(),
+                    measured: measured(&t.metric, t.value),
+                })
+                .collect(),
+        }
+    }
+
+    /// Evidence from a `golive load --summary-export` file, so `check` can judge the
+    /// `load_thresholds` gate in CI. The file's modification time stands for when it finished.
+    pub fn from_export_json(
+        json: &serde_json::Value,
+        finished_at: Timestamp,
+    ) -> Result<Self, String> {
+        let thresholds = json["thresholds"]
+            .as_object()
+            .ok_or("no `thresholds` object: is this a `golive load --summary-export` file?")?;
+        let mut out = Vec::new();
+        for (metric, list) in thresholds {
+            for t in list.as_array().into_iter().flatten() {
+                out.push(ThresholdEvidence {
+                    metric: metric.clone(),
+                    expr: t["expr"].as_str().unwrap_or("?").to_string(),
+                    ok: t["ok"].as_bool().unwrap_or(false),
+                    measured: measured(metric, t["value"].as_f64()),
+                });
+            }
+        }
+        Ok(LoadEvidence {
+            finished_at: Some(finished_at),
+            running: false,
+            requests: json["metrics"]["http_reqs"]["count"].as_u64().unwrap_or(0),
+            thresholds: out,
+        })
     }
 }

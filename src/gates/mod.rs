@@ -5,7 +5,7 @@ mod access;
 mod certmanager;
 mod json;
 mod load;
-mod netpol;
+pub mod netpol;
 mod sealed;
 mod workloads;
 
@@ -206,11 +206,17 @@ pub(crate) fn require_fresh(
             let summary = match error.kind {
                 WatchErrorKind::Forbidden => format!("forbidden to read {what}"),
                 WatchErrorKind::NotServed => format!("{what}: not served by this cluster"),
-                WatchErrorKind::Unreachable => format!("stale: cannot reach the API server for {what}"),
+                WatchErrorKind::Unreachable => {
+                    format!("stale: cannot reach the API server for {what}")
+                }
                 WatchErrorKind::Other => format!("stale: watch on {what} failed"),
             };
-            Err(CheckVerdict::new(kind, status, summary)
-                .with_evidence(vec![Evidence::new(what, format!("{} (since {at})", error.message))]))
+            Err(
+                CheckVerdict::new(kind, status, summary).with_evidence(vec![Evidence::new(
+                    what,
+                    format!("{} (since {at})", error.message),
+                )]),
+            )
         }
     }
 }
@@ -303,12 +309,22 @@ pub fn overall(gates: &[GateVerdict]) -> (Verdict, String) {
     if !failing.is_empty() {
         (
             Verdict::NoGo,
-            format!("{} {} failing: {}", failing.len(), plural(failing.len()), failing.join(", ")),
+            format!(
+                "{} {} failing: {}",
+                failing.len(),
+                plural(failing.len()),
+                failing.join(", ")
+            ),
         )
     } else if !unknown.is_empty() {
         (
             Verdict::Unknown,
-            format!("{} {} undecided: {}", unknown.len(), plural(unknown.len()), unknown.join(", ")),
+            format!(
+                "{} {} undecided: {}",
+                unknown.len(),
+                plural(unknown.len()),
+                unknown.join(", ")
+            ),
         )
     } else if gates.is_empty() {
         (Verdict::Unknown, "the plan has no gates".into())
@@ -319,7 +335,11 @@ pub fn overall(gates: &[GateVerdict]) -> (Verdict, String) {
         } else {
             (
                 Verdict::Go,
-                format!("all gates pass; {} with warnings: {}", warn.len(), warn.join(", ")),
+                format!(
+                    "all gates pass; {} with warnings: {}",
+                    warn.len(),
+                    warn.join(", ")
+                ),
             )
         }
     }

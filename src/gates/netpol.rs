@@ -68,7 +68,9 @@ fn verdict(kind: &'static str, finding: np::Finding) -> CheckVerdict {
         .evidence
         .into_iter()
         .map(|line| match line.split_once(": ") {
-            Some((object, detail)) if !object.contains(' ') || object.contains('/') => Evidence::new(object, detail),
+            Some((object, detail)) if !object.contains(' ') || object.contains('/') => {
+                Evidence::new(object, detail)
+            }
             _ => Evidence::new("NetworkPolicy analysis", line),
         })
         .collect();
@@ -89,7 +91,13 @@ pub fn evaluate(check: &Check, view: &ClusterView) -> Result<CheckVerdict, Check
     for resource in &RESOURCES {
         require_fresh(kind, view, resource, None, false)?;
     }
-    let model = model(view).map_err(|e| CheckVerdict::new(kind, Status::Unknown, format!("cannot model the cluster's policies: {e}")))?;
+    let model = model(view).map_err(|e| {
+        CheckVerdict::new(
+            kind,
+            Status::Unknown,
+            format!("cannot model the cluster's policies: {e}"),
+        )
+    })?;
     let unknown = |e: String| CheckVerdict::new(kind, Status::Unknown, e);
     let finding = match check {
         Check::DefaultDeny(c) => {
@@ -108,7 +116,11 @@ pub fn evaluate(check: &Check, view: &ClusterView) -> Result<CheckVerdict, Check
             let target = np::DnsTarget {
                 namespace: c.dns_namespace.clone(),
                 selector: selector(Some(&c.dns_selector)).map_err(unknown)?,
-                service: if c.dns_namespace == default.namespace { default.service } else { None },
+                service: if c.dns_namespace == default.namespace {
+                    default.service
+                } else {
+                    None
+                },
             };
             np::dns_egress(&model, &c.namespace, &target)
         }

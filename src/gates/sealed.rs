@@ -10,7 +10,11 @@ use jiff::Timestamp;
 /// The label the controller sets on its keys (pkg/controller/keys.go upstream).
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
-pub fn sealing_key(c: &SealingKeyCheck, view: &ClusterView, now: Timestamp) -> Result<CheckVerdict, CheckVerdict> {
+pub fn sealing_key(
+    c: &SealingKeyCheck,
+    view: &ClusterView,
+    now: Timestamp,
+) -> Result<CheckVerdict, CheckVerdict> {
     let kind = "sealing_key";
     let ns = c.namespace.as_str();
     require_fresh(kind, view, &SECRETS, Some(ns), false)?;
@@ -20,7 +24,10 @@ pub fn sealing_key(c: &SealingKeyCheck, view: &ClusterView, now: Timestamp) -> R
         let l = labels(s);
         if l.get(KEY_LABEL).map(String::as_str) == Some("active") {
             active.push(s);
-        } else if name(s).starts_with("sealed-secrets-key") || l.keys().any(|k| k.starts_with("sealedsecrets.bitnami.com/")) {
+        } else if name(s).starts_with("sealed-secrets-key")
+            || l.keys()
+                .any(|k| k.starts_with("sealedsecrets.bitnami.com/"))
+        {
             lookalikes.push((s, l));
         }
     }
@@ -38,7 +45,10 @@ pub fn sealing_key(c: &SealingKeyCheck, view: &ClusterView, now: Timestamp) -> R
         let summary = if lookalikes.is_empty() {
             format!("no active sealing key in {ns}")
         } else {
-            format!("no Secret in {ns} labelled {KEY_LABEL}=active ({} key-like secrets with other labels)", lookalikes.len())
+            format!(
+                "no Secret in {ns} labelled {KEY_LABEL}=active ({} key-like secrets with other labels)",
+                lookalikes.len()
+            )
         };
         return Ok(CheckVerdict::new(kind, Status::Fail, summary)
             .with_evidence(evidence)
@@ -48,22 +58,47 @@ pub fn sealing_key(c: &SealingKeyCheck, view: &ClusterView, now: Timestamp) -> R
     let mut newest: Option<Timestamp> = None;
     for s in &active {
         let created = timestamp(&s["metadata"]["creationTimestamp"]);
-        let age = created.map(|t| format_age(now.as_second() - t.as_second())).unwrap_or_else(|| "unknown age".into());
-        evidence.push(Evidence::new(format!("Secret {ns}/{}", name(s)), format!("{KEY_LABEL}=active, created {age} ago")));
+        let age = created
+            .map(|t| format_age(now.as_second() - t.as_second()))
+            .unwrap_or_else(|| "unknown age".into());
+        evidence.push(Evidence::new(
+            format!("Secret {ns}/{}", name(s)),
+            format!("{KEY_LABEL}=active, created {age} ago"),
+        ));
         newest = newest.max(created);
     }
     let Some(newest) = newest else {
-        return Ok(CheckVerdict::new(kind, Status::Unknown, "active key has no creationTimestamp").with_evidence(evidence));
+        return Ok(
+            CheckVerdict::new(kind, Status::Unknown, "active key has no creationTimestamp")
+                .with_evidence(evidence),
+        );
     };
     let age = now.as_second() - newest.as_second();
     let renewal = c.renewal.0.as_secs() as i64;
     let n = active.len();
-    let keys = if n == 1 { "1 active key".to_string() } else { format!("{n} active keys") };
-    if age > renewal {
-        Ok(CheckVerdict::new(kind, Status::Warn, format!("{keys}, newest {} old, past the {} renewal period", format_age(age), c.renewal))
-            .with_evidence(evidence)
-            .with_fix("is key renewal disabled (--key-renew-period=0)? a stale key means no rotation"))
+    let keys = if n == 1 {
+        "1 active key".to_string()
     } else {
-        Ok(CheckVerdict::new(kind, Status::Pass, format!("{keys}, newest {} old", format_age(age))).with_evidence(evidence))
+        format!("{n} active keys")
+    };
+    if age > renewal {
+        Ok(CheckVerdict::new(
+            kind,
+            Status::Warn,
+            format!(
+                "{keys}, newest {} old, past the {} renewal period",
+                format_age(age),
+                c.renewal
+            ),
+        )
+        .with_evidence(evidence)
+        .with_fix("is key renewal disabled (--key-renew-period=0)? a stale key means no rotation"))
+    } else {
+        Ok(CheckVerdict::new(
+            kind,
+            Status::Pass,
+            format!("{keys}, newest {} old", format_age(age)),
+        )
+        .with_evidence(evidence))
     }
 }

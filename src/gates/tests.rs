@@ -35,7 +35,13 @@ fn view_of(plan: &LoadedPlan, objects: &[Value]) -> ClusterView {
             })
             .cloned()
             .collect();
-        view.apply(ClusterEvent::Synced { key, objects: matching }, now());
+        view.apply(
+            ClusterEvent::Synced {
+                key,
+                objects: matching,
+            },
+            now(),
+        );
     }
     view
 }
@@ -47,7 +53,14 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
         .iter()
         .find(|g| g.id.value == id)
         .unwrap_or_else(|| panic!("gate {id} exists"));
-    evaluate_gate(g, view, &Context { now: now(), load: None })
+    evaluate_gate(
+        g,
+        view,
+        &Context {
+            now: now(),
+            load: None,
+        },
+    )
 }
 
 fn edit(objects: &mut [Value], kind: &str, name: &str, f: impl Fn(&mut Value)) {
@@ -61,7 +74,11 @@ fn edit(objects: &mut [Value], kind: &str, name: &str, f: impl Fn(&mut Value)) {
 fn evidence_text(g: &GateVerdict) -> String {
     g.checks
         .iter()
-        .flat_map(|c| c.evidence.iter().map(|e| format!("{}: {}", e.object, e.detail)))
+        .flat_map(|c| {
+            c.evidence
+                .iter()
+                .map(|e| format!("{}: {}", e.object, e.detail))
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -76,7 +93,11 @@ fn report_cluster_passes_controllers_and_fails_the_false_issuer() {
     let issuers = gate(&plan, &view, "cluster-issuers");
     assert_eq!(issuers.status, Status::Fail);
     assert_eq!(issuers.summary, "internal-ca-issuer False");
-    assert!(evidence_text(&issuers).contains("ErrGetKeyPair"), "{}", evidence_text(&issuers));
+    assert!(
+        evidence_text(&issuers).contains("ErrGetKeyPair"),
+        "{}",
+        evidence_text(&issuers)
+    );
 }
 
 #[test]
@@ -123,7 +144,11 @@ fn webhook_down_fails_cert_manager_with_the_condition() {
     });
     let g = gate(&plan, &view_of(&plan, &objs), "cert-manager");
     assert_eq!(g.status, Status::Fail);
-    assert!(g.summary.contains("cert-manager-webhook 0/1 available"), "{}", g.summary);
+    assert!(
+        g.summary.contains("cert-manager-webhook 0/1 available"),
+        "{}",
+        g.summary
+    );
     assert!(g.summary.contains("Available=False"), "{}", g.summary);
 }
 
@@ -136,7 +161,10 @@ fn missing_deployment_fails_and_lists_what_is_there() {
         .collect();
     let g = gate(&plan, &view_of(&plan, &objs), "cert-manager");
     assert_eq!(g.status, Status::Fail);
-    assert!(g.summary.contains("not found in cert-manager: cert-manager-cainjector"));
+    assert!(
+        g.summary
+            .contains("not found in cert-manager: cert-manager-cainjector")
+    );
 }
 
 #[test]
@@ -151,7 +179,12 @@ fn crash_looping_pod_fails_staging_pods_with_reason_and_restarts() {
     });
     let g = gate(&plan, &view_of(&plan, &objs), "staging-pods");
     assert_eq!(g.status, Status::Fail);
-    assert!(g.summary.contains("backend-7c9d8f6b5-2xkqp backend CrashLoopBackOff"), "{}", g.summary);
+    assert!(
+        g.summary
+            .contains("backend-7c9d8f6b5-2xkqp backend CrashLoopBackOff"),
+        "{}",
+        g.summary
+    );
     assert!(evidence_text(&g).contains("7 restarts"));
 }
 
@@ -159,7 +192,7 @@ fn crash_looping_pod_fails_staging_pods_with_reason_and_restarts() {
 fn ready_pod_with_many_restarts_warns() {
     let plan = gravl();
     let mut objs = objects();
-    edit(&mut objs, "Pod", "postgres-0", |o| {
+    edit(&mut objs, "Pod", "postgres-6f9b7c5d8-w7q2x", |o| {
         o["status"]["containerStatuses"][0]["restartCount"] = json!(12);
     });
     let g = gate(&plan, &view_of(&plan, &objs), "staging-pods");
@@ -173,7 +206,10 @@ fn pending_pod_shows_the_scheduler_reason_and_finished_job_pods_are_ignored() {
     objs.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "migrate-x1", "namespace": "gravl-staging",
         "ownerReferences": [{"kind": "Job", "name": "migrate", "apiVersion": "batch/v1", "uid": "1"}]},
         "status": {"phase": "Succeeded", "conditions": [{"type": "Ready", "status": "False", "reason": "PodCompleted"}]}}));
-    assert_eq!(gate(&plan, &view_of(&plan, &objs), "staging-pods").status, Status::Pass);
+    assert_eq!(
+        gate(&plan, &view_of(&plan, &objs), "staging-pods").status,
+        Status::Pass
+    );
     objs.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "backend-new", "namespace": "gravl-staging"},
         "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": "0/3 nodes are available: 3 Insufficient cpu."}]}}));
@@ -190,7 +226,11 @@ fn namespace_without_pods_is_unknown_not_pass() {
         .filter(|o| !(o["kind"] == "Pod" && o["metadata"]["namespace"] == "gravl-staging"))
         .collect();
     let g = gate(&plan, &view_of(&plan, &objs), "staging-pods");
-    let pods = g.checks.iter().find(|c| c.kind == "pods_ready").expect("pods check");
+    let pods = g
+        .checks
+        .iter()
+        .find(|c| c.kind == "pods_ready")
+        .expect("pods check");
     assert_eq!(pods.status, Status::Unknown);
 }
 
@@ -204,8 +244,16 @@ fn sealing_key_with_the_report_label_fails_and_names_the_label() {
     let g = gate(&plan, &view_of(&plan, &objs), "sealed-secrets");
     assert_eq!(g.status, Status::Fail);
     let text = evidence_text(&g);
-    assert!(text.contains("sealedsecrets.bitnami.com/status=active"), "{text}");
-    assert!(g.summary.contains("sealedsecrets.bitnami.com/sealed-secrets-key=active"), "{}", g.summary);
+    assert!(
+        text.contains("sealedsecrets.bitnami.com/status=active"),
+        "{text}"
+    );
+    assert!(
+        g.summary
+            .contains("sealedsecrets.bitnami.com/sealed-secrets-key=active"),
+        "{}",
+        g.summary
+    );
 }
 
 #[test]
@@ -217,13 +265,21 @@ fn old_sealing_key_warns_and_fresh_one_passes() {
     });
     let g = gate(&plan, &view_of(&plan, &objs), "sealed-secrets");
     assert_eq!(g.status, Status::Warn);
-    assert!(g.summary.contains("past the 30d renewal period"), "{}", g.summary);
+    assert!(
+        g.summary.contains("past the 30d renewal period"),
+        "{}",
+        g.summary
+    );
     edit(&mut objs, "Secret", "sealed-secrets-keyx7k2q", |o| {
         o["metadata"]["creationTimestamp"] = json!("2026-11-24T03:00:00Z");
     });
     let g = gate(&plan, &view_of(&plan, &objs), "sealed-secrets");
     assert_eq!(g.status, Status::Pass, "{}", g.summary);
-    assert!(g.summary.contains("1 active key, newest 33h old"), "{}", g.summary);
+    assert!(
+        g.summary.contains("1 active key, newest 33h old"),
+        "{}",
+        g.summary
+    );
 }
 
 #[test]
@@ -238,7 +294,9 @@ fn helm_named_sealed_secrets_controller_counts() {
     assert_eq!(g.checks[0].status, Status::Pass, "{}", g.checks[0].summary);
     let objs: Vec<Value> = objects()
         .into_iter()
-        .filter(|o| !(o["kind"] == "Deployment" && o["metadata"]["name"] == "sealed-secrets-controller"))
+        .filter(|o| {
+            !(o["kind"] == "Deployment" && o["metadata"]["name"] == "sealed-secrets-controller")
+        })
         .collect();
     let g = gate(&plan, &view_of(&plan, &objs), "sealed-secrets");
     assert_eq!(g.checks[0].status, Status::Fail);
@@ -279,10 +337,19 @@ fn forbidden_secrets_make_the_key_unknown_and_cluster_access_fail() {
     );
     let g = gate(&plan, &view, "sealed-secrets");
     assert_eq!(g.status, Status::Unknown);
-    assert!(g.summary.contains("forbidden to read secrets in kube-system"), "{}", g.summary);
+    assert!(
+        g.summary
+            .contains("forbidden to read secrets in kube-system"),
+        "{}",
+        g.summary
+    );
     let access = gate(&plan, &view, "cluster-access");
     assert_eq!(access.status, Status::Fail);
-    assert!(access.summary.contains("secrets in kube-system"), "{}", access.summary);
+    assert!(
+        access.summary.contains("secrets in kube-system"),
+        "{}",
+        access.summary
+    );
 }
 
 #[test]
@@ -292,7 +359,10 @@ fn a_failed_watch_turns_a_passing_gate_stale_not_pass() {
     view.apply(
         ClusterEvent::Failed {
             key: WatchKey::namespaced(crate::cluster::DEPLOYMENTS, "cert-manager"),
-            error: WatchError { kind: WatchErrorKind::Unreachable, message: "connection refused".into() },
+            error: WatchError {
+                kind: WatchErrorKind::Unreachable,
+                message: "connection refused".into(),
+            },
         },
         now(),
     );
@@ -306,7 +376,14 @@ fn nothing_listed_yet_is_unknown_everywhere() {
     let plan = gravl();
     let view = ClusterView::new("test", "http://test", plan_watches(&plan.plan));
     for g in &plan.plan.gates {
-        let v = evaluate_gate(g, &view, &Context { now: now(), load: None });
+        let v = evaluate_gate(
+            g,
+            &view,
+            &Context {
+                now: now(),
+                load: None,
+            },
+        );
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
     }
 }
@@ -318,7 +395,10 @@ fn missing_crd_fails_issuers() {
     view.apply(
         ClusterEvent::Failed {
             key: WatchKey::cluster(crate::cluster::CLUSTER_ISSUERS),
-            error: WatchError { kind: WatchErrorKind::NotServed, message: "not served".into() },
+            error: WatchError {
+                kind: WatchErrorKind::NotServed,
+                message: "not served".into(),
+            },
         },
         now(),
     );
@@ -329,14 +409,58 @@ fn missing_crd_fails_issuers() {
 fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
     let plan = gravl();
     let view = view_of(&plan, &objects());
-    let g = plan.plan.gates.iter().find(|g| g.id.value == "load-test").expect("load gate");
-    assert_eq!(evaluate_gate(g, &view, &Context { now: now(), load: None }).status, Status::Unknown);
-    let threshold = |ok| ThresholdEvidence { metric: "http_reqs".into(), expr: "rate>100".into(), ok, measured: "19.8/s".into() };
-    let load = |ok| LoadEvidence { finished_at: Some(now()), running: false, thresholds: vec![threshold(ok)], requests: 600 };
-    let v = evaluate_gate(g, &view, &Context { now: now(), load: Some(load(false)) });
+    let g = plan
+        .plan
+        .gates
+        .iter()
+        .find(|g| g.id.value == "load-test")
+        .expect("load gate");
+    assert_eq!(
+        evaluate_gate(
+            g,
+            &view,
+            &Context {
+                now: now(),
+                load: None
+            }
+        )
+        .status,
+        Status::Unknown
+    );
+    let threshold = |ok| ThresholdEvidence {
+        metric: "http_reqs".into(),
+        expr: "rate>100".into(),
+        ok,
+        measured: "19.8/s".into(),
+    };
+    let load = |ok| LoadEvidence {
+        finished_at: Some(now()),
+        running: false,
+        thresholds: vec![threshold(ok)],
+        requests: 600,
+    };
+    let v = evaluate_gate(
+        g,
+        &view,
+        &Context {
+            now: now(),
+            load: Some(load(false)),
+        },
+    );
     assert_eq!(v.status, Status::Fail);
-    assert!(v.summary.contains("http_reqs rate>100 (measured 19.8/s)"), "{}", v.summary);
-    let v = evaluate_gate(g, &view, &Context { now: now(), load: Some(load(true)) });
+    assert!(
+        v.summary.contains("http_reqs rate>100 (measured 19.8/s)"),
+        "{}",
+        v.summary
+    );
+    let v = evaluate_gate(
+        g,
+        &view,
+        &Context {
+            now: now(),
+            load: Some(load(true)),
+        },
+    );
     assert_eq!(v.status, Status::Pass);
 }
 
@@ -348,7 +472,16 @@ fn overall_verdict_names_the_failing_gates() {
         .plan
         .gates
         .iter()
-        .map(|g| evaluate_gate(g, &view, &Context { now: now(), load: None }))
+        .map(|g| {
+            evaluate_gate(
+                g,
+                &view,
+                &Context {
+                    now: now(),
+                    load: None,
+                },
+            )
+        })
         .collect();
     let (verdict, reason) = overall(&verdicts);
     assert_eq!(verdict, Verdict::NoGo);

@@ -21,7 +21,9 @@ fn deployment_state(d: &Value) -> (Status, String) {
     {
         return (
             Status::Unknown,
-            format!("generation {generation} not yet observed by the controller (observed {observed})"),
+            format!(
+                "generation {generation} not yet observed by the controller (observed {observed})"
+            ),
         );
     }
     if spec == 0 {
@@ -39,7 +41,10 @@ fn deployment_state(d: &Value) -> (Status, String) {
     (Status::Fail, format!("{counts}{why}"))
 }
 
-pub fn deployments_ready(c: &DeploymentsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
+pub fn deployments_ready(
+    c: &DeploymentsCheck,
+    view: &ClusterView,
+) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(DEPLOY, view, &DEPLOYMENTS, Some(ns), false)?;
     let all: Vec<&Value> = view.objects(&DEPLOYMENTS, Some(ns)).collect();
@@ -57,7 +62,10 @@ pub fn deployments_ready(c: &DeploymentsCheck, view: &ClusterView) -> Result<Che
         let before = selected.len();
         for d in &all {
             let by_name = c.any_of.iter().any(|n| n == name(d));
-            let by_label = c.selector.as_ref().is_some_and(|s| s.parsed.matches(&labels(d)));
+            let by_label = c
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.parsed.matches(&labels(d)));
             if (by_name || by_label) && !selected.iter().any(|s| name(s) == name(d)) {
                 selected.push(d);
             }
@@ -87,20 +95,41 @@ pub fn deployments_ready(c: &DeploymentsCheck, view: &ClusterView) -> Result<Che
         evidence.push(Evidence::new(describe(d), text));
     }
     for m in &missing {
-        evidence.push(Evidence::new(format!("Deployment {m} in {ns}"), "not found"));
+        evidence.push(Evidence::new(
+            format!("Deployment {m} in {ns}"),
+            "not found",
+        ));
     }
     if !missing.is_empty() {
         let present: Vec<&str> = all.iter().map(|d| name(d)).collect();
-        let listed = if present.is_empty() { "none".to_string() } else { present.join(", ") };
-        return Ok(CheckVerdict::new(DEPLOY, Status::Fail, format!("not found in {ns}: {}", missing.join(", ")))
-            .with_evidence(evidence)
-            .with_fix(format!("Deployments present in {ns}: {listed}")));
+        let listed = if present.is_empty() {
+            "none".to_string()
+        } else {
+            present.join(", ")
+        };
+        return Ok(CheckVerdict::new(
+            DEPLOY,
+            Status::Fail,
+            format!("not found in {ns}: {}", missing.join(", ")),
+        )
+        .with_evidence(evidence)
+        .with_fix(format!("Deployments present in {ns}: {listed}")));
     }
     let summary = if worst == Status::Pass {
         let ready: Vec<String> = selected.iter().map(|d| name(d).to_string()).collect();
-        format!("{}/{} available: {}", selected.len(), selected.len(), ready.join(", "))
+        format!(
+            "{}/{} available: {}",
+            selected.len(),
+            selected.len(),
+            ready.join(", ")
+        )
     } else {
-        format!("{} of {} not available: {}", bad.len(), selected.len(), bad.join("; "))
+        format!(
+            "{} of {} not available: {}",
+            bad.len(),
+            selected.len(),
+            bad.join("; ")
+        )
     };
     Ok(CheckVerdict::new(DEPLOY, worst, summary).with_evidence(evidence))
 }
@@ -110,19 +139,31 @@ fn pod_problem(p: &Value) -> Option<String> {
     let phase = str_field(&p["status"], "phase");
     let statuses = p["status"]["containerStatuses"].as_array();
     let mut reasons = Vec::new();
-    for cs in statuses.into_iter().flatten().chain(p["status"]["initContainerStatuses"].as_array().into_iter().flatten()) {
+    for cs in statuses.into_iter().flatten().chain(
+        p["status"]["initContainerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten(),
+    ) {
         if let Some(waiting) = cs["state"]["waiting"].as_object() {
-            let reason = waiting.get("reason").and_then(Value::as_str).unwrap_or("Waiting");
+            let reason = waiting
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("Waiting");
             reasons.push(format!("{} {reason}", str_field(cs, "name")));
         } else if let Some(term) = cs["state"]["terminated"].as_object()
             && term.get("exitCode").and_then(Value::as_i64) != Some(0)
         {
-            let reason = term.get("reason").and_then(Value::as_str).unwrap_or("Terminated");
+            let reason = term
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("Terminated");
             reasons.push(format!("{} {reason}", str_field(cs, "name")));
         }
     }
     if phase == "Pending"
-        && let Some(sched) = condition(p, "PodScheduled").filter(|c| str_field(c, "status") == "False")
+        && let Some(sched) =
+            condition(p, "PodScheduled").filter(|c| str_field(c, "status") == "False")
     {
         reasons.push(format!("Pending: {}", condition_text(sched)));
     }
@@ -155,12 +196,24 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
     require_fresh(PODS_KIND, view, &PODS, Some(ns), false)?;
     let pods: Vec<&Value> = view
         .objects(&PODS, Some(ns))
-        .filter(|p| c.selector.as_ref().is_none_or(|s| s.parsed.matches(&labels(p))))
+        .filter(|p| {
+            c.selector
+                .as_ref()
+                .is_none_or(|s| s.parsed.matches(&labels(p)))
+        })
         .filter(|p| !finished(p))
         .collect();
     if pods.is_empty() {
-        let which = c.selector.as_ref().map(|s| format!(" matching {}", s.text)).unwrap_or_default();
-        return Ok(CheckVerdict::new(PODS_KIND, Status::Unknown, format!("no running pods{which} in {ns}")));
+        let which = c
+            .selector
+            .as_ref()
+            .map(|s| format!(" matching {}", s.text))
+            .unwrap_or_default();
+        return Ok(CheckVerdict::new(
+            PODS_KIND,
+            Status::Unknown,
+            format!("no running pods{which} in {ns}"),
+        ));
     }
     let mut evidence = Vec::new();
     let mut not_ready = Vec::new();
@@ -175,7 +228,10 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
             }
             None if r > i64::from(c.max_restarts) => {
                 restarting.push(format!("{} ({r} restarts)", name(p)));
-                evidence.push(Evidence::new(describe(p), format!("Ready, but {r} restarts")));
+                evidence.push(Evidence::new(
+                    describe(p),
+                    format!("Ready, but {r} restarts"),
+                ));
             }
             None => evidence.push(Evidence::new(describe(p), format!("Ready, {r} restarts"))),
         }
@@ -185,12 +241,27 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
         CheckVerdict::new(
             PODS_KIND,
             Status::Fail,
-            format!("{}/{total} pods not Ready: {}", not_ready.len(), not_ready.join("; ")),
+            format!(
+                "{}/{total} pods not Ready: {}",
+                not_ready.len(),
+                not_ready.join("; ")
+            ),
         )
     } else if !restarting.is_empty() {
-        CheckVerdict::new(PODS_KIND, Status::Warn, format!("{total}/{total} Ready; restarting: {}", restarting.join(", ")))
+        CheckVerdict::new(
+            PODS_KIND,
+            Status::Warn,
+            format!(
+                "{total}/{total} Ready; restarting: {}",
+                restarting.join(", ")
+            ),
+        )
     } else {
-        CheckVerdict::new(PODS_KIND, Status::Pass, format!("{total}/{total} pods Ready"))
+        CheckVerdict::new(
+            PODS_KIND,
+            Status::Pass,
+            format!("{total}/{total} pods Ready"),
+        )
     };
     Ok(verdict.with_evidence(evidence))
 }

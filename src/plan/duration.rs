@@ -11,7 +11,9 @@ impl PlanDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let expected = || {
-            format!("`{text}` is not a duration: expected a number with a unit, like 500ms, 30s, 1m30s, 2h or 21d")
+            format!(
+                "`{text}` is not a duration: expected a number with a unit, like 500ms, 30s, 1m30s, 2h or 21d"
+            )
         };
         if text.is_empty() {
             return Err(expected());
@@ -48,7 +50,7 @@ impl PlanDuration {
 impl fmt::Display for PlanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             return write!(f, "{ms}ms");
         }
         let mut secs = self.0.as_secs();
@@ -84,15 +86,28 @@ mod tests {
 
     #[test]
     fn compound_durations_add_up() {
-        assert_eq!(PlanDuration::parse("1m30s").unwrap().0, Duration::from_secs(90));
-        assert_eq!(PlanDuration::parse("21d").unwrap().0, Duration::from_secs(21 * 86_400));
-        assert_eq!(PlanDuration::parse("500ms").unwrap().0, Duration::from_millis(500));
+        assert_eq!(
+            PlanDuration::parse("1m30s").unwrap().0,
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            PlanDuration::parse("21d").unwrap().0,
+            Duration::from_secs(21 * 86_400)
+        );
+        assert_eq!(
+            PlanDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
         assert_eq!(PlanDuration::parse("1h30m").unwrap().to_string(), "1h30m");
     }
 
     #[test]
     fn a_number_without_unit_is_rejected() {
-        assert!(PlanDuration::parse("30").unwrap_err().contains("expected a number with a unit"));
+        assert!(
+            PlanDuration::parse("30")
+                .unwrap_err()
+                .contains("expected a number with a unit")
+        );
         assert!(PlanDuration::parse("3 weeks").is_err());
         assert!(PlanDuration::parse("").is_err());
     }

@@ -55,7 +55,7 @@ pub fn interpolate(
             let before_chars = before.chars().count();
             src_col += before_chars;
             out_col += before_chars;
-            if from_dollar.starts_with("$${") {
+            if let Some(after) = from_dollar.strip_prefix("$${") {
                 out.text.push_str("${");
                 out.shifts
                     .entry(line_no)
@@ -63,7 +63,7 @@ pub fn interpolate(
                     .push((out_col + 1, -1));
                 src_col += 3;
                 out_col += 2;
-                rest = &from_dollar[3..];
+                rest = after;
                 continue;
             }
             if !from_dollar.starts_with("${") {
@@ -122,22 +122,28 @@ pub fn interpolate(
                 errors.push(InterpolationError {
                     line: line_no,
                     column: src_col,
-                    message: format!("the value of `{name}` contains a newline, which a plan value cannot hold"),
+                    message: format!(
+                        "the value of `{name}` contains a newline, which a plan value cannot hold"
+                    ),
                 });
             }
             let value_len = value.chars().count();
             out.text.push_str(&value);
-            out.shifts
-                .entry(line_no)
-                .or_default()
-                .push((out_col + value_len - 1, value_len as isize - raw_len as isize));
+            out.shifts.entry(line_no).or_default().push((
+                out_col + value_len - 1,
+                value_len as isize - raw_len as isize,
+            ));
             src_col += raw_len;
             out_col += value_len;
             rest = &from_dollar[end + 1..];
         }
         out.text.push_str(rest);
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,11 @@ impl fmt::Display for PlanError {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -211,7 +215,10 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             errors.push((
                 line,
                 column,
-                format!("gate `{}` has no checks: expected at least one", gate.id.value),
+                format!(
+                    "gate `{}` has no checks: expected at least one",
+                    gate.id.value
+                ),
             ));
         }
         for check in &gate.checks {
@@ -269,7 +276,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                 errors.push((
                     l,
                     c,
-                    format!("duplicate step id `{id}` (first on line {first}); give one of them an `id`"),
+                    format!(
+                        "duplicate step id `{id}` (first on line {first}); give one of them an `id`"
+                    ),
                 ));
             }
         }
@@ -282,9 +291,11 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                     Verify::Gate(id) if !gate_ids.contains_key(id.as_str()) => {
                         errors.push((line, column, unknown("gate", id, gate_ids.keys().copied())))
                     }
-                    Verify::Group(g) if !groups.contains(g.as_str()) => {
-                        errors.push((line, column, unknown("gate group", g, groups.iter().copied())))
-                    }
+                    Verify::Group(g) if !groups.contains(g.as_str()) => errors.push((
+                        line,
+                        column,
+                        unknown("gate group", g, groups.iter().copied()),
+                    )),
                     Verify::Load if plan.load.is_none() => errors.push((
                         line,
                         column,
@@ -294,7 +305,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                 }
             }
             for req in &step.0.requires {
-                if !step_ids.contains_key(&req.value) && !phase_names.contains_key(req.value.as_str()) {
+                if !step_ids.contains_key(&req.value)
+                    && !phase_names.contains_key(req.value.as_str())
+                {
                     let (line, column) = pos(req);
                     errors.push((
                         line,
@@ -333,7 +346,10 @@ fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> 
     if close.is_empty() {
         format!("unknown {what} `{name}` (known: {})", known.join(", "))
     } else {
-        format!("unknown {what} `{name}`; did you mean `{}`?", close.join("`, `"))
+        format!(
+            "unknown {what} `{name}`; did you mean `{}`?",
+            close.join("`, `")
+        )
     }
 }
 

@@ -144,7 +144,10 @@ mod tests {
         assert!(s.matches(&labels(&[("app", "web"), ("env", "prod")])));
         assert!(!s.matches(&labels(&[("app", "web"), ("env", "dev")])));
         assert!(!s.matches(&labels(&[("app", "web"), ("env", "prod"), ("legacy", "1")])));
-        assert_eq!(s.to_string(), "app=web,env in (prod,staging),!legacy,tier!=db");
+        assert_eq!(
+            s.to_string(),
+            "app=web,env in (prod,staging),!legacy,tier!=db"
+        );
     }
 
     #[test]

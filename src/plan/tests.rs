@@ -37,13 +37,18 @@ fn gravl_plan_declares_the_gates_of_the_field_report() {
         ]
     );
     assert_eq!(plan.signoff, ["DevOps/PM", "Security", "Performance"]);
-    let phases: Vec<&str> = plan.runbook.iter().map(|p| p.phase.value.as_str()).collect();
+    let phases: Vec<&str> = plan
+        .runbook
+        .iter()
+        .map(|p| p.phase.value.as_str())
+        .collect();
     assert_eq!(phases, ["Pre-flight", "Deploy", "Validation", "Monitor"]);
 }
 
 #[test]
 fn unknown_key_is_reported_with_line_and_column() {
-    let e = errors("name: x\ngates:\n  - id: a\n    title: A\n    group: security\n    chekcs: []\n");
+    let e =
+        errors("name: x\ngates:\n  - id: a\n    title: A\n    group: security\n    chekcs: []\n");
     assert_eq!((e[0].line, e[0].column), (6, 5));
     assert!(e[0].message.contains("unknown field `chekcs`"), "{}", e[0]);
     assert!(e[0].to_string().starts_with("plan.yaml:6:5: "), "{}", e[0]);
@@ -62,7 +67,11 @@ fn unknown_check_kind_lists_the_known_ones() {
 fn bad_duration_says_what_a_duration_looks_like() {
     let e = errors("name: x\nrunbook:\n  - phase: P\n    budget: 30 minutes\n    steps: [a]\n");
     assert_eq!(e[0].line, 4);
-    assert!(e[0].message.contains("expected a number with a unit"), "{}", e[0]);
+    assert!(
+        e[0].message.contains("expected a number with a unit"),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]
@@ -86,12 +95,17 @@ fn step_verifying_an_unknown_gate_suggests_the_close_one() {
         "name: x\ngates:\n  - id: cluster-access\n    title: A\n    group: g\n    checks: [{cluster_access: {}}]\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verify: gate cluster-acess}\n",
     );
     assert_eq!(e[0].line, 10);
-    assert!(e[0].message.contains("did you mean `cluster-access`"), "{}", e[0]);
+    assert!(
+        e[0].message.contains("did you mean `cluster-access`"),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]
 fn malformed_verify_and_selector_are_plan_errors() {
-    let e = errors("name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verify: gates x}\n");
+    let e =
+        errors("name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verify: gates x}\n");
     assert!(e[0].message.contains("expected `gate <id>`"), "{}", e[0]);
     let e = errors(
         "name: x\ngates:\n  - id: a\n    title: A\n    group: g\n    checks:\n      - pods_ready: {namespace: x, selector: \"app in web\"}\n",
@@ -106,7 +120,11 @@ fn requires_must_name_a_known_step_or_phase() {
         "name: x\nrunbook:\n  - phase: P\n    steps:\n      - {id: one, text: t}\n      - {text: u, requires: [one, two]}\n",
     );
     assert_eq!(e.len(), 1);
-    assert!(e[0].message.contains("unknown step or phase `two`"), "{}", e[0]);
+    assert!(
+        e[0].message.contains("unknown step or phase `two`"),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]
@@ -154,4 +172,16 @@ fn load_cross_field_errors_point_at_the_field() {
     let e = errors(text);
     assert!(e.iter().any(|e| e.message.contains("maxVUs")), "{e:?}");
     assert!(e.iter().any(|e| e.line >= 5), "{e:?}");
+}
+
+#[test]
+fn the_complete_example_in_the_plan_docs_validates() {
+    let doc = include_str!("../../docs/plan.md");
+    let example = doc
+        .split("## A complete example\n\n```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/plan.md has a complete example");
+    let loaded = parse("docs/plan.md", example, no_env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.plan.gates.len(), 6);
 }

@@ -52,7 +52,9 @@ impl LiveView {
             kubeconfig: Some(kubeconfig.to_path_buf()),
             context: None,
         };
-        let connection = cluster::connect(&target).await.expect("client from the sim kubeconfig");
+        let connection = cluster::connect(&target)
+            .await
+            .expect("client from the sim kubeconfig");
         let keys = gates::plan_watches(&plan.plan);
         let view = ClusterView::new(&connection.context, &connection.server, keys.clone());
         let (tx, rx) = mpsc::channel(1024);
@@ -61,7 +63,12 @@ impl LiveView {
     }
 
     /// Applies events until `done(view)` holds; panics with `what` after `timeout`.
-    pub async fn wait_until(&mut self, what: &str, timeout: Duration, done: impl Fn(&ClusterView) -> bool) {
+    pub async fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&ClusterView) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&self.view) {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
@@ -73,8 +80,20 @@ impl LiveView {
     }
 
     pub fn gate(&self, plan: &LoadedPlan, id: &str) -> gates::GateVerdict {
-        let g = plan.plan.gates.iter().find(|g| g.id.value == id).expect("gate exists");
-        gates::evaluate_gate(g, &self.view, &gates::Context { now: Timestamp::now(), load: None })
+        let g = plan
+            .plan
+            .gates
+            .iter()
+            .find(|g| g.id.value == id)
+            .expect("gate exists");
+        gates::evaluate_gate(
+            g,
+            &self.view,
+            &gates::Context {
+                now: Timestamp::now(),
+                load: None,
+            },
+        )
     }
 }
 

@@ -105,6 +105,8 @@ struct Index {
     n: usize,
     by_namespace: HashMap<String, Vec<usize>>,
     namespace_bits: HashMap<String, Bits>,
+    /// Labels of every namespace that has endpoints (implied label included).
+    namespace_labels: Vec<(String, crate::selector::Labels)>,
     with_ip: Vec<usize>,
 }
 
@@ -131,10 +133,16 @@ impl Index {
                 (ns.clone(), b)
             })
             .collect();
+        let mut namespace_labels: Vec<(String, crate::selector::Labels)> = by_namespace
+            .keys()
+            .map(|ns| (ns.clone(), model.namespace_labels(ns)))
+            .collect();
+        namespace_labels.sort();
         Self {
             n,
             by_namespace,
             namespace_bits,
+            namespace_labels,
             with_ip,
         }
     }
@@ -168,11 +176,11 @@ fn compile_rule(
                     Peer::Pods { namespaces, pods } => {
                         let ns_list: Vec<&str> = match namespaces {
                             None => vec![policy.namespace.as_str()],
-                            Some(sel) => model
-                                .namespaces
+                            Some(sel) => index
+                                .namespace_labels
                                 .iter()
-                                .filter(|ns| sel.matches(&ns.labels))
-                                .map(|ns| ns.name.as_str())
+                                .filter(|(_, labels)| sel.matches(labels))
+                                .map(|(ns, _)| ns.as_str())
                                 .collect(),
                         };
                         for ns in ns_list {

@@ -289,8 +289,11 @@ fn dns_rule_fix(
             continue;
         };
         let port_ok = rule.ports.as_ref().is_none_or(|ps| {
-            ps.iter()
-                .any(|p| p.matches(explanation.port, &dns.endpoints[0].ports))
+            ps.iter().any(|p| {
+                dns.endpoints
+                    .iter()
+                    .any(|e| p.matches(explanation.port, &e.ports))
+            })
         });
         let short = format!(
             "{} {}[{}]",

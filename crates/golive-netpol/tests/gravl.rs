@@ -284,3 +284,92 @@ fn fixtures_yield_one_endpoint_per_workload() {
         ]
     );
 }
+
+#[test]
+fn explain_names_the_allowing_rule_once_fixed() {
+    let model = load("fixed");
+    let e = explain(
+        &model,
+        "gravl-staging/backend",
+        "kube-system/coredns",
+        "53/TCP".parse().unwrap(),
+    )
+    .unwrap();
+    assert!(e.allowed());
+    assert_eq!(
+        e.to_string(),
+        "ALLOWED: gravl-staging/backend -> kube-system/coredns on 53/TCP\n  \
+         egress from gravl-staging/backend is restricted by gravl-default-deny, \
+         allow-backend-db-egress, allow-backend-external-apis, allow-dns-egress; \
+         gravl-staging/allow-dns-egress egress[0] allows kube-system/coredns:53/TCP\n  \
+         ingress to kube-system/coredns is not restricted (no policy selects it for ingress)"
+    );
+}
+
+/// The fixture's workloads as running pods with IPs, as a live cluster lists them.
+fn live_values(which: &str) -> Vec<serde_json::Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let mut out = Vec::new();
+    for file in [
+        "gravl-cluster.yaml".to_string(),
+        format!("gravl-policies-{which}.yaml"),
+    ] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for (i, doc) in docs.into_iter().enumerate() {
+            let kind = doc["kind"].as_str().unwrap_or_default();
+            if !["Deployment", "StatefulSet"].contains(&kind) {
+                out.push(doc);
+                continue;
+            }
+            let name = doc["metadata"]["name"].as_str().unwrap();
+            let template = &doc["spec"]["template"];
+            for replica in 0..2 {
+                out.push(serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": format!("{name}-{replica}"),
+                        "namespace": doc["metadata"]["namespace"],
+                        "labels": template["metadata"]["labels"],
+                        "ownerReferences": [{"kind": kind, "name": name}],
+                    },
+                    "spec": template["spec"],
+                    "status": {"phase": "Running", "podIP": format!("10.244.{i}.{}", replica + 10)},
+                }));
+            }
+            out.push(doc);
+        }
+    }
+    out
+}
+
+#[test]
+fn live_pods_with_ips_give_the_same_verdicts() {
+    for (which, dns) in [("broken", Status::Fail), ("fixed", Status::Pass)] {
+        let values = live_values(which);
+        let mut model = Model::from_values(&values).unwrap();
+        model
+            .endpoints
+            .push(Endpoint::external(ExternalAddr::Public));
+        assert_eq!(
+            model.endpoints.len(),
+            13,
+            "two pods per workload, no workloads"
+        );
+        assert!(
+            model
+                .endpoints
+                .iter()
+                .any(|e| e.name == "gravl-staging/backend-1")
+        );
+        for (name, status) in gate_statuses(&model) {
+            let expected = if name == "dns egress" {
+                dns
+            } else {
+                Status::Pass
+            };
+            assert_eq!(status, expected, "{which}: {name}");
+        }
+    }
+}

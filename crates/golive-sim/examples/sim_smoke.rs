@@ -1,5 +1,6 @@
 //! Starts the simulated API server on the fixtures and waits for Ctrl-C.
-//! `cargo run -p golive-sim --example sim_smoke -- KUBECONFIG_OUT [PATH...]`
+//! `cargo run -p golive-sim --example sim_smoke -- KUBECONFIG_OUT [PATH...]`;
+//! `GOLIVE_SIM_SCENARIO=FILE` plays a scenario timeline too.
 use golive_sim::{Sim, SimConfig};
 
 #[tokio::main]
@@ -12,6 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Sim::start(SimConfig {
         manifests,
         kubeconfig_out: Some(kubeconfig.into()),
+        scenario: std::env::var_os("GOLIVE_SIM_SCENARIO").map(Into::into),
         ..SimConfig::default()
     })
     .await?;

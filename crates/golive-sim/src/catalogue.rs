@@ -44,6 +44,8 @@ pub(crate) struct ResourceType {
     pub printer_columns: Option<Vec<PrinterColumn>>,
     /// Name of the CRD that defines this type, `None` when built in.
     pub crd_name: Option<String>,
+    /// Whether `status` is a subresource (written only through `/status`).
+    pub has_status: bool,
 }
 
 impl ResourceType {
@@ -238,6 +240,37 @@ const BUILT_INS: &[BuiltIn] = &[
     ),
 ];
 
+/// Built-in resources that have no status subresource.
+const WITHOUT_STATUS: &[&str] = &[
+    "configmaps",
+    "secrets",
+    "serviceaccounts",
+    "endpoints",
+    "events",
+    "endpointslices",
+    "ingressclasses",
+    "storageclasses",
+    "csidrivers",
+    "roles",
+    "rolebindings",
+    "clusterroles",
+    "clusterrolebindings",
+    "leases",
+];
+
+/// Resources `kubectl get all` lists, through the discovery category `all`.
+const IN_ALL_CATEGORY: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("autoscaling", "horizontalpodautoscalers"),
+];
+
 /// Every kind the server currently serves, indexed both ways clients address them.
 #[derive(Debug, Default)]
 pub(crate) struct Catalogue {
@@ -257,9 +290,14 @@ impl Catalogue {
                 singular: kind.to_lowercase(),
                 namespaced: *namespaced,
                 short_names: short_names.iter().map(|s| (*s).to_string()).collect(),
-                categories: Vec::new(),
+                categories: if IN_ALL_CATEGORY.contains(&(*group, *plural)) {
+                    vec!["all".to_string()]
+                } else {
+                    Vec::new()
+                },
                 printer_columns: None,
                 crd_name: None,
+                has_status: !WITHOUT_STATUS.contains(plural),
             });
         }
         catalogue
@@ -344,6 +382,7 @@ impl Catalogue {
                 categories: definition.categories.clone(),
                 printer_columns: Some(version.columns.clone()),
                 crd_name: Some(definition.crd_name.clone()),
+                has_status: version.has_status,
             };
             self.insert(resource);
             if let Some(registered_type) =
@@ -395,6 +434,7 @@ fn version_priority(version: &str) -> (u8, u32, u32) {
 
 struct CrdVersion {
     name: String,
+    has_status: bool,
     columns: Vec<PrinterColumn>,
 }
 
@@ -498,6 +538,7 @@ impl CrdDefinition {
                 .collect();
             versions.push(CrdVersion {
                 name: name.to_string(),
+                has_status: version.pointer("/subresources/status").is_some(),
                 columns,
             });
         }

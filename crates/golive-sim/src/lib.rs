@@ -6,8 +6,9 @@
 //! manifests held in memory, faithfully enough that `kube::Client` and
 //! `kubectl` work against it. Nothing runs: no scheduler, no controllers, no
 //! admission. Objects change only when manifests are loaded, a scenario
-//! timeline plays, or the Rust API applies, patches or deletes them. Writes
-//! over HTTP answer 405 `MethodNotAllowed`.
+//! timeline plays, or the Rust API applies, patches or deletes them. Simple
+//! JSON writes over HTTP (create, replace, merge patch, delete) exist for
+//! demos; golive itself only reads.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), golive_sim::SimError> {
@@ -27,6 +28,7 @@
 
 mod catalogue;
 mod counts;
+mod discovery;
 mod jsonpath;
 mod manifests;
 mod scenario;
@@ -35,6 +37,8 @@ mod server;
 mod store;
 mod table;
 mod time;
+mod watches;
+mod writes;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -159,8 +163,8 @@ impl From<StoreError> for SimError {
     }
 }
 
-/// A running simulated API server. Dropping it without [`Sim::shutdown`]
-/// leaves the server running until the tokio runtime ends.
+/// A running simulated API server. Dropping it stops the server too, without
+/// waiting; [`Sim::shutdown`] waits for the accept loop to end.
 pub struct Sim {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -218,6 +222,7 @@ impl Sim {
             outage: Mutex::new(None),
             counts: Mutex::new(RequestCounts::default()),
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
+            scenario_errors: Mutex::new(Vec::new()),
             shutdown: shutdown_rx.clone(),
         });
         let server_task = tokio::spawn(accept_loop(
@@ -380,7 +385,8 @@ impl Sim {
     }
 
     /// `false` closes the listening socket (new connections are refused) and
-    /// drops open watches; `true` listens again on the same address.
+    /// every open connection, watches included, like a crashed server; `true`
+    /// listens again on the same address.
     pub fn set_accepting(&self, accepting: bool) {
         if !accepting {
             self.drop_watches();
@@ -393,11 +399,22 @@ impl Sim {
         lock(&self.shared.counts).clone()
     }
 
+    /// Starts counting afresh, e.g. after a test's setup.
+    pub fn reset_request_counts(&self) {
+        *lock(&self.shared.counts) = RequestCounts::default();
+    }
+
     /// Plays a scenario timeline; offsets count from this call.
     pub fn play(&self, scenario: Scenario) {
         let shared = self.shared.clone();
         let task = tokio::spawn(play_scenario(shared, scenario));
         lock(&self.scenario_tasks).push(task);
+    }
+
+    /// Scenario steps that failed when played (e.g. patching a missing
+    /// object), each as `file:line:column: error`.
+    pub fn scenario_errors(&self) -> Vec<String> {
+        lock(&self.shared.scenario_errors).clone()
     }
 
     /// True once every scenario passed to [`Sim::play`] or the config has run.
@@ -421,6 +438,16 @@ impl Sim {
             && !error.is_cancelled()
         {
             tracing::warn!(%error, "simulated API server task failed");
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown_tx.send_replace(true);
+        lock(&self.shared.store).drop_watches();
+        for task in lock(&self.scenario_tasks).drain(..) {
+            task.abort();
         }
     }
 }
@@ -480,6 +507,7 @@ async fn accept_loop(
                 if changed.is_err() { break; }
                 if !*accepting.borrow_and_update() {
                     listener = None;
+                    connections.abort_all();
                 }
             }
             accepted = active.accept() => match accepted {
@@ -534,7 +562,9 @@ async fn play_scenario(shared: Arc<Shared>, scenario: Scenario) {
         };
         drop(store);
         if let Err(error) = result {
-            tracing::warn!(step = %step.location, error = %SimError::from(error), "scenario step failed");
+            let error = SimError::from(error);
+            tracing::warn!(step = %step.location, %error, "scenario step failed");
+            lock(&shared.scenario_errors).push(format!("{}: {error}", step.location));
         }
     }
 }

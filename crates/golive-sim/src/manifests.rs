@@ -29,12 +29,45 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
 }
 
 pub(crate) fn parse_text(origin: &str, text: &str) -> Result<Vec<Document>, SimError> {
+    // Large inputs parse in parallel, one slice of documents per core; any
+    // error re-parses the whole text so the location is exact.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    if workers > 1 && text.len() > 256 * 1024 {
+        let chunks = split_documents(text, workers);
+        if chunks.len() > 1 {
+            let parsed: Vec<Option<Vec<Value>>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = chunks
+                    .iter()
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            serde_saphyr::from_multiple_with_options::<Value>(chunk, yaml_options())
+                                .ok()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().ok().flatten())
+                    .collect()
+            });
+            if let Some(parts) = parsed.into_iter().collect::<Option<Vec<_>>>() {
+                return Ok(documents_from(
+                    origin,
+                    parts.into_iter().flatten().collect(),
+                ));
+            }
+        }
+    }
     let documents: Vec<Value> = serde_saphyr::from_multiple_with_options(text, yaml_options())
         .map_err(|error| SimError::Yaml {
             origin: with_location(origin, error.location()),
             message: first_line(&error.to_string()),
         })?;
-    Ok(documents
+    Ok(documents_from(origin, documents))
+}
+
+fn documents_from(origin: &str, documents: Vec<Value>) -> Vec<Document> {
+    documents
         .into_iter()
         .enumerate()
         .filter(|(_, object)| !object.is_null())
@@ -43,7 +76,27 @@ pub(crate) fn parse_text(origin: &str, text: &str) -> Result<Vec<Document>, SimE
             index: position + 1,
             object,
         })
-        .collect())
+        .collect()
+}
+
+/// Cuts the text into about `parts` slices at `---` document markers, which
+/// YAML only allows at the start of a line outside any node.
+fn split_documents(text: &str, parts: usize) -> Vec<&str> {
+    let target = text.len() / parts;
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if is_marker && offset - start >= target && chunks.len() + 1 < parts {
+            chunks.push(&text[start..offset]);
+            start = offset;
+        }
+        offset += line.len();
+    }
+    chunks.push(&text[start..]);
+    chunks
 }
 
 fn with_location(origin: &str, location: Option<serde_saphyr::Location>) -> String {
@@ -163,5 +216,49 @@ fn load_error(origin: &str, index: usize, error: StoreError) -> SimError {
             index,
             message: format!("{resource} {name:?} not found"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_apply_timings_for_ten_thousand_documents() {
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:05}\n  namespace: ns-{}\n  labels: {{app: load}}\ndata:\n  key: value-{i}\n",
+                i % 20
+            ));
+        }
+        let started = std::time::Instant::now();
+        let documents = parse_text("10k.yaml", &text).expect("parses");
+        let parsed = started.elapsed();
+        let mut store = Store::new();
+        let started = std::time::Instant::now();
+        let applied = apply_all(&mut store, documents).expect("applies");
+        println!("parse {parsed:?}, apply {:?}", started.elapsed());
+        assert_eq!(applied, 10_000);
+    }
+
+    #[test]
+    fn split_documents_cuts_only_at_document_markers() {
+        let text = "a: 1\n---\nb: |\n  ---x\n--- \nc: 3\n";
+        let chunks = split_documents(text, 3);
+        assert_eq!(chunks.concat(), text);
+        assert!(chunks.iter().skip(1).all(|c| c.starts_with("---")));
+    }
+
+    #[test]
+    fn yaml_errors_name_the_line_even_for_large_inputs() {
+        let mut text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n".repeat(10_000);
+        text.push_str("apiVersion: v1\nkind: [unclosed\n");
+        let error = parse_text("big.yaml", &text).err().map(|e| e.to_string());
+        let error = error.unwrap_or_default();
+        assert!(
+            error.starts_with("big.yaml:40001:") || error.starts_with("big.yaml:40002:"),
+            "{error}"
+        );
     }
 }

@@ -8,26 +8,22 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
-use hyper::body::{Frame, Incoming};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::catalogue::ResourceType;
 use crate::counts::{RequestCounts, Verb};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::{Event, EventType, Store, WatchStart};
+use crate::store::Store;
 use crate::table::{IncludeObject, partial_metadata, table};
 
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 /// The user every denial names, as if the sim authenticated one.
 pub(crate) const SIM_USER: &str = "golive-sim";
-
-/// Longest a watch stays open without `timeoutSeconds`, like a real
-/// server's min-request-timeout.
-const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// State shared by the handle, the HTTP handlers and the scenario player.
 pub(crate) struct Shared {
@@ -36,6 +32,8 @@ pub(crate) struct Shared {
     pub outage: Mutex<Option<u16>>,
     pub counts: Mutex<RequestCounts>,
     pub bookmark_interval: Mutex<Duration>,
+    /// Scenario steps that failed at run time, with their file:line:column.
+    pub scenario_errors: Mutex<Vec<String>>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -48,17 +46,17 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn count(&self, verb: Verb, resource: Option<&str>) {
+    pub(crate) fn count(&self, verb: Verb, resource: Option<&str>) {
         lock(&self.counts).record(verb, resource);
     }
 
-    fn count_secret_data(&self) {
+    pub(crate) fn count_secret_data(&self) {
         lock(&self.counts).secret_data_responses += 1;
     }
 
     /// Whether a deny entry covers this resource: `plural` (any group) or
     /// `plural.group`.
-    fn is_denied(&self, resource: &ResourceType) -> bool {
+    pub(crate) fn is_denied(&self, resource: &ResourceType) -> bool {
         let denied = lock(&self.denied);
         denied.contains(&resource.plural) || denied.contains(&resource.key())
     }
@@ -66,7 +64,7 @@ impl Shared {
 
 /// What the client asked the body to look like, from its Accept header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
+pub(crate) enum Form {
     Full,
     Metadata,
     Table,
@@ -94,7 +92,7 @@ fn negotiate(accept: &str) -> Form {
     Form::Full
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> Bytes {
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
     match serde_json::to_vec(value) {
         Ok(bytes) => Bytes::from(bytes),
         // Serialising `Value`s and plain structs cannot fail; answer something valid anyway.
@@ -105,7 +103,7 @@ fn json_bytes<T: Serialize>(value: &T) -> Bytes {
     }
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body).boxed());
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -115,11 +113,25 @@ fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
-fn json_response<T: Serialize>(value: &T) -> Response<Body> {
+fn aggregated_response(document: &Value) -> Response<Body> {
+    let mut response = respond(StatusCode::OK, json_bytes(document));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(crate::discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    response
+}
+
+pub(crate) fn json_response<T: Serialize>(value: &T) -> Response<Body> {
     respond(StatusCode::OK, json_bytes(value))
 }
 
-fn status_object(code: u16, reason: &str, message: &str, details: Option<Value>) -> Value {
+pub(crate) fn status_object(
+    code: u16,
+    reason: &str,
+    message: &str,
+    details: Option<Value>,
+) -> Value {
     let mut status = json!({
         "kind": "Status",
         "apiVersion": "v1",
@@ -135,7 +147,7 @@ fn status_object(code: u16, reason: &str, message: &str, details: Option<Value>)
     status
 }
 
-fn status_response(
+pub(crate) fn status_response(
     code: u16,
     reason: &str,
     message: &str,
@@ -148,7 +160,7 @@ fn status_response(
     )
 }
 
-fn not_found_path(path: &str) -> Response<Body> {
+pub(crate) fn not_found_path(path: &str) -> Response<Body> {
     status_response(
         404,
         "NotFound",
@@ -157,7 +169,7 @@ fn not_found_path(path: &str) -> Response<Body> {
     )
 }
 
-fn bad_request(message: &str) -> Response<Body> {
+pub(crate) fn bad_request(message: &str) -> Response<Body> {
     status_response(400, "BadRequest", message, None)
 }
 
@@ -166,18 +178,41 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    Ok(route(&shared, &request))
+    let (parts, body) = request.into_parts();
+    let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        match http_body_util::Limited::new(body, MAX_WRITE_BODY)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                shared.count(Verb::Other, None);
+                return Ok(status_response(
+                    413,
+                    "RequestEntityTooLarge",
+                    "the request body is too large or was cut off",
+                    None,
+                ));
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    Ok(route(&shared, &parts, body))
 }
 
-fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
-    let path = request.uri().path().trim_end_matches('/').to_string();
+/// Bodies of writes above this are refused, as real servers cap them (3 MiB).
+const MAX_WRITE_BODY: usize = 3 * 1024 * 1024;
+
+fn route(shared: &Arc<Shared>, request: &http::request::Parts, body: Bytes) -> Response<Body> {
+    let path = request.uri.path().trim_end_matches('/').to_string();
     let path = if path.is_empty() {
         "/".to_string()
     } else {
         path
     };
     let query: Vec<(String, String)> = request
-        .uri()
+        .uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -192,7 +227,7 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
             .map(|(_, v)| v.as_str())
     };
     let accept = request
-        .headers()
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
@@ -224,20 +259,38 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
         }
         return response;
     }
-    if request.method() != Method::GET && request.method() != Method::HEAD {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if request.method != Method::GET && request.method != Method::HEAD {
+        let resource_path = match segments.as_slice() {
+            ["api", "v1", rest @ ..] if !rest.is_empty() => Some(("", "v1", rest)),
+            ["apis", group, version, rest @ ..] if !rest.is_empty() => {
+                Some((*group, *version, rest))
+            }
+            _ => None,
+        };
+        if let Some((group, version, rest)) = resource_path {
+            let content_type = request
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json");
+            let write = crate::writes::Write {
+                method: &request.method,
+                content_type,
+                body: &body,
+                dry_run: param("dryRun").is_some(),
+            };
+            return crate::writes::write(shared, group, version, rest, &write, &path);
+        }
         shared.count(Verb::Other, None);
         return status_response(
             405,
             "MethodNotAllowed",
-            &format!(
-                "the simulated API server is read-only: {} is not allowed on {path}",
-                request.method()
-            ),
+            &format!("{} is not allowed on {path}", request.method),
             Some(json!({})),
         );
     }
 
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["version"] => {
             shared.count(Verb::Discovery, None);
@@ -256,6 +309,16 @@ fn route(shared: &Arc<Shared>, request: &Request<Incoming>) -> Response<Body> {
         ["healthz" | "readyz" | "livez"] => {
             shared.count(Verb::Other, None);
             respond(StatusCode::OK, Bytes::from_static(b"ok"))
+        }
+        ["api"] if crate::discovery::wants_aggregated(accept) => {
+            shared.count(Verb::Discovery, None);
+            let document = crate::discovery::aggregated(&lock(&shared.store).catalogue, true);
+            aggregated_response(&document)
+        }
+        ["apis"] if crate::discovery::wants_aggregated(accept) => {
+            shared.count(Verb::Discovery, None);
+            let document = crate::discovery::aggregated(&lock(&shared.store).catalogue, false);
+            aggregated_response(&document)
         }
         ["api"] => {
             shared.count(Verb::Discovery, None);
@@ -331,14 +394,14 @@ fn resource_list(shared: &Shared, group: &str, version: &str, path: &str) -> Res
 }
 
 /// A resolved resource URL.
-struct Target {
-    resource: Arc<ResourceType>,
-    namespace: Option<String>,
-    name: Option<String>,
-    subresource: Option<String>,
+pub(crate) struct Target {
+    pub resource: Arc<ResourceType>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
 }
 
-fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+pub(crate) fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
     let lookup = |plural: &str| store.catalogue.by_plural(group, version, plural);
     let target = match rest {
         ["namespaces", namespace, plural, tail @ ..]
@@ -380,7 +443,7 @@ fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<T
     Some(target)
 }
 
-fn forbidden(verb: &str, target: &Target) -> Response<Body> {
+pub(crate) fn forbidden(verb: &str, target: &Target) -> Response<Body> {
     let resource = &target.resource;
     let scope = match &target.namespace {
         Some(ns) => format!("in the namespace \"{ns}\""),
@@ -403,7 +466,7 @@ fn forbidden(verb: &str, target: &Target) -> Response<Body> {
     status_response(403, "Forbidden", &message, Some(details))
 }
 
-fn not_found_object(target: &Target, name: &str) -> Response<Body> {
+pub(crate) fn not_found_object(target: &Target, name: &str) -> Response<Body> {
     let resource = &target.resource;
     let what = if resource.group.is_empty() {
         resource.plural.clone()
@@ -418,7 +481,7 @@ fn not_found_object(target: &Target, name: &str) -> Response<Body> {
     )
 }
 
-fn has_secret_data(resource: &ResourceType, object: &Value) -> bool {
+pub(crate) fn has_secret_data(resource: &ResourceType, object: &Value) -> bool {
     resource.group.is_empty()
         && resource.plural == "secrets"
         && ["data", "stringData"].iter().any(|field| {
@@ -430,14 +493,14 @@ fn has_secret_data(resource: &ResourceType, object: &Value) -> bool {
 }
 
 /// Namespace, label and field filters of a list or watch.
-struct Filter {
-    namespace: Option<String>,
-    labels: LabelSelector,
-    fields: FieldSelector,
+pub(crate) struct Filter {
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
 }
 
 impl Filter {
-    fn matches(&self, object: &Value) -> bool {
+    pub(crate) fn matches(&self, object: &Value) -> bool {
         let in_namespace = self.namespace.as_deref().is_none_or(|ns| {
             object
                 .pointer("/metadata/namespace")
@@ -482,8 +545,9 @@ fn resource_request<'p>(
         return forbidden(verb_name, &target);
     }
 
+    let include = IncludeObject::parse(param("includeObject"));
     if let Some(name) = &target.name {
-        return get(shared, &target, name, form);
+        return get(shared, &target, name, form, include);
     }
 
     let labels_text = param("labelSelector");
@@ -502,9 +566,8 @@ fn resource_request<'p>(
         labels,
         fields,
     };
-    let include = IncludeObject::parse(param("includeObject"));
     if watching {
-        let options = WatchOptions {
+        let options = crate::watches::WatchOptions {
             resource_version: param("resourceVersion").map(str::to_string),
             timeout: param("timeoutSeconds")
                 .and_then(|t| t.parse::<u64>().ok())
@@ -512,7 +575,7 @@ fn resource_request<'p>(
             bookmarks: matches!(param("allowWatchBookmarks"), Some("true" | "1")),
             send_initial_events: matches!(param("sendInitialEvents"), Some("true" | "1")),
         };
-        return start_watch(
+        return crate::watches::start_watch(
             shared,
             target.resource.clone(),
             filter,
@@ -537,9 +600,15 @@ fn resource_request<'p>(
     )
 }
 
-fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Body> {
+fn get(
+    shared: &Shared,
+    target: &Target,
+    name: &str,
+    form: Form,
+    include: IncludeObject,
+) -> Response<Body> {
     if let Some(sub) = &target.subresource
-        && sub != "status"
+        && (sub != "status" || !target.resource.has_status)
     {
         return not_found_object(target, &format!("{name}/{sub}"));
     }
@@ -557,6 +626,9 @@ fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Bod
         }
         Form::Metadata => json_response(&partial_metadata(&object)),
         Form::Table => {
+            if include == IncludeObject::Object && has_secret_data(&target.resource, &object) {
+                shared.count_secret_data();
+            }
             let rv = object
                 .pointer("/metadata/resourceVersion")
                 .cloned()
@@ -564,22 +636,24 @@ fn get(shared: &Shared, target: &Target, name: &str, form: Form) -> Response<Bod
             json_response(&table(
                 &target.resource,
                 &[&*object],
-                IncludeObject::Metadata,
+                include,
                 json!({"resourceVersion": rv}),
             ))
         }
     }
 }
 
-/// Continue tokens are the hex of the last returned `namespace\0name`.
-fn encode_continue(namespace: &str, name: &str) -> String {
-    format!("{namespace}\0{name}")
+/// A continue token is the hex of `rv\0namespace\0name`: the list's
+/// resourceVersion (every page reports the first page's, as a real server's
+/// snapshot does) and the last key returned.
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    format!("{rv}\0{namespace}\0{name}")
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn decode_continue(token: &str) -> Option<(String, String)> {
+fn decode_continue(token: &str) -> Option<(u64, (String, String))> {
     if !token.len().is_multiple_of(2) {
         return None;
     }
@@ -588,8 +662,9 @@ fn decode_continue(token: &str) -> Option<(String, String)> {
         .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
         .collect();
     let text = String::from_utf8(bytes?).ok()?;
-    let (namespace, name) = text.split_once('\0')?;
-    Some((namespace.to_string(), name.to_string()))
+    let (rv, key) = text.split_once('\0')?;
+    let (namespace, name) = key.split_once('\0')?;
+    Some((rv.parse().ok()?, (namespace.to_string(), name.to_string())))
 }
 
 #[derive(Serialize)]
@@ -612,16 +687,25 @@ fn list(
     limit: usize,
     continue_token: Option<&str>,
 ) -> Response<Body> {
-    let after = match continue_token.filter(|t| !t.is_empty()) {
+    let (snapshot_rv, after) = match continue_token.filter(|t| !t.is_empty()) {
         Some(token) => match decode_continue(token) {
-            Some(key) => Some(key),
+            Some((rv, key)) => (Some(rv), Some(key)),
             None => return bad_request("invalid continue token"),
         },
-        None => None,
+        None => (None, None),
     };
     let resource = &target.resource;
     let (items, rv, next, remaining) = {
         let store = lock(&shared.store);
+        let rv = snapshot_rv.unwrap_or_else(|| store.current_rv());
+        if rv < store.compacted_rv() {
+            return status_response(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                None,
+            );
+        }
         let mut items: Vec<Arc<Value>> = Vec::new();
         let mut next = None;
         let mut remaining = 0u64;
@@ -636,7 +720,7 @@ fn list(
                 if next.is_none()
                     && let Some((ns, name)) = &last_key
                 {
-                    next = Some(encode_continue(ns, name));
+                    next = Some(encode_continue(rv, ns, name));
                 }
                 remaining += 1;
                 continue;
@@ -644,7 +728,7 @@ fn list(
             last_key = Some(key.clone());
             items.push(object.clone());
         }
-        (items, store.current_rv(), next, remaining)
+        (items, rv, next, remaining)
     };
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if let Some(token) = &next {
@@ -678,238 +762,15 @@ fn list(
             json_response(&body)
         }
         Form::Table => {
+            if include == IncludeObject::Object
+                && items.iter().any(|o| has_secret_data(resource, o))
+            {
+                shared.count_secret_data();
+            }
             let refs: Vec<&Value> = items.iter().map(|o| &**o).collect();
             json_response(&table(resource, &refs, include, metadata))
         }
     }
-}
-
-struct WatchOptions {
-    resource_version: Option<String>,
-    timeout: Option<Duration>,
-    bookmarks: bool,
-    send_initial_events: bool,
-}
-
-/// Turns store events into the JSON lines one watch stream sends.
-struct WatchEncoder {
-    resource: Arc<ResourceType>,
-    filter: Filter,
-    form: Form,
-    include: IncludeObject,
-    table_columns_sent: bool,
-    secret_data_sent: bool,
-}
-
-impl WatchEncoder {
-    fn object_line(&mut self, event_type: &str, object: &Value) -> Bytes {
-        let rendered = match self.form {
-            Form::Full => {
-                if has_secret_data(&self.resource, object) {
-                    self.secret_data_sent = true;
-                }
-                object.clone()
-            }
-            Form::Metadata => partial_metadata(object),
-            Form::Table => {
-                let rv = object
-                    .pointer("/metadata/resourceVersion")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let mut rendered = table(
-                    &self.resource,
-                    &[object],
-                    self.include,
-                    json!({"resourceVersion": rv}),
-                );
-                // Like real servers, only the first event carries column definitions.
-                if self.table_columns_sent {
-                    rendered["columnDefinitions"] = json!([]);
-                }
-                self.table_columns_sent = true;
-                rendered
-            }
-        };
-        line(&json!({"type": event_type, "object": rendered}))
-    }
-
-    fn event_line(&mut self, event: &Event) -> Option<Bytes> {
-        let now = self.filter.matches(&event.object);
-        let event_type = match event.event_type {
-            EventType::Added if now => "ADDED",
-            EventType::Deleted if now => "DELETED",
-            EventType::Modified => {
-                let before = event
-                    .previous
-                    .as_ref()
-                    .is_some_and(|p| self.filter.matches(p));
-                match (before, now) {
-                    (true, true) => "MODIFIED",
-                    (false, true) => "ADDED",
-                    (true, false) => "DELETED",
-                    (false, false) => return None,
-                }
-            }
-            _ => return None,
-        };
-        Some(self.object_line(event_type, &event.object))
-    }
-
-    fn bookmark_line(&self, rv: u64, initial_events_end: bool) -> Bytes {
-        let (kind, api_version) = match self.form {
-            Form::Metadata => (
-                "PartialObjectMetadata".to_string(),
-                "meta.k8s.io/v1".to_string(),
-            ),
-            _ => (self.resource.kind.clone(), self.resource.api_version()),
-        };
-        let mut metadata = json!({"resourceVersion": rv.to_string()});
-        if initial_events_end {
-            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-        }
-        line(&json!({
-            "type": "BOOKMARK",
-            "object": {"kind": kind, "apiVersion": api_version, "metadata": metadata},
-        }))
-    }
-}
-
-fn line(value: &Value) -> Bytes {
-    let mut bytes = serde_json::to_vec(value).unwrap_or_default();
-    bytes.push(b'\n');
-    Bytes::from(bytes)
-}
-
-fn streaming_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|bytes| (Ok::<_, Infallible>(Frame::data(bytes)), rx))
-    });
-    let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn start_watch(
-    shared: &Arc<Shared>,
-    resource: Arc<ResourceType>,
-    filter: Filter,
-    form: Form,
-    include: IncludeObject,
-    options: WatchOptions,
-) -> Response<Body> {
-    let from_rv = match options.resource_version.as_deref() {
-        None | Some("") | Some("0") => None,
-        Some(text) => match text.parse::<u64>() {
-            Ok(rv) => Some(rv),
-            Err(_) => return bad_request(&format!("invalid resource version: {text:?}")),
-        },
-    };
-    let start = lock(&shared.store).watch(&resource, from_rv);
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let mut encoder = WatchEncoder {
-        resource,
-        filter,
-        form,
-        include,
-        table_columns_sent: false,
-        secret_data_sent: false,
-    };
-    let (replay, initial, mut live, current_rv) = match start {
-        WatchStart::Expired { requested, oldest } => {
-            // Real servers answer 200 and put the 410 in the stream.
-            let status = status_object(
-                410,
-                "Expired",
-                &format!("too old resource version: {requested} ({oldest})"),
-                None,
-            );
-            let error = line(&json!({"type": "ERROR", "object": status}));
-            if tx.try_send(error).is_err() {
-                tracing::debug!("watch closed before its 410 could be sent");
-            }
-            return streaming_response(rx);
-        }
-        WatchStart::Started {
-            replay,
-            initial,
-            live,
-            current_rv,
-        } => (replay, initial, live, current_rv),
-    };
-    let shared = shared.clone();
-    let mut shutdown = shared.shutdown.clone();
-    tokio::spawn(async move {
-        let timeout = tokio::time::sleep(options.timeout.unwrap_or(DEFAULT_WATCH_TIMEOUT));
-        tokio::pin!(timeout);
-        let bookmark_every = *lock(&shared.bookmark_interval);
-        let mut bookmark_tick =
-            tokio::time::interval_at(tokio::time::Instant::now() + bookmark_every, bookmark_every);
-        let mut open = true;
-        for object in &initial {
-            if encoder.filter.matches(object) {
-                let line = encoder.object_line("ADDED", object);
-                if tx.send(line).await.is_err() {
-                    open = false;
-                    break;
-                }
-            }
-        }
-        if open && options.send_initial_events && from_rv.is_none() {
-            open = tx
-                .send(encoder.bookmark_line(current_rv, true))
-                .await
-                .is_ok();
-        }
-        if open {
-            for event in &replay {
-                if let Some(line) = encoder.event_line(event)
-                    && tx.send(line).await.is_err()
-                {
-                    open = false;
-                    break;
-                }
-            }
-        }
-        while open {
-            tokio::select! {
-                event = live.recv() => match event {
-                    Some(event) => {
-                        if let Some(line) = encoder.event_line(&event) {
-                            open = tx.send(line).await.is_ok();
-                        }
-                    }
-                    // drop_watches() or shutdown removed our subscription.
-                    None => open = false,
-                },
-                _ = bookmark_tick.tick(), if options.bookmarks => {
-                    // Read the RV under the lock first: every event up to it is
-                    // then already queued for us, so the bookmark never skips one.
-                    let rv = lock(&shared.store).current_rv();
-                    while let Ok(event) = live.try_recv() {
-                        if let Some(line) = encoder.event_line(&event) && tx.send(line).await.is_err() {
-                            open = false;
-                            break;
-                        }
-                    }
-                    if open {
-                        open = tx.send(encoder.bookmark_line(rv, false)).await.is_ok();
-                    }
-                }
-                _ = &mut timeout => open = false,
-                _ = shutdown.changed() => open = false,
-                _ = tx.closed() => open = false,
-            }
-        }
-        if encoder.secret_data_sent {
-            shared.count_secret_data();
-        }
-    });
-    streaming_response(rx)
 }
 
 #[cfg(test)]
@@ -939,10 +800,10 @@ mod tests {
 
     #[test]
     fn continue_tokens_round_trip() {
-        let token = encode_continue("kube-system", "coredns");
+        let token = encode_continue(42, "kube-system", "coredns");
         assert_eq!(
             decode_continue(&token),
-            Some(("kube-system".to_string(), "coredns".to_string()))
+            Some((42, ("kube-system".to_string(), "coredns".to_string())))
         );
         assert_eq!(decode_continue("zz"), None);
     }

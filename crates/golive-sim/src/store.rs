@@ -92,6 +92,11 @@ impl Store {
         self.rv
     }
 
+    /// Oldest resourceVersion a watch or continued list can still start from.
+    pub fn compacted_rv(&self) -> u64 {
+        self.compacted_rv
+    }
+
     pub fn set_history_limit(&mut self, limit: usize) {
         self.history_limit = limit.max(1);
         self.trim_history();
@@ -457,7 +462,13 @@ fn fill_server_metadata(
         .unwrap_or_default()
         .to_string();
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        let uid = keep("uid").unwrap_or(Value::String(uid));
+        // A manifest's own uid is kept (fixtures copied from a cluster keep
+        // their event references); HTTP creates strip it before this point.
+        let given = metadata
+            .get("uid")
+            .filter(|u| u.as_str().is_some_and(|u| !u.is_empty()))
+            .cloned();
+        let uid = keep("uid").or(given).unwrap_or(Value::String(uid));
         metadata.insert("uid".into(), uid);
         if !metadata.contains_key("creationTimestamp") {
             let created = keep("creationTimestamp")

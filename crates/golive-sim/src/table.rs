@@ -41,7 +41,54 @@ fn column(name: &str, column_type: &str, description: &str) -> Column {
     }
 }
 
+fn is_core_event(resource: &ResourceType) -> bool {
+    resource.group.is_empty() && resource.kind == "Event"
+}
+
+/// Events print without a leading name, as `kubectl get events` shows them.
+fn event_columns() -> Vec<Column> {
+    let mut columns = vec![
+        column("Last Seen", "string", ""),
+        column("Type", "string", ""),
+        column("Reason", "string", ""),
+        column("Object", "string", ""),
+        column("Message", "string", ""),
+        column("Count", "integer", ""),
+        column("Name", "string", ""),
+    ];
+    for wide in &mut columns[5..] {
+        wide.priority = 1;
+    }
+    columns
+}
+
+fn event_cells(event: &Value) -> Vec<Value> {
+    let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str);
+    let last_seen = text("/lastTimestamp")
+        .or_else(|| text("/eventTime"))
+        .or_else(|| text("/metadata/creationTimestamp"));
+    let object = format!(
+        "{}/{}",
+        text("/involvedObject/kind")
+            .unwrap_or_default()
+            .to_lowercase(),
+        text("/involvedObject/name").unwrap_or_default()
+    );
+    vec![
+        json!(age(last_seen)),
+        json!(text("/type").unwrap_or("Normal")),
+        json!(text("/reason").unwrap_or_default()),
+        json!(object),
+        json!(text("/message").unwrap_or_default()),
+        json!(event.get("count").and_then(Value::as_i64).unwrap_or(1)),
+        json!(text("/metadata/name").unwrap_or_default()),
+    ]
+}
+
 fn columns_for(resource: &ResourceType) -> Vec<Column> {
+    if is_core_event(resource) {
+        return event_columns();
+    }
     let name = column("Name", "string", "Name must be unique within a namespace.");
     let age = column(
         "Age",
@@ -117,10 +164,21 @@ fn columns_for(resource: &ResourceType) -> Vec<Column> {
     if resource.kind == "Node" && resource.group.is_empty() {
         columns.push(column("Version", "string", ""));
     }
+    if resource.kind == "Pod" && resource.group.is_empty() {
+        // Shown by `kubectl get pods -o wide` only.
+        for name in ["IP", "Node"] {
+            let mut wide = column(name, "string", "");
+            wide.priority = 1;
+            columns.push(wide);
+        }
+    }
     columns
 }
 
 fn cells_for(resource: &ResourceType, object: &Value) -> Vec<Value> {
+    if is_core_event(resource) {
+        return event_cells(object);
+    }
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     let int = |pointer: &str| object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0);
     let name = json!(text("/metadata/name").unwrap_or_default());
@@ -369,6 +427,10 @@ fn cells_for(resource: &ResourceType, object: &Value) -> Vec<Value> {
     cells.push(json!(created));
     if resource.kind == "Node" && resource.group.is_empty() {
         cells.push(json!(text("/status/nodeInfo/kubeletVersion").unwrap_or("")));
+    }
+    if resource.kind == "Pod" && resource.group.is_empty() {
+        cells.push(json!(text("/status/podIP").unwrap_or("<none>")));
+        cells.push(json!(text("/spec/nodeName").unwrap_or("<none>")));
     }
     cells
 }

@@ -454,6 +454,36 @@ async fn pagination_walks_every_item_with_continue_tokens() {
     assert_eq!(pages, 3);
     let expected: Vec<String> = (0..25).map(|i| format!("cm-{i:02}")).collect();
     assert_eq!(names, expected);
+
+    // Later pages report the first page's resourceVersion, like a snapshot,
+    // and a token older than the history window is 410 Expired.
+    let first_rv = first.metadata.resource_version.clone();
+    sim.apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "zz-late", "namespace": "paged"}}))
+        .expect("apply");
+    let fresh = maps
+        .list(&ListParams::default().limit(10))
+        .await
+        .expect("fresh page 1");
+    let token = fresh.metadata.continue_.clone().expect("more pages");
+    let second = maps
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        second.metadata.resource_version,
+        fresh.metadata.resource_version
+    );
+    assert_ne!(fresh.metadata.resource_version, first_rv);
+    sim.expire_history();
+    let expired = maps
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+        .expect_err("expired token");
+    assert!(
+        matches!(expired, kube::Error::Api(ref s) if s.code == 410 && s.reason == "Expired"),
+        "{expired:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -509,7 +539,18 @@ async fn client_without_retries_sees_503_and_default_client_retries_through_it()
 #[tokio::test]
 async fn stopped_listener_refuses_connections_until_resumed() {
     let sim = start_fixture_sim().await;
+    let watched: Api<Pod> = Api::all(client_for(&sim));
+    let rv = sim.resource_version().to_string();
+    let stream = watched
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await
+        .expect("watch starts");
+    let mut stream = std::pin::pin!(stream);
     sim.set_accepting(false);
+    let ended = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the open watch ends when the server stops");
+    assert!(!matches!(ended, Some(Ok(_))), "{ended:?}");
     let addr = sim.addr();
     eventually("the listener closes", || async move {
         tokio::net::TcpStream::connect(addr).await.is_err()
@@ -549,5 +590,237 @@ async fn bookmarks_carry_only_the_resource_version() {
         }
         other => panic!("expected a BOOKMARK, got {other:?}"),
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn metadata_watch_body_holds_partial_metadata_only() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    let body = client
+        .request_text(
+            http::Request::get("/api/v1/secrets?watch=true&timeoutSeconds=1")
+                .header(
+                    "Accept",
+                    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                )
+                .body(Vec::new())
+                .expect("request builds"),
+        )
+        .await
+        .expect("watch body until the server-side timeout");
+    let events: Vec<serde_json::Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    for event in &events {
+        assert_eq!(event["type"], "ADDED");
+        assert_eq!(event["object"]["kind"], "PartialObjectMetadata");
+        assert!(event["object"].get("data").is_none(), "{event}");
+    }
+    assert!(!body.contains("c2VjcmV0LWtleS1tYXRlcmlhbA=="));
+    assert_eq!(sim.request_counts().secret_data_responses, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_then_changes() {
+    let sim = start_fixture_sim().await;
+    let pods: Api<Pod> = Api::namespaced(client_for(&sim), "gravl-staging");
+    let mut stream = std::pin::pin!(watcher(pods, watcher::Config::default().streaming_lists()));
+    let mut initial = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .expect("event before timeout")
+            .expect("watcher ok")
+            .expect("stream open");
+        match event {
+            watcher::Event::InitApply(pod) => initial.push(pod.metadata.name.unwrap_or_default()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    initial.sort();
+    assert_eq!(initial, vec!["api-7d9f", "web-5c2a"]);
+    assert_eq!(
+        sim.request_counts().of("pods", "list"),
+        0,
+        "no list with streaming lists"
+    );
+    sim.delete("v1", "Pod", Some("gravl-staging"), "api-7d9f")
+        .expect("delete");
+    let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .expect("event before timeout")
+        .expect("watcher ok")
+        .expect("stream open");
+    assert!(
+        matches!(event, watcher::Event::Delete(ref p) if p.metadata.name.as_deref() == Some("api-7d9f"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_writes_create_patch_and_delete_objects() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    let maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "gravl-staging");
+    let created = maps
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "flags"}, "data": {"a": "1"}}))
+                .expect("config map"),
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.metadata.namespace.as_deref(), Some("gravl-staging"));
+    let again = maps
+        .create(&Default::default(), &created)
+        .await
+        .expect_err("already exists");
+    assert!(
+        matches!(again, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"),
+        "{again:?}"
+    );
+
+    let patched = maps
+        .patch(
+            "flags",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"data": {"b": "2"}})),
+        )
+        .await
+        .expect("merge patch");
+    assert_eq!(patched.data.unwrap_or_default().len(), 2);
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "gravl-staging");
+    let status_write = pods
+        .patch(
+            "api-7d9f",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Failed"}})),
+        )
+        .await
+        .expect("patch main resource");
+    assert_eq!(
+        status_write.status.and_then(|s| s.phase).as_deref(),
+        Some("Running"),
+        "the main resource ignores status changes"
+    );
+    let status_patch = pods
+        .patch_status(
+            "api-7d9f",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Failed"}})),
+        )
+        .await
+        .expect("patch status");
+    assert_eq!(
+        status_patch.status.and_then(|s| s.phase).as_deref(),
+        Some("Failed")
+    );
+
+    pods.delete("api-7d9f", &Default::default())
+        .await
+        .expect("delete");
+    assert!(
+        sim.get("v1", "Pod", Some("gravl-staging"), "api-7d9f")
+            .is_none()
+    );
+
+    sim.deny("configmaps");
+    let denied = maps
+        .delete("flags", &Default::default())
+        .await
+        .expect_err("denied");
+    assert!(
+        matches!(denied, kube::Error::Api(ref s) if s.code == 403 && s.message.contains("cannot delete resource \"configmaps\"")),
+        "{denied:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_a_404_status() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    for path in ["/apis/example.com/v1", "/api/v1/widgets", "/nope"] {
+        let error = client
+            .request::<serde_json::Value>(
+                http::Request::get(path)
+                    .body(Vec::new())
+                    .expect("request builds"),
+            )
+            .await
+            .expect_err(path);
+        assert!(
+            matches!(error, kube::Error::Api(ref s) if s.code == 404 && s.reason == "NotFound"),
+            "{path}: {error:?}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn table_watch_sends_column_definitions_once() {
+    let sim = start_fixture_sim().await;
+    let client = client_for(&sim);
+    let body = client
+        .request_text(
+            http::Request::get("/api/v1/namespaces/gravl-staging/pods?watch=true&timeoutSeconds=1")
+                .header(
+                    "Accept",
+                    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+                )
+                .body(Vec::new())
+                .expect("request builds"),
+        )
+        .await
+        .expect("watch body until the server-side timeout");
+    let events: Vec<serde_json::Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    assert_eq!(events[0]["object"]["kind"], "Table");
+    assert_eq!(events[0]["object"]["columnDefinitions"][1]["name"], "Ready");
+    assert_eq!(events[1]["object"]["columnDefinitions"], json!([]));
+    assert_eq!(
+        events[1]["object"]["rows"][0]["object"]["kind"],
+        "PartialObjectMetadata"
+    );
+    sim.reset_request_counts();
+    assert_eq!(sim.request_counts().total, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn kube_discovery_resolves_crd_kinds_both_legacy_and_aggregated() {
+    let sim = start_fixture_sim().await;
+    let gvk = GroupVersionKind::gvk("cert-manager.io", "v1", "ClusterIssuer");
+    let legacy = kube::Discovery::new(client_for(&sim))
+        .run()
+        .await
+        .expect("legacy discovery");
+    let (resource, capabilities) = legacy.resolve_gvk(&gvk).expect("ClusterIssuer discovered");
+    assert_eq!(resource.plural, "clusterissuers");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);
+
+    let aggregated = kube::Discovery::new(client_for(&sim))
+        .run_aggregated()
+        .await
+        .expect("aggregated discovery");
+    let (resource, capabilities) = aggregated
+        .resolve_gvk(&gvk)
+        .expect("ClusterIssuer discovered");
+    assert_eq!(resource.plural, "clusterissuers");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Cluster);
+    let pods = aggregated
+        .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Pod"))
+        .expect("pods discovered");
+    assert_eq!(pods.1.scope, kube::discovery::Scope::Namespaced);
     sim.shutdown().await;
 }

@@ -206,3 +206,114 @@ async fn kubectl_short_names_and_forbidden_resources_behave_like_a_cluster() {
     assert!(sim.request_counts().verb("discovery") > 0);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_label_get_all_and_delete_work_against_the_demo() {
+    require_kubectl!();
+    let sim = start_fixture_sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+
+    let manifest = dir.path().join("ns.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gravl-prod\n",
+    )
+    .expect("write manifest");
+    let manifest = manifest.display().to_string();
+    let (ok, _, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["create", "--validate=false", "-f", &manifest],
+    )
+    .await;
+    assert!(ok, "create failed: {stderr}");
+    let (ok, _, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["label", "namespace", "gravl-prod", "team=gravl"],
+    )
+    .await;
+    assert!(ok, "label failed: {stderr}");
+    let namespace = sim
+        .get("v1", "Namespace", None, "gravl-prod")
+        .expect("created");
+    assert_eq!(namespace["metadata"]["labels"]["team"], "gravl");
+    assert_eq!(
+        namespace["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "gravl-prod"
+    );
+
+    let (ok, stdout, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["get", "all", "-n", "gravl-staging"],
+    )
+    .await;
+    assert!(ok, "get all failed: {stderr}");
+    assert!(stdout.contains("pod/web-5c2a"), "{stdout}");
+    assert!(stdout.contains("deployment.apps/api"), "{stdout}");
+
+    let (ok, _, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &[
+            "delete",
+            "pod",
+            "web-5c2a",
+            "-n",
+            "gravl-staging",
+            "--timeout=10s",
+        ],
+    )
+    .await;
+    assert!(ok, "delete failed: {stderr}");
+    assert!(
+        sim.get("v1", "Pod", Some("gravl-staging"), "web-5c2a")
+            .is_none()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_events_prints_last_seen_type_reason_object_message() {
+    require_kubectl!();
+    let sim = start_fixture_sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+    let (ok, stdout, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["get", "events", "-n", "gravl-staging"],
+    )
+    .await;
+    assert!(ok, "kubectl failed: {stderr}");
+    let (header, rows) = header_and_rows(&stdout);
+    assert_eq!(
+        header,
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{stdout}"
+    );
+    assert_eq!(
+        rows[0][1..4],
+        ["Warning", "BackOff", "pod/web-5c2a"],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Back-off restarting failed container proxy"),
+        "{stdout}"
+    );
+
+    // describe finds events by involvedObject name, namespace and uid.
+    let (ok, described, stderr) = kubectl(
+        &kubeconfig,
+        dir.path(),
+        &["describe", "pod", "web-5c2a", "-n", "gravl-staging"],
+    )
+    .await;
+    assert!(ok, "kubectl describe failed: {stderr}");
+    assert!(described.contains("BackOff"), "{described}");
+    sim.shutdown().await;
+}

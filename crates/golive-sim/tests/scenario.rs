@@ -30,6 +30,8 @@ steps:
       metadata: {name: gravl-prod}
   - at: 400ms
     delete: {apiVersion: v1, kind: Pod, namespace: gravl-staging, name: web-5c2a}
+  - at: 450ms
+    delete: {apiVersion: v1, kind: Pod, namespace: gravl-staging, name: never-existed}
 "#;
 
 #[tokio::test]
