@@ -222,6 +222,8 @@ pub struct App {
     pub overlay: Overlay,
     pub status: Option<StatusLine>,
     pub quit: bool,
+    /// Until the operator moves, the selection follows the first failing gate.
+    moved: bool,
     needs_evaluation: bool,
     evaluated_at: Option<Timestamp>,
 }
@@ -266,6 +268,7 @@ impl App {
             overlay: Overlay::None,
             status: None,
             quit: false,
+            moved: false,
             needs_evaluation: true,
             evaluated_at: None,
         };
@@ -419,11 +422,21 @@ impl App {
             .collect();
         self.gates = rows;
         self.verdict = self.overall();
-        let count = rows::gate_lines(self, false)
+        let visible: Vec<usize> = rows::gate_lines(self, false)
             .iter()
-            .filter(|l| matches!(l, GateLine::Gate(_)))
-            .count();
-        self.gate_selected = self.gate_selected.min(count.saturating_sub(1));
+            .filter_map(|l| match l {
+                GateLine::Gate(i) => Some(*i),
+                GateLine::Header(_) => None,
+            })
+            .collect();
+        if !self.moved
+            && let Some(pos) = visible
+                .iter()
+                .position(|i| self.gates[*i].shown == Shown::Fail)
+        {
+            self.gate_selected = pos;
+        }
+        self.gate_selected = self.gate_selected.min(visible.len().saturating_sub(1));
     }
 
     fn overall(&self) -> (Verdict, String) {
@@ -720,6 +733,7 @@ impl App {
                 _ => {}
             }
             self.gate_selected = 0;
+            self.moved = true;
             self.step_selected = 0;
             self.needs_evaluation = true;
             return Vec::new();
@@ -770,6 +784,7 @@ impl App {
             }
             Action::Down | Action::Up => {
                 let down = action == Action::Down;
+                self.moved = true;
                 match self.focus {
                     Pane::Gates => {
                         let n = rows::gate_count(self);
@@ -915,6 +930,7 @@ impl App {
         match pane {
             Pane::Gates => {
                 if let Some(i) = rows::gate_at(self, inner_row, inner_height) {
+                    self.moved = true;
                     self.gate_selected = i;
                 }
             }

@@ -67,8 +67,9 @@ pub fn areas(width: u16, height: u16, app: &App) -> Areas {
     let bottom_y = body_y + top_h;
     let bottom_h = body_h - top_h;
 
-    let gates_w = if width >= 200 {
-        width * 45 / 100
+    // Gate summaries are the longest text on screen; the load pane needs about 60 columns.
+    let gates_w = if width >= 120 {
+        width * 55 / 100
     } else {
         width / 2
     };

@@ -357,28 +357,8 @@ fn histogram<'a>(theme: &Theme, s: &Snapshot, width: usize, rows: usize) -> Vec<
             format!("≤{}", ms(b.le_ms))
         }
     };
-    if rows > bars.len() {
-        let label_w = bars
-            .iter()
-            .map(|b| bucket(b).chars().count())
-            .max()
-            .unwrap_or(4);
-        let count_w = max.to_string().len();
-        let bar_room = width.saturating_sub(label_w + count_w + 5);
-        let mut lines = vec![Line::from(Span::styled(
-            "latency (ms) · requests",
-            theme.fg(Role::Muted),
-        ))];
-        for b in &bars {
-            let n = ((b.count as f64 / max as f64) * bar_room as f64).round() as usize;
-            let n = if b.count > 0 { n.max(1) } else { 0 };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:>label_w$} ", bucket(b)), theme.fg(Role::Muted)),
-                Span::styled("█".repeat(n), theme.fg(Role::Histogram)),
-                Span::styled(format!(" {}", b.count), theme.fg(Role::Muted)),
-            ]));
-        }
-        return lines;
+    if rows >= 3 {
+        return vertical_histogram(theme, &bars, max, width, rows);
     }
     let spark: String = bars
         .iter()
@@ -399,6 +379,51 @@ fn histogram<'a>(theme: &Theme, s: &Snapshot, width: usize, rows: usize) -> Vec<
         ),
         Span::styled(format!(" {last}"), theme.fg(Role::Muted)),
     ])]
+}
+
+/// Columns of eighth-blocks, one per latency bucket, with the bucket bounds underneath.
+fn vertical_histogram<'a>(
+    theme: &Theme,
+    bars: &[&golive_load::HistogramBar],
+    max: u64,
+    width: usize,
+    rows: usize,
+) -> Vec<Line<'a>> {
+    let label = |b: &golive_load::HistogramBar| {
+        if b.le_ms.is_infinite() {
+            ">".to_string()
+        } else {
+            format!("≤{}", b.le_ms)
+        }
+    };
+    let gutter = 4; // "ms  " on the label row, blank above
+    let col = ((width.saturating_sub(gutter)) / bars.len().max(1)).clamp(2, 8);
+    let shown = bars.len().min(width.saturating_sub(gutter) / col);
+    let bars = &bars[..shown];
+    let height = rows - 1;
+    let mut lines = Vec::with_capacity(rows);
+    for row in (0..height).rev() {
+        let mut text = " ".repeat(gutter);
+        for b in bars {
+            let level = b.count as f64 / max as f64 * (height * 8) as f64;
+            let eighths = (level - (row * 8) as f64).clamp(0.0, 8.0).round() as usize;
+            let cell = match eighths {
+                0 if row == 0 && b.count > 0 => '▁',
+                0 => ' ',
+                n => BLOCKS[n - 1],
+            };
+            let bar: String = std::iter::repeat_n(cell, col.saturating_sub(1)).collect();
+            text.push_str(&bar);
+            text.push(' ');
+        }
+        lines.push(Line::from(Span::styled(text, theme.fg(Role::Histogram))));
+    }
+    let mut labels = String::from("ms  ");
+    for b in bars {
+        labels.push_str(&format!("{:<col$}", fit(&label(b), col.saturating_sub(1))));
+    }
+    lines.push(Line::from(Span::styled(labels, theme.fg(Role::Muted))));
+    lines
 }
 
 fn thresholds<'a>(theme: &Theme, s: &Snapshot, width: usize, height: usize) -> Vec<Line<'a>> {
