@@ -58,7 +58,7 @@ pub fn areas(width: u16, height: u16, app: &App) -> Areas {
 
     let gates_needed = rows::gate_lines(app, true).len() as u16 + 2;
     let load_wanted = if height >= 40 {
-        20.min(body_h * 45 / 100).max(18)
+        (body_h * 45 / 100).clamp(18, 30)
     } else {
         11
     };

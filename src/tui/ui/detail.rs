@@ -63,8 +63,12 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         Span::styled(format!(" — {}", v.title), theme.fg(Role::Text)),
     ])];
     let age = match row.as_of {
+        Some(at) if row.shown == Shown::Stale => format!(
+            "last evidence {} ago; its watch is failing",
+            rows::age(app.now.duration_since(at))
+        ),
         Some(at) => format!(
-            "evidence confirmed {} ago",
+            "evidence last changed {} ago; watches live",
             rows::age(app.now.duration_since(at))
         ),
         None => "no evidence yet".into(),

@@ -89,11 +89,16 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             ));
             spans.push(Span::styled(text, style));
         } else {
-            // The message matters more than the key list, which `?` can always show.
-            spans = vec![Span::styled(
-                format!(" {}", fit(&text, width.saturating_sub(1))),
-                style,
-            )];
+            // The message matters more than the key list; `?` still opens all of them.
+            let help = format!("{} help", app.keymap.label(Action::Help));
+            let room = width.saturating_sub(help.chars().count() + 4);
+            spans = vec![
+                Span::raw(" "),
+                Span::styled(app.keymap.label(Action::Help), theme.bold(Role::Accent)),
+                Span::styled(" help", theme.fg(Role::Muted)),
+                Span::styled(" · ", theme.fg(Role::Border)),
+                Span::styled(fit(&text, room), style),
+            ];
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
