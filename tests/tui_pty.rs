@@ -13,6 +13,8 @@ const ROWS: u16 = 45;
 struct Cockpit {
     session: expectrl::session::OsSession,
     parser: vt100::Parser,
+    /// Everything the process wrote, for text that scrolled off the screen.
+    raw: Vec<u8>,
 }
 
 impl Cockpit {
@@ -21,7 +23,10 @@ impl Cockpit {
         loop {
             match self.session.try_read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => self.parser.process(&buf[..n]),
+                Ok(n) => {
+                    self.parser.process(&buf[..n]);
+                    self.raw.extend_from_slice(&buf[..n]);
+                }
                 Err(_) => break,
             }
         }
@@ -51,32 +56,76 @@ impl Cockpit {
     }
 }
 
-#[test]
-fn demo_cockpit_end_to_end_in_a_pty() {
-    let home = tempfile::tempdir().expect("home");
-    let state = tempfile::tempdir().expect("state dir");
+fn spawn(home: &std::path::Path, state: &std::path::Path, panic: bool) -> Cockpit {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(["demo", "--state-dir"])
-        .arg(state.path())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
+        .arg(state)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
         .env("TERM", "xterm-256color")
         .env_remove("NO_COLOR")
         .env_remove("GOLIVE_CONFIG");
+    if panic {
+        cmd.env("GOLIVE_TEST_PANIC", "task");
+    } else {
+        cmd.env_remove("GOLIVE_TEST_PANIC");
+    }
     let mut session = expectrl::Session::spawn(cmd).expect("spawn golive demo");
     session
         .get_process_mut()
         .set_window_size(COLS, ROWS)
         .expect("window size");
-    let mut c = Cockpit {
+    Cockpit {
         session,
         parser: vt100::Parser::new(
             std::num::NonZeroU16::new(ROWS).expect("rows > 0"),
             std::num::NonZeroU16::new(COLS).expect("cols > 0"),
             0,
         ),
+        raw: Vec::new(),
+    }
+}
+
+#[test]
+fn panic_in_a_background_task_restores_the_terminal_and_exits_101() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), true);
+    c.wait_for("the cockpit", Duration::from_secs(10), |s| {
+        s.contains("Gates")
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        c.pump();
+        match c.session.get_process().status().expect("process status") {
+            expectrl::process::unix::WaitStatus::StillAlive => {}
+            other => break other,
+        }
+        assert!(
+            Instant::now() < deadline,
+            "golive kept running after a panic"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     };
+    c.pump();
+    assert!(
+        matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 101)),
+        "exit status {status:?}"
+    );
+    assert!(!c.parser.screen().alternate_screen(), "terminal restored");
+    assert!(
+        String::from_utf8_lossy(&c.raw).contains("deliberate panic"),
+        "the report is printed after the restore:\n{}",
+        c.screen()
+    );
+}
+
+#[test]
+fn demo_cockpit_end_to_end_in_a_pty() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), false);
     let started = Instant::now();
     c.wait_for("panes and a verdict", Duration::from_secs(10), |s| {
         s.contains("Gates") && s.contains("Runbook") && s.contains("DEMO") && s.contains("NO-GO")

@@ -145,6 +145,13 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         load_stop: None,
         tasks: vec![connector],
     };
+    if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
+        // Test hook: a panic in a background task must restore the terminal and exit 101.
+        runtime.tasks.push(tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            panic!("GOLIVE_TEST_PANIC: deliberate panic in a background task");
+        }));
+    }
     let result = event_loop(&mut terminal, &mut app, &theme, rx, &mut runtime).await;
     if let Some(stop) = runtime.load_stop.take() {
         stop.stop();
