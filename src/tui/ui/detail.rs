@@ -77,7 +77,12 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         format!("group {} · {age}", v.group),
         theme.fg(Role::Muted),
     )));
-    if row.shown == Shown::Stale || row.summary != v.summary {
+    if let crate::tui::app::Connection::Failed { error, .. } = &app.connection {
+        lines.push(Line::from(Span::styled(
+            format!("cluster connection failed: {error}"),
+            theme.bold(Role::Fail),
+        )));
+    } else if row.shown == Shown::Stale || row.summary != v.summary {
         lines.push(Line::from(Span::styled(
             row.summary.clone(),
             shown_style(theme, row.shown),
