@@ -273,3 +273,28 @@ fn deny_gate_with_a_cidr_counts_any_overlap() {
     );
     assert_eq!(f.status, Status::Fail, "10.0.0.0/8 is excepted");
 }
+
+#[test]
+fn dns_egress_fails_on_the_ingress_side_when_dns_pods_are_isolated() {
+    let lockdown = np(
+        "kube-system",
+        "lockdown",
+        "  podSelector: {}\n  policyTypes: [Ingress]",
+    );
+    let m = build(&[CLUSTER, FIXED, &lockdown]);
+    let f = dns_egress(&m, "gravl-staging", &DnsTarget::default());
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary
+            .contains("ingress to kube-system/coredns is restricted by lockdown"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(
+        f.fix.as_deref(),
+        Some(
+            "Allow ingress to the DNS pods ({k8s-app=kube-dns} in kube-system) from gravl-staging on 53/UDP and 53/TCP."
+        )
+    );
+    assert!(f.to_string().starts_with("fail: "));
+}
