@@ -199,6 +199,9 @@ impl Sim {
         if let Some(named) = &config.scenario_text {
             scenarios.push(Scenario::from_text(&named.name, &named.text)?);
         }
+        for scenario in &scenarios {
+            scenario.check_kinds(&store.catalogue)?;
+        }
 
         let listen = config
             .listen
@@ -241,7 +244,8 @@ impl Sim {
             scenario_tasks: Mutex::new(Vec::new()),
         };
         for scenario in scenarios {
-            sim.play(scenario);
+            let shared = sim.shared.clone();
+            lock(&sim.scenario_tasks).push(tokio::spawn(play_scenario(shared, scenario)));
         }
         if let Some(path) = &config.kubeconfig_out {
             sim.write_kubeconfig(path)
@@ -404,11 +408,14 @@ impl Sim {
         *lock(&self.shared.counts) = RequestCounts::default();
     }
 
-    /// Plays a scenario timeline; offsets count from this call.
-    pub fn play(&self, scenario: Scenario) {
+    /// Plays a scenario timeline; offsets count from this call. Fails at
+    /// once, naming the step, when a step's kind is not served.
+    pub fn play(&self, scenario: Scenario) -> Result<(), SimError> {
+        scenario.check_kinds(&lock(&self.shared.store).catalogue)?;
         let shared = self.shared.clone();
         let task = tokio::spawn(play_scenario(shared, scenario));
         lock(&self.scenario_tasks).push(task);
+        Ok(())
     }
 
     /// Scenario steps that failed when played (e.g. patching a missing
