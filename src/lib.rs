@@ -8,3 +8,4 @@ pub mod commands;
 pub mod demo;
 pub mod gates;
 pub mod plan;
+pub mod runbook;
