@@ -226,6 +226,7 @@ impl Sim {
             counts: Mutex::new(RequestCounts::default()),
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
             scenario_errors: Mutex::new(Vec::new()),
+            latency: Mutex::new(None),
             shutdown: shutdown_rx.clone(),
         });
         let server_task = tokio::spawn(accept_loop(
@@ -386,6 +387,23 @@ impl Sim {
     /// `Retry-After: 1`, so kube's default retry policy keeps retrying them.
     pub fn set_outage(&self, status: Option<u16>) {
         *lock(&self.shared.outage) = status;
+    }
+
+    /// Like [`Sim::set_outage`], ended by the sim itself after `duration`.
+    pub fn set_outage_for(&self, status: u16, duration: Duration) {
+        self.set_outage(Some(status));
+        // Holding only the shared state, the timer outlives nothing that matters.
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration).await;
+            *lock(&shared.outage) = None;
+        });
+    }
+
+    /// Delays every answer (watch streams once, when they open) to simulate a
+    /// slow API server; `None` answers at once.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        *lock(&self.shared.latency) = latency;
     }
 
     /// `false` closes the listening socket (new connections are refused) and

@@ -824,3 +824,29 @@ async fn kube_discovery_resolves_crd_kinds_both_legacy_and_aggregated() {
     assert_eq!(pods.1.scope, kube::discovery::Scope::Namespaced);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn timed_outage_ends_by_itself_and_latency_delays_answers() {
+    let sim = start_fixture_sim().await;
+    let pods: Api<Pod> = Api::all(client_for(&sim));
+    sim.set_outage_for(500, Duration::from_millis(200));
+    let error = pods.list(&ListParams::default()).await.expect_err("outage");
+    assert!(
+        matches!(error, kube::Error::Api(ref s) if s.code == 500),
+        "{error:?}"
+    );
+    eventually("the outage ends", || {
+        let pods = pods.clone();
+        async move { pods.list(&ListParams::default()).await.is_ok() }
+    })
+    .await;
+
+    sim.set_latency(Some(Duration::from_millis(300)));
+    let started = std::time::Instant::now();
+    pods.list(&ListParams::default())
+        .await
+        .expect("slow but fine");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    sim.set_latency(None);
+    sim.shutdown().await;
+}
