@@ -50,7 +50,8 @@ pub(crate) struct PreparedRequest {
 
 pub(crate) struct ClientShared {
     pub origins: Vec<Origin>,
-    pub tls: TlsConnector,
+    /// Built only when some origin is https (loading the platform roots costs file I/O).
+    pub tls: Option<TlsConnector>,
 }
 
 #[derive(Default, Debug)]
@@ -265,7 +266,10 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
     let counts = Arc::new(ByteCounts::default());
     let (stream, tls_us, h2) = match (&origin.server_name, origin.https) {
         (Some(name), true) => {
-            let tls = shared.tls.connect(name.clone(), tcp).await.map_err(|e| {
+            let Some(connector) = &shared.tls else {
+                return Err(Failure(ErrorKind::Tls));
+            };
+            let tls = connector.connect(name.clone(), tcp).await.map_err(|e| {
                 Failure(match io_kind(&e) {
                     ErrorKind::Reset | ErrorKind::Timeout => io_kind(&e),
                     _ => ErrorKind::Tls,
@@ -309,8 +313,6 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
 /// What the VU measured for one request, before corrected latency is applied.
 pub(crate) struct Exchange {
     pub sample: Sample,
-    /// When the request was handed to the connection (after any connect).
-    pub sent_at: Instant,
     pub ended_at: Instant,
 }
 
@@ -349,11 +351,11 @@ impl VuClient {
                     connecting_us = Some(c.connecting_us);
                     tls_us = c.tls_us;
                     *conn_slot = Some(c.conn);
+                    sent_at = Instant::now();
                 }
                 let Some(conn) = conn_slot.as_mut() else {
                     return Err(Failure(ErrorKind::Connect));
                 };
-                sent_at = Instant::now();
                 match &mut conn.sender {
                     Sender::H1 { send, driver } => {
                         let mut request = Request::new(Full::new(req.body.clone()));
@@ -424,23 +426,21 @@ impl VuClient {
             ),
             None => (0, 0),
         };
-        let ended_at = Instant::now();
-        let (outcome, waiting_us, duration_us) = match result {
+        let (outcome, waiting_us, duration_us, ended_at) = match result {
             Ok((status, head_at, end)) => (
                 Outcome::Status(status),
                 head_at.saturating_duration_since(sent_at).as_micros() as u64,
                 end.saturating_duration_since(sent_at).as_micros() as u64,
+                end,
             ),
             Err(Failure(kind)) => {
                 // A failed exchange leaves the connection in an unknown state.
                 if let Some(s) = self.conns.get_mut(slot) {
                     *s = None;
                 }
-                (
-                    Outcome::Error(kind),
-                    0,
-                    ended_at.saturating_duration_since(sent_at).as_micros() as u64,
-                )
+                let ended_at = Instant::now();
+                let took = ended_at.saturating_duration_since(sent_at).as_micros() as u64;
+                (Outcome::Error(kind), 0, took, ended_at)
             }
         };
         Exchange {
@@ -454,7 +454,6 @@ impl VuClient {
                 sent,
                 received,
             },
-            sent_at,
             ended_at,
         }
     }

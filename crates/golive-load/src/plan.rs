@@ -147,7 +147,6 @@ fn default_workers() -> usize {
 /// Turns a validated config into a runnable plan. Errors here are about the
 /// environment (TLS setup) or URLs, and name the field.
 pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
-    let tls = tls_connector(config.insecure_skip_tls_verify)?;
     let mut origins: Vec<Origin> = Vec::new();
     let mut origin_index: BTreeMap<(bool, String, u16), usize> = BTreeMap::new();
 
@@ -347,6 +346,11 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
             });
         }
     }
+    let tls = if origins.iter().any(|o| o.https) {
+        Some(tls_connector(config.insecure_skip_tls_verify)?)
+    } else {
+        None
+    };
     Ok(Plan {
         scenarios,
         shared: ClientShared { origins, tls },
