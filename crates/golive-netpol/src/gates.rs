@@ -112,11 +112,7 @@ pub fn default_deny(model: &Model, namespace: &str, directions: &[Direction]) ->
         }
         let not_isolated: Vec<&str> = endpoints
             .iter()
-            .filter(|e| {
-                !policies
-                    .iter()
-                    .any(|p| eval::selects(model, p, e, direction))
-            })
+            .filter(|e| !policies.iter().any(|p| eval::selects(p, e, direction)))
             .map(|e| e.name.as_str())
             .collect();
         if deny_all.is_empty() {
