@@ -145,6 +145,8 @@ pub enum SimError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("loading the manifests failed unexpectedly: {0}")]
+    Loader(String),
     #[error("cannot wait for a shutdown signal: {0}")]
     Signal(std::io::Error),
 }
@@ -184,24 +186,12 @@ impl Sim {
     /// Loads manifests and scenario, binds, and starts serving. Every load
     /// error is reported before anything listens.
     pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
-        let mut store = Store::new();
-        let mut documents = manifests::read_paths(&config.manifests)?;
-        for named in &config.manifest_texts {
-            documents.extend(manifests::parse_text(&named.name, &named.text)?);
-        }
-        let loaded = manifests::apply_all(&mut store, documents)?;
-        tracing::info!(objects = loaded, "simulated cluster loaded");
-
-        let mut scenarios = Vec::new();
-        if let Some(path) = &config.scenario {
-            scenarios.push(Scenario::from_file(path)?);
-        }
-        if let Some(named) = &config.scenario_text {
-            scenarios.push(Scenario::from_text(&named.name, &named.text)?);
-        }
-        for scenario in &scenarios {
-            scenario.check_kinds(&store.catalogue)?;
-        }
+        // Reading and parsing can take a while for big fixtures: keep it off
+        // the async workers.
+        let load_config = config.clone();
+        let (store, scenarios) = tokio::task::spawn_blocking(move || load(&load_config))
+            .await
+            .map_err(|error| SimError::Loader(error.to_string()))??;
 
         let listen = config
             .listen
@@ -465,6 +455,29 @@ impl Sim {
             tracing::warn!(%error, "simulated API server task failed");
         }
     }
+}
+
+/// Builds the store from the manifests and parses and checks the scenarios.
+fn load(config: &SimConfig) -> Result<(Store, Vec<Scenario>), SimError> {
+    let mut store = Store::new();
+    let mut documents = manifests::read_paths(&config.manifests)?;
+    for named in &config.manifest_texts {
+        documents.extend(manifests::parse_text(&named.name, &named.text)?);
+    }
+    let loaded = manifests::apply_all(&mut store, documents)?;
+    tracing::info!(objects = loaded, "simulated cluster loaded");
+
+    let mut scenarios = Vec::new();
+    if let Some(path) = &config.scenario {
+        scenarios.push(Scenario::from_file(path)?);
+    }
+    if let Some(named) = &config.scenario_text {
+        scenarios.push(Scenario::from_text(&named.name, &named.text)?);
+    }
+    for scenario in &scenarios {
+        scenario.check_kinds(&store.catalogue)?;
+    }
+    Ok((store, scenarios))
 }
 
 impl Drop for Sim {

@@ -616,7 +616,18 @@ fn get(
     if let Some(sub) = &target.subresource
         && (sub != "status" || !target.resource.has_status)
     {
-        return not_found_object(target, &format!("{name}/{sub}"));
+        // Say plainly that the sim lacks it: kubectl logs/exec land here.
+        return status_response(
+            404,
+            "NotFound",
+            &format!(
+                "the simulated API server (a test double) does not serve {}/{sub}: it runs no containers",
+                target.resource.plural
+            ),
+            Some(
+                json!({"name": name, "group": target.resource.group, "kind": target.resource.plural}),
+            ),
+        );
     }
     let namespace = target.namespace.as_deref().unwrap_or("");
     let object = lock(&shared.store).get(&target.resource, namespace, name);
