@@ -68,10 +68,28 @@ pub enum Action {
     LoadFinished {
         requests: u64,
         thresholds_ok: bool,
+        /// (metric, expression, met, measured value as shown)
         thresholds: Vec<(String, String, bool, String)>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         aborted: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stats: Option<LoadStats>,
     },
+}
+
+/// The figures a report shows for a finished load test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadStats {
+    pub duration_s: f64,
+    pub rps: f64,
+    pub failure_rate: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub avg_ms: f64,
+    pub data_received: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -461,5 +479,35 @@ mod tests {
         let (_, v) = verify_dir(dir.path()).expect("verify");
         assert!(v.ok() && v.torn_tail.is_none(), "{v:?}");
         assert_eq!(v.entries, 3);
+    }
+}
+
+impl Action {
+    /// The journal record of a finished load test.
+    pub fn load_finished(summary: &golive_load::Summary) -> Action {
+        let evidence = crate::gates::LoadEvidence::from_summary(summary, None);
+        let s = &summary.snapshot;
+        Action::LoadFinished {
+            requests: s.http_reqs,
+            thresholds_ok: summary.thresholds_ok(),
+            thresholds: evidence
+                .thresholds
+                .into_iter()
+                .map(|t| (t.metric, t.expr, t.ok, t.measured))
+                .collect(),
+            aborted: summary.aborted.clone(),
+            stats: Some(LoadStats {
+                duration_s: s.elapsed.as_secs_f64(),
+                rps: s.rps,
+                failure_rate: s.failure_rate,
+                p50_ms: s.latency.med,
+                p90_ms: s.latency.p90,
+                p95_ms: s.latency.p95,
+                p99_ms: s.latency.p99,
+                max_ms: s.latency.max,
+                avg_ms: s.latency.avg,
+                data_received: s.data_received,
+            }),
+        }
     }
 }

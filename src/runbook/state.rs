@@ -57,6 +57,7 @@ pub struct RunbookState {
     pub overrides: Vec<OverrideRecord>,
     pub load: Option<LoadEvidence>,
     pub load_started: Option<Timestamp>,
+    pub load_stats: Option<super::journal::LoadStats>,
     pub started_at: Option<Timestamp>,
 }
 
@@ -158,6 +159,7 @@ impl RunbookState {
             }),
             Action::LoadStarted { .. } => {
                 self.load_started = Some(e.at);
+                self.load_stats = None;
                 self.load = Some(LoadEvidence {
                     finished_at: None,
                     running: true,
@@ -168,8 +170,10 @@ impl RunbookState {
             Action::LoadFinished {
                 requests,
                 thresholds,
+                stats,
                 ..
             } => {
+                self.load_stats = stats.clone();
                 self.load = Some(LoadEvidence {
                     finished_at: Some(e.at),
                     running: false,
