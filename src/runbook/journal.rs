@@ -369,6 +369,36 @@ pub fn operator_name(flag: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+impl Action {
+    /// The journal record of a finished load test.
+    pub fn load_finished(summary: &golive_load::Summary) -> Action {
+        let evidence = crate::gates::LoadEvidence::from_summary(summary, None);
+        let s = &summary.snapshot;
+        Action::LoadFinished {
+            requests: s.http_reqs,
+            thresholds_ok: summary.thresholds_ok(),
+            thresholds: evidence
+                .thresholds
+                .into_iter()
+                .map(|t| (t.metric, t.expr, t.ok, t.measured))
+                .collect(),
+            aborted: summary.aborted.clone(),
+            stats: Some(LoadStats {
+                duration_s: s.elapsed.as_secs_f64(),
+                rps: s.rps,
+                failure_rate: s.failure_rate,
+                p50_ms: s.latency.med,
+                p90_ms: s.latency.p90,
+                p95_ms: s.latency.p95,
+                p99_ms: s.latency.p99,
+                max_ms: s.latency.max,
+                avg_ms: s.latency.avg,
+                data_received: s.data_received,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,35 +509,5 @@ mod tests {
         let (_, v) = verify_dir(dir.path()).expect("verify");
         assert!(v.ok() && v.torn_tail.is_none(), "{v:?}");
         assert_eq!(v.entries, 3);
-    }
-}
-
-impl Action {
-    /// The journal record of a finished load test.
-    pub fn load_finished(summary: &golive_load::Summary) -> Action {
-        let evidence = crate::gates::LoadEvidence::from_summary(summary, None);
-        let s = &summary.snapshot;
-        Action::LoadFinished {
-            requests: s.http_reqs,
-            thresholds_ok: summary.thresholds_ok(),
-            thresholds: evidence
-                .thresholds
-                .into_iter()
-                .map(|t| (t.metric, t.expr, t.ok, t.measured))
-                .collect(),
-            aborted: summary.aborted.clone(),
-            stats: Some(LoadStats {
-                duration_s: s.elapsed.as_secs_f64(),
-                rps: s.rps,
-                failure_rate: s.failure_rate,
-                p50_ms: s.latency.med,
-                p90_ms: s.latency.p90,
-                p95_ms: s.latency.p95,
-                p99_ms: s.latency.p99,
-                max_ms: s.latency.max,
-                avg_ms: s.latency.avg,
-                data_received: s.data_received,
-            }),
-        }
     }
 }

@@ -2,8 +2,6 @@
 
 pub mod journal;
 pub mod state;
-#[cfg(test)]
-mod tests;
 
 use std::path::PathBuf;
 
@@ -17,3 +15,6 @@ pub fn default_state_dir(plan_name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".golive"));
     base.join("golive").join(slug)
 }
+
+#[cfg(test)]
+mod tests;
