@@ -637,7 +637,7 @@ impl ModelBuilder {
 
     /// Adds every document of a multi-document YAML text; `file` names it in errors.
     pub fn add_yaml(&mut self, text: &str, file: &str) -> Result<&mut Self, LoadError> {
-        let docs: Vec<Value> =
+        let docs: Vec<serde_saphyr::Spanned<Value>> =
             serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
                 Some(loc) => LoadError::Yaml {
                     file: file.to_string(),
@@ -650,11 +650,12 @@ impl ModelBuilder {
                     message: first_line(&e.to_string()),
                 },
             })?;
-        for (i, doc) in docs.iter().enumerate() {
-            if doc.is_null() {
+        for doc in &docs {
+            if doc.value.is_null() {
                 continue;
             }
-            self.add_value(doc, &format!("{file} document {}", i + 1))?;
+            let at = &doc.referenced;
+            self.add_value(&doc.value, &format!("{file}:{}:{}", at.line(), at.column()))?;
         }
         Ok(self)
     }

@@ -406,7 +406,7 @@ fn invalid_policy_names_the_object() {
     );
     let err = Model::from_yaml(&text, "p.yaml").unwrap_err().to_string();
     assert!(
-        err.contains("p.yaml document 1: NetworkPolicy a/bad: podSelector"),
+        err.starts_with("p.yaml:2:1: NetworkPolicy a/bad: podSelector"),
         "{err}"
     );
     assert!(
