@@ -10,3 +10,4 @@ pub mod gates;
 pub mod plan;
 pub mod report;
 pub mod runbook;
+pub mod tui;
