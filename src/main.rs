@@ -214,7 +214,11 @@ fn main() -> ExitCode {
             Command::Demo { plan, cockpit } => {
                 cockpit_exit(golive::tui::run_demo(&plan, cockpit.theme, cockpit.state_dir).await)
             }
-            Command::Run { plan, cluster, cockpit } => {
+            Command::Run {
+                plan,
+                cluster,
+                cockpit,
+            } => {
                 let loaded = match load_plan(&plan) {
                     Ok(p) => p,
                     Err(code) => return code,
