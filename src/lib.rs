@@ -8,4 +8,6 @@ pub mod commands;
 pub mod demo;
 pub mod gates;
 pub mod plan;
+pub mod report;
+pub mod runbook;
 pub mod tui;

@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use golive::commands::{check, netpol, sim};
+use golive::commands::{check, netpol, report, sim};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -104,9 +104,40 @@ enum Command {
         #[command(flatten)]
         cockpit: CockpitArgs,
     },
+    /// Write the go-live report: verdict, gates with evidence, load results, runbook,
+    /// sign-offs and the journal's final hash. Exit codes as for `check`.
+    Report {
+        #[arg(long)]
+        plan: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// State directory holding the journal (default: $XDG_DATA_HOME/golive/<plan>/).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: golive::report::Format,
+        /// Write to FILE instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Seconds to wait for the cluster before judging missing evidence unknown.
+        #[arg(long, default_value = "10")]
+        wait: f64,
+    },
+    /// Check a go-live journal's hash chain.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Work with go-live plan files.
     #[command(subcommand)]
     Plan(PlanCommand),
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Detect any edited, reordered or removed line, and say where.
+    Verify {
+        /// The state directory (holding journal.jsonl).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,7 +214,11 @@ fn main() -> ExitCode {
             Command::Demo { plan, cockpit } => {
                 cockpit_exit(golive::tui::run_demo(&plan, cockpit.theme, cockpit.state_dir).await)
             }
-            Command::Run { plan, cluster, cockpit } => {
+            Command::Run {
+                plan,
+                cluster,
+                cockpit,
+            } => {
                 let loaded = match load_plan(&plan) {
                     Ok(p) => p,
                     Err(code) => return code,
@@ -196,6 +231,28 @@ fn main() -> ExitCode {
                     state_dir: cockpit.state_dir,
                 };
                 cockpit_exit(golive::tui::run(options).await)
+            }
+            Command::Journal(JournalCommand::Verify { dir }) => report::verify(&dir),
+            Command::Report {
+                plan,
+                cluster,
+                state_dir,
+                format,
+                output,
+                wait,
+            } => {
+                let loaded = match load_plan(&plan) {
+                    Ok(p) => p,
+                    Err(code) => return code,
+                };
+                let wait = Duration::from_secs_f64(wait.max(0.0));
+                let options = report::ReportOptions {
+                    state_dir,
+                    format,
+                    output,
+                    wait,
+                };
+                report::run(loaded, cluster.target(), options).await
             }
             Command::Netpol(command) => netpol::run(command).await,
             Command::Load { plan, args } => {

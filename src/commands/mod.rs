@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod netpol;
+pub mod report;
 pub mod sim;

@@ -3,7 +3,7 @@
 use super::{CheckVerdict, Evidence, Status};
 use jiff::Timestamp;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ThresholdEvidence {
     pub metric: String,
     pub expr: String,
@@ -13,7 +13,7 @@ pub struct ThresholdEvidence {
 }
 
 /// The outcome of the latest load test, as the gate sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LoadEvidence {
     pub finished_at: Option<Timestamp>,
     pub running: bool,
@@ -21,6 +21,7 @@ pub struct LoadEvidence {
     pub requests: u64,
 }
 
+/// The `load_thresholds` verdict for the latest load evidence.
 pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
     let kind = "load_thresholds";
     let Some(load) = load else {

@@ -9,7 +9,7 @@ pub mod netpol;
 mod sealed;
 mod workloads;
 
-pub use load::{LoadEvidence, ThresholdEvidence};
+pub use load::{LoadEvidence, ThresholdEvidence, thresholds as load_verdict};
 
 use crate::cluster::{ClusterView, Freshness, ResourceType, WatchErrorKind, WatchKey};
 use crate::plan::{Check, Gate, Plan};

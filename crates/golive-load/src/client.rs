@@ -50,7 +50,8 @@ pub(crate) struct PreparedRequest {
 
 pub(crate) struct ClientShared {
     pub origins: Vec<Origin>,
-    pub tls: TlsConnector,
+    /// Built only when some origin is https (loading the platform roots costs file I/O).
+    pub tls: Option<TlsConnector>,
 }
 
 #[derive(Default, Debug)]
@@ -187,6 +188,9 @@ impl Conn {
 /// A VU's connections, one slot per origin.
 pub(crate) struct VuClient {
     conns: Vec<Option<Conn>>,
+    /// One timer per VU, re-armed per request: moving a registered deadline later is a
+    /// cheap update in tokio, unlike registering a new timer for every request.
+    timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 struct Failure(ErrorKind);
@@ -265,7 +269,10 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
     let counts = Arc::new(ByteCounts::default());
     let (stream, tls_us, h2) = match (&origin.server_name, origin.https) {
         (Some(name), true) => {
-            let tls = shared.tls.connect(name.clone(), tcp).await.map_err(|e| {
+            let Some(connector) = &shared.tls else {
+                return Err(Failure(ErrorKind::Tls));
+            };
+            let tls = connector.connect(name.clone(), tcp).await.map_err(|e| {
                 Failure(match io_kind(&e) {
                     ErrorKind::Reset | ErrorKind::Timeout => io_kind(&e),
                     _ => ErrorKind::Tls,
@@ -309,8 +316,6 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
 /// What the VU measured for one request, before corrected latency is applied.
 pub(crate) struct Exchange {
     pub sample: Sample,
-    /// When the request was handed to the connection (after any connect).
-    pub sent_at: Instant,
     pub ended_at: Instant,
 }
 
@@ -318,6 +323,7 @@ impl VuClient {
     pub fn new(origins: usize) -> VuClient {
         VuClient {
             conns: (0..origins).map(|_| None).collect(),
+            timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
         }
     }
 
@@ -334,71 +340,34 @@ impl VuClient {
             None
         };
         let mut sent_at = started;
-        let result: Result<(u16, Instant, Instant), Failure> =
-            tokio::time::timeout_at(deadline, async {
-                let Some(origin) = shared.origins.get(slot) else {
-                    return Err(Failure(ErrorKind::Connect));
-                };
-                let conn_slot = match self.conns.get_mut(slot) {
-                    Some(s) => s,
-                    None => return Err(Failure(ErrorKind::Connect)),
-                };
-                if !conn_slot.as_ref().is_some_and(Conn::usable) {
-                    *conn_slot = None;
-                    let c = connect(shared, origin).await?;
-                    connecting_us = Some(c.connecting_us);
-                    tls_us = c.tls_us;
-                    *conn_slot = Some(c.conn);
-                }
-                let Some(conn) = conn_slot.as_mut() else {
-                    return Err(Failure(ErrorKind::Connect));
-                };
+        self.timer.as_mut().reset(deadline);
+        let VuClient { conns, timer } = self;
+        let work = async {
+            let Some(origin) = shared.origins.get(slot) else {
+                return Err(Failure(ErrorKind::Connect));
+            };
+            let conn_slot = match conns.get_mut(slot) {
+                Some(s) => s,
+                None => return Err(Failure(ErrorKind::Connect)),
+            };
+            if !conn_slot.as_ref().is_some_and(Conn::usable) {
+                *conn_slot = None;
+                let c = connect(shared, origin).await?;
+                connecting_us = Some(c.connecting_us);
+                tls_us = c.tls_us;
+                *conn_slot = Some(c.conn);
                 sent_at = Instant::now();
-                match &mut conn.sender {
-                    Sender::H1 { send, driver } => {
-                        let mut request = Request::new(Full::new(req.body.clone()));
-                        *request.method_mut() = req.method.clone();
-                        *request.uri_mut() = req.uri_h1.clone();
-                        *request.headers_mut() = req.headers_h1.clone();
-                        let fut = async {
-                            send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                            let resp = send
-                                .send_request(request)
-                                .await
-                                .map_err(|e| Failure(hyper_kind(&e)))?;
-                            let head_at = Instant::now();
-                            let status = resp.status().as_u16();
-                            let mut body = resp.into_body();
-                            while let Some(frame) = body.frame().await {
-                                frame.map_err(|e| Failure(hyper_kind(&e)))?;
-                            }
-                            Ok((status, head_at, Instant::now()))
-                        };
-                        tokio::pin!(fut);
-                        let Some(d) = driver.as_mut() else {
-                            return Err(Failure(ErrorKind::Reset));
-                        };
-                        let conn_result = tokio::select! {
-                            biased;
-                            r = &mut fut => return r,
-                            c = d.as_mut() => c,
-                        };
-                        // The connection ended first (server closed or failed); the request
-                        // future resolves once the driver is gone.
-                        *driver = None;
-                        match fut.await {
-                            Ok(v) => Ok(v),
-                            Err(f) => Err(match conn_result {
-                                Err(e) => Failure(hyper_kind(&e)),
-                                Ok(()) => f,
-                            }),
-                        }
-                    }
-                    Sender::H2 { send } => {
-                        let mut request = Request::new(Full::new(req.body.clone()));
-                        *request.method_mut() = req.method.clone();
-                        *request.uri_mut() = req.uri_h2.clone();
-                        *request.headers_mut() = req.headers_h2.clone();
+            }
+            let Some(conn) = conn_slot.as_mut() else {
+                return Err(Failure(ErrorKind::Connect));
+            };
+            match &mut conn.sender {
+                Sender::H1 { send, driver } => {
+                    let mut request = Request::new(Full::new(req.body.clone()));
+                    *request.method_mut() = req.method.clone();
+                    *request.uri_mut() = req.uri_h1.clone();
+                    *request.headers_mut() = req.headers_h1.clone();
+                    let fut = async {
                         send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
                         let resp = send
                             .send_request(request)
@@ -411,11 +380,52 @@ impl VuClient {
                             frame.map_err(|e| Failure(hyper_kind(&e)))?;
                         }
                         Ok((status, head_at, Instant::now()))
+                    };
+                    tokio::pin!(fut);
+                    let Some(d) = driver.as_mut() else {
+                        return Err(Failure(ErrorKind::Reset));
+                    };
+                    let conn_result = tokio::select! {
+                        biased;
+                        r = &mut fut => return r,
+                        c = d.as_mut() => c,
+                    };
+                    // The connection ended first (server closed or failed); the request
+                    // future resolves once the driver is gone.
+                    *driver = None;
+                    match fut.await {
+                        Ok(v) => Ok(v),
+                        Err(f) => Err(match conn_result {
+                            Err(e) => Failure(hyper_kind(&e)),
+                            Ok(()) => f,
+                        }),
                     }
                 }
-            })
-            .await
-            .unwrap_or(Err(Failure(ErrorKind::Timeout)));
+                Sender::H2 { send } => {
+                    let mut request = Request::new(Full::new(req.body.clone()));
+                    *request.method_mut() = req.method.clone();
+                    *request.uri_mut() = req.uri_h2.clone();
+                    *request.headers_mut() = req.headers_h2.clone();
+                    send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
+                    let resp = send
+                        .send_request(request)
+                        .await
+                        .map_err(|e| Failure(hyper_kind(&e)))?;
+                    let head_at = Instant::now();
+                    let status = resp.status().as_u16();
+                    let mut body = resp.into_body();
+                    while let Some(frame) = body.frame().await {
+                        frame.map_err(|e| Failure(hyper_kind(&e)))?;
+                    }
+                    Ok((status, head_at, Instant::now()))
+                }
+            }
+        };
+        let result: Result<(u16, Instant, Instant), Failure> = tokio::select! {
+            biased;
+            r = work => r,
+            _ = timer.as_mut() => Err(Failure(ErrorKind::Timeout)),
+        };
 
         let (sent, received) = match self.conns.get(slot).and_then(Option::as_ref) {
             Some(c) => (
@@ -424,23 +434,21 @@ impl VuClient {
             ),
             None => (0, 0),
         };
-        let ended_at = Instant::now();
-        let (outcome, waiting_us, duration_us) = match result {
+        let (outcome, waiting_us, duration_us, ended_at) = match result {
             Ok((status, head_at, end)) => (
                 Outcome::Status(status),
                 head_at.saturating_duration_since(sent_at).as_micros() as u64,
                 end.saturating_duration_since(sent_at).as_micros() as u64,
+                end,
             ),
             Err(Failure(kind)) => {
                 // A failed exchange leaves the connection in an unknown state.
                 if let Some(s) = self.conns.get_mut(slot) {
                     *s = None;
                 }
-                (
-                    Outcome::Error(kind),
-                    0,
-                    ended_at.saturating_duration_since(sent_at).as_micros() as u64,
-                )
+                let ended_at = Instant::now();
+                let took = ended_at.saturating_duration_since(sent_at).as_micros() as u64;
+                (Outcome::Error(kind), 0, took, ended_at)
             }
         };
         Exchange {
@@ -454,7 +462,6 @@ impl VuClient {
                 sent,
                 received,
             },
-            sent_at,
             ended_at,
         }
     }

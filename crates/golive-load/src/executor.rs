@@ -235,7 +235,6 @@ async fn iteration(
         if base.is_some() {
             base = Some(ex.ended_at);
         }
-        let _ = ex.sent_at;
         ctx.rec.borrow_mut().record(&req.routes, &sample);
     }
     if let Some(v) = ctx.rec.borrow_mut().iterations.get_mut(s) {

@@ -126,6 +126,7 @@ impl Iterator for RateTimes<'_> {
                     let disc = (r0 * r0 + 4.0 * a * c).max(0.0);
                     (-r0 + disc.sqrt()) / (2.0 * a)
                 };
+                let x = if x.is_finite() { x } else { d };
                 self.next_k += self.step;
                 return Some(Duration::from_secs_f64(
                     (self.stage_start + x.clamp(0.0, d)).max(0.0),
@@ -147,7 +148,6 @@ fn default_workers() -> usize {
 /// Turns a validated config into a runnable plan. Errors here are about the
 /// environment (TLS setup) or URLs, and name the field.
 pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
-    let tls = tls_connector(config.insecure_skip_tls_verify)?;
     let mut origins: Vec<Origin> = Vec::new();
     let mut origin_index: BTreeMap<(bool, String, u16), usize> = BTreeMap::new();
 
@@ -347,6 +347,11 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
             });
         }
     }
+    let tls = if origins.iter().any(|o| o.https) {
+        Some(tls_connector(config.insecure_skip_tls_verify)?)
+    } else {
+        None
+    };
     Ok(Plan {
         scenarios,
         shared: ClientShared { origins, tls },

@@ -347,3 +347,79 @@ pub(crate) fn bars(h: &Histogram<u64>) -> Vec<HistogramBar> {
     }
     out[first..last].to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok_sample(micros: u64) -> Sample {
+        Sample {
+            outcome: Outcome::Status(200),
+            duration_us: micros,
+            uncorrected_us: micros,
+            waiting_us: micros,
+            connecting_us: Some(0),
+            tls_us: None,
+            sent: 10,
+            received: 20,
+        }
+    }
+
+    #[test]
+    fn merged_worker_histograms_give_exact_percentiles_of_a_known_mix() {
+        // Two workers, 98% at 10 ms and 2% at 200 ms in total.
+        let mut a = Recorder::new(0, 1);
+        let mut b = Recorder::new(0, 1);
+        for i in 0..1000 {
+            let rec = if i % 2 == 0 { &mut a } else { &mut b };
+            rec.record(&[], &ok_sample(if i % 50 == 49 { 200_000 } else { 10_000 }));
+        }
+        let mut total = Recorder::new(0, 1);
+        total.add(&a);
+        total.add(&b);
+        let l = LatencyStats::from_histogram(&total.global.duration);
+        let close = |got: f64, want: f64| (got - want).abs() <= want * 0.001;
+        assert_eq!(l.count, 1000);
+        assert!(close(l.med, 10.0) && close(l.p95, 10.0), "{l:?}");
+        assert!(close(l.p99, 200.0) && close(l.max, 200.0), "{l:?}");
+        assert!(close(l.avg, 0.98 * 10.0 + 0.02 * 200.0), "{l:?}");
+        assert_eq!(total.data_sent, 10_000);
+        assert_eq!(total.global.statuses, vec![(200, 1000)]);
+    }
+
+    #[test]
+    fn histogram_memory_does_not_grow_with_sample_count() {
+        let mut rec = Recorder::new(0, 1);
+        for i in 0..10_000u64 {
+            rec.record(&[], &ok_sample(100 + i % 5000));
+        }
+        let size = rec.global.duration.distinct_values();
+        for i in 0..200_000u64 {
+            rec.record(&[], &ok_sample(100 + i % 5000));
+        }
+        assert_eq!(rec.global.duration.distinct_values(), size);
+    }
+
+    #[test]
+    fn submetric_routes_filter_on_status() {
+        let mut rec = Recorder::new(2, 1);
+        let routes = [
+            SubRoute {
+                sub: 0,
+                status: Some(500),
+            },
+            SubRoute {
+                sub: 1,
+                status: None,
+            },
+        ];
+        rec.record(&routes, &ok_sample(1000));
+        let mut failed = ok_sample(1000);
+        failed.outcome = Outcome::Status(500);
+        rec.record(&routes, &failed);
+        assert_eq!(rec.subs[0].reqs, 1);
+        assert_eq!(rec.subs[0].failed, 1);
+        assert_eq!(rec.subs[1].reqs, 2);
+        assert_eq!(rec.global.failed, 1);
+    }
+}

@@ -96,11 +96,13 @@ async fn percentiles_match_a_known_latency_mix() {
     ));
     let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
     let l = &s.latency;
-    assert!(l.count > 500, "{l:?}");
-    assert!((10.0..13.0).contains(&l.med), "{l:?}");
-    assert!((10.0..13.0).contains(&l.p95), "{l:?}");
-    assert!((200.0..215.0).contains(&l.p99), "{l:?}");
-    assert!((200.0..215.0).contains(&l.max), "{l:?}");
+    // The server's own sleeps jitter on a busy machine, so the bounds are the two modes,
+    // not HDR precision (checked exactly in the stats unit tests).
+    assert!(l.count > 300, "{l:?}");
+    assert!((10.0..30.0).contains(&l.med), "{l:?}");
+    assert!((10.0..30.0).contains(&l.p95), "{l:?}");
+    assert!((200.0..240.0).contains(&l.p99), "{l:?}");
+    assert!((200.0..260.0).contains(&l.max), "{l:?}");
     // Closed model: nothing to correct.
     assert_eq!(s.latency, s.latency_uncorrected);
 }
@@ -211,4 +213,25 @@ async fn live_snapshots_stream_while_running_and_on_demand() {
         "stop ended the run early"
     );
     assert_eq!(summary.aborted.as_deref(), Some("stopped on request"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_run_without_waiting_stops_its_traffic() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: constant-vus, vus: 2, duration: 5s, requests: [GET /delay?ms=1]}}
+",
+        server.base()
+    ));
+    let run = LoadRun::start(cfg).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(run);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = server.requests();
+    assert!(settled > 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests(), settled);
 }

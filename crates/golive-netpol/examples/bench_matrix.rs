@@ -228,6 +228,20 @@ fn main() {
         &fresh == analyzer.matrix()
     );
     let t = Instant::now();
+    let lints = lint(&check);
+    println!(
+        "lint of the whole model: {:?} ({} lints)",
+        t.elapsed(),
+        lints.len()
+    );
+    let t = Instant::now();
+    let finding = default_deny(&check, "ns3", &[Direction::Ingress, Direction::Egress]);
+    println!(
+        "default_deny gate for one namespace: {:?} ({})",
+        t.elapsed(),
+        finding.status
+    );
+    let t = Instant::now();
     let json = analyzer.matrix().to_json();
     println!(
         "JSON rendering of the matrix: {:?} ({} allowed triples)",

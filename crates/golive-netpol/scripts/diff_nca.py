@@ -7,6 +7,10 @@ Dev tool only: never a dependency, never run by the test suite.
     cargo build --release -p golive-netpol --example netpol_matrix
     python3 crates/golive-netpol/scripts/diff_nca.py --nca /tmp/nca-venv/bin/nca --cases 200
 
+Known nca differences (see docs/netpol.md): `egress: []` without policyTypes (avoided
+unless --known-divergences) and Exists/DoesNotExist in peer podSelectors (use
+--rewrite-exists to hand nca an equivalent In/NotIn form).
+
 Cases use workloads only (no pod IPs), three namespaces that are not kube-system (nca
 adds simulated DNS/ingress pods when policies reference missing ones), and compare every
 ordered pair of distinct workloads on a fixed set of ports.
@@ -150,6 +154,25 @@ def parse_ports(text):
     return allowed
 
 
+def rewrite_exists(docs):
+    """Exists/DoesNotExist on `tier` in peer podSelectors as In/NotIn [one] (equivalent
+    here: `tier` only ever has the value one). nca mis-evaluates the former."""
+    def fix(sel):
+        for e in (sel or {}).get("matchExpressions") or []:
+            if e["key"] == "tier" and e["operator"] == "Exists":
+                e["operator"], e["values"] = "In", ["one"]
+            elif e["key"] == "tier" and e["operator"] == "DoesNotExist":
+                e["operator"], e["values"] = "NotIn", ["one"]
+    for d in docs:
+        if d["kind"] != "NetworkPolicy":
+            continue
+        for direction, key in (("ingress", "from"), ("egress", "to")):
+            for r in d["spec"].get(direction) or []:
+                for p in r.get(key) or []:
+                    fix(p.get("podSelector"))
+    return docs
+
+
 def run_nca(nca, path):
     out = subprocess.run([nca, "--connectivity", "-r", path, "--output_format", "txt_no_fw_rules"],
                          capture_output=True, text=True, timeout=300)
@@ -179,6 +202,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the YAML of disagreeing cases")
     ap.add_argument("--known-divergences", action="store_true",
                     help="also generate `egress: []` without policyTypes, where nca differs from Kubernetes")
+    ap.add_argument("--rewrite-exists", action="store_true",
+                    help="give nca In/NotIn instead of Exists/DoesNotExist in peer podSelectors "
+                         "(nca mis-evaluates them; golive still gets the original)")
     args = ap.parse_args()
     global KNOWN_DIVERGENCES
     KNOWN_DIVERGENCES = args.known_divergences
@@ -192,7 +218,15 @@ def main():
         fd, path = tempfile.mkstemp(suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             yaml.safe_dump_all(docs, f)
-        nca_conns, raw = run_nca(args.nca, path)
+        nca_path = path
+        if args.rewrite_exists:
+            import copy
+            nca_path = path.replace(".yaml", "-nca.yaml")
+            with open(nca_path, "w") as f:
+                yaml.safe_dump_all(rewrite_exists(copy.deepcopy(docs)), f)
+        nca_conns, raw = run_nca(args.nca, nca_path)
+        if nca_path != path:
+            os.unlink(nca_path)
         if "Error" in raw or not raw.strip():
             skipped += 1
             print(f"case {c}: nca failed, skipped ({path}): {raw.strip()[:200]}")

@@ -41,12 +41,9 @@ pub fn ip_block_matches(cidr: &Cidr, except: &[Cidr], endpoint: &Endpoint, mode:
                 .collect();
             match mode {
                 IpMatch::All => {
-                    cidr.prefix() == 0
-                        && except.iter().all(|e| family.iter().any(|p| p.contains(e)))
+                    cidr.prefix() == 0 && except.iter().all(|e| Cidr::covered_by(e, &family))
                 }
-                IpMatch::Any => {
-                    !family.iter().any(|p| p.contains(cidr)) && !Cidr::covered_by(cidr, except)
-                }
+                IpMatch::Any => !Cidr::covered_by(cidr, &[except, family.as_slice()].concat()),
             }
         }
         _ => endpoint
@@ -56,8 +53,7 @@ pub fn ip_block_matches(cidr: &Cidr, except: &[Cidr], endpoint: &Endpoint, mode:
 }
 
 /// Whether a policy applies to an endpoint in a direction.
-pub fn selects(model: &Model, policy: &Policy, endpoint: &Endpoint, direction: Direction) -> bool {
-    let _ = model;
+pub fn selects(policy: &Policy, endpoint: &Endpoint, direction: Direction) -> bool {
     policy.rules(direction).is_some()
         && endpoint.namespace.as_deref() == Some(policy.namespace.as_str())
         && policy.pod_selector.matches(&endpoint.labels)
@@ -342,7 +338,7 @@ pub fn direction_verdict(
         misses: Vec::new(),
     };
     for policy in &model.policies {
-        if !selects(model, policy, subject, direction) {
+        if !selects(policy, subject, direction) {
             continue;
         }
         verdict.policies.push(policy.id());
@@ -407,7 +403,7 @@ pub fn allowed(
     let side = |direction: Direction, subject: &Endpoint, peer: &Endpoint| {
         let mut isolated = false;
         for policy in &model.policies {
-            if !selects(model, policy, subject, direction) {
+            if !selects(policy, subject, direction) {
                 continue;
             }
             isolated = true;

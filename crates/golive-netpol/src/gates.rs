@@ -38,6 +38,20 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
+impl fmt::Display for Finding {
+    /// `fail: summary`, then evidence and fix lines indented.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status, self.summary)?;
+        for e in &self.evidence {
+            write!(f, "\n  evidence: {e}")?;
+        }
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Finding {
     fn new(status: Status, summary: impl Into<String>) -> Self {
         Self {
@@ -98,11 +112,7 @@ pub fn default_deny(model: &Model, namespace: &str, directions: &[Direction]) ->
         }
         let not_isolated: Vec<&str> = endpoints
             .iter()
-            .filter(|e| {
-                !policies
-                    .iter()
-                    .any(|p| eval::selects(model, p, e, direction))
-            })
+            .filter(|e| !policies.iter().any(|p| eval::selects(p, e, direction)))
             .map(|e| e.name.as_str())
             .collect();
         if deny_all.is_empty() {

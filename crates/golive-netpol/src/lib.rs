@@ -1,5 +1,30 @@
 //! Kubernetes NetworkPolicy semantics for golive: reachability, explanations,
 //! lints and gate findings. Pure: no I/O except the optional YAML file reader.
+//!
+//! ```
+//! use golive_netpol::{DnsTarget, Model, Status, dns_egress, explain, lint};
+//!
+//! let manifests = concat!(
+//!     include_str!("../tests/fixtures/gravl-cluster.yaml"),
+//!     "\n---\n",
+//!     include_str!("../tests/fixtures/gravl-policies-broken.yaml"),
+//! );
+//! let model = Model::from_yaml(manifests, "gravl.yaml")?;
+//!
+//! let dns = dns_egress(&model, "gravl-staging", &DnsTarget::default());
+//! assert_eq!(dns.status, Status::Fail);
+//! assert!(dns.summary.ends_with("selects namespaces {name=kube-system}, which matches no namespace"));
+//!
+//! let why = explain(&model, "gravl-staging/backend", "kube-system/coredns", "53/UDP".parse()?)?;
+//! assert!(!why.allowed());
+//! assert_eq!(lint(&model)[0].code, "namespace-selector-matches-nothing");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! * Build a [`Model`] with [`ModelBuilder`] (YAML, `serde_json::Value` objects) or
+//!   [`Model::from_values`] for a live cluster view.
+//! * Ask [`explain`], [`matrix`] (or keep an [`Analyzer`] for incremental updates), [`lint`].
+//! * Evaluate gates: [`default_deny`], [`dns_egress`], [`allow`], [`deny`] → [`Finding`].
 
 pub mod cidr;
 pub mod engine;

@@ -338,7 +338,7 @@ pub fn lint_with_dns(model: &Model, target: &DnsTarget) -> Vec<Lint> {
             model
                 .policies
                 .iter()
-                .any(|p| crate::eval::selects(model, p, e, Direction::Egress))
+                .any(|p| crate::eval::selects(p, e, Direction::Egress))
         })
         .filter_map(|e| e.namespace.as_deref())
         .collect();

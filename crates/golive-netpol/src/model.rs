@@ -590,6 +590,7 @@ impl ModelBuilder {
                     return Ok(self);
                 }
                 let pod_ip = str_at(value, &["status", "podIP"]).and_then(|s| s.parse().ok());
+                self.note_host_network(value.get("spec"), origin, "Pod", &namespace, &name);
                 self.raw.push(RawEndpoint {
                     endpoint: Endpoint {
                         name: format!("{namespace}/{name}"),
@@ -616,6 +617,7 @@ impl ModelBuilder {
                     ));
                     return Ok(self);
                 };
+                self.note_host_network(template.get("spec"), origin, k, &namespace, &name);
                 self.raw.push(RawEndpoint {
                     endpoint: Endpoint {
                         name: format!("{namespace}/{name}"),
@@ -635,9 +637,29 @@ impl ModelBuilder {
         Ok(self)
     }
 
+    /// NetworkPolicy behaviour for host-network pods is CNI-specific; say so.
+    fn note_host_network(
+        &mut self,
+        spec: Option<&Value>,
+        origin: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) {
+        if spec
+            .and_then(|s| s.get("hostNetwork"))
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            self.issues.push(format!(
+                "{origin}: {kind} {ns}/{name} uses hostNetwork; NetworkPolicy behaviour for it depends on the CNI, and it is analysed like any pod"
+            ));
+        }
+    }
+
     /// Adds every document of a multi-document YAML text; `file` names it in errors.
     pub fn add_yaml(&mut self, text: &str, file: &str) -> Result<&mut Self, LoadError> {
-        let docs: Vec<Value> =
+        let docs: Vec<serde_saphyr::Spanned<Value>> =
             serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
                 Some(loc) => LoadError::Yaml {
                     file: file.to_string(),
@@ -650,11 +672,12 @@ impl ModelBuilder {
                     message: first_line(&e.to_string()),
                 },
             })?;
-        for (i, doc) in docs.iter().enumerate() {
-            if doc.is_null() {
+        for doc in &docs {
+            if doc.value.is_null() {
                 continue;
             }
-            self.add_value(doc, &format!("{file} document {}", i + 1))?;
+            let at = &doc.referenced;
+            self.add_value(&doc.value, &format!("{file}:{}:{}", at.line(), at.column()))?;
         }
         Ok(self)
     }

@@ -273,3 +273,50 @@ fn deny_gate_with_a_cidr_counts_any_overlap() {
     );
     assert_eq!(f.status, Status::Fail, "10.0.0.0/8 is excepted");
 }
+
+#[test]
+fn dns_egress_fails_on_the_ingress_side_when_dns_pods_are_isolated() {
+    let lockdown = np(
+        "kube-system",
+        "lockdown",
+        "  podSelector: {}\n  policyTypes: [Ingress]",
+    );
+    let m = build(&[CLUSTER, FIXED, &lockdown]);
+    let f = dns_egress(&m, "gravl-staging", &DnsTarget::default());
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary
+            .contains("ingress to kube-system/coredns is restricted by lockdown"),
+        "{}",
+        f.summary
+    );
+    assert_eq!(
+        f.fix.as_deref(),
+        Some(
+            "Allow ingress to the DNS pods ({k8s-app=kube-dns} in kube-system) from gravl-staging on 53/UDP and 53/TCP."
+        )
+    );
+    assert!(f.to_string().starts_with("fail: "));
+}
+
+#[test]
+fn deny_gate_to_external_ignores_blocks_that_reach_only_private_addresses() {
+    let private_only = np(
+        "gravl-staging",
+        "private-only",
+        "  podSelector: {matchLabels: {app: postgres}}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/7, except: [11.0.0.0/8]}}]}]",
+    );
+    let m = build(&[CLUSTER, FIXED, &private_only]);
+    let postgres: EndpointSelector = "gravl-staging[app=postgres]".parse().unwrap();
+    let external: EndpointSelector = "external".parse().unwrap();
+    assert_eq!(deny(&m, &postgres, &external, &[]).status, Status::Pass);
+    let backend: EndpointSelector = "gravl-staging[app=backend]".parse().unwrap();
+    let f = deny(&m, &backend, &external, &[]);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.summary
+            .contains("gravl-staging/allow-backend-external-apis egress[0]"),
+        "{}",
+        f.summary
+    );
+}

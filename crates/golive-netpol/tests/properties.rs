@@ -289,3 +289,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn port_spec_display_round_trips(port in 1u16.., proto in 0..3usize) {
+        let protocol = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][proto];
+        let spec = PortSpec { port, protocol };
+        prop_assert_eq!(spec.to_string().parse::<PortSpec>().unwrap(), spec);
+    }
+
+    #[test]
+    fn cidr_coverage_agrees_with_enumeration(
+        target in (0u8..=255, 24u8..=32),
+        blocks in prop::collection::vec((0u8..=255, 24u8..=32), 0..4)
+    ) {
+        let cidr = |(last, prefix): (u8, u8)| format!("10.0.0.{last}/{prefix}").parse::<Cidr>().unwrap();
+        let target = cidr(target);
+        let blocks: Vec<Cidr> = blocks.into_iter().map(cidr).collect();
+        let addresses = (0u8..=255).map(|i| std::net::IpAddr::from([10, 0, 0, i]));
+        let expected = addresses
+            .filter(|ip| target.contains_ip(*ip))
+            .all(|ip| blocks.iter().any(|b| b.contains_ip(ip)));
+        prop_assert_eq!(Cidr::covered_by(&target, &blocks), expected);
+    }
+
+    #[test]
+    fn selector_display_parses_back_to_the_same_selector(s in selector()) {
+        let text = s.to_string();
+        let inner = text.trim_start_matches('{').trim_end_matches('}');
+        prop_assert_eq!(Selector::parse(inner).unwrap(), s);
+    }
+}

@@ -272,7 +272,7 @@ const IN_ALL_CATEGORY: &[(&str, &str)] = &[
 ];
 
 /// Every kind the server currently serves, indexed both ways clients address them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Catalogue {
     by_kind: HashMap<(String, String), Arc<ResourceType>>,
     by_plural: HashMap<(String, String, String), Arc<ResourceType>>,

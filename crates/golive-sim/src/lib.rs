@@ -63,10 +63,12 @@ use store::{Store, StoreError};
 pub struct NamedText {
     /// Shown where a file path would be, e.g. `demo/cluster.yaml`.
     pub name: String,
+    /// The YAML itself.
     pub text: String,
 }
 
 impl NamedText {
+    /// Names a YAML text, e.g. `NamedText::new("demo/cluster.yaml", include_str!(...))`.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         NamedText {
             name: name.into(),
@@ -89,7 +91,8 @@ pub struct SimConfig {
     pub deny: Vec<String>,
     /// A scenario timeline file, played from the moment the server starts.
     pub scenario: Option<PathBuf>,
-    /// A scenario held in memory; played after `scenario` if both are given.
+    /// A scenario held in memory, played from the start too (alongside
+    /// `scenario` if both are given).
     pub scenario_text: Option<NamedText>,
     /// Where to write a kubeconfig once the server listens.
     pub kubeconfig_out: Option<PathBuf>,
@@ -145,6 +148,8 @@ pub enum SimError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("loading the manifests failed unexpectedly: {0}")]
+    Loader(String),
     #[error("cannot wait for a shutdown signal: {0}")]
     Signal(std::io::Error),
 }
@@ -184,21 +189,12 @@ impl Sim {
     /// Loads manifests and scenario, binds, and starts serving. Every load
     /// error is reported before anything listens.
     pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
-        let mut store = Store::new();
-        let mut documents = manifests::read_paths(&config.manifests)?;
-        for named in &config.manifest_texts {
-            documents.extend(manifests::parse_text(&named.name, &named.text)?);
-        }
-        let loaded = manifests::apply_all(&mut store, documents)?;
-        tracing::info!(objects = loaded, "simulated cluster loaded");
-
-        let mut scenarios = Vec::new();
-        if let Some(path) = &config.scenario {
-            scenarios.push(Scenario::from_file(path)?);
-        }
-        if let Some(named) = &config.scenario_text {
-            scenarios.push(Scenario::from_text(&named.name, &named.text)?);
-        }
+        // Reading and parsing can take a while for big fixtures: keep it off
+        // the async workers.
+        let load_config = config.clone();
+        let (store, scenarios) = tokio::task::spawn_blocking(move || load(&load_config))
+            .await
+            .map_err(|error| SimError::Loader(error.to_string()))??;
 
         let listen = config
             .listen
@@ -223,6 +219,7 @@ impl Sim {
             counts: Mutex::new(RequestCounts::default()),
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
             scenario_errors: Mutex::new(Vec::new()),
+            latency: Mutex::new(None),
             shutdown: shutdown_rx.clone(),
         });
         let server_task = tokio::spawn(accept_loop(
@@ -241,7 +238,8 @@ impl Sim {
             scenario_tasks: Mutex::new(Vec::new()),
         };
         for scenario in scenarios {
-            sim.play(scenario);
+            let shared = sim.shared.clone();
+            lock(&sim.scenario_tasks).push(tokio::spawn(play_scenario(shared, scenario)));
         }
         if let Some(path) = &config.kubeconfig_out {
             sim.write_kubeconfig(path)
@@ -384,6 +382,23 @@ impl Sim {
         *lock(&self.shared.outage) = status;
     }
 
+    /// Like [`Sim::set_outage`], ended by the sim itself after `duration`.
+    pub fn set_outage_for(&self, status: u16, duration: Duration) {
+        self.set_outage(Some(status));
+        // Holding only the shared state, the timer outlives nothing that matters.
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration).await;
+            *lock(&shared.outage) = None;
+        });
+    }
+
+    /// Delays every answer (watch streams once, when they open) to simulate a
+    /// slow API server; `None` answers at once.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        *lock(&self.shared.latency) = latency;
+    }
+
     /// `false` closes the listening socket (new connections are refused) and
     /// every open connection, watches included, like a crashed server; `true`
     /// listens again on the same address.
@@ -404,11 +419,14 @@ impl Sim {
         *lock(&self.shared.counts) = RequestCounts::default();
     }
 
-    /// Plays a scenario timeline; offsets count from this call.
-    pub fn play(&self, scenario: Scenario) {
+    /// Plays a scenario timeline; offsets count from this call. Fails at
+    /// once, naming the step, when a step's kind is not served.
+    pub fn play(&self, scenario: Scenario) -> Result<(), SimError> {
+        scenario.check_kinds(&lock(&self.shared.store).catalogue)?;
         let shared = self.shared.clone();
         let task = tokio::spawn(play_scenario(shared, scenario));
         lock(&self.scenario_tasks).push(task);
+        Ok(())
     }
 
     /// Scenario steps that failed when played (e.g. patching a missing
@@ -440,6 +458,29 @@ impl Sim {
             tracing::warn!(%error, "simulated API server task failed");
         }
     }
+}
+
+/// Builds the store from the manifests and parses and checks the scenarios.
+fn load(config: &SimConfig) -> Result<(Store, Vec<Scenario>), SimError> {
+    let mut store = Store::new();
+    let mut documents = manifests::read_paths(&config.manifests)?;
+    for named in &config.manifest_texts {
+        documents.extend(manifests::parse_text(&named.name, &named.text)?);
+    }
+    let loaded = manifests::apply_all(&mut store, documents)?;
+    tracing::info!(objects = loaded, "simulated cluster loaded");
+
+    let mut scenarios = Vec::new();
+    if let Some(path) = &config.scenario {
+        scenarios.push(Scenario::from_file(path)?);
+    }
+    if let Some(named) = &config.scenario_text {
+        scenarios.push(Scenario::from_text(&named.name, &named.text)?);
+    }
+    for scenario in &scenarios {
+        scenario.check_kinds(&store.catalogue)?;
+    }
+    Ok((store, scenarios))
 }
 
 impl Drop for Sim {

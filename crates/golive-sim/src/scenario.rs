@@ -194,6 +194,52 @@ impl Scenario {
         self.steps.is_empty()
     }
 
+    /// Checks every step's kind against the served kinds plus the CRDs that
+    /// earlier steps apply, so a typo fails at start with its location.
+    pub(crate) fn check_kinds(
+        &self,
+        catalogue: &crate::catalogue::Catalogue,
+    ) -> Result<(), SimError> {
+        let mut catalogue = catalogue.clone();
+        for step in &self.steps {
+            let (api_version, kind) = match &step.action {
+                Action::Apply(object) => (
+                    object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    object
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                ),
+                Action::Patch { target, .. } | Action::Delete(target) => {
+                    (target.api_version.as_str(), target.kind.as_str())
+                }
+            };
+            if catalogue.by_kind(api_version, kind).is_none() {
+                return Err(SimError::Scenario {
+                    at: step.location.clone(),
+                    message: format!(
+                        "kind {kind} ({api_version}) is neither built in nor defined by a loaded CustomResourceDefinition; load the CRD {}",
+                        crate::store::expected_crd_name(api_version, kind)
+                    ),
+                });
+            }
+            if let Action::Apply(object) = &step.action
+                && kind == "CustomResourceDefinition"
+            {
+                catalogue
+                    .register_crd(object)
+                    .map_err(|message| SimError::Scenario {
+                        at: step.location.clone(),
+                        message,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Where the scenario came from (file path or in-memory name).
     pub fn origin(&self) -> &str {
         &self.origin

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub outage: Mutex<Option<u16>>,
     pub counts: Mutex<RequestCounts>,
     pub bookmark_interval: Mutex<Duration>,
+    /// Added before every answer, to simulate a slow API server.
+    pub latency: Mutex<Option<Duration>>,
     /// Scenario steps that failed at run time, with their file:line:column.
     pub scenario_errors: Mutex<Vec<String>>,
     pub shutdown: watch::Receiver<bool>,
@@ -178,6 +180,10 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    let latency = *lock(&shared.latency);
+    if let Some(delay) = latency {
+        tokio::time::sleep(delay).await;
+    }
     let (parts, body) = request.into_parts();
     let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         match http_body_util::Limited::new(body, MAX_WRITE_BODY)
@@ -610,7 +616,18 @@ fn get(
     if let Some(sub) = &target.subresource
         && (sub != "status" || !target.resource.has_status)
     {
-        return not_found_object(target, &format!("{name}/{sub}"));
+        // Say plainly that the sim lacks it: kubectl logs/exec land here.
+        return status_response(
+            404,
+            "NotFound",
+            &format!(
+                "the simulated API server (a test double) does not serve {}/{sub}: it runs no containers",
+                target.resource.plural
+            ),
+            Some(
+                json!({"name": name, "group": target.resource.group, "kind": target.resource.plural}),
+            ),
+        );
     }
     let namespace = target.namespace.as_deref().unwrap_or("");
     let object = lock(&shared.store).get(&target.resource, namespace, name);

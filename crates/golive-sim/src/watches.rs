@@ -47,7 +47,8 @@ impl WatchEncoder {
                 if has_secret_data(&self.resource, object) {
                     self.secret_data_sent = true;
                 }
-                object.clone()
+                // Serialised by reference: initial state can be thousands of objects.
+                return event_bytes(event_type, object);
             }
             Form::Metadata => partial_metadata(object),
             Form::Table => {
@@ -73,7 +74,7 @@ impl WatchEncoder {
                 rendered
             }
         };
-        line(&json!({"type": event_type, "object": rendered}))
+        event_bytes(event_type, &rendered)
     }
 
     fn event_line(&mut self, event: &Event) -> Option<Bytes> {
@@ -115,6 +116,19 @@ impl WatchEncoder {
             "object": {"kind": kind, "apiVersion": api_version, "metadata": metadata},
         }))
     }
+}
+
+#[derive(serde::Serialize)]
+struct WatchLine<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    object: &'a Value,
+}
+
+fn event_bytes(event_type: &str, object: &Value) -> Bytes {
+    let mut bytes = serde_json::to_vec(&WatchLine { event_type, object }).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
 }
 
 fn line(value: &Value) -> Bytes {

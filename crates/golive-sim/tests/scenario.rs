@@ -89,7 +89,7 @@ async fn scenario_played_later_counts_from_play() {
         "steps:\n  - at: 100ms\n    apply: {apiVersion: v1, kind: ConfigMap, metadata: {name: flag, namespace: default}, data: {on: \"yes\"}}\n",
     )
     .expect("valid");
-    sim.play(scenario);
+    sim.play(scenario).expect("kinds are served");
     eventually("the config map appears", || {
         let found = sim
             .get("v1", "ConfigMap", Some("default"), "flag")
@@ -169,4 +169,18 @@ async fn crd_order_within_one_load_does_not_matter() {
         .expect_err("unknown kind");
     assert!(error.to_string().contains("widgets.example.com"), "{error}");
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_with_an_unserved_kind_fails_at_start_naming_the_step() {
+    let text = "steps:\n  - at: 1s\n    apply:\n      apiVersion: cert-manager.io/v1\n      kind: ClusterIsuer\n      metadata: {name: typo}\n";
+    let error = Sim::start(SimConfig {
+        scenario_text: Some(NamedText::new("typo.yaml", text)),
+        ..fixture_config()
+    })
+    .await
+    .expect_err("unknown kind");
+    let message = error.to_string();
+    assert!(message.starts_with("typo.yaml:2:"), "{message}");
+    assert!(message.contains("ClusterIsuer"), "{message}");
 }

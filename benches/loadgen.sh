@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Load-generator benchmark: golive vs wrk vs oha against one nginx worker on 127.0.0.1.
+#
+#   benches/loadgen.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults: 10 50)
+#
+# Installs what is missing (nginx-light, wrk, time from apt; oha with cargo install),
+# pins nginx to CPU 0 and each load tool to CPU 1 when taskset exists, builds golive in
+# release, runs the three tools for the same duration and connection count against
+# http://127.0.0.1:18080/health, and prints req/s, CPU seconds per 100k requests, peak
+# RSS and p50/p99 for each, then golive/wrk and golive/oha ratios.
+#
+# Environment: GOLIVE_BIN (a binary that accepts `load --url ...` or, for the example
+# binary, the same flags without `load`), OUT (results directory), SKIP_INSTALL=1.
+# Only ever sends traffic to 127.0.0.1.
+set -euo pipefail
+
+DURATION="${1:-10}"
+CONNS="${2:-50}"
+PORT=18080
+URL="http://127.0.0.1:${PORT}/health"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${OUT:-$(mktemp -d /tmp/golive-loadgen.XXXXXX)}"
+mkdir -p "$OUT"
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  missing=()
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  command -v wrk >/dev/null || missing+=(wrk)
+  [ -x /usr/bin/time ] || missing+=(time)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+  command -v oha >/dev/null || cargo install oha --locked
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+PIN_SERVER=() PIN_TOOL=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_SERVER=(taskset -c 0) PIN_TOOL=(taskset -c 1)
+fi
+
+# nginx: one worker, keep-alive without a request cap, `return 200 "ok"`.
+NG="$OUT/nginx"
+mkdir -p "$NG"
+cat > "$NG/nginx.conf" <<EOF
+worker_processes 1;
+daemon on;
+pid $NG/nginx.pid;
+error_log $NG/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $NG/body;
+    proxy_temp_path $NG/proxy;
+    fastcgi_temp_path $NG/fastcgi;
+    uwsgi_temp_path $NG/uwsgi;
+    scgi_temp_path $NG/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    server {
+        listen 127.0.0.1:${PORT};
+        location = /health { default_type text/plain; return 200 "ok"; }
+    }
+}
+EOF
+"${PIN_SERVER[@]}" "$NGINX" -c "$NG/nginx.conf" -p "$NG" -e "$NG/error.log"
+trap 'kill -QUIT "$(cat "$NG/nginx.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
+sleep 0.5
+curl -fsS "$URL" >/dev/null 2>&1 || { echo "nginx did not answer on $URL" >&2; exit 1; }
+
+# golive: the root binary once it exposes `golive load`, else the crate's example.
+if [ -n "${GOLIVE_BIN:-}" ]; then
+  GOLIVE=("$GOLIVE_BIN" load)
+else
+  (cd "$ROOT" && cargo build --release -q -p golive-load --example golive-load)
+  GOLIVE=("$ROOT/target/release/examples/golive-load")
+fi
+WORKERS=1
+[ "${#PIN_TOOL[@]}" -eq 0 ] && WORKERS="$(nproc)"
+
+run() { # name, command...
+  local name="$1"; shift
+  /usr/bin/time -v -o "$OUT/$name.time" "${PIN_TOOL[@]}" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err" || true
+  sleep 2
+}
+
+cut -d' ' -f1-3 /proc/loadavg > "$OUT/load.txt"
+run golive "${GOLIVE[@]}" --url "$URL" --vus "$CONNS" --duration "${DURATION}s" --workers "$WORKERS" \
+  --quiet --summary-export "$OUT/golive.json"
+run wrk wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$URL"
+run oha oha -z "${DURATION}s" -c "$CONNS" --worker-threads "$WORKERS" --no-tui --output-format json "$URL"
+
+echo "/ $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/load.txt"
+python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
+import json, re, sys
+out, duration, conns = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+
+def usage(name):
+    t = open(f"{out}/{name}.time").read()
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1))
+    sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
+    return user + sys_, rss
+
+def wrk_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+
+rows = {}
+g = json.load(open(f"{out}/golive.json"))
+d = g["metrics"]["http_req_duration"]
+rows["golive"] = dict(reqs=g["metrics"]["http_reqs"]["count"], secs=g["state"]["duration_ms"] / 1000,
+                      p50=d["med"], p99=d["p(99)"], errors=g["metrics"]["http_req_failed"]["passes"])
+w = open(f"{out}/wrk.out").read()
+rows["wrk"] = dict(reqs=int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", w).group(1)),
+                   secs=duration, p50=wrk_ms(re.search(r"50%\s+(\S+)", w).group(1)),
+                   p99=wrk_ms(re.search(r"99%\s+(\S+)", w).group(1)),
+                   errors=sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", w)))
+o = json.load(open(f"{out}/oha.out"))
+lp = o["latencyPercentiles"]
+rows["oha"] = dict(reqs=sum(o.get("statusCodeDistribution", {}).values()), secs=o["summary"]["total"],
+                   p50=lp["p50"] * 1000, p99=lp["p99"] * 1000,
+                   errors=sum(o.get("errorDistribution", {}).values()))
+print(f"\n{duration:.0f}s, {conns} connections, {out}; load average before/after: {open(f'{out}/load.txt').read().strip()}")
+print(f"{'tool':8} {'req/s':>10} {'requests':>10} {'CPU-s/100k':>11} {'RSS MB':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+for name, r in rows.items():
+    cpu, rss = usage(name)
+    r.update(rps=r["reqs"] / r["secs"], cpu100k=cpu / max(r["reqs"], 1) * 1e5, rss=rss)
+    print(f"{name:8} {r['rps']:>10.0f} {r['reqs']:>10} {r['cpu100k']:>11.2f} {r['rss']:>8.1f} {r['p50']:>8.3f} {r['p99']:>8.3f} {r['errors']:>7}")
+for peer in ("wrk", "oha"):
+    a, b = rows["golive"], rows[peer]
+    print(f"golive/{peer}: throughput {a['rps']/b['rps']:.2f}x  CPU/request {a['cpu100k']/b['cpu100k']:.2f}x  RSS {a['rss']/b['rss']:.2f}x")
+json.dump(rows, open(f"{out}/results.json", "w"), indent=1)
+PY

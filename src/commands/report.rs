@@ -1,0 +1,125 @@
+//! `golive report` and `golive journal verify`.
+
+use crate::cluster::Target;
+use crate::commands::check::{evaluate, observe};
+use crate::gates;
+use crate::plan::LoadedPlan;
+use crate::report::{self, Format, ReportInput};
+use crate::runbook::journal::{self, Verification};
+use crate::runbook::state::{RunbookState, decide};
+use jiff::Timestamp;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Reads the journal without changing it; a missing journal is an empty go-live.
+fn read_journal(dir: &Path) -> Result<(Vec<journal::Entry>, Verification), String> {
+    if !dir.join(journal::FILE_NAME).exists() {
+        let (entries, verification) = journal::verify_text("");
+        return Ok((entries, verification));
+    }
+    journal::verify_dir(dir).map_err(|e| e.to_string())
+}
+
+pub struct ReportOptions {
+    pub state_dir: Option<PathBuf>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub wait: Duration,
+}
+
+pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> ExitCode {
+    let dir = options
+        .state_dir
+        .unwrap_or_else(|| crate::runbook::default_state_dir(&loaded.plan.name));
+    let (entries, verification) = match read_journal(&dir) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("golive report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = RunbookState::replay(&entries);
+    let view = match observe(&loaded, &target, options.wait).await {
+        Ok(view) => view,
+        Err(e) => {
+            eprintln!("golive report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = gates::Context {
+        now: Timestamp::now(),
+        load: state.load.clone(),
+    };
+    let verdicts = evaluate(&loaded, &view, &ctx);
+    let decision = decide(&loaded.plan, &verdicts, &state);
+    let input = ReportInput {
+        plan: &loaded.plan,
+        context: &view.context,
+        generated_at: ctx.now,
+        gates: &verdicts,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+    };
+    let text = match options.format {
+        Format::Markdown => report::markdown(&input),
+        Format::Json => match serde_json::to_string_pretty(&report::json(&input)) {
+            Ok(t) => t + "\n",
+            Err(e) => {
+                eprintln!("golive report: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Format::Junit => report::junit(&input),
+    };
+    match options.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("golive report: cannot write {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            eprintln!("golive report: written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::from(super::check::exit_code(decision.verdict))
+}
+
+/// `golive journal verify DIR`: exit 0 when the chain is intact, 1 with the lines otherwise.
+pub fn verify(dir: &Path) -> ExitCode {
+    match journal::verify_dir(dir) {
+        Err(e) => {
+            eprintln!("golive journal: {e}");
+            ExitCode::from(2)
+        }
+        Ok((_, v)) => {
+            let path = dir.join(journal::FILE_NAME);
+            if let Some(line) = v.torn_tail {
+                println!(
+                    "{}:{line}: last line cut short (interrupted write); ignored",
+                    path.display()
+                );
+            }
+            for (line, problem) in &v.problems {
+                println!("{}:{line}: {problem}", path.display());
+            }
+            if v.ok() {
+                println!(
+                    "{}: {} entries, chain intact, final hash {}",
+                    path.display(),
+                    v.entries,
+                    v.final_hash
+                );
+                ExitCode::SUCCESS
+            } else {
+                println!(
+                    "{}: chain BROKEN ({} problems)",
+                    path.display(),
+                    v.problems.len()
+                );
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+use super::{ReportInput, verdict_word};
+use crate::gates::Status;
+use std::fmt::Write;
+
+fn badge(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "✅ pass",
+        Status::Warn => "⚠️ warn",
+        Status::Fail => "❌ fail",
+        Status::Unknown => "❔ unknown",
+    }
+}
+
+/// Markdown cells cannot hold pipes or newlines.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(input: &ReportInput) -> String {
+    let mut out = String::new();
+    let plan = input.plan;
+    let _ = writeln!(out, "# Go-live report: {}\n", plan.name);
+    let _ = writeln!(
+        out,
+        "Generated {} by golive {} · context `{}` · journal {} entries, final hash `{}`\n",
+        input.generated_at,
+        env!("CARGO_PKG_VERSION"),
+        input.context,
+        input.journal.entries,
+        input.journal.final_hash
+    );
+    match &input.decision.overridden {
+        Some(o) => {
+            let _ = writeln!(
+                out,
+                "## Verdict: GO by override ({} overrode {})\n",
+                o.by,
+                verdict_word(input.decision.verdict)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "## Verdict: {}\n",
+                verdict_word(input.decision.verdict)
+            );
+        }
+    }
+    if input.decision.overridden.is_some() {
+        let _ = writeln!(out, "The evidence does not support GO:");
+    }
+    for reason in &input.decision.reasons {
+        let _ = writeln!(out, "- {reason}");
+    }
+    if let Some(o) = &input.decision.overridden {
+        let _ = writeln!(
+            out,
+            "\n> **OVERRIDDEN to GO** by {} at {}: {}\n> The verdict was {} with failing: {}",
+            o.by,
+            o.at,
+            o.reason,
+            o.verdict,
+            if o.failing.is_empty() {
+                "nothing recorded".to_string()
+            } else {
+                o.failing.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(out, "\n## Readiness\n");
+    let mut groups: Vec<&str> = Vec::new();
+    for g in input.gates {
+        if !groups.contains(&g.group.as_str()) {
+            groups.push(&g.group);
+        }
+    }
+    for group in groups {
+        let _ = writeln!(
+            out,
+            "### {group}\n\n| Gate | Status | Summary | Evidence |\n|---|---|---|---|"
+        );
+        for g in input.gates.iter().filter(|g| g.group == group) {
+            let evidence: Vec<String> = g
+                .checks
+                .iter()
+                .flat_map(|c| {
+                    c.evidence
+                        .iter()
+                        .take(3)
+                        .map(|e| format!("{}: {}", e.object, e.detail))
+                })
+                .collect();
+            let fixes: Vec<String> = g
+                .checks
+                .iter()
+                .filter_map(|c| c.fix.clone())
+                .map(|f| format!("fix: {f}"))
+                .collect();
+            let mut detail = evidence.join("<br>");
+            if !fixes.is_empty() {
+                detail.push_str("<br>");
+                detail.push_str(&fixes.join("<br>"));
+            }
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                g.id,
+                badge(g.status),
+                cell(&g.summary),
+                cell(&detail)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "## Load test\n");
+    match (&input.state.load, &input.state.load_stats) {
+        (None, _) => {
+            let _ = writeln!(out, "No load test was run in this go-live.\n");
+        }
+        (Some(load), stats) => {
+            if load.running {
+                let _ = writeln!(
+                    out,
+                    "A load test was started and never finished (no result recorded).\n"
+                );
+            }
+            if let Some(s) = stats {
+                let _ = writeln!(
+                    out,
+                    "| duration | req/s | failed | p50 | p90 | p95 | p99 | max |\n|---|---|---|---|---|---|---|---|\n| {:.0} s | {:.1} | {:.2}% | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+                    s.duration_s,
+                    s.rps,
+                    s.failure_rate * 100.0,
+                    s.p50_ms,
+                    s.p90_ms,
+                    s.p95_ms,
+                    s.p99_ms,
+                    s.max_ms
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} requests.\n\n| Threshold | Result | Measured |\n|---|---|---|",
+                load.requests
+            );
+            for t in &load.thresholds {
+                let _ = writeln!(
+                    out,
+                    "| `{} {}` | {} | {} |",
+                    t.metric,
+                    t.expr,
+                    if t.ok { "✅ met" } else { "❌ failed" },
+                    cell(&t.measured)
+                );
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let _ = writeln!(out, "## Runbook\n");
+    for phase in &plan.runbook {
+        let budget = phase
+            .budget
+            .map(|b| format!(" (budget {b})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "### {}{budget}\n", phase.phase.value);
+        for step in &phase.steps {
+            let st = input.state.steps.get(&step.id());
+            let checked = st.is_some_and(|s| s.checked);
+            let who = match st {
+                Some(s) if checked => {
+                    let at = s.at.map(|t| t.to_string()).unwrap_or_default();
+                    match &s.verified_by {
+                        Some(v) => format!(" — verified by {v} at {at}"),
+                        None => format!(" — {} at {at}", s.by.as_deref().unwrap_or("?")),
+                    }
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "- [{}] {}{who}",
+                if checked { "x" } else { " " },
+                step.0.text
+            );
+            if let Some(c) = st.and_then(|s| s.last_command.as_ref()) {
+                let code = c
+                    .exit_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "none (killed or timed out)".into());
+                let _ = writeln!(
+                    out,
+                    "  - ran `{}` ({} at {}): exit {code}",
+                    c.command, c.by, c.at
+                );
+            }
+            for (at, by, text) in st.map(|s| s.notes.as_slice()).unwrap_or(&[]) {
+                let _ = writeln!(out, "  - note by {by} at {at}: {text}");
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "## Sign-off\n\n| Role | Name | Decision | Time | Verdict then | Comment |\n|---|---|---|---|---|---|"
+    );
+    for role in &plan.signoff {
+        match input.state.signoffs.iter().find(|s| &s.role == role) {
+            Some(s) => {
+                let _ = writeln!(
+                    out,
+                    "| {role} | {} | {} | {} | {} | {} |",
+                    cell(&s.name),
+                    if s.approve {
+                        "✅ approved"
+                    } else {
+                        "❌ rejected"
+                    },
+                    s.at,
+                    s.verdict,
+                    cell(s.comment.as_deref().unwrap_or(""))
+                );
+            }
+            None => {
+                let _ = writeln!(out, "| {role} | — | pending | — | — | |");
+            }
+        }
+    }
+    if !input.state.overrides.is_empty() {
+        let _ = writeln!(out, "\n## Overrides\n");
+        for o in &input.state.overrides {
+            let _ = writeln!(
+                out,
+                "- {} by {}: {} (verdict was {}; failing: {})",
+                o.at,
+                o.by,
+                o.reason,
+                o.verdict,
+                o.failing.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(out, "\n## Journal\n");
+    if input.journal.ok() {
+        let _ = writeln!(
+            out,
+            "{} entries, chain intact, final hash `{}`.",
+            input.journal.entries, input.journal.final_hash
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "**The journal's chain is broken**; its record cannot be trusted as is:"
+        );
+        for (line, problem) in &input.journal.problems {
+            let _ = writeln!(out, "- line {line}: {problem}");
+        }
+    }
+    out
+}

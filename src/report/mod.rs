@@ -1,0 +1,112 @@
+//! Go-live reports: Markdown for the launch ticket, JSON with the same content, JUnit for CI.
+//! Nothing in a report is typed by hand: every ✅ comes from evidence or a named person's tick.
+
+mod junit;
+mod markdown;
+
+use crate::gates::{GateVerdict, Verdict};
+use crate::plan::Plan;
+use crate::runbook::journal::Verification;
+use crate::runbook::state::{Decision, RunbookState};
+use jiff::Timestamp;
+use serde::Serialize;
+
+pub use junit::render as junit;
+pub use markdown::render as markdown;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+    Junit,
+}
+
+/// Everything a report shows, gathered once.
+pub struct ReportInput<'a> {
+    pub plan: &'a Plan,
+    pub context: &'a str,
+    pub generated_at: Timestamp,
+    pub gates: &'a [GateVerdict],
+    pub state: &'a RunbookState,
+    pub decision: &'a Decision,
+    pub journal: &'a Verification,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    id: String,
+    text: &'a str,
+    checked: bool,
+    by: Option<&'a str>,
+    at: Option<Timestamp>,
+    verified_by: Option<&'a str>,
+    evidence: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<String>,
+}
+
+pub fn json(input: &ReportInput) -> serde_json::Value {
+    let phases: Vec<serde_json::Value> = input
+        .plan
+        .runbook
+        .iter()
+        .map(|p| {
+            let steps: Vec<StepJson> = p
+                .steps
+                .iter()
+                .map(|s| {
+                    let id = s.id();
+                    let st = input.state.steps.get(&id);
+                    StepJson {
+                        text: &s.0.text,
+                        checked: st.is_some_and(|x| x.checked),
+                        by: st.and_then(|x| x.by.as_deref()),
+                        at: st.and_then(|x| x.at),
+                        verified_by: st.and_then(|x| x.verified_by.as_deref()),
+                        evidence: st.map(|x| x.evidence.as_slice()).unwrap_or(&[]),
+                        verify: s.0.verify.as_ref().map(|v| v.value.to_string()),
+                        id,
+                    }
+                })
+                .collect();
+            serde_json::json!({
+                "phase": p.phase.value,
+                "budget": p.budget.map(|b| b.to_string()),
+                "steps": steps,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "plan": input.plan.name,
+        "context": input.context,
+        "generated_at": input.generated_at,
+        "verdict": input.decision.verdict,
+        "reasons": input.decision.reasons,
+        "override": input.decision.overridden,
+        "gates": input.gates,
+        "load": {
+            "result": input.state.load,
+            "stats": input.state.load_stats,
+        },
+        "runbook": {"phases": phases},
+        "signoffs": input.state.signoffs,
+        "overrides": input.state.overrides,
+        "journal": {
+            "entries": input.journal.entries,
+            "final_hash": input.journal.final_hash,
+            "intact": input.journal.ok(),
+            "problems": input.journal.problems,
+        },
+    })
+}
+
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Go => "GO",
+        Verdict::NoGo => "NO-GO",
+        Verdict::Unknown => "UNKNOWN",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+use super::*;
+use crate::gates::{CheckVerdict, Evidence, GateVerdict, Status};
+use crate::plan;
+use crate::runbook::journal::{Action, Journal, LoadStats};
+use crate::runbook::state::{RunbookState, decide};
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_795_600_000 + s).expect("timestamp")
+}
+
+fn gates(plan: &plan::Plan) -> Vec<GateVerdict> {
+    plan.gates
+        .iter()
+        .map(|g| {
+            let (status, summary, evidence) = match g.id.value.as_str() {
+                "cluster-issuers" => (
+                    Status::Fail,
+                    "internal-ca-issuer False",
+                    vec![Evidence::new(
+                        "ClusterIssuer internal-ca-issuer",
+                        "Ready=False ErrGetKeyPair: secret | not found",
+                    )],
+                ),
+                "network-policies" => (
+                    Status::Unknown,
+                    "stale: watch on networkpolicies failed",
+                    vec![],
+                ),
+                _ => (Status::Pass, "ok", vec![]),
+            };
+            GateVerdict {
+                id: g.id.value.clone(),
+                title: g.title.clone(),
+                group: g.group.clone(),
+                status,
+                summary: summary.into(),
+                as_of: Some(t(0)),
+                checks: vec![CheckVerdict::new("x", status, summary).with_evidence(evidence)],
+            }
+        })
+        .collect()
+}
+
+/// A go-live with ticks by a person and by golive, a load result, a sign-off and an override.
+fn fixture() -> (
+    plan::Plan,
+    RunbookState,
+    crate::runbook::journal::Verification,
+    tempfile::TempDir,
+) {
+    let plan = plan::load_with_env("gravl", |_| None).expect("plan").plan;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut j = Journal::open(dir.path(), "alice").expect("journal");
+    let actions = vec![
+        Action::SessionStarted {
+            plan: plan.name.clone(),
+            version: "test".into(),
+        },
+        Action::StepChecked {
+            step: "verify-all-production-dns-records".into(),
+        },
+        Action::StepVerified {
+            step: "confirm-production-cluster-access".into(),
+            verify: "gate cluster-access".into(),
+            evidence: vec!["gate cluster-access: pass all 10 resources listable".into()],
+        },
+        Action::Note {
+            step: Some("notify-stakeholders".into()),
+            text: "posted in #launch".into(),
+        },
+        Action::LoadStarted {
+            target: "http://127.0.0.1:8080".into(),
+        },
+        Action::LoadFinished {
+            requests: 594,
+            thresholds_ok: false,
+            thresholds: vec![
+                (
+                    "http_req_duration".into(),
+                    "p(95)<200".into(),
+                    true,
+                    "7.0 ms".into(),
+                ),
+                ("http_reqs".into(), "rate>100".into(), false, "19.8".into()),
+            ],
+            aborted: None,
+            stats: Some(LoadStats {
+                duration_s: 30.0,
+                rps: 19.8,
+                failure_rate: 0.0,
+                p50_ms: 1.9,
+                p90_ms: 5.1,
+                p95_ms: 7.0,
+                p99_ms: 14.6,
+                max_ms: 21.8,
+                avg_ms: 2.4,
+                data_received: 1_600_000,
+            }),
+        },
+        Action::SignOff {
+            role: "Security".into(),
+            name: "carol".into(),
+            approve: false,
+            comment: Some("internal-ca-issuer is False".into()),
+            verdict: "no-go".into(),
+            gates: vec![("cluster-issuers".into(), "fail".into())],
+        },
+        Action::Override {
+            reason: "internal CA not used by gravl".into(),
+            verdict: "no-go".into(),
+            failing: vec!["cluster-issuers".into()],
+        },
+    ];
+    for (i, a) in actions.into_iter().enumerate() {
+        j.append(a, t(60 * i as i64)).expect("append");
+    }
+    let state = RunbookState::replay(&j.entries);
+    let (_, verification) = crate::runbook::journal::verify_dir(dir.path()).expect("verify");
+    (plan, state, verification, dir)
+}
+
+#[test]
+fn markdown_report_reads_like_a_launch_ticket() {
+    let (plan, state, verification, _dir) = fixture();
+    let gates = gates(&plan);
+    let decision = decide(&plan, &gates, &state);
+    let input = ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+    };
+    let text = markdown(&input);
+    assert!(
+        text.contains("## Verdict: GO by override (alice overrode NO-GO)"),
+        "{text}"
+    );
+    assert!(text.contains("| 30 s | 19.8 |"), "load figures are shown");
+    assert!(text.contains("**OVERRIDDEN to GO** by alice"));
+    assert!(
+        text.contains("- [x] Confirm production cluster access — verified by gate cluster-access")
+    );
+    assert!(
+        text.contains("secret \\| not found"),
+        "pipes are escaped in cells"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn json_report_has_steps_with_who_and_how() {
+    let (plan, state, verification, _dir) = fixture();
+    let gates = gates(&plan);
+    let decision = decide(&plan, &gates, &state);
+    let input = ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+    };
+    let json = json(&input);
+    let steps = &json["runbook"]["phases"][0]["steps"];
+    assert_eq!(steps[0]["text"], "Verify all production DNS records");
+    assert_eq!(steps[0]["checked"], true);
+    assert_eq!(steps[0]["by"], "alice");
+    assert_eq!(steps[1]["verified_by"], "gate cluster-access");
+    assert_eq!(steps[2]["checked"], false);
+    assert_eq!(json["verdict"], "no-go");
+    assert_eq!(json["journal"]["intact"], true);
+    assert_eq!(json["journal"]["final_hash"], verification.final_hash);
+}
+
+#[test]
+fn junit_makes_failures_and_undecided_gates_red() {
+    let (plan, state, verification, _dir) = fixture();
+    let gates = gates(&plan);
+    let decision = decide(&plan, &gates, &state);
+    let input = ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+    };
+    let xml = junit(&input);
+    assert!(xml.contains("<testcase classname=\"gates.security\" name=\"cluster-issuers\"><failure message=\"internal-ca-issuer False\">"));
+    assert!(xml.contains("name=\"network-policies\"><error message=\"undecided:"));
+    assert!(xml.contains("<testcase classname=\"load.thresholds\" name=\"http_reqs rate&gt;100\"><failure message=\"measured 19.8\"/>"));
+    insta::assert_snapshot!(xml);
+}

@@ -1,0 +1,364 @@
+//! Runbook state replayed from the journal, auto-verification, and the go/no-go rule.
+
+use super::journal::{Action, Entry};
+use crate::gates::{GateVerdict, LoadEvidence, Status, Verdict};
+use crate::plan::{Plan, Verify};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepState {
+    pub checked: bool,
+    pub by: Option<String>,
+    pub at: Option<Timestamp>,
+    /// `gate cluster-access`, `load`…: what ticked the step by itself.
+    pub verified_by: Option<String>,
+    pub evidence: Vec<String>,
+    pub notes: Vec<(Timestamp, String, String)>,
+    pub last_command: Option<CommandRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommandRecord {
+    pub at: Timestamp,
+    pub by: String,
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    pub output_tail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignOffRecord {
+    pub role: String,
+    pub name: String,
+    pub approve: bool,
+    pub comment: Option<String>,
+    pub at: Timestamp,
+    pub operator: String,
+    pub verdict: String,
+    pub gates: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverrideRecord {
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+    pub verdict: String,
+    pub failing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunbookState {
+    pub steps: BTreeMap<String, StepState>,
+    pub signoffs: Vec<SignOffRecord>,
+    pub overrides: Vec<OverrideRecord>,
+    pub load: Option<LoadEvidence>,
+    pub load_started: Option<Timestamp>,
+    pub load_stats: Option<super::journal::LoadStats>,
+    pub started_at: Option<Timestamp>,
+}
+
+impl RunbookState {
+    pub fn replay(entries: &[Entry]) -> Self {
+        let mut state = Self::default();
+        for e in entries {
+            state.apply(e);
+        }
+        state
+    }
+
+    pub fn apply(&mut self, e: &Entry) {
+        match &e.action {
+            Action::SessionStarted { .. } => {
+                self.started_at.get_or_insert(e.at);
+            }
+            Action::StepChecked { step } => {
+                let s = self.steps.entry(step.clone()).or_default();
+                s.checked = true;
+                s.by = Some(e.operator.clone());
+                s.at = Some(e.at);
+                s.verified_by = None;
+                s.evidence.clear();
+            }
+            Action::StepUnchecked { step } => {
+                let s = self.steps.entry(step.clone()).or_default();
+                s.checked = false;
+                s.by = Some(e.operator.clone());
+                s.at = Some(e.at);
+                s.verified_by = None;
+            }
+            Action::StepVerified {
+                step,
+                verify,
+                evidence,
+            } => {
+                let s = self.steps.entry(step.clone()).or_default();
+                s.checked = true;
+                s.by = Some("golive".into());
+                s.at = Some(e.at);
+                s.verified_by = Some(verify.clone());
+                s.evidence = evidence.clone();
+            }
+            Action::Note { step, text } => {
+                let key = step.clone().unwrap_or_default();
+                self.steps.entry(key).or_default().notes.push((
+                    e.at,
+                    e.operator.clone(),
+                    text.clone(),
+                ));
+            }
+            Action::CommandRun {
+                step,
+                command,
+                exit_code,
+                duration_ms,
+                output_tail,
+            } => {
+                self.steps.entry(step.clone()).or_default().last_command = Some(CommandRecord {
+                    at: e.at,
+                    by: e.operator.clone(),
+                    command: command.clone(),
+                    exit_code: *exit_code,
+                    duration_ms: *duration_ms,
+                    output_tail: output_tail.clone(),
+                });
+            }
+            Action::SignOff {
+                role,
+                name,
+                approve,
+                comment,
+                verdict,
+                gates,
+            } => {
+                self.signoffs.retain(|s| &s.role != role);
+                self.signoffs.push(SignOffRecord {
+                    role: role.clone(),
+                    name: name.clone(),
+                    approve: *approve,
+                    comment: comment.clone(),
+                    at: e.at,
+                    operator: e.operator.clone(),
+                    verdict: verdict.clone(),
+                    gates: gates.clone(),
+                });
+            }
+            Action::Override {
+                reason,
+                verdict,
+                failing,
+            } => self.overrides.push(OverrideRecord {
+                at: e.at,
+                by: e.operator.clone(),
+                reason: reason.clone(),
+                verdict: verdict.clone(),
+                failing: failing.clone(),
+            }),
+            Action::LoadStarted { .. } => {
+                self.load_started = Some(e.at);
+                self.load_stats = None;
+                self.load = Some(LoadEvidence {
+                    finished_at: None,
+                    running: true,
+                    thresholds: Vec::new(),
+                    requests: 0,
+                });
+            }
+            Action::LoadFinished {
+                requests,
+                thresholds,
+                stats,
+                ..
+            } => {
+                self.load_stats = stats.clone();
+                self.load = Some(LoadEvidence {
+                    finished_at: Some(e.at),
+                    running: false,
+                    requests: *requests,
+                    thresholds: thresholds
+                        .iter()
+                        .map(
+                            |(metric, expr, ok, measured)| crate::gates::ThresholdEvidence {
+                                metric: metric.clone(),
+                                expr: expr.clone(),
+                                ok: *ok,
+                                measured: measured.clone(),
+                            },
+                        )
+                        .collect(),
+                });
+            }
+        }
+    }
+
+    pub fn is_checked(&self, step: &str) -> bool {
+        self.steps.get(step).is_some_and(|s| s.checked)
+    }
+}
+
+/// Whether a step's verification passes now, and the evidence it passes on.
+pub fn verification(
+    verify: &Verify,
+    gates: &[GateVerdict],
+    load: Option<&LoadEvidence>,
+) -> (Status, Vec<String>) {
+    match verify {
+        Verify::Gate(id) => match gates.iter().find(|g| &g.id == id) {
+            Some(g) => (
+                g.status,
+                vec![format!("gate {}: {} {}", g.id, g.status.word(), g.summary)],
+            ),
+            None => (Status::Unknown, vec![format!("gate {id} not evaluated")]),
+        },
+        Verify::Group(group) => {
+            let members: Vec<&GateVerdict> = gates.iter().filter(|g| &g.group == group).collect();
+            let status = Status::worst(members.iter().map(|g| g.status)).unwrap_or(Status::Unknown);
+            (
+                status,
+                members
+                    .iter()
+                    .map(|g| format!("gate {}: {} {}", g.id, g.status.word(), g.summary))
+                    .collect(),
+            )
+        }
+        Verify::Load => {
+            let v = crate::gates::load_verdict(load);
+            (
+                v.status,
+                vec![format!(
+                    "load thresholds: {} {}",
+                    v.status.word(),
+                    v.summary
+                )],
+            )
+        }
+    }
+}
+
+/// Steps whose verification passes now but that are not ticked: tick them, with evidence.
+/// A ticked step is never unticked silently; the cockpit shows when its evidence turns.
+pub fn auto_verify(
+    plan: &Plan,
+    state: &RunbookState,
+    gates: &[GateVerdict],
+    load: Option<&LoadEvidence>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for phase in &plan.runbook {
+        for step in &phase.steps {
+            let Some(verify) = &step.0.verify else {
+                continue;
+            };
+            let id = step.id();
+            if state.is_checked(&id) || !requirements_met(plan, state, &step.0.requires) {
+                continue;
+            }
+            let (status, evidence) = verification(&verify.value, gates, load);
+            if status == Status::Pass {
+                actions.push(Action::StepVerified {
+                    step: id,
+                    verify: verify.value.to_string(),
+                    evidence,
+                });
+            }
+        }
+    }
+    actions
+}
+
+/// `requires` names steps or whole phases that must be done first.
+pub fn requirements_met(
+    plan: &Plan,
+    state: &RunbookState,
+    requires: &[serde_saphyr::Spanned<String>],
+) -> bool {
+    requires.iter().all(
+        |r| match plan.runbook.iter().find(|p| p.phase.value == r.value) {
+            Some(phase) => phase.steps.iter().all(|s| state.is_checked(&s.id())),
+            None => state.is_checked(&r.value),
+        },
+    )
+}
+
+/// The launch decision: GO only when every gate passes, the load thresholds are met,
+/// every step is done and every sign-off role approved. Reasons name what is missing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// An operator overrode a non-GO verdict; the record says who and why.
+    pub overridden: Option<OverrideRecord>,
+}
+
+pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decision {
+    let mut blocking = Vec::new();
+    let mut pending = Vec::new();
+    for g in gates {
+        match g.status {
+            Status::Fail => blocking.push(format!("gate {} failing: {}", g.id, g.summary)),
+            Status::Unknown => pending.push(format!("gate {} undecided: {}", g.id, g.summary)),
+            Status::Pass | Status::Warn => {}
+        }
+    }
+    if plan.load.is_some()
+        && !plan.gates.iter().any(|g| {
+            g.checks
+                .iter()
+                .any(|c| matches!(c, crate::plan::Check::LoadThresholds(_)))
+        })
+    {
+        let v = crate::gates::load_verdict(state.load.as_ref());
+        match v.status {
+            Status::Fail => blocking.push(format!("load test: {}", v.summary)),
+            Status::Unknown => pending.push(format!("load test: {}", v.summary)),
+            _ => {}
+        }
+    }
+    let open: Vec<String> = plan
+        .runbook
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter(|s| !state.is_checked(&s.id()))
+        .map(|s| s.0.text.clone())
+        .collect();
+    if !open.is_empty() {
+        pending.push(format!(
+            "{} runbook steps open (first: {})",
+            open.len(),
+            open[0]
+        ));
+    }
+    for role in &plan.signoff {
+        match state.signoffs.iter().find(|s| &s.role == role) {
+            Some(s) if s.approve => {}
+            Some(s) => blocking.push(format!("sign-off {role} rejected by {}", s.name)),
+            None => pending.push(format!("sign-off {role} missing")),
+        }
+    }
+    let (verdict, mut reasons) = if !blocking.is_empty() {
+        (Verdict::NoGo, blocking)
+    } else if !pending.is_empty() {
+        (Verdict::Unknown, pending.clone())
+    } else {
+        (
+            Verdict::Go,
+            vec!["every gate passes, every step done, every role approved".into()],
+        )
+    };
+    if verdict == Verdict::NoGo {
+        reasons.extend(pending);
+    }
+    let overridden = if verdict == Verdict::Go {
+        None
+    } else {
+        state.overrides.last().cloned()
+    };
+    Decision {
+        verdict,
+        reasons,
+        overridden,
+    }
+}

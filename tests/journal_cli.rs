@@ -1,0 +1,106 @@
+//! `golive journal verify` and `golive report` as a user runs them.
+
+mod support;
+
+use golive::runbook::journal::{Action, FILE_NAME, Journal};
+use jiff::Timestamp;
+use std::process::Command;
+use support::*;
+
+fn golive() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_golive"))
+}
+
+fn journal(dir: &std::path::Path) {
+    let mut j = Journal::open(dir, "alice").expect("journal");
+    for step in [
+        "verify-all-production-dns-records",
+        "notify-stakeholders",
+        "validate-backup-procedures",
+    ] {
+        j.append(Action::StepChecked { step: step.into() }, Timestamp::now())
+            .expect("append");
+    }
+}
+
+#[test]
+fn verify_passes_an_intact_journal_and_names_the_tampered_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    journal(dir.path());
+    let out = golive()
+        .args(["journal", "verify"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 entries, chain intact"));
+
+    let path = dir.path().join(FILE_NAME);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replacen("notify-stakeholders", "notify-nobody", 1),
+    )
+    .expect("tamper");
+    let out = golive()
+        .args(["journal", "verify"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("journal.jsonl:2: content does not match its hash"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn report_combines_the_cluster_and_the_journal() {
+    let (sim, dir, kubeconfig) = gravl_sim(&[]).await;
+    journal(dir.path());
+    let state = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        golive()
+            .args([
+                "report",
+                "--plan",
+                "gravl",
+                "--format",
+                "markdown",
+                "--wait",
+                "10",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("## Verdict: NO-GO"), "{text}");
+    assert!(
+        text.contains("| cluster-issuers | ❌ fail | internal-ca-issuer False |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- [x] Verify all production DNS records — alice at"),
+        "{text}"
+    );
+    assert!(text.contains("chain intact"), "{text}");
+    sim.shutdown().await;
+}
