@@ -71,12 +71,21 @@ fn big_view_app() -> App {
             t0,
         );
     }
+    let now = t0 + SignedDuration::from_secs(1);
     let started = Instant::now();
-    app.settle(t0 + SignedDuration::from_secs(1));
-    eprintln!(
-        "gate evaluation over {PODS} extra pods: {:?}",
-        started.elapsed()
-    );
+    app.settle(now);
+    eprintln!("all gates over {PODS} extra pods: {:?}", started.elapsed());
+    let ctx = golive::gates::Context { now, load: None };
+    for gate in &app.plan.plan.gates {
+        let started = Instant::now();
+        let verdict = golive::gates::evaluate_gate(gate, &app.view, &ctx);
+        eprintln!(
+            "  {:<18} {:?} ({})",
+            verdict.id,
+            started.elapsed(),
+            verdict.status.word()
+        );
+    }
     app
 }
 
