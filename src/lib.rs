@@ -8,5 +8,6 @@ pub mod commands;
 pub mod demo;
 pub mod gates;
 pub mod plan;
+pub mod probe;
 pub mod report;
 pub mod runbook;

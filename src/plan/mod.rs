@@ -2,6 +2,7 @@
 //! and the plans that ship with golive.
 
 pub mod duration;
+pub mod expr;
 pub mod interpolate;
 pub mod model;
 pub mod selector;
@@ -234,6 +235,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                     ),
                 ));
             }
+            for message in check_errors(check) {
+                errors.push((line, column, format!("gate `{}`: {message}", gate.id.value)));
+            }
             if let Check::Allow(r) | Check::Deny(r) = check {
                 for (side, peer) in [("from", &r.from), ("to", &r.to)] {
                     let kinds = [
@@ -333,6 +337,65 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
     }
     errors.sort();
     errors
+}
+
+fn source_errors(s: &ValueSource) -> Vec<String> {
+    let mut errors = Vec::new();
+    match (&s.config_map, &s.env) {
+        (Some(_), Some(_)) | (None, None) => {
+            errors.push("a value comes from exactly one of `config_map` and `env`".into())
+        }
+        (Some(cm), None) if cm.path.is_some() && cm.format == ValueFormat::Text => {
+            errors.push(format!(
+                "`path` needs `format: yaml` or `format: json` on key {}",
+                cm.key
+            ))
+        }
+        _ => {}
+    }
+    errors
+}
+
+/// What serde cannot see inside one check: sources, expressions, names.
+fn check_errors(check: &Check) -> Vec<String> {
+    match check {
+        Check::ConfigValue(c) => source_errors(&c.source()),
+        Check::SecretExists(c) if c.names.is_empty() && c.selector.is_none() => {
+            vec!["secret_exists needs `names` or `selector`".into()]
+        }
+        Check::ResourceExists(c) if c.api_version.trim().is_empty() || c.kind.trim().is_empty() => {
+            vec!["resource_exists needs `api_version` and `kind`".into()]
+        }
+        Check::JobSucceeded(c) if c.name.is_none() && c.selector.is_none() => {
+            vec!["job_succeeded needs `name` or `selector`".into()]
+        }
+        Check::Expression(e) => {
+            let mut errors = Vec::new();
+            for (name, v) in &e.values {
+                if let ExpressionValue::ConfigValue(s) = v {
+                    errors.extend(
+                        source_errors(s)
+                            .into_iter()
+                            .map(|m| format!("value `{name}`: {m}")),
+                    );
+                }
+            }
+            match expr::Expression::parse(&e.expr) {
+                Err(m) => errors.push(format!("expression: {m}")),
+                Ok(parsed) => {
+                    for name in parsed.names() {
+                        if !e.values.contains_key(&name) {
+                            errors.push(format!(
+                                "expression uses `{name}`, which `values` does not declare"
+                            ));
+                        }
+                    }
+                }
+            }
+            errors
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
