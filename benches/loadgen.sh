@@ -87,11 +87,13 @@ run() { # name, command...
   sleep 2
 }
 
+cut -d' ' -f1-3 /proc/loadavg > "$OUT/load.txt"
 run golive "${GOLIVE[@]}" --url "$URL" --vus "$CONNS" --duration "${DURATION}s" --workers "$WORKERS" \
   --quiet --summary-export "$OUT/golive.json"
 run wrk wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$URL"
 run oha oha -z "${DURATION}s" -c "$CONNS" --worker-threads "$WORKERS" --no-tui --output-format json "$URL"
 
+echo "/ $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/load.txt"
 python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
 import json, re, sys
 out, duration, conns = sys.argv[1], float(sys.argv[2]), sys.argv[3]
@@ -119,10 +121,10 @@ rows["wrk"] = dict(reqs=int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", w).gro
                    errors=sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", w)))
 o = json.load(open(f"{out}/oha.out"))
 lp = o["latencyPercentiles"]
-rows["oha"] = dict(reqs=int(o["summary"]["requestsPerSec"] * o["summary"]["total"]), secs=o["summary"]["total"],
+rows["oha"] = dict(reqs=sum(o.get("statusCodeDistribution", {}).values()), secs=o["summary"]["total"],
                    p50=lp["p50"] * 1000, p99=lp["p99"] * 1000,
                    errors=sum(o.get("errorDistribution", {}).values()))
-print(f"\n{duration:.0f}s, {conns} connections, {out}")
+print(f"\n{duration:.0f}s, {conns} connections, {out}; load average before/after: {open(f'{out}/load.txt').read().strip()}")
 print(f"{'tool':8} {'req/s':>10} {'requests':>10} {'CPU-s/100k':>11} {'RSS MB':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
 for name, r in rows.items():
     cpu, rss = usage(name)

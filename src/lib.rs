@@ -11,3 +11,4 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod runbook;
+pub mod tui;

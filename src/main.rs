@@ -32,6 +32,23 @@ impl ClusterArgs {
     }
 }
 
+#[derive(clap::Args, Debug, Clone)]
+struct CockpitArgs {
+    /// Colour theme: default, light, high-contrast, or a file in $XDG_CONFIG_HOME/golive/themes/.
+    #[arg(long)]
+    theme: Option<String>,
+    /// Where runbook progress is kept (default: $XDG_DATA_HOME/golive/<plan>/).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+fn cockpit_exit(result: color_eyre::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("{e:?}");
+        ExitCode::from(1)
+    })
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate every gate of a plan once against the cluster and print the verdicts.
@@ -69,6 +86,24 @@ enum Command {
     Netpol(netpol::NetpolCommand),
     /// Run the simulated Kubernetes API server (a test double and demo, not a cluster).
     Sim(sim::SimArgs),
+    /// Open the cockpit on a simulated cluster and demo service: no cluster needed.
+    Demo {
+        /// Built-in demo plan (gravl, volundr).
+        #[arg(long, default_value = "gravl")]
+        plan: String,
+        #[command(flatten)]
+        cockpit: CockpitArgs,
+    },
+    /// Open the cockpit on a real cluster.
+    Run {
+        /// Plan file or built-in plan name (gravl, volundr).
+        #[arg(long)]
+        plan: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[command(flatten)]
+        cockpit: CockpitArgs,
+    },
     /// Write the go-live report: verdict, gates with evidence, load results, runbook,
     /// sign-offs and the journal's final hash. Exit codes as for `check`.
     Report {
@@ -176,6 +211,27 @@ fn main() -> ExitCode {
                 check::run(loaded, cluster.target(), options).await
             }
             Command::Sim(args) => sim::run(args).await,
+            Command::Demo { plan, cockpit } => {
+                cockpit_exit(golive::tui::run_demo(&plan, cockpit.theme, cockpit.state_dir).await)
+            }
+            Command::Run {
+                plan,
+                cluster,
+                cockpit,
+            } => {
+                let loaded = match load_plan(&plan) {
+                    Ok(p) => p,
+                    Err(code) => return code,
+                };
+                let options = golive::tui::Options {
+                    plan: loaded,
+                    target: cluster.target(),
+                    demo: false,
+                    theme: cockpit.theme,
+                    state_dir: cockpit.state_dir,
+                };
+                cockpit_exit(golive::tui::run(options).await)
+            }
             Command::Journal(JournalCommand::Verify { dir }) => report::verify(&dir),
             Command::Report {
                 plan,

@@ -183,12 +183,16 @@ fn restarts(p: &Value) -> i64 {
 }
 
 /// Pods that ran to completion (Jobs, one-off pods) are not expected to be Ready.
+/// A failed pod of a Job is the Job's business (its retries and backoff), not the service's.
 fn finished(p: &Value) -> bool {
-    matches!(str_field(&p["status"], "phase"), "Succeeded" | "Failed")
-        && p["metadata"]["ownerReferences"]
-            .as_array()
-            .is_some_and(|o| o.iter().any(|r| r["kind"].as_str() == Some("Job")))
-        || str_field(&p["status"], "phase") == "Succeeded"
+    let owned_by_job = p["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|r| r["kind"].as_str() == Some("Job")));
+    match str_field(&p["status"], "phase") {
+        "Succeeded" => true,
+        "Failed" => owned_by_job,
+        _ => false,
+    }
 }
 
 pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {

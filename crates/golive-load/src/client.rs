@@ -188,6 +188,9 @@ impl Conn {
 /// A VU's connections, one slot per origin.
 pub(crate) struct VuClient {
     conns: Vec<Option<Conn>>,
+    /// One timer per VU, re-armed per request: moving a registered deadline later is a
+    /// cheap update in tokio, unlike registering a new timer for every request.
+    timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 struct Failure(ErrorKind);
@@ -320,6 +323,7 @@ impl VuClient {
     pub fn new(origins: usize) -> VuClient {
         VuClient {
             conns: (0..origins).map(|_| None).collect(),
+            timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
         }
     }
 
@@ -336,71 +340,34 @@ impl VuClient {
             None
         };
         let mut sent_at = started;
-        let result: Result<(u16, Instant, Instant), Failure> =
-            tokio::time::timeout_at(deadline, async {
-                let Some(origin) = shared.origins.get(slot) else {
-                    return Err(Failure(ErrorKind::Connect));
-                };
-                let conn_slot = match self.conns.get_mut(slot) {
-                    Some(s) => s,
-                    None => return Err(Failure(ErrorKind::Connect)),
-                };
-                if !conn_slot.as_ref().is_some_and(Conn::usable) {
-                    *conn_slot = None;
-                    let c = connect(shared, origin).await?;
-                    connecting_us = Some(c.connecting_us);
-                    tls_us = c.tls_us;
-                    *conn_slot = Some(c.conn);
-                    sent_at = Instant::now();
-                }
-                let Some(conn) = conn_slot.as_mut() else {
-                    return Err(Failure(ErrorKind::Connect));
-                };
-                match &mut conn.sender {
-                    Sender::H1 { send, driver } => {
-                        let mut request = Request::new(Full::new(req.body.clone()));
-                        *request.method_mut() = req.method.clone();
-                        *request.uri_mut() = req.uri_h1.clone();
-                        *request.headers_mut() = req.headers_h1.clone();
-                        let fut = async {
-                            send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                            let resp = send
-                                .send_request(request)
-                                .await
-                                .map_err(|e| Failure(hyper_kind(&e)))?;
-                            let head_at = Instant::now();
-                            let status = resp.status().as_u16();
-                            let mut body = resp.into_body();
-                            while let Some(frame) = body.frame().await {
-                                frame.map_err(|e| Failure(hyper_kind(&e)))?;
-                            }
-                            Ok((status, head_at, Instant::now()))
-                        };
-                        tokio::pin!(fut);
-                        let Some(d) = driver.as_mut() else {
-                            return Err(Failure(ErrorKind::Reset));
-                        };
-                        let conn_result = tokio::select! {
-                            biased;
-                            r = &mut fut => return r,
-                            c = d.as_mut() => c,
-                        };
-                        // The connection ended first (server closed or failed); the request
-                        // future resolves once the driver is gone.
-                        *driver = None;
-                        match fut.await {
-                            Ok(v) => Ok(v),
-                            Err(f) => Err(match conn_result {
-                                Err(e) => Failure(hyper_kind(&e)),
-                                Ok(()) => f,
-                            }),
-                        }
-                    }
-                    Sender::H2 { send } => {
-                        let mut request = Request::new(Full::new(req.body.clone()));
-                        *request.method_mut() = req.method.clone();
-                        *request.uri_mut() = req.uri_h2.clone();
-                        *request.headers_mut() = req.headers_h2.clone();
+        self.timer.as_mut().reset(deadline);
+        let VuClient { conns, timer } = self;
+        let work = async {
+            let Some(origin) = shared.origins.get(slot) else {
+                return Err(Failure(ErrorKind::Connect));
+            };
+            let conn_slot = match conns.get_mut(slot) {
+                Some(s) => s,
+                None => return Err(Failure(ErrorKind::Connect)),
+            };
+            if !conn_slot.as_ref().is_some_and(Conn::usable) {
+                *conn_slot = None;
+                let c = connect(shared, origin).await?;
+                connecting_us = Some(c.connecting_us);
+                tls_us = c.tls_us;
+                *conn_slot = Some(c.conn);
+                sent_at = Instant::now();
+            }
+            let Some(conn) = conn_slot.as_mut() else {
+                return Err(Failure(ErrorKind::Connect));
+            };
+            match &mut conn.sender {
+                Sender::H1 { send, driver } => {
+                    let mut request = Request::new(Full::new(req.body.clone()));
+                    *request.method_mut() = req.method.clone();
+                    *request.uri_mut() = req.uri_h1.clone();
+                    *request.headers_mut() = req.headers_h1.clone();
+                    let fut = async {
                         send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
                         let resp = send
                             .send_request(request)
@@ -413,11 +380,52 @@ impl VuClient {
                             frame.map_err(|e| Failure(hyper_kind(&e)))?;
                         }
                         Ok((status, head_at, Instant::now()))
+                    };
+                    tokio::pin!(fut);
+                    let Some(d) = driver.as_mut() else {
+                        return Err(Failure(ErrorKind::Reset));
+                    };
+                    let conn_result = tokio::select! {
+                        biased;
+                        r = &mut fut => return r,
+                        c = d.as_mut() => c,
+                    };
+                    // The connection ended first (server closed or failed); the request
+                    // future resolves once the driver is gone.
+                    *driver = None;
+                    match fut.await {
+                        Ok(v) => Ok(v),
+                        Err(f) => Err(match conn_result {
+                            Err(e) => Failure(hyper_kind(&e)),
+                            Ok(()) => f,
+                        }),
                     }
                 }
-            })
-            .await
-            .unwrap_or(Err(Failure(ErrorKind::Timeout)));
+                Sender::H2 { send } => {
+                    let mut request = Request::new(Full::new(req.body.clone()));
+                    *request.method_mut() = req.method.clone();
+                    *request.uri_mut() = req.uri_h2.clone();
+                    *request.headers_mut() = req.headers_h2.clone();
+                    send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
+                    let resp = send
+                        .send_request(request)
+                        .await
+                        .map_err(|e| Failure(hyper_kind(&e)))?;
+                    let head_at = Instant::now();
+                    let status = resp.status().as_u16();
+                    let mut body = resp.into_body();
+                    while let Some(frame) = body.frame().await {
+                        frame.map_err(|e| Failure(hyper_kind(&e)))?;
+                    }
+                    Ok((status, head_at, Instant::now()))
+                }
+            }
+        };
+        let result: Result<(u16, Instant, Instant), Failure> = tokio::select! {
+            biased;
+            r = work => r,
+            _ = timer.as_mut() => Err(Failure(ErrorKind::Timeout)),
+        };
 
         let (sent, received) = match self.conns.get(slot).and_then(Option::as_ref) {
             Some(c) => (

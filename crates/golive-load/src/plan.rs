@@ -126,6 +126,7 @@ impl Iterator for RateTimes<'_> {
                     let disc = (r0 * r0 + 4.0 * a * c).max(0.0);
                     (-r0 + disc.sqrt()) / (2.0 * a)
                 };
+                let x = if x.is_finite() { x } else { d };
                 self.next_k += self.step;
                 return Some(Duration::from_secs_f64(
                     (self.stage_start + x.clamp(0.0, d)).max(0.0),

@@ -115,7 +115,7 @@ enum Command {
     Stop,
 }
 
-/// A running load test. Dropping it does not stop the run; call `stop()`.
+/// A running load test. Dropping it without `wait()` stops it gracefully.
 pub struct LoadRun {
     snapshots: watch::Receiver<Snapshot>,
     commands: mpsc::UnboundedSender<Command>,
@@ -206,6 +206,15 @@ impl LoadRun {
                 Err(_) => fallback(),
             },
             None => fallback(),
+        }
+    }
+}
+
+impl Drop for LoadRun {
+    fn drop(&mut self) {
+        // `wait()` takes `done`; anything else dropping the run means nobody will read it.
+        if self.done.is_some() {
+            self.ctl.stop();
         }
     }
 }

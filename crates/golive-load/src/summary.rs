@@ -288,7 +288,87 @@ pub fn progress_line(s: &Snapshot) -> String {
         let _ = write!(out, "  {} dropped", s.dropped_iterations);
     }
     for t in &s.thresholds {
-        let _ = write!(out, "  {} {}", mark(t.state), t.expr);
+        if t.metric == "http_req_duration" {
+            let _ = write!(out, "  {} {}", mark(t.state), t.expr);
+        } else {
+            let _ = write!(out, "  {} {} {}", mark(t.state), t.metric, t.expr);
+        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::threshold::ThresholdState;
+
+    fn snapshot() -> Snapshot {
+        let mut s = Snapshot {
+            elapsed: Duration::from_secs(10),
+            planned: Duration::from_secs(30),
+            vus: 10,
+            vus_max: 10,
+            http_reqs: 1000,
+            http_req_failed: 10,
+            iterations: 1000,
+            failure_rate: 0.01,
+            ..Snapshot::default()
+        };
+        s.latency.p99 = 14.6;
+        s.window.latency.p95 = 7.0;
+        s.window.rps = 100.0;
+        s.thresholds = vec![
+            ThresholdResult {
+                metric: "http_req_duration".into(),
+                expr: "p(95)<200".into(),
+                state: ThresholdState::Pass,
+                value: Some(7.0),
+                abort_on_fail: false,
+                aggregation: Some(Aggregation::Percentile(95.0)),
+            },
+            ThresholdResult {
+                metric: "http_req_failed".into(),
+                expr: "rate<0.001".into(),
+                state: ThresholdState::Fail,
+                value: Some(0.01),
+                abort_on_fail: false,
+                aggregation: Some(Aggregation::Rate),
+            },
+        ];
+        s
+    }
+
+    #[test]
+    fn progress_line_shows_live_percentiles_rate_and_threshold_marks() {
+        let line = progress_line(&snapshot());
+        assert!(line.contains("p95 7.00ms"), "{line}");
+        assert!(line.contains("100 req/s"), "{line}");
+        assert!(line.contains("✓ p(95)<200"), "{line}");
+        assert!(line.contains("✗ http_req_failed rate<0.001"), "{line}");
+    }
+
+    #[test]
+    fn text_summary_reads_like_k6_with_p99() {
+        let summary = Summary {
+            snapshot: snapshot(),
+            aborted: None,
+            scenario_names: vec!["default".into()],
+            iterations_by_scenario: vec![1000],
+            dropped_by_scenario: vec![0],
+        };
+        let text = summary.render_text();
+        assert!(text.contains("█ THRESHOLDS"), "{text}");
+        assert!(text.contains("✓ 'p(95)<200' p(95)=7.00ms"), "{text}");
+        assert!(text.contains("✗ 'rate<0.001' rate=1.00%"), "{text}");
+        assert!(text.contains("p(99)=14.60ms"), "{text}");
+        assert!(
+            text.contains("http_req_failed................: 1.00% 10 out of 1000"),
+            "{text}"
+        );
+        let json = summary.to_export_json();
+        assert_eq!(json["thresholds"]["http_req_failed"][0]["ok"], false);
+        assert_eq!(json["metrics"]["http_req_failed"]["fails"], 990);
+    }
 }

@@ -214,3 +214,24 @@ async fn live_snapshots_stream_while_running_and_on_demand() {
     );
     assert_eq!(summary.aborted.as_deref(), Some("stopped on request"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_run_without_waiting_stops_its_traffic() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s: {{executor: constant-vus, vus: 2, duration: 5s, requests: [GET /delay?ms=1]}}
+",
+        server.base()
+    ));
+    let run = LoadRun::start(cfg).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(run);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = server.requests();
+    assert!(settled > 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests(), settled);
+}

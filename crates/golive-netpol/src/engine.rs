@@ -2,7 +2,7 @@
 //! matrix is unions and intersections, and a policy change recomputes only the
 //! endpoints that policy selected before or after.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::eval::{IpMatch, ip_block_matches};
 use crate::model::{Direction, Model, Peer, Policy, Rule};
@@ -553,13 +553,4 @@ impl Analyzer {
 /// Reachability for every pair of distinct endpoints on each port.
 pub fn matrix(model: &Model, ports: &[PortSpec]) -> Matrix {
     Analyzer::new(model.clone(), ports).matrix
-}
-
-/// Counts policies per namespace, for summaries.
-pub fn policies_per_namespace(model: &Model) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for p in &model.policies {
-        *out.entry(p.namespace.clone()).or_default() += 1;
-    }
-    out
 }

@@ -590,6 +590,7 @@ impl ModelBuilder {
                     return Ok(self);
                 }
                 let pod_ip = str_at(value, &["status", "podIP"]).and_then(|s| s.parse().ok());
+                self.note_host_network(value.get("spec"), origin, "Pod", &namespace, &name);
                 self.raw.push(RawEndpoint {
                     endpoint: Endpoint {
                         name: format!("{namespace}/{name}"),
@@ -616,6 +617,7 @@ impl ModelBuilder {
                     ));
                     return Ok(self);
                 };
+                self.note_host_network(template.get("spec"), origin, k, &namespace, &name);
                 self.raw.push(RawEndpoint {
                     endpoint: Endpoint {
                         name: format!("{namespace}/{name}"),
@@ -633,6 +635,26 @@ impl ModelBuilder {
             _ => {}
         }
         Ok(self)
+    }
+
+    /// NetworkPolicy behaviour for host-network pods is CNI-specific; say so.
+    fn note_host_network(
+        &mut self,
+        spec: Option<&Value>,
+        origin: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) {
+        if spec
+            .and_then(|s| s.get("hostNetwork"))
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            self.issues.push(format!(
+                "{origin}: {kind} {ns}/{name} uses hostNetwork; NetworkPolicy behaviour for it depends on the CNI, and it is analysed like any pod"
+            ));
+        }
     }
 
     /// Adds every document of a multi-document YAML text; `file` names it in errors.

@@ -474,3 +474,19 @@ fn incremental_update_matches_a_full_recompute() {
     full.policies.remove(0);
     assert_eq!(analyzer.matrix(), &matrix(&full, &ports));
 }
+
+#[test]
+fn host_network_pods_are_noted_as_cni_specific() {
+    let m = Model::from_yaml(
+        "kind: DaemonSet\nmetadata: {name: agent, namespace: a}\nspec:\n  template:\n    metadata: {labels: {app: agent}}\n    spec: {hostNetwork: true, containers: [{name: c}]}\n",
+        "ds.yaml",
+    )
+    .unwrap();
+    assert_eq!(m.endpoints.len(), 1);
+    assert_eq!(
+        m.issues,
+        vec![
+            "ds.yaml:1:1: DaemonSet a/agent uses hostNetwork; NetworkPolicy behaviour for it depends on the CNI, and it is analysed like any pod"
+        ]
+    );
+}

@@ -63,10 +63,12 @@ use store::{Store, StoreError};
 pub struct NamedText {
     /// Shown where a file path would be, e.g. `demo/cluster.yaml`.
     pub name: String,
+    /// The YAML itself.
     pub text: String,
 }
 
 impl NamedText {
+    /// Names a YAML text, e.g. `NamedText::new("demo/cluster.yaml", include_str!(...))`.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         NamedText {
             name: name.into(),
@@ -89,7 +91,8 @@ pub struct SimConfig {
     pub deny: Vec<String>,
     /// A scenario timeline file, played from the moment the server starts.
     pub scenario: Option<PathBuf>,
-    /// A scenario held in memory; played after `scenario` if both are given.
+    /// A scenario held in memory, played from the start too (alongside
+    /// `scenario` if both are given).
     pub scenario_text: Option<NamedText>,
     /// Where to write a kubeconfig once the server listens.
     pub kubeconfig_out: Option<PathBuf>,

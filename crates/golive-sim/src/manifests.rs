@@ -224,25 +224,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_and_apply_timings_for_ten_thousand_documents() {
-        let mut text = String::new();
-        for i in 0..10_000 {
-            text.push_str(&format!(
-                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:05}\n  namespace: ns-{}\n  labels: {{app: load}}\ndata:\n  key: value-{i}\n",
-                i % 20
-            ));
-        }
-        let started = std::time::Instant::now();
-        let documents = parse_text("10k.yaml", &text).expect("parses");
-        let parsed = started.elapsed();
-        let mut store = Store::new();
-        let started = std::time::Instant::now();
-        let applied = apply_all(&mut store, documents).expect("applies");
-        println!("parse {parsed:?}, apply {:?}", started.elapsed());
-        assert_eq!(applied, 10_000);
-    }
-
-    #[test]
     fn split_documents_cuts_only_at_document_markers() {
         let text = "a: 1\n---\nb: |\n  ---x\n--- \nc: 3\n";
         let chunks = split_documents(text, 3);

@@ -850,3 +850,42 @@ async fn timed_outage_ends_by_itself_and_latency_delays_answers() {
     sim.set_latency(None);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflector_with_frequent_bookmarks_and_a_dropped_watch_loses_no_events() {
+    let sim = start_fixture_sim().await;
+    sim.set_bookmark_interval(Duration::from_millis(20));
+    let maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client_for(&sim), "burst");
+    let (reader, writer) = kube::runtime::reflector::store();
+    let stream = kube::runtime::reflector(writer, watcher(maps, watcher::Config::default()));
+    let task = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while stream.next().await.is_some() {}
+    });
+    reader.wait_until_ready().await.expect("initial list");
+    for i in 0..200 {
+        sim.apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("burst-{i:03}"), "namespace": "burst"}}))
+            .expect("apply");
+        if i % 3 == 0 {
+            sim.delete("v1", "ConfigMap", Some("burst"), &format!("burst-{i:03}"))
+                .expect("delete");
+        }
+        if i % 50 == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Resuming from the last bookmark or event must replay what was missed.
+        if i == 120 {
+            sim.drop_watches();
+        }
+    }
+    let expected = (0..200).filter(|i| i % 3 != 0).count();
+    eventually("the reflector holds every surviving object", || {
+        let count = reader.state().len();
+        async move { count == expected }
+    })
+    .await;
+    task.abort();
+    sim.shutdown().await;
+}

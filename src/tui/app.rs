@@ -1,0 +1,1013 @@
+//! The one owner of cockpit state. Everything that happens arrives as a [`Msg`];
+//! [`App::update`] is synchronous and does no I/O, returning [`Effect`]s for the runtime
+//! to carry out. Rendering reads `&App` only.
+
+use super::checklist::Checklist;
+use super::keys::{Action, Keymap};
+use super::layout::{self, Areas};
+use super::rows::{self, GateLine};
+use crate::cluster::{ClusterEvent, ClusterView, Freshness, WatchErrorKind};
+use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
+use crate::plan::{LoadedPlan, Verify};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use golive_load::{Snapshot, Summary, ThresholdState};
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+
+/// A watch that has not listed this long after connecting counts as stale, not pending.
+pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
+/// Time-dependent gates (certificate expiry, key age, staleness) are re-judged this often.
+pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
+/// How long a status-line message stays up.
+pub const STATUS_FOR: SignedDuration = SignedDuration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Gates,
+    Load,
+    Runbook,
+    Detail,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 4] = [Pane::Gates, Pane::Load, Pane::Runbook, Pane::Detail];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Gates => "Gates",
+            Pane::Load => "Load",
+            Pane::Runbook => "Runbook",
+            Pane::Detail => "Details",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Connecting,
+    Connected {
+        context: String,
+        server: String,
+        at: Timestamp,
+    },
+    Failed {
+        error: String,
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum LoadState {
+    NotConfigured,
+    Idle,
+    Starting,
+    Running {
+        snapshot: Box<Snapshot>,
+        stopping: bool,
+    },
+    Finished {
+        snapshot: Box<Snapshot>,
+        finished_at: Timestamp,
+        aborted: Option<String>,
+    },
+    Failed(String),
+}
+
+impl LoadState {
+    pub fn is_running(&self) -> bool {
+        matches!(self, LoadState::Starting | LoadState::Running { .. })
+    }
+
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        match self {
+            LoadState::Running { snapshot, .. } | LoadState::Finished { snapshot, .. } => {
+                Some(snapshot)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the operator sees for a gate: its verdict, or stale when the evidence behind it
+/// cannot be trusted any more. Stale is never shown as pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Pass,
+    Warn,
+    Fail,
+    Unknown,
+    Stale,
+}
+
+impl Shown {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Shown::Pass => "✓",
+            Shown::Warn => "!",
+            Shown::Fail => "✗",
+            Shown::Unknown => "?",
+            Shown::Stale => "◌",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Shown::Pass => "pass",
+            Shown::Warn => "warn",
+            Shown::Fail => "fail",
+            Shown::Unknown => "unknown",
+            Shown::Stale => "stale",
+        }
+    }
+
+    fn from_status(s: Status) -> Shown {
+        match s {
+            Status::Pass => Shown::Pass,
+            Status::Warn => Shown::Warn,
+            Status::Fail => Shown::Fail,
+            Status::Unknown => Shown::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GateRow {
+    pub verdict: GateVerdict,
+    pub shown: Shown,
+    /// The one-line summary, rewritten when the gate is stale or the cluster unreachable.
+    pub summary: String,
+    /// When the evidence was last confirmed (cluster) or produced (load).
+    pub as_of: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusLine {
+    pub text: String,
+    pub severity: Severity,
+    pub at: Timestamp,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Only advances clocks.
+    Tick,
+    Connected {
+        context: String,
+        server: String,
+    },
+    ConnectFailed(String),
+    Cluster(ClusterEvent),
+    LoadStarted,
+    LoadFailed(String),
+    LoadSnapshot(Box<Snapshot>),
+    LoadFinished(Box<Summary>),
+    ChecklistSaved(Checklist),
+    ChecklistFailed(String),
+    /// Problems found at start-up (theme, config, checklist) worth showing once.
+    Warning(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    StartLoad,
+    StopLoad,
+    /// Persist this checklist, then answer with `ChecklistSaved` or `ChecklistFailed`.
+    SaveChecklist(Checklist),
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    ConfirmQuit,
+}
+
+pub struct App {
+    pub plan: Arc<LoadedPlan>,
+    pub demo: bool,
+    pub started: Timestamp,
+    pub now: Timestamp,
+    pub size: (u16, u16),
+    /// For showing tick times; UTC unless the runtime sets the system zone.
+    pub tz: jiff::tz::TimeZone,
+    pub keymap: Keymap,
+    pub connection: Connection,
+    pub view: ClusterView,
+    pub gates: Vec<GateRow>,
+    pub verdict: (Verdict, String),
+    pub load: LoadState,
+    pub checklist: Checklist,
+    /// The step whose tick is being written to disk; shown as saving, not as done.
+    pub saving: Option<String>,
+    pub focus: Pane,
+    /// The pane the detail pane describes: the last list the operator was in.
+    pub subject: Pane,
+    pub gate_selected: usize,
+    pub phase_selected: usize,
+    pub step_selected: usize,
+    pub detail_scroll: u16,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub overlay: Overlay,
+    pub status: Option<StatusLine>,
+    pub quit: bool,
+    /// Until the operator moves, the selection follows the first failing gate.
+    moved: bool,
+    needs_evaluation: bool,
+    evaluated_at: Option<Timestamp>,
+}
+
+impl App {
+    pub fn new(
+        plan: Arc<LoadedPlan>,
+        demo: bool,
+        keymap: Keymap,
+        checklist: Checklist,
+        now: Timestamp,
+    ) -> App {
+        let keys = gates::plan_watches(&plan.plan);
+        let load = if plan.plan.load.is_some() {
+            LoadState::Idle
+        } else {
+            LoadState::NotConfigured
+        };
+        let mut app = App {
+            view: ClusterView::new("", "", keys),
+            plan,
+            demo,
+            started: now,
+            now,
+            size: (80, 24),
+            tz: jiff::tz::TimeZone::UTC,
+            keymap,
+            connection: Connection::Connecting,
+            gates: Vec::new(),
+            verdict: (Verdict::Unknown, "connecting to the cluster".into()),
+            load,
+            checklist,
+            saving: None,
+            focus: Pane::Gates,
+            subject: Pane::Gates,
+            gate_selected: 0,
+            phase_selected: 0,
+            step_selected: 0,
+            detail_scroll: 0,
+            filter: String::new(),
+            filter_editing: false,
+            overlay: Overlay::None,
+            status: None,
+            quit: false,
+            moved: false,
+            needs_evaluation: true,
+            evaluated_at: None,
+        };
+        app.settle(now);
+        app
+    }
+
+    pub fn areas(&self) -> Areas {
+        layout::areas(self.size.0, self.size.1, self)
+    }
+
+    pub fn context(&self) -> &str {
+        match &self.connection {
+            Connection::Connected { context, .. } => context,
+            _ => "",
+        }
+    }
+
+    /// Applies a message. Pure apart from the clock handed in.
+    pub fn update(&mut self, msg: Msg, now: Timestamp) -> Vec<Effect> {
+        self.now = now;
+        match msg {
+            Msg::Tick => Vec::new(),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                Vec::new()
+            }
+            Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(mouse) => {
+                self.on_mouse(mouse);
+                Vec::new()
+            }
+            Msg::Connected { context, server } => {
+                self.view.context = context.clone();
+                self.view.server = server.clone();
+                self.connection = Connection::Connected {
+                    context,
+                    server,
+                    at: now,
+                };
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::ConnectFailed(error) => {
+                self.connection = Connection::Failed { error, at: now };
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::Cluster(event) => {
+                self.view.apply(event, now);
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::LoadStarted => {
+                if matches!(self.load, LoadState::Starting) {
+                    let planned = self
+                        .plan
+                        .plan
+                        .load
+                        .as_ref()
+                        .map(planned_duration)
+                        .unwrap_or_default();
+                    self.load = LoadState::Running {
+                        snapshot: Box::new(Snapshot {
+                            planned,
+                            remaining: Some(planned),
+                            ..Snapshot::default()
+                        }),
+                        stopping: false,
+                    };
+                    self.needs_evaluation = true;
+                }
+                Vec::new()
+            }
+            Msg::LoadFailed(error) => {
+                self.set_status(format!("load test did not start: {error}"), Severity::Error);
+                self.load = LoadState::Failed(error);
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::LoadSnapshot(snapshot) => {
+                if let LoadState::Running {
+                    snapshot: current, ..
+                } = &mut self.load
+                {
+                    *current = snapshot;
+                    self.needs_evaluation = true;
+                }
+                Vec::new()
+            }
+            Msg::LoadFinished(summary) => {
+                let summary = *summary;
+                let text = match &summary.aborted {
+                    Some(why) => format!("load test ended early: {why}"),
+                    None if summary.thresholds_ok() => {
+                        "load test finished: every threshold met".to_string()
+                    }
+                    None => "load test finished: thresholds failed".to_string(),
+                };
+                self.set_status(text, Severity::Info);
+                self.load = LoadState::Finished {
+                    snapshot: Box::new(summary.snapshot),
+                    finished_at: now,
+                    aborted: summary.aborted,
+                };
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::ChecklistSaved(list) => {
+                self.checklist = list;
+                self.saving = None;
+                Vec::new()
+            }
+            Msg::ChecklistFailed(error) => {
+                self.saving = None;
+                self.set_status(format!("step NOT recorded: {error}"), Severity::Error);
+                Vec::new()
+            }
+            Msg::Warning(text) => {
+                self.set_status(text, Severity::Warning);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Re-judges the gates if anything they read changed, or every few seconds for the
+    /// time-dependent ones. The runtime calls this once per burst of messages, before drawing.
+    pub fn settle(&mut self, now: Timestamp) {
+        self.now = now;
+        let due = self
+            .evaluated_at
+            .is_none_or(|at| now.duration_since(at) >= REEVALUATE_EVERY);
+        if !(self.needs_evaluation || due) {
+            return;
+        }
+        self.needs_evaluation = false;
+        self.evaluated_at = Some(now);
+        let ctx = gates::Context {
+            now,
+            load: self.load_evidence(),
+        };
+        let rows: Vec<GateRow> = self
+            .plan
+            .plan
+            .gates
+            .iter()
+            .map(|gate| {
+                let verdict = gates::evaluate_gate(gate, &self.view, &ctx);
+                self.shown(gate, verdict)
+            })
+            .collect();
+        self.gates = rows;
+        self.verdict = self.overall();
+        let visible: Vec<usize> = rows::gate_lines(self, false)
+            .iter()
+            .filter_map(|l| match l {
+                GateLine::Gate(i) => Some(*i),
+                GateLine::Header(_) => None,
+            })
+            .collect();
+        if !self.moved
+            && let Some(pos) = visible
+                .iter()
+                .position(|i| self.gates[*i].shown == Shown::Fail)
+        {
+            self.gate_selected = pos;
+        }
+        self.gate_selected = self.gate_selected.min(visible.len().saturating_sub(1));
+    }
+
+    fn overall(&self) -> (Verdict, String) {
+        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
+        let judged: Vec<GateVerdict> = self
+            .gates
+            .iter()
+            .map(|row| {
+                let mut v = row.verdict.clone();
+                if row.shown == Shown::Stale {
+                    v.status = Status::Unknown;
+                }
+                v
+            })
+            .collect();
+        let (verdict, reason) = gates::overall(&judged);
+        if let Connection::Failed { .. } = self.connection {
+            return (Verdict::Unknown, format!("no cluster connection; {reason}"));
+        }
+        let stale: Vec<&str> = self
+            .gates
+            .iter()
+            .filter(|r| r.shown == Shown::Stale)
+            .map(|r| r.verdict.id.as_str())
+            .collect();
+        if verdict == Verdict::Unknown
+            && !stale.is_empty()
+            && stale.len()
+                == judged
+                    .iter()
+                    .filter(|g| g.status == Status::Unknown)
+                    .count()
+        {
+            let plural = if stale.len() == 1 { "gate" } else { "gates" };
+            return (
+                verdict,
+                format!("{} {plural} stale: {}", stale.len(), stale.join(", ")),
+            );
+        }
+        (verdict, reason)
+    }
+
+    fn shown(&self, gate: &crate::plan::Gate, verdict: GateVerdict) -> GateRow {
+        let mut shown = Shown::from_status(verdict.status);
+        let mut summary = verdict.summary.clone();
+        let mut as_of = verdict.as_of;
+        let uses_load = gate
+            .checks
+            .iter()
+            .any(|c| matches!(c, crate::plan::Check::LoadThresholds(_)));
+        if uses_load && let LoadState::Finished { finished_at, .. } = &self.load {
+            as_of = Some(*finished_at);
+        }
+        let reads_access = gate
+            .checks
+            .iter()
+            .any(|c| matches!(c, crate::plan::Check::ClusterAccess(_)));
+        if reads_access {
+            // Access is as fresh as the stalest watch it vouches for.
+            as_of = self
+                .view
+                .keys()
+                .map(|(_, s)| s.last_sync.max(s.last_event))
+                .min()
+                .flatten();
+        }
+        let keys: Vec<_> = gate.checks.iter().flat_map(gates::watches).collect();
+        let reads_cluster = !keys.is_empty() || reads_access;
+        if reads_cluster {
+            match &self.connection {
+                Connection::Failed { .. } => {
+                    shown = Shown::Unknown;
+                    summary = "no cluster connection (see the header)".into();
+                }
+                Connection::Connecting => {
+                    shown = Shown::Unknown;
+                    summary = "connecting to the cluster…".into();
+                }
+                Connection::Connected { at, .. } => {
+                    for key in &keys {
+                        match self.view.freshness(&key.resource, key.namespace.as_deref()) {
+                            Freshness::Failed(error, since)
+                                if error.kind != WatchErrorKind::NotServed =>
+                            {
+                                shown = Shown::Stale;
+                                let age = rows::age(self.now.duration_since(since));
+                                summary = format!("stale {age}: {}", first_line(&error.message));
+                                break;
+                            }
+                            Freshness::Pending if self.now.duration_since(*at) >= LIST_DEADLINE => {
+                                shown = Shown::Stale;
+                                summary = format!(
+                                    "stale: {} not listed after {}",
+                                    key.resource.qualified_name(),
+                                    rows::age(self.now.duration_since(*at))
+                                );
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        if shown == Shown::Pass && verdict.status != Status::Pass {
+            shown = Shown::Unknown;
+        }
+        GateRow {
+            verdict,
+            shown,
+            summary,
+            as_of,
+        }
+    }
+
+    /// The load result as the `load_thresholds` check sees it. A run stopped early, or
+    /// one that died, does not pass: it did not run the planned test.
+    pub fn load_evidence(&self) -> Option<LoadEvidence> {
+        let thresholds = |s: &Snapshot| -> Vec<ThresholdEvidence> {
+            s.thresholds
+                .iter()
+                .map(|t| ThresholdEvidence {
+                    metric: t.metric.clone(),
+                    expr: t.expr.clone(),
+                    ok: t.state == ThresholdState::Pass,
+                    measured: measured(t),
+                })
+                .collect()
+        };
+        match &self.load {
+            LoadState::Running { snapshot, .. } => Some(LoadEvidence {
+                finished_at: None,
+                running: true,
+                thresholds: thresholds(snapshot),
+                requests: snapshot.http_reqs,
+            }),
+            LoadState::Finished {
+                snapshot,
+                finished_at,
+                aborted,
+            } => {
+                let mut t = thresholds(snapshot);
+                if let Some(why) = aborted {
+                    t.push(ThresholdEvidence {
+                        metric: "run".into(),
+                        expr: "completed as planned".into(),
+                        ok: false,
+                        measured: format!("ended early: {why}"),
+                    });
+                }
+                Some(LoadEvidence {
+                    finished_at: Some(*finished_at),
+                    running: false,
+                    thresholds: t,
+                    requests: snapshot.http_reqs,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, severity: Severity) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            severity,
+            at: self.now,
+        });
+    }
+
+    /// The status line if it is still recent enough to show.
+    pub fn current_status(&self) -> Option<&StatusLine> {
+        self.status
+            .as_ref()
+            .filter(|s| s.severity == Severity::Error || self.now.duration_since(s.at) < STATUS_FOR)
+    }
+
+    /// The gate row a step's `verify: gate X` points at, or the worst of a group.
+    pub fn verify_status(&self, verify: &Verify) -> (Shown, String) {
+        match verify {
+            Verify::Gate(id) => match self.gates.iter().find(|g| g.verdict.id == *id) {
+                Some(g) => (g.shown, format!("gate {id}")),
+                None => (Shown::Unknown, format!("gate {id} (not in plan)")),
+            },
+            Verify::Group(group) => {
+                let rows: Vec<&GateRow> = self
+                    .gates
+                    .iter()
+                    .filter(|g| g.verdict.group == *group)
+                    .collect();
+                let worst = rows
+                    .iter()
+                    .map(|g| g.shown)
+                    .max_by_key(|s| match s {
+                        Shown::Pass => 0,
+                        Shown::Warn => 1,
+                        Shown::Stale => 2,
+                        Shown::Unknown => 3,
+                        Shown::Fail => 4,
+                    })
+                    .unwrap_or(Shown::Unknown);
+                (worst, format!("group {group}"))
+            }
+            Verify::Load => {
+                let shown = match self.load_evidence() {
+                    Some(e) => Shown::from_status(
+                        gates::evaluate_check(
+                            &crate::plan::Check::LoadThresholds(Default::default()),
+                            &self.view,
+                            &gates::Context {
+                                now: self.now,
+                                load: Some(e),
+                            },
+                        )
+                        .status,
+                    ),
+                    None => Shown::Unknown,
+                };
+                (shown, "load test".into())
+            }
+        }
+    }
+
+    pub fn selected_gate(&self) -> Option<&GateRow> {
+        let lines = rows::gate_lines(self, false);
+        let index = lines
+            .iter()
+            .filter_map(|l| match l {
+                GateLine::Gate(i) => Some(*i),
+                GateLine::Header(_) => None,
+            })
+            .nth(self.gate_selected)?;
+        self.gates.get(index)
+    }
+
+    pub fn selected_step(&self) -> Option<&crate::plan::Step> {
+        let steps = rows::visible_steps(self);
+        let index = *steps.get(self.step_selected)?;
+        self.plan
+            .plan
+            .runbook
+            .get(self.phase_selected)?
+            .steps
+            .get(index)
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let action = self.keymap.action_for(&key);
+        if action == Some(Action::ForceQuit) {
+            self.quit = true;
+            let mut effects = Vec::new();
+            if self.load.is_running() {
+                effects.push(Effect::StopLoad);
+            }
+            effects.push(Effect::Quit);
+            return effects;
+        }
+        match self.overlay {
+            Overlay::Help => {
+                self.overlay = Overlay::None;
+                return Vec::new();
+            }
+            Overlay::ConfirmQuit => {
+                return match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        self.quit = true;
+                        vec![Effect::StopLoad, Effect::Quit]
+                    }
+                    _ => {
+                        self.overlay = Overlay::None;
+                        self.set_status(
+                            "quit cancelled; the load test keeps running",
+                            Severity::Info,
+                        );
+                        Vec::new()
+                    }
+                };
+            }
+            Overlay::None => {}
+        }
+        if self.filter_editing {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter.clear();
+                    self.filter_editing = false;
+                }
+                KeyCode::Enter => self.filter_editing = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.gate_selected = 0;
+            self.moved = true;
+            self.step_selected = 0;
+            self.needs_evaluation = true;
+            return Vec::new();
+        }
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        self.on_action(action)
+    }
+
+    pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::ForceQuit => unreachable_force_quit(self),
+            Action::Quit => {
+                if self.load.is_running() {
+                    self.overlay = Overlay::ConfirmQuit;
+                    Vec::new()
+                } else {
+                    self.quit = true;
+                    vec![Effect::Quit]
+                }
+            }
+            Action::Help => {
+                self.overlay = Overlay::Help;
+                Vec::new()
+            }
+            Action::Back => {
+                if !self.filter.is_empty() {
+                    self.filter.clear();
+                } else if self.focus == Pane::Detail {
+                    self.focus = self.subject;
+                }
+                Vec::new()
+            }
+            Action::FocusNext | Action::FocusPrev => {
+                let i = Pane::ORDER
+                    .iter()
+                    .position(|p| *p == self.focus)
+                    .unwrap_or(0);
+                let n = Pane::ORDER.len();
+                let next = if action == Action::FocusNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.focus_pane(Pane::ORDER[next]);
+                Vec::new()
+            }
+            Action::Down | Action::Up => {
+                let down = action == Action::Down;
+                self.moved = true;
+                match self.focus {
+                    Pane::Gates => {
+                        let n = rows::gate_count(self);
+                        self.gate_selected = step_index(self.gate_selected, n, down);
+                        self.detail_scroll = 0;
+                    }
+                    Pane::Runbook => {
+                        let n = rows::visible_steps(self).len();
+                        self.step_selected = step_index(self.step_selected, n, down);
+                        self.detail_scroll = 0;
+                    }
+                    Pane::Detail => {
+                        self.detail_scroll = if down {
+                            self.detail_scroll.saturating_add(1)
+                        } else {
+                            self.detail_scroll.saturating_sub(1)
+                        };
+                    }
+                    Pane::Load => {}
+                }
+                Vec::new()
+            }
+            Action::NextPhase | Action::PrevPhase => {
+                let n = self.plan.plan.runbook.len();
+                if n > 0 {
+                    self.phase_selected = if action == Action::NextPhase {
+                        (self.phase_selected + 1) % n
+                    } else {
+                        (self.phase_selected + n - 1) % n
+                    };
+                    self.step_selected = 0;
+                    self.focus_pane(Pane::Runbook);
+                }
+                Vec::new()
+            }
+            Action::Details => {
+                if self.focus != Pane::Detail {
+                    self.focus_pane(Pane::Detail);
+                } else {
+                    self.focus = self.subject;
+                }
+                Vec::new()
+            }
+            Action::Toggle => self.toggle_step(),
+            Action::Load => self.toggle_load(),
+            Action::Filter => {
+                self.filter_editing = true;
+                Vec::new()
+            }
+            Action::Report => {
+                self.set_status(
+                    "report export is not available yet in this build; nothing was written",
+                    Severity::Warning,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
+        if pane != Pane::Detail {
+            self.subject = pane;
+        }
+        self.detail_scroll = 0;
+    }
+
+    fn toggle_step(&mut self) -> Vec<Effect> {
+        if self.focus != Pane::Runbook
+            && !(self.focus == Pane::Detail && self.subject == Pane::Runbook)
+        {
+            self.set_status(
+                "select a runbook step first (tab to the Runbook pane)",
+                Severity::Info,
+            );
+            return Vec::new();
+        }
+        if self.saving.is_some() {
+            self.set_status("still saving the last tick", Severity::Info);
+            return Vec::new();
+        }
+        let Some(step) = self.selected_step() else {
+            return Vec::new();
+        };
+        let id = step.id();
+        let next = self.checklist.with_toggled(&id, self.now);
+        self.saving = Some(id);
+        vec![Effect::SaveChecklist(next)]
+    }
+
+    fn toggle_load(&mut self) -> Vec<Effect> {
+        match &mut self.load {
+            LoadState::NotConfigured => {
+                self.set_status(
+                    "this plan has no load section; nothing to run",
+                    Severity::Info,
+                );
+                Vec::new()
+            }
+            LoadState::Starting => Vec::new(),
+            LoadState::Running { stopping, .. } => {
+                if *stopping {
+                    return Vec::new();
+                }
+                *stopping = true;
+                self.set_status(
+                    "stopping the load test; in-flight requests finish first",
+                    Severity::Info,
+                );
+                vec![Effect::StopLoad]
+            }
+            LoadState::Idle | LoadState::Finished { .. } | LoadState::Failed(_) => {
+                self.load = LoadState::Starting;
+                self.needs_evaluation = true;
+                vec![Effect::StartLoad]
+            }
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {}
+            MouseEventKind::ScrollDown => {
+                self.on_action(Action::Down);
+                return;
+            }
+            MouseEventKind::ScrollUp => {
+                self.on_action(Action::Up);
+                return;
+            }
+            _ => return,
+        }
+        if self.overlay != Overlay::None {
+            return;
+        }
+        let areas = self.areas();
+        let Some((pane, rect)) = areas.pane_at(mouse.column, mouse.row) else {
+            return;
+        };
+        self.focus_pane(pane);
+        let inner_row = mouse.row.saturating_sub(rect.y + 1) as usize;
+        let inner_height = rect.height.saturating_sub(2) as usize;
+        match pane {
+            Pane::Gates => {
+                if let Some(i) = rows::gate_at(self, inner_row, inner_height) {
+                    self.moved = true;
+                    self.gate_selected = i;
+                }
+            }
+            Pane::Runbook => {
+                if inner_row == 0 {
+                    if let Some(p) = rows::phase_at(
+                        self,
+                        mouse.column.saturating_sub(rect.x + 1),
+                        rect.width.saturating_sub(2),
+                    ) {
+                        self.phase_selected = p;
+                        self.step_selected = 0;
+                    }
+                } else if let Some(i) =
+                    rows::step_at(self, inner_row - 1, inner_height.saturating_sub(1))
+                {
+                    self.step_selected = i;
+                }
+            }
+            Pane::Load | Pane::Detail => {}
+        }
+    }
+}
+
+fn unreachable_force_quit(app: &mut App) -> Vec<Effect> {
+    // ForceQuit is handled before overlays in on_key; reached only via on_action directly.
+    app.quit = true;
+    let mut effects = Vec::new();
+    if app.load.is_running() {
+        effects.push(Effect::StopLoad);
+    }
+    effects.push(Effect::Quit);
+    effects
+}
+
+fn step_index(current: usize, len: usize, down: bool) -> usize {
+    if len == 0 {
+        0
+    } else if down {
+        (current + 1).min(len - 1)
+    } else {
+        current.saturating_sub(1)
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// A threshold's observed value in its unit, for evidence.
+pub fn measured(t: &golive_load::ThresholdResult) -> String {
+    match t.value {
+        None => "no data".into(),
+        Some(v) if t.metric.starts_with("http_req_duration") || t.metric.ends_with("_duration") => {
+            golive_load::format_ms(v)
+        }
+        Some(v) if t.expr.starts_with("rate") && t.metric.contains("failed") => {
+            format!("{:.2}%", v * 100.0)
+        }
+        Some(v) if t.expr.starts_with("rate") => format!("{v:.1}/s"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// The longest scenario, counting its start delay: how long the test is planned to run.
+pub fn planned_duration(config: &golive_load::LoadConfig) -> std::time::Duration {
+    config
+        .scenarios
+        .values()
+        .map(|s| {
+            let start = s.start_time.map(|d| d.as_duration()).unwrap_or_default();
+            let run = match &s.stages {
+                Some(stages) => stages.iter().map(|st| st.duration.as_duration()).sum(),
+                None => s.duration.map(|d| d.as_duration()).unwrap_or_default(),
+            };
+            start + run
+        })
+        .max()
+        .unwrap_or_default()
+}

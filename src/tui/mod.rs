@@ -1,0 +1,375 @@
+//! The cockpit: one screen with the verdict, the gates, the load test, the runbook and
+//! the evidence behind whatever is selected.
+//!
+//! Sources (terminal, cluster watchers, load engine) send [`Msg`]s; [`App`] owns all
+//! state and answers with [`Effect`]s that this module carries out. Frames are drawn
+//! only when something changed, at most ~30 a second; a 1 s tick advances the clocks.
+
+pub mod app;
+pub mod checklist;
+pub mod config;
+pub mod keys;
+pub mod layout;
+pub mod rows;
+pub mod theme;
+pub mod ui;
+
+pub use app::{App, Effect, Msg};
+pub use theme::Theme;
+
+use crate::cluster::{self, Target};
+use crate::gates;
+use crate::plan::{self, LoadedPlan};
+use checklist::Checklist;
+use color_eyre::eyre::{WrapErr, eyre};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEventKind,
+};
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
+};
+use futures::StreamExt;
+use jiff::Timestamp;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{Stdout, Write, stdout};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// At most this many frames a second, however fast messages arrive.
+const FRAME: Duration = Duration::from_millis(33);
+
+pub struct Options {
+    pub plan: LoadedPlan,
+    pub target: Target,
+    /// Marks the screen "DEMO · simulated cluster".
+    pub demo: bool,
+    pub theme: Option<String>,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `golive demo`: the simulated cluster and demo service, the cockpit on top, and both
+/// shut down when the cockpit ends.
+pub async fn run_demo(
+    plan_name: &str,
+    theme: Option<String>,
+    state_dir: Option<PathBuf>,
+) -> color_eyre::Result<ExitCode> {
+    let demo = crate::demo::start(plan_name)
+        .await
+        .map_err(|e| eyre!("golive demo: {e}"))?;
+    let options = Options {
+        plan: demo.plan.clone(),
+        target: Target {
+            kubeconfig: Some(demo.kubeconfig.clone()),
+            context: None,
+        },
+        demo: true,
+        theme,
+        state_dir,
+    };
+    let result = run(options).await;
+    demo.shutdown().await;
+    result
+}
+
+/// Runs the cockpit until the operator quits. A cluster that cannot be reached is shown
+/// on screen, not returned as an error.
+pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
+    let _ = color_eyre::install();
+    let (config, mut warnings) = config::load();
+    let (keymap, key_warnings) = keys::Keymap::with_overrides(
+        &config
+            .keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_vec()))
+            .collect(),
+    );
+    warnings.extend(key_warnings);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme_name = options
+        .theme
+        .clone()
+        .or(config.theme.clone())
+        .unwrap_or_else(|| "default".into());
+    let (theme, theme_warnings) =
+        Theme::load(&theme_name, config::themes_dir().as_deref(), no_color);
+    warnings.extend(theme_warnings);
+
+    let slug = plan::slug(&options.plan.plan.name);
+    let state_dir = options
+        .state_dir
+        .clone()
+        .or_else(|| config::state_dir(&slug));
+    let (checklist, state_dir) = match &state_dir {
+        Some(dir) => match Checklist::load(dir, &options.plan.plan.name) {
+            Ok(list) => (list, Some(dir.clone())),
+            Err(e) => {
+                // Never overwrite a file we could not read: ticks stay off until it is fixed.
+                warnings.push(format!("runbook ticks will NOT be saved: {e}"));
+                (Checklist::default(), None)
+            }
+        },
+        None => {
+            warnings.push(
+                "no HOME or XDG_DATA_HOME: runbook ticks will NOT be saved (pass --state-dir)"
+                    .into(),
+            );
+            (Checklist::default(), None)
+        }
+    };
+
+    let plan = Arc::new(options.plan);
+    let now = Timestamp::now();
+    let mut app = App::new(plan.clone(), options.demo, keymap, checklist, now);
+    app.tz = jiff::tz::TimeZone::system();
+
+    install_panic_hook();
+    let mut terminal = setup_terminal().wrap_err("cannot set up the terminal")?;
+    let size = terminal.size().unwrap_or_default();
+    app.update(Msg::Resize(size.width, size.height), now);
+    for w in warnings {
+        app.update(Msg::Warning(w), now);
+    }
+
+    let (tx, rx) = mpsc::channel::<Msg>(1024);
+    let connector = spawn_cluster(plan.clone(), options.target, tx.clone());
+    let mut runtime = Runtime {
+        tx,
+        state_dir,
+        load_stop: None,
+        tasks: vec![connector],
+    };
+    if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
+        // Test hook: a panic in a background task must restore the terminal and exit 101.
+        runtime.tasks.push(tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            panic!("GOLIVE_TEST_PANIC: deliberate panic in a background task");
+        }));
+    }
+    let result = event_loop(&mut terminal, &mut app, &theme, rx, &mut runtime).await;
+    if let Some(stop) = runtime.load_stop.take() {
+        stop.stop();
+    }
+    for task in &runtime.tasks {
+        task.abort();
+    }
+    restore_terminal();
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// What carries out effects: channels back into the loop, the load run, the state dir.
+struct Runtime {
+    tx: mpsc::Sender<Msg>,
+    state_dir: Option<PathBuf>,
+    load_stop: Option<golive_load::StopHandle>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn apply(&mut self, app: &mut App, effects: Vec<Effect>, plan: &LoadedPlan) {
+        for effect in effects {
+            match effect {
+                Effect::Quit => {}
+                Effect::StopLoad => {
+                    if let Some(stop) = &self.load_stop {
+                        stop.stop();
+                    }
+                }
+                Effect::SaveChecklist(list) => {
+                    // Written and fsync'd before the tick reaches the screen.
+                    let reply = match &self.state_dir {
+                        Some(dir) => match list.save(dir) {
+                            Ok(()) => Msg::ChecklistSaved(list),
+                            Err(e) => Msg::ChecklistFailed(e.to_string()),
+                        },
+                        None => Msg::ChecklistFailed(
+                            "no state directory (see the warning at start-up)".into(),
+                        ),
+                    };
+                    let more = app.update(reply, Timestamp::now());
+                    self.apply(app, more, plan);
+                }
+                Effect::StartLoad => self.start_load(app, plan),
+            }
+        }
+    }
+
+    fn start_load(&mut self, app: &mut App, plan: &LoadedPlan) {
+        let Some(config) = plan.plan.load.clone() else {
+            app.update(
+                Msg::LoadFailed("the plan has no load section".into()),
+                Timestamp::now(),
+            );
+            return;
+        };
+        match golive_load::LoadRun::start(config) {
+            Err(e) => {
+                app.update(
+                    Msg::LoadFailed(e.to_string().replace('\n', " ")),
+                    Timestamp::now(),
+                );
+            }
+            Ok(run) => {
+                self.load_stop = Some(run.stop_handle());
+                app.update(Msg::LoadStarted, Timestamp::now());
+                let mut snapshots = run.snapshots();
+                let tx = self.tx.clone();
+                self.tasks.push(tokio::spawn(async move {
+                    while snapshots.changed().await.is_ok() {
+                        let s = snapshots.borrow_and_update().clone();
+                        if tx.send(Msg::LoadSnapshot(Box::new(s))).await.is_err() {
+                            break;
+                        }
+                    }
+                }));
+                let tx = self.tx.clone();
+                self.tasks.push(tokio::spawn(async move {
+                    let summary = run.wait().await;
+                    let _ = tx.send(Msg::LoadFinished(Box::new(summary))).await;
+                }));
+            }
+        }
+    }
+}
+
+/// Connects, then runs one watcher per resource the plan reads, all feeding the loop.
+fn spawn_cluster(plan: Arc<LoadedPlan>, target: Target, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let connection = match cluster::connect(&target).await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Msg::ConnectFailed(e.to_string())).await;
+                return;
+            }
+        };
+        let _ = tx
+            .send(Msg::Connected {
+                context: connection.context.clone(),
+                server: connection.server.clone(),
+            })
+            .await;
+        let keys = gates::plan_watches(&plan.plan);
+        let (events_tx, mut events_rx) = mpsc::channel(1024);
+        let watchers = cluster::watch::spawn_watchers(&connection.client, keys, events_tx);
+        while let Some(event) = events_rx.recv().await {
+            if tx.send(Msg::Cluster(event)).await.is_err() {
+                break;
+            }
+        }
+        for w in watchers {
+            w.abort();
+        }
+    })
+}
+
+async fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    theme: &Theme,
+    mut rx: mpsc::Receiver<Msg>,
+    runtime: &mut Runtime,
+) -> color_eyre::Result<()> {
+    let plan = app.plan.clone();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            app.settle(Timestamp::now());
+            draw(terminal, app, theme)?;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => match to_msg(event) {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(eyre!("cannot read the terminal: {e}")),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => msg,
+            _ = tick.tick() => Msg::Tick,
+            _ = tokio::time::sleep_until(next_frame), if dirty => continue,
+        };
+        let effects = app.update(msg, Timestamp::now());
+        runtime.apply(app, effects, &plan);
+        // Take whatever else is already queued before drawing: one frame per burst.
+        while let Ok(msg) = rx.try_recv() {
+            let effects = app.update(msg, Timestamp::now());
+            runtime.apply(app, effects, &plan);
+        }
+        dirty = true;
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn to_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => Some(Msg::Key(key)),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::Moved | MouseEventKind::Drag(_) | MouseEventKind::Up(_) => None,
+            _ => Some(Msg::Mouse(mouse)),
+        },
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+fn draw(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &App,
+    theme: &Theme,
+) -> color_eyre::Result<()> {
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| ui::render(frame, app, theme))?;
+    crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    terminal.backend_mut().flush()?;
+    Ok(())
+}
+
+fn setup_terminal() -> std::io::Result<Terminal<CrosstermBackend<Stdout>>> {
+    enable_raw_mode()?;
+    let mut out = stdout();
+    if let Err(e) = crossterm::execute!(out, EnterAlternateScreen, EnableMouseCapture) {
+        restore_terminal();
+        return Err(e);
+    }
+    Terminal::new(CrosstermBackend::new(out))
+}
+
+/// Leaves the alternate screen and raw mode; safe to call more than once.
+pub fn restore_terminal() {
+    let _ = crossterm::execute!(
+        stdout(),
+        EndSynchronizedUpdate,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = disable_raw_mode();
+}
+
+/// A panic anywhere, a background task included, restores the terminal, prints the
+/// report and ends the process: a cockpit half-alive after a panic would show lies.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+        eprintln!("golive: this is a bug; runbook ticks already shown were saved. Exiting.");
+        std::process::exit(101);
+    }));
+}

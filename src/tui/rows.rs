@@ -1,0 +1,231 @@
+//! What the list panes list, after the filter: shared by drawing and mouse hit-testing
+//! so a click lands on the row that is drawn there.
+
+use super::app::App;
+use jiff::SignedDuration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateLine {
+    Header(String),
+    /// Index into `App::gates`.
+    Gate(usize),
+}
+
+fn matches(filter: &str, fields: &[&str]) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let needle = filter.to_lowercase();
+    fields.iter().any(|f| f.to_lowercase().contains(&needle))
+}
+
+/// Gates grouped in plan order of their groups, with a header per group if asked.
+pub fn gate_lines(app: &App, headers: bool) -> Vec<GateLine> {
+    let mut groups: Vec<&str> = Vec::new();
+    for g in &app.gates {
+        if !groups.contains(&g.verdict.group.as_str()) {
+            groups.push(&g.verdict.group);
+        }
+    }
+    let mut lines = Vec::new();
+    for group in groups {
+        let members: Vec<usize> = app
+            .gates
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.verdict.group == group)
+            .filter(|(_, g)| {
+                matches(
+                    &app.filter,
+                    &[
+                        &g.verdict.id,
+                        &g.verdict.title,
+                        &g.verdict.group,
+                        &g.summary,
+                    ],
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        if headers {
+            lines.push(GateLine::Header(group.to_string()));
+        }
+        lines.extend(members.into_iter().map(GateLine::Gate));
+    }
+    lines
+}
+
+/// Group headers only when every line fits; a short pane spends its rows on gates.
+pub fn gate_lines_for_height(app: &App, height: usize) -> Vec<GateLine> {
+    let with = gate_lines(app, true);
+    if with.len() <= height {
+        with
+    } else {
+        gate_lines(app, false)
+    }
+}
+
+pub fn gate_count(app: &App) -> usize {
+    gate_lines(app, false).len()
+}
+
+/// First line to draw so that `selected` stays visible in `height` rows.
+pub fn window_start(selected: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height || selected < height {
+        0
+    } else {
+        (selected + 1 - height).min(len - height)
+    }
+}
+
+/// The line index (into `gate_lines_for_height`) of the selected gate.
+pub fn selected_gate_line(app: &App, lines: &[GateLine]) -> usize {
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if let GateLine::Gate(_) = line {
+            if seen == app.gate_selected {
+                return i;
+            }
+            seen += 1;
+        }
+    }
+    0
+}
+
+/// Which gate (position among visible gates) is drawn on `row` of a pane `height` rows tall.
+pub fn gate_at(app: &App, row: usize, height: usize) -> Option<usize> {
+    let lines = gate_lines_for_height(app, height);
+    let start = window_start(selected_gate_line(app, &lines), lines.len(), height);
+    let target = start + row;
+    if !matches!(lines.get(target), Some(GateLine::Gate(_))) {
+        return None;
+    }
+    Some(
+        lines[..target]
+            .iter()
+            .filter(|l| matches!(l, GateLine::Gate(_)))
+            .count(),
+    )
+}
+
+/// Indices of the selected phase's steps that pass the filter.
+pub fn visible_steps(app: &App) -> Vec<usize> {
+    let Some(phase) = app.plan.plan.runbook.get(app.phase_selected) else {
+        return Vec::new();
+    };
+    phase
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            matches(
+                &app.filter,
+                &[
+                    &s.0.text,
+                    s.0.owner.as_deref().unwrap_or(""),
+                    s.0.notes.as_deref().unwrap_or(""),
+                ],
+            )
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+pub fn step_at(app: &App, row: usize, height: usize) -> Option<usize> {
+    let steps = visible_steps(app);
+    let start = window_start(app.step_selected, steps.len(), height);
+    let target = start + row;
+    (target < steps.len()).then_some(target)
+}
+
+/// Tab labels for the runbook phases: name, ticked/total, elapsed/budget.
+pub fn phase_tabs(app: &App) -> Vec<String> {
+    app.plan
+        .plan
+        .runbook
+        .iter()
+        .map(|phase| {
+            let total = phase.steps.len();
+            let done = phase
+                .steps
+                .iter()
+                .filter(|s| app.checklist.done.contains_key(&s.id()))
+                .count();
+            let mut label = format!("{} {done}/{total}", phase.phase.value);
+            if let Some(budget) = phase.budget {
+                let budget = short_duration(budget.0.as_secs());
+                match phase_elapsed(app, phase) {
+                    Some(e) => label.push_str(&format!(
+                        " {}/{budget}",
+                        short_duration(e.as_secs().max(0) as u64)
+                    )),
+                    None => label.push_str(&format!(" –/{budget}")),
+                }
+            }
+            label
+        })
+        .collect()
+}
+
+pub const TAB_SEPARATOR: &str = " │ ";
+
+/// Time spent in a phase: from its first tick to its last tick once every step is done,
+/// or to now while it is under way. None before anything in it was ticked.
+pub fn phase_elapsed(app: &App, phase: &crate::plan::Phase) -> Option<SignedDuration> {
+    let ticks: Vec<_> = phase
+        .steps
+        .iter()
+        .filter_map(|s| app.checklist.done.get(&s.id()).map(|t| t.at))
+        .collect();
+    let first = ticks.iter().min()?;
+    let end = if ticks.len() == phase.steps.len() {
+        *ticks.iter().max()?
+    } else {
+        app.now
+    };
+    Some(end.duration_since(*first))
+}
+
+pub fn phase_at(app: &App, column: u16, _width: u16) -> Option<usize> {
+    let mut x = 2usize; // the "▸ " marker
+    for (i, label) in phase_tabs(app).iter().enumerate() {
+        let w = label.chars().count();
+        if (column as usize) < x + w {
+            return Some(i);
+        }
+        x += w + TAB_SEPARATOR.chars().count();
+    }
+    None
+}
+
+/// `41s`, `12m`, `3h`, `2d`: how old a piece of evidence is.
+pub fn age(d: SignedDuration) -> String {
+    let s = d.as_secs().max(0) as u64;
+    short_duration(s)
+}
+
+pub fn short_duration(s: u64) -> String {
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        let (h, m) = (s / 3600, (s % 3600) / 60);
+        if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}")
+        }
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
+/// `hh:mm:ss` for the header clock.
+pub fn clock(d: SignedDuration) -> String {
+    let s = d.as_secs().max(0);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}

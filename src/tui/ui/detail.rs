@@ -1,0 +1,301 @@
+//! The selected gate's checks, evidence and fixes; the selected step's command and notes;
+//! or the load test's full configuration and counters.
+
+use super::{pane_block, pane_title, shown_style};
+use crate::gates::Status;
+use crate::tui::app::{App, LoadState, Pane, Shown, measured};
+use crate::tui::rows;
+use crate::tui::theme::{Role, Theme};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+/// Evidence lines shown per check; the rest is counted.
+const EVIDENCE_LINES: usize = 40;
+
+pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let (subject, lines) = match app.subject {
+        Pane::Runbook => step(app, theme),
+        Pane::Load => load(app, theme),
+        Pane::Gates | Pane::Detail => gate(app, theme),
+    };
+    let title = Line::from(vec![
+        pane_title(theme, app, Pane::Detail, "Details"),
+        Span::styled(format!(" {subject} "), theme.fg(Role::Muted)),
+    ]);
+    let block = pane_block(theme, app, Pane::Detail, title);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn status_shown(s: Status) -> Shown {
+    match s {
+        Status::Pass => Shown::Pass,
+        Status::Warn => Shown::Warn,
+        Status::Fail => Shown::Fail,
+        Status::Unknown => Shown::Unknown,
+    }
+}
+
+fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let Some(row) = app.selected_gate() else {
+        return (
+            "".into(),
+            vec![Line::from(Span::styled(
+                "no gate selected",
+                theme.fg(Role::Muted),
+            ))],
+        );
+    };
+    let v = &row.verdict;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} {} ", row.shown.symbol(), row.shown.word()),
+            shown_style(theme, row.shown),
+        ),
+        Span::styled(v.id.clone(), theme.bold(Role::Text)),
+        Span::styled(format!(" — {}", v.title), theme.fg(Role::Text)),
+    ])];
+    let age = match row.as_of {
+        Some(at) if row.shown == Shown::Stale => format!(
+            "last evidence {} ago; its watch is failing",
+            rows::age(app.now.duration_since(at))
+        ),
+        Some(at) => format!(
+            "evidence last changed {} ago; watches live",
+            rows::age(app.now.duration_since(at))
+        ),
+        None => "no evidence yet".into(),
+    };
+    lines.push(Line::from(Span::styled(
+        format!("group {} · {age}", v.group),
+        theme.fg(Role::Muted),
+    )));
+    if let crate::tui::app::Connection::Failed { error, .. } = &app.connection {
+        lines.push(Line::from(Span::styled(
+            format!("cluster connection failed: {error}"),
+            theme.bold(Role::Fail),
+        )));
+    } else if row.shown == Shown::Stale || row.summary != v.summary {
+        lines.push(Line::from(Span::styled(
+            row.summary.clone(),
+            shown_style(theme, row.shown),
+        )));
+    }
+    for check in &v.checks {
+        let shown = status_shown(check.status);
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", shown.symbol()), shown_style(theme, shown)),
+            Span::styled(format!("{}: ", check.kind), theme.fg(Role::Muted)),
+            Span::styled(check.summary.clone(), theme.fg(Role::Text)),
+        ]));
+        for e in check.evidence.iter().take(EVIDENCE_LINES) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("    {}: ", e.object), theme.fg(Role::Muted)),
+                Span::styled(e.detail.clone(), theme.fg(Role::Text)),
+            ]));
+        }
+        if check.evidence.len() > EVIDENCE_LINES {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "    … {} more (golive check --verbose lists all)",
+                    check.evidence.len() - EVIDENCE_LINES
+                ),
+                theme.fg(Role::Muted),
+            )));
+        }
+        if let Some(fix) = &check.fix {
+            lines.push(Line::from(vec![
+                Span::styled("    fix: ", theme.bold(Role::Accent)),
+                Span::styled(fix.clone(), theme.fg(Role::Accent)),
+            ]));
+        }
+    }
+    (format!("gate {}", v.id), lines)
+}
+
+fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let Some(step) = app.selected_step() else {
+        return (
+            "".into(),
+            vec![Line::from(Span::styled(
+                "no step selected",
+                theme.fg(Role::Muted),
+            ))],
+        );
+    };
+    let spec = &step.0;
+    let id = step.id();
+    let phase = app
+        .plan
+        .plan
+        .runbook
+        .get(app.phase_selected)
+        .map(|p| p.phase.value.clone())
+        .unwrap_or_default();
+    let tick = app.checklist.done.get(&id);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            if tick.is_some() { "[x] " } else { "[ ] " },
+            theme.bold(Role::Text),
+        ),
+        Span::styled(spec.text.clone(), theme.bold(Role::Text)),
+    ])];
+    lines.push(Line::from(Span::styled(
+        format!("phase {phase} · step {id}"),
+        theme.fg(Role::Muted),
+    )));
+    match tick {
+        Some(t) => lines.push(Line::from(Span::styled(
+            format!(
+                "ticked {} (saved to disk)",
+                t.at.to_zoned(app.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S %Z")
+            ),
+            theme.fg(Role::Pass),
+        ))),
+        None => lines.push(Line::from(Span::styled(
+            "not ticked",
+            theme.fg(Role::Muted),
+        ))),
+    }
+    if let Some(owner) = &spec.owner {
+        lines.push(Line::from(vec![
+            Span::styled("owner ", theme.fg(Role::Muted)),
+            Span::raw(owner.clone()),
+        ]));
+    }
+    if let Some(verify) = &spec.verify {
+        let (shown, target) = app.verify_status(&verify.value);
+        lines.push(Line::from(vec![
+            Span::styled("verified by ", theme.fg(Role::Muted)),
+            Span::styled(
+                format!("{} {} ", shown.symbol(), shown.word()),
+                shown_style(theme, shown),
+            ),
+            Span::styled(target, theme.fg(Role::Text)),
+        ]));
+        lines.push(Line::from(Span::styled(
+            "  (shown live; this version does not tick the step by itself — tick it by hand)",
+            theme.fg(Role::Muted),
+        )));
+    }
+    if let Some(command) = &spec.command {
+        lines.push(Line::from(Span::styled(
+            "command (run it yourself; golive does not run it yet):",
+            theme.fg(Role::Muted),
+        )));
+        lines.push(Line::from(Span::styled(
+            format!("  $ {command}"),
+            theme.fg(Role::Accent),
+        )));
+    }
+    if !spec.requires.is_empty() {
+        let req: Vec<String> = spec.requires.iter().map(|r| r.value.clone()).collect();
+        lines.push(Line::from(vec![
+            Span::styled("requires ", theme.fg(Role::Muted)),
+            Span::raw(req.join(", ")),
+        ]));
+    }
+    if let Some(notes) = &spec.notes {
+        lines.push(Line::from(Span::styled("notes", theme.fg(Role::Muted))));
+        for l in notes.lines() {
+            lines.push(Line::from(format!("  {l}")));
+        }
+    }
+    (format!("step {id}"), lines)
+}
+
+fn load<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let Some(config) = app.plan.plan.load.as_ref() else {
+        return (
+            "load".into(),
+            vec![Line::from("the plan has no load section")],
+        );
+    };
+    let mut lines = Vec::new();
+    if let Some(target) = &config.target {
+        lines.push(Line::from(vec![
+            Span::styled("target ", theme.fg(Role::Muted)),
+            Span::raw(target.clone()),
+        ]));
+    }
+    for (name, s) in &config.scenarios {
+        lines.push(Line::from(Span::styled(
+            super::load::scenario_line(name, s),
+            theme.bold(Role::Text),
+        )));
+        for r in &s.requests {
+            lines.push(Line::from(Span::styled(
+                format!("  {} {}", r.method, r.path),
+                theme.fg(Role::Muted),
+            )));
+        }
+    }
+    match &app.load {
+        LoadState::Failed(e) => lines.push(Line::from(Span::styled(
+            format!("✗ did not start: {e}"),
+            theme.bold(Role::Fail),
+        ))),
+        LoadState::Finished {
+            aborted: Some(why), ..
+        } => lines.push(Line::from(Span::styled(
+            format!("ended early: {why} — a stopped run does not pass the load-test gate"),
+            theme.bold(Role::Warn),
+        ))),
+        _ => {}
+    }
+    if let Some(s) = app.load.snapshot() {
+        lines.push(Line::from(Span::styled(
+            "thresholds",
+            theme.fg(Role::Muted),
+        )));
+        for t in &s.thresholds {
+            let shown = match t.state {
+                golive_load::ThresholdState::Pass => Shown::Pass,
+                golive_load::ThresholdState::Fail => Shown::Fail,
+                golive_load::ThresholdState::NoData => Shown::Unknown,
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {} ", shown.symbol()), shown_style(theme, shown)),
+                Span::raw(format!("{} {} ", t.metric, t.expr)),
+                Span::styled(format!("measured {}", measured(t)), theme.fg(Role::Muted)),
+            ]));
+        }
+        let l = &s.latency;
+        lines.push(Line::from(format!(
+            "latency ms: min {:.2} avg {:.2} med {:.2} p90 {:.2} p95 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}",
+            l.min, l.avg, l.med, l.p90, l.p95, l.p99, l.p999, l.max
+        )));
+        lines.push(Line::from(format!(
+            "requests {} · failed {} · iterations {} · dropped {} · VUs {}/{}",
+            s.http_reqs, s.http_req_failed, s.iterations, s.dropped_iterations, s.vus, s.vus_max
+        )));
+        if !s.status_counts.is_empty() {
+            let st: Vec<String> = s
+                .status_counts
+                .iter()
+                .map(|(c, n)| format!("{c}×{n}"))
+                .collect();
+            lines.push(Line::from(format!("status codes {}", st.join(" "))));
+        }
+        if !s.error_counts.is_empty() {
+            let er: Vec<String> = s
+                .error_counts
+                .iter()
+                .map(|(c, n)| format!("{c}×{n}"))
+                .collect();
+            lines.push(Line::from(Span::styled(
+                format!("errors {}", er.join(" ")),
+                theme.fg(Role::Fail),
+            )));
+        }
+    }
+    ("load test".into(), lines)
+}

@@ -1,0 +1,548 @@
+//! Whole-frame snapshots of the cockpit in each state at 80×24 and 160×45, and the
+//! behaviour of `App::update`. Time is injected, so frames are stable.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use golive::cluster::{ClusterEvent, WatchError, WatchErrorKind};
+use golive::gates::{Status, Verdict, plan_watches};
+use golive::plan::{self, LoadedPlan};
+use golive::tui::app::{Effect, LoadState, Overlay, Pane, Shown};
+use golive::tui::checklist::Checklist;
+use golive::tui::keys::Keymap;
+use golive::tui::{App, Msg, Theme};
+use golive_load::{
+    HistogramBar, HistoryPoint, LatencyStats, Snapshot, Summary, ThresholdResult, ThresholdState,
+};
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CLUSTER: &str = include_str!("../assets/demo/gravl/cluster.yaml");
+const POLICIES: &str = include_str!("../assets/demo/gravl/network-policies.yaml");
+
+fn t0() -> Timestamp {
+    "2026-11-25T03:00:00Z".parse().expect("valid timestamp")
+}
+
+fn at(secs: i64) -> Timestamp {
+    t0() + SignedDuration::from_secs(secs)
+}
+
+fn gravl() -> Arc<LoadedPlan> {
+    Arc::new(plan::load_with_env("gravl", |_| None).expect("the built-in gravl plan is valid"))
+}
+
+fn objects() -> Vec<Value> {
+    let mut all = serde_saphyr::from_multiple::<Value>(CLUSTER).expect("the demo cluster parses");
+    all.extend(serde_saphyr::from_multiple::<Value>(POLICIES).expect("the demo policies parse"));
+    all.retain(|o| !o.is_null());
+    // The simulator stamps creation times when it serves objects; the fixture must too.
+    for o in &mut all {
+        if o["metadata"].get("creationTimestamp").is_none() {
+            o["metadata"]["creationTimestamp"] = json!("2026-11-15T03:00:00Z");
+        }
+    }
+    all
+}
+
+/// The demo cluster with the report's two mistakes fixed: issuer Ready, DNS egress right.
+fn healthy_objects() -> Vec<Value> {
+    let mut all = objects();
+    for o in &mut all {
+        let name = o["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if o["kind"] == "ClusterIssuer" && name == "internal-ca-issuer" {
+            o["status"] = json!({"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified", "message": "Signing CA verified"}]});
+        }
+        if o["kind"] == "NetworkPolicy" && name == "allow-dns-egress" {
+            o["spec"]["egress"][0]["to"] = json!([{
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}
+            }]);
+        }
+    }
+    all
+}
+
+fn new_app() -> App {
+    App::new(gravl(), true, Keymap::default(), Checklist::default(), t0())
+}
+
+fn connect(app: &mut App, now: Timestamp) {
+    app.update(
+        Msg::Connected {
+            context: "golive-demo".into(),
+            server: "https://127.0.0.1:6443/".into(),
+        },
+        now,
+    );
+}
+
+fn sync(app: &mut App, objects: &[Value], now: Timestamp) {
+    for key in plan_watches(&app.plan.plan) {
+        let matching: Vec<Value> = objects
+            .iter()
+            .filter(|o| {
+                o["kind"].as_str() == Some(key.resource.kind)
+                    && key
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
+            })
+            .cloned()
+            .collect();
+        app.update(
+            Msg::Cluster(ClusterEvent::Synced {
+                key,
+                objects: matching,
+            }),
+            now,
+        );
+    }
+}
+
+fn failing_app() -> App {
+    let mut app = new_app();
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    app.settle(at(14));
+    app
+}
+
+fn threshold(metric: &str, expr: &str, state: ThresholdState, value: f64) -> ThresholdResult {
+    ThresholdResult {
+        metric: metric.into(),
+        expr: expr.into(),
+        state,
+        value: Some(value),
+        abort_on_fail: false,
+        aggregation: None,
+    }
+}
+
+/// A run 12 s into 30 s: ~20 req/s against a >100 req/s threshold, as in the report.
+fn running_snapshot(elapsed: u64, finished: bool, rps: f64) -> Snapshot {
+    let latency = LatencyStats {
+        count: 240,
+        min: 0.61,
+        avg: 2.4,
+        med: 1.9,
+        p90: 5.1,
+        p95: 7.0,
+        p99: 14.6,
+        p999: 20.9,
+        max: 21.8,
+    };
+    let rate_state = if rps > 100.0 {
+        ThresholdState::Pass
+    } else {
+        ThresholdState::Fail
+    };
+    Snapshot {
+        elapsed: Duration::from_secs(elapsed),
+        remaining: Some(Duration::from_secs(30 - elapsed)),
+        planned: Duration::from_secs(30),
+        finished,
+        vus: 10,
+        vus_max: 10,
+        http_reqs: (rps * elapsed as f64) as u64,
+        rps,
+        failure_rate: 0.0,
+        data_received: 1_600_000,
+        latency: latency.clone(),
+        thresholds: vec![
+            threshold("http_req_duration", "p(95)<200", ThresholdState::Pass, 7.0),
+            threshold("http_req_duration", "p(99)<500", ThresholdState::Pass, 14.6),
+            threshold("http_req_failed", "rate<0.01", ThresholdState::Pass, 0.0),
+            threshold("http_reqs", "rate>100", rate_state, rps),
+        ],
+        histogram: [
+            (0.5, 3),
+            (1.0, 40),
+            (2.5, 110),
+            (5.0, 60),
+            (10.0, 20),
+            (25.0, 7),
+        ]
+        .into_iter()
+        .map(|(le_ms, count)| HistogramBar { le_ms, count })
+        .collect(),
+        history: (1..=elapsed)
+            .map(|s| HistoryPoint {
+                elapsed_s: s,
+                p95_ms: 5.0 + (s % 4) as f64,
+                p99_ms: 10.0 + (s % 5) as f64 * 2.0,
+                rps,
+                failed: 0,
+            })
+            .collect(),
+        ..Snapshot::default()
+    }
+}
+
+fn start_load(app: &mut App, now: Timestamp) {
+    let effects = app.update(key(KeyCode::Char('l')), now);
+    assert_eq!(effects, vec![Effect::StartLoad]);
+    app.update(Msg::LoadStarted, now);
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn frame(app: &App, theme: &Theme, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| golive::tui::ui::render(f, app, theme))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+/// Snapshots `app` at both reference sizes.
+fn snap(name: &str, app: &mut App) {
+    let theme = Theme::default();
+    for (w, h) in [(80, 24), (160, 45)] {
+        app.update(Msg::Resize(w, h), app.now);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), frame(app, &theme, w, h));
+    }
+}
+
+#[test]
+fn frame_loading_before_the_cluster_answers() {
+    let mut app = new_app();
+    snap("loading", &mut app);
+}
+
+#[test]
+fn frame_failing_gates_on_the_report_cluster() {
+    let mut app = failing_app();
+    assert_eq!(app.verdict.0, Verdict::NoGo);
+    snap("failing", &mut app);
+}
+
+#[test]
+fn frame_healthy_after_fixes_and_a_passing_load_test() {
+    let mut app = new_app();
+    connect(&mut app, at(1));
+    sync(&mut app, &healthy_objects(), at(2));
+    start_load(&mut app, at(3));
+    let snapshot = running_snapshot(30, true, 140.0);
+    app.update(
+        Msg::LoadFinished(Box::new(Summary {
+            snapshot,
+            aborted: None,
+            scenario_names: vec!["baseline".into()],
+            iterations_by_scenario: vec![2100],
+            dropped_by_scenario: vec![0],
+        })),
+        at(34),
+    );
+    app.settle(at(40));
+    assert_eq!(app.verdict.0, Verdict::Go, "{}", app.verdict.1);
+    snap("healthy", &mut app);
+}
+
+#[test]
+fn frame_stale_when_a_watch_fails() {
+    let mut app = failing_app();
+    let key = plan_watches(&app.plan.plan)
+        .into_iter()
+        .find(|k| k.resource.kind == "Pod")
+        .expect("the plan watches pods");
+    app.update(
+        Msg::Cluster(ClusterEvent::Failed {
+            key,
+            error: WatchError {
+                kind: WatchErrorKind::Unreachable,
+                message: "connection refused (os error 111)".into(),
+            },
+        }),
+        at(20),
+    );
+    app.settle(at(61));
+    let pods = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "staging-pods")
+        .expect("gate");
+    assert_eq!(pods.shown, Shown::Stale);
+    snap("stale", &mut app);
+}
+
+#[test]
+fn frame_load_running() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    app.update(
+        Msg::LoadSnapshot(Box::new(running_snapshot(12, false, 19.8))),
+        at(32),
+    );
+    app.update(key(KeyCode::Tab), at(32));
+    app.settle(at(32));
+    assert_eq!(app.focus, Pane::Load);
+    snap("load_running", &mut app);
+}
+
+#[test]
+fn frame_help_open() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char('?')), at(15));
+    assert_eq!(app.overlay, Overlay::Help);
+    snap("help", &mut app);
+}
+
+#[test]
+fn frame_runbook_with_a_ticked_step_and_its_details() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    assert_eq!(app.focus, Pane::Runbook);
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let [Effect::SaveChecklist(list)] = effects.as_slice() else {
+        panic!("toggle asks to save first: {effects:?}");
+    };
+    app.update(Msg::ChecklistSaved(list.clone()), at(16));
+    app.update(key(KeyCode::Char('j')), at(17));
+    snap("runbook", &mut app);
+}
+
+#[test]
+fn frame_connection_failed() {
+    let mut app = new_app();
+    app.update(
+        Msg::ConnectFailed(
+            "cannot read kubeconfig /home/oncall/.kube/config: No such file or directory".into(),
+        ),
+        at(1),
+    );
+    app.settle(at(3));
+    assert_eq!(app.verdict.0, Verdict::Unknown);
+    assert!(
+        app.gates
+            .iter()
+            .all(|g| g.shown != Shown::Pass || g.verdict.id == "load-test")
+    );
+    snap("connect_failed", &mut app);
+}
+
+#[test]
+fn frame_too_small_says_how_large_it_needs_to_be() {
+    let app = failing_app();
+    let text = frame(&app, &Theme::default(), 60, 20);
+    assert!(text.contains("at least 80×24"), "{text}");
+    insta::assert_snapshot!("too_small_60x20", text);
+}
+
+#[test]
+fn resizing_to_any_size_never_panics() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    app.update(
+        Msg::LoadSnapshot(Box::new(running_snapshot(12, false, 19.8))),
+        at(32),
+    );
+    let theme = Theme::default();
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (79, 24),
+        (80, 23),
+        (80, 24),
+        (81, 25),
+        (120, 30),
+        (250, 70),
+        (400, 120),
+    ] {
+        app.update(Msg::Resize(w, h), at(33));
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        terminal
+            .draw(|f| golive::tui::ui::render(f, &app, &theme))
+            .expect("draw");
+    }
+}
+
+#[test]
+fn tick_is_shown_only_after_it_is_saved() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    assert!(app.checklist.done.is_empty(), "not ticked before the save");
+    assert!(app.saving.is_some());
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("[…] Verify all production DNS records"),
+        "{text}"
+    );
+    let Some(Effect::SaveChecklist(list)) = effects.into_iter().next() else {
+        panic!("expected a save");
+    };
+    app.update(Msg::ChecklistSaved(list), at(16));
+    assert!(
+        app.checklist
+            .done
+            .contains_key("verify-all-production-dns-records")
+    );
+}
+
+#[test]
+fn failed_save_leaves_the_step_unticked_and_says_so() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Char(' ')), at(16));
+    app.update(Msg::ChecklistFailed("disk full".into()), at(16));
+    assert!(app.checklist.done.is_empty());
+    let status = app.current_status().expect("status line");
+    assert!(status.text.contains("NOT recorded"), "{}", status.text);
+}
+
+#[test]
+fn quit_asks_first_while_a_load_test_runs() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    assert!(app.update(key(KeyCode::Char('q')), at(21)).is_empty());
+    assert_eq!(app.overlay, Overlay::ConfirmQuit);
+    assert!(app.update(key(KeyCode::Char('n')), at(21)).is_empty());
+    assert!(!app.quit);
+    app.update(key(KeyCode::Char('q')), at(22));
+    assert_eq!(
+        app.update(key(KeyCode::Char('y')), at(22)),
+        vec![Effect::StopLoad, Effect::Quit]
+    );
+    assert!(app.quit);
+}
+
+#[test]
+fn ctrl_c_quits_even_from_help() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char('?')), at(15));
+    let effects = app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        at(15),
+    );
+    assert_eq!(effects, vec![Effect::Quit]);
+}
+
+#[test]
+fn load_gate_is_unknown_while_running_and_fails_when_stopped_early() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    app.update(
+        Msg::LoadSnapshot(Box::new(running_snapshot(12, false, 140.0))),
+        at(32),
+    );
+    app.settle(at(32));
+    let gate = |app: &App| {
+        app.gates
+            .iter()
+            .find(|g| g.verdict.id == "load-test")
+            .expect("gate")
+            .verdict
+            .status
+    };
+    assert_eq!(gate(&app), Status::Unknown);
+    app.update(
+        Msg::LoadFinished(Box::new(Summary {
+            snapshot: running_snapshot(12, true, 140.0),
+            aborted: Some("stopped by the operator".into()),
+            scenario_names: vec![],
+            iterations_by_scenario: vec![],
+            dropped_by_scenario: vec![],
+        })),
+        at(33),
+    );
+    app.settle(at(33));
+    assert_eq!(gate(&app), Status::Fail);
+    assert!(matches!(app.load, LoadState::Finished { .. }));
+}
+
+#[test]
+fn report_key_says_it_is_not_available() {
+    let mut app = failing_app();
+    assert!(app.update(key(KeyCode::Char('r')), at(15)).is_empty());
+    assert!(
+        app.current_status()
+            .expect("status")
+            .text
+            .contains("not available")
+    );
+}
+
+#[test]
+fn watch_pending_past_the_deadline_is_stale_not_pass() {
+    let mut app = new_app();
+    connect(&mut app, at(0));
+    app.settle(at(30));
+    let pods = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "staging-pods")
+        .expect("gate");
+    assert_eq!(pods.shown, Shown::Stale);
+    assert_ne!(app.verdict.0, Verdict::Go);
+}
+
+#[test]
+fn filter_narrows_gates_and_steps() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char('/')), at(15));
+    for c in "cert".chars() {
+        app.update(key(KeyCode::Char(c)), at(15));
+    }
+    app.update(key(KeyCode::Enter), at(15));
+    let ids: Vec<&str> = golive::tui::rows::gate_lines(&app, false)
+        .iter()
+        .filter_map(|l| match l {
+            golive::tui::rows::GateLine::Gate(i) => Some(app.gates[*i].verdict.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec!["cert-manager", "certificates"]);
+    assert!(
+        golive::tui::rows::visible_steps(&app).is_empty(),
+        "no Pre-flight step mentions cert"
+    );
+}
+
+#[test]
+fn clicking_a_gate_row_focuses_the_pane_and_selects_it() {
+    let mut app = failing_app();
+    app.update(Msg::Resize(160, 45), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    let gates = app.areas().gates;
+    // Row 0 is the first group header at this size; row 2 is the second gate.
+    app.update(
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: gates.x + 3,
+            row: gates.y + 1 + 2,
+            modifiers: KeyModifiers::NONE,
+        }),
+        at(15),
+    );
+    assert_eq!(app.focus, Pane::Gates);
+    assert_eq!(app.gate_selected, 1);
+}
+
+#[test]
+fn no_color_theme_keeps_symbols_and_drops_colours() {
+    let app = failing_app();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    let theme = Theme::load("default", None, true).0;
+    terminal
+        .draw(|f| golive::tui::ui::render(f, &app, &theme))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
+    );
+    assert!(terminal.backend().to_string().contains('✗'));
+}

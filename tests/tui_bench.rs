@@ -1,0 +1,117 @@
+//! Frame render time with 5,000 pods in the view. Ignored by default; run with
+//! `cargo test --release --test tui_bench -- --ignored --nocapture`.
+
+use golive::cluster::ClusterEvent;
+use golive::gates::plan_watches;
+use golive::plan;
+use golive::tui::checklist::Checklist;
+use golive::tui::keys::Keymap;
+use golive::tui::{App, Msg, Theme};
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLUSTER: &str = include_str!("../assets/demo/gravl/cluster.yaml");
+const POLICIES: &str = include_str!("../assets/demo/gravl/network-policies.yaml");
+const PODS: usize = 5000;
+
+fn big_view_app() -> App {
+    let t0: Timestamp = "2026-11-25T03:00:00Z".parse().expect("timestamp");
+    let loaded = Arc::new(plan::load_with_env("gravl", |_| None).expect("gravl plan"));
+    let mut objects = serde_saphyr::from_multiple::<Value>(CLUSTER).expect("cluster");
+    objects.extend(serde_saphyr::from_multiple::<Value>(POLICIES).expect("policies"));
+    objects.retain(|o| !o.is_null());
+    for o in &mut objects {
+        if o["metadata"].get("creationTimestamp").is_none() {
+            o["metadata"]["creationTimestamp"] = json!("2026-11-15T03:00:00Z");
+        }
+    }
+    let template = objects
+        .iter()
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == "gravl-staging")
+        .cloned()
+        .expect("a staging pod in the fixture");
+    for i in 0..PODS {
+        let mut pod = template.clone();
+        pod["metadata"]["name"] = json!(format!("backend-bench-{i:05}"));
+        if i % 97 == 0 {
+            pod["status"]["conditions"] =
+                json!([{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]);
+        }
+        objects.push(pod);
+    }
+    let mut app = App::new(loaded, true, Keymap::default(), Checklist::default(), t0);
+    app.update(
+        Msg::Connected {
+            context: "bench".into(),
+            server: "https://127.0.0.1:6443/".into(),
+        },
+        t0,
+    );
+    for key in plan_watches(&app.plan.plan) {
+        let matching: Vec<Value> = objects
+            .iter()
+            .filter(|o| {
+                o["kind"].as_str() == Some(key.resource.kind)
+                    && key
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
+            })
+            .cloned()
+            .collect();
+        app.update(
+            Msg::Cluster(ClusterEvent::Synced {
+                key,
+                objects: matching,
+            }),
+            t0,
+        );
+    }
+    let started = Instant::now();
+    app.settle(t0 + SignedDuration::from_secs(1));
+    eprintln!(
+        "gate evaluation over {PODS} extra pods: {:?}",
+        started.elapsed()
+    );
+    app
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[test]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+fn render_time_with_5000_pods() {
+    let mut app = big_view_app();
+    let theme = Theme::default();
+    for (w, h) in [(160u16, 45u16), (250, 70)] {
+        app.update(Msg::Resize(w, h), app.now);
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        let mut times = Vec::new();
+        for i in 0..500 {
+            // Move the selection so the detail pane re-renders different evidence.
+            if i % 10 == 0 {
+                app.on_action(golive::tui::keys::Action::Down);
+            }
+            let start = Instant::now();
+            terminal
+                .draw(|f| golive::tui::ui::render(f, &app, &theme))
+                .expect("draw");
+            times.push(start.elapsed());
+        }
+        times.sort();
+        eprintln!(
+            "{w}x{h}: {} frames, p50 {:?}, p99 {:?}, max {:?}",
+            times.len(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1]
+        );
+    }
+}

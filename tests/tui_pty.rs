@@ -1,0 +1,194 @@
+//! The real binary in a pseudo-terminal: `golive demo` draws its panes, ticks a step to
+//! disk, opens help, starts and stops the load test, quits through the confirmation and
+//! leaves the alternate screen.
+
+use expectrl::Expect;
+use expectrl::process::Healthcheck;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const COLS: u16 = 160;
+const ROWS: u16 = 45;
+
+struct Cockpit {
+    session: expectrl::session::OsSession,
+    parser: vt100::Parser,
+    /// Everything the process wrote, for text that scrolled off the screen.
+    raw: Vec<u8>,
+}
+
+impl Cockpit {
+    fn pump(&mut self) {
+        let mut buf = [0u8; 65536];
+        loop {
+            match self.session.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.parser.process(&buf[..n]);
+                    self.raw.extend_from_slice(&buf[..n]);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    /// Reads output until `predicate` holds on the screen, or fails with the screen.
+    fn wait_for(&mut self, what: &str, timeout: Duration, predicate: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.pump();
+            if predicate(&self.screen()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.session.send(keys).expect("send keys");
+    }
+}
+
+fn spawn(home: &std::path::Path, state: &std::path::Path, panic: bool) -> Cockpit {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["demo", "--state-dir"])
+        .arg(state)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .env_remove("GOLIVE_CONFIG");
+    if panic {
+        cmd.env("GOLIVE_TEST_PANIC", "task");
+    } else {
+        cmd.env_remove("GOLIVE_TEST_PANIC");
+    }
+    let mut session = expectrl::Session::spawn(cmd).expect("spawn golive demo");
+    session
+        .get_process_mut()
+        .set_window_size(COLS, ROWS)
+        .expect("window size");
+    Cockpit {
+        session,
+        parser: vt100::Parser::new(
+            std::num::NonZeroU16::new(ROWS).expect("rows > 0"),
+            std::num::NonZeroU16::new(COLS).expect("cols > 0"),
+            0,
+        ),
+        raw: Vec::new(),
+    }
+}
+
+#[test]
+fn panic_in_a_background_task_restores_the_terminal_and_exits_101() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), true);
+    c.wait_for("the cockpit", Duration::from_secs(10), |s| {
+        s.contains("Gates")
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        c.pump();
+        match c.session.get_process().status().expect("process status") {
+            expectrl::process::unix::WaitStatus::StillAlive => {}
+            other => break other,
+        }
+        assert!(
+            Instant::now() < deadline,
+            "golive kept running after a panic"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    c.pump();
+    assert!(
+        matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 101)),
+        "exit status {status:?}"
+    );
+    assert!(!c.parser.screen().alternate_screen(), "terminal restored");
+    assert!(
+        String::from_utf8_lossy(&c.raw).contains("deliberate panic"),
+        "the report is printed after the restore:\n{}",
+        c.screen()
+    );
+}
+
+#[test]
+fn demo_cockpit_end_to_end_in_a_pty() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), false);
+    let started = Instant::now();
+    c.wait_for("panes and a verdict", Duration::from_secs(10), |s| {
+        s.contains("Gates") && s.contains("Runbook") && s.contains("DEMO") && s.contains("NO-GO")
+    });
+    eprintln!("first frame with a verdict after {:?}", started.elapsed());
+    assert!(
+        c.parser.screen().alternate_screen(),
+        "the cockpit draws on the alternate screen"
+    );
+
+    // Tick the first Pre-flight step: tab to the runbook, space.
+    c.send("\t\t");
+    c.send(" ");
+    c.wait_for("the ticked step", Duration::from_secs(5), |s| {
+        s.contains("[x] Verify all production DNS records")
+    });
+    let saved =
+        std::fs::read_to_string(state.path().join("checklist.json")).expect("checklist written");
+    assert!(
+        saved.contains("verify-all-production-dns-records"),
+        "{saved}"
+    );
+
+    c.send("?");
+    c.wait_for("help", Duration::from_secs(5), |s| {
+        s.contains("golive keys") && s.contains("toggle")
+    });
+    c.send("x");
+    c.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("golive keys")
+    });
+
+    c.send("l");
+    c.wait_for("the load test running", Duration::from_secs(8), |s| {
+        s.contains("▶ running")
+    });
+    c.send("l");
+    c.wait_for("the load test stopped", Duration::from_secs(8), |s| {
+        s.contains("stopped early")
+    });
+    c.send("l");
+    c.wait_for("the load test running again", Duration::from_secs(8), |s| {
+        s.contains("▶ running")
+    });
+
+    c.send("q");
+    c.wait_for("the quit confirmation", Duration::from_secs(5), |s| {
+        s.contains("Stop it and quit")
+    });
+    c.send("y");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while c.session.is_alive().unwrap_or(false) {
+        c.pump();
+        assert!(
+            Instant::now() < deadline,
+            "golive did not exit; screen:\n{}",
+            c.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.pump();
+    assert!(
+        !c.parser.screen().alternate_screen(),
+        "the terminal left the alternate screen"
+    );
+}
