@@ -962,3 +962,73 @@ fn expression_arithmetic_follows_precedence() {
     let z = Expression::parse("a / 0 < 1").expect("parses");
     assert_eq!(z.left.eval(&values), None);
 }
+
+#[test]
+fn volundr_plan_walks_the_four_checklist_groups_with_three_signoff_roles() {
+    let plan = volundr().plan;
+    let ids = |group: &str| -> Vec<String> {
+        plan.gates
+            .iter()
+            .filter(|g| g.group == group)
+            .map(|g| g.id.value.clone())
+            .collect()
+    };
+    assert_eq!(
+        ids("required"),
+        [
+            "cluster-access",
+            "migrations-applied",
+            "db-secret",
+            "anthropic-secret",
+            "ingress-tls",
+            "identity-adapter",
+            "authorization-adapter",
+            "storage-rwx",
+            "postgres-reachable"
+        ]
+    );
+    assert_eq!(
+        ids("security"),
+        [
+            "envoy-jwt",
+            "credential-store",
+            "secret-injection",
+            "git-token-secret",
+            "pod-security",
+            "cors"
+        ]
+    );
+    assert_eq!(
+        ids("recommended"),
+        [
+            "hpa",
+            "pdb",
+            "network-policy",
+            "resources",
+            "kyverno-pvc-isolation",
+            "log-format-json",
+            "db-pool"
+        ]
+    );
+    assert_eq!(
+        ids("monitoring"),
+        ["health", "sessions-stream", "events-health"]
+    );
+    let phases: Vec<&str> = plan
+        .runbook
+        .iter()
+        .map(|p| p.phase.value.as_str())
+        .collect();
+    assert_eq!(
+        phases,
+        ["Required", "Security", "Recommended", "Monitoring"]
+    );
+    assert_eq!(plan.signoff, ["platform", "security", "on-call"]);
+}
+
+#[test]
+fn tcp_attestation_must_name_a_runbook_step() {
+    let text = "name: t\ngates:\n  - id: pg\n    title: pg\n    group: x\n    checks:\n      - tcp: {address: '', attested_in: pg-checkd}\nrunbook:\n  - phase: P\n    steps:\n      - {id: pg-checked, text: PostgreSQL reachable}\n";
+    let e = plan::parse("t.yaml", text, |_| None).expect_err("unknown step");
+    assert!(e.to_string().contains("did you mean `pg-checked`"), "{e}");
+}

@@ -329,6 +329,25 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             }
         }
     }
+    for gate in &plan.gates {
+        for check in &gate.checks {
+            if let Check::Tcp(t) = check
+                && let Some(step) = &t.attested_in
+                && !step_ids.contains_key(step)
+            {
+                let (line, column) = pos(&gate.id);
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}`: `attested_in`: {}",
+                        gate.id.value,
+                        unknown("runbook step", step, step_ids.keys().map(String::as_str))
+                    ),
+                ));
+            }
+        }
+    }
     let mut roles = BTreeSet::new();
     for role in &plan.signoff {
         if !roles.insert(role) {

@@ -409,6 +409,7 @@ impl App {
         let ctx = gates::Context {
             now,
             load: self.load_evidence(),
+            ..Default::default()
         };
         let rows: Vec<GateRow> = self
             .plan
@@ -648,6 +649,7 @@ impl App {
                             &gates::Context {
                                 now: self.now,
                                 load: Some(e),
+                                ..Default::default()
                             },
                         )
                         .status,
