@@ -294,3 +294,60 @@ async fn each_broken_item_fails_only_its_own_gate() {
         sim.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn cluster_without_kyverno_fails_the_policy_gate_as_not_served() {
+    install_crypto();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let cluster = std::fs::read_to_string(root().join("assets/demo/volundr/cluster.yaml"))
+        .expect("the demo cluster");
+    let without_policy: Vec<&str> = cluster
+        .split("\n---\n")
+        .filter(|doc| !doc.contains("kind: ClusterPolicy"))
+        .collect();
+    let crds = [
+        "cert-manager.yaml",
+        "envoy-gateway.yaml",
+        "gateway-api.yaml",
+    ]
+    .iter()
+    .map(|f| root().join("assets/crds").join(f))
+    .collect();
+    let sim = Sim::start(SimConfig {
+        manifests: crds,
+        manifest_texts: vec![golive_sim::NamedText::new(
+            "volundr-without-kyverno.yaml",
+            without_policy.join("\n---\n"),
+        )],
+        kubeconfig_out: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("the simulator starts");
+    make_compliant(&sim);
+    let (code, report) = check(&kubeconfig).await;
+    assert_eq!(code, 1, "{report}");
+    let failing: Vec<String> = cluster_statuses(&report)
+        .into_iter()
+        .filter(|(_, s)| s == "fail")
+        .map(|(g, _)| g)
+        .collect();
+    assert_eq!(
+        failing,
+        vec!["cluster-access", "kyverno-pvc-isolation"],
+        "{report}"
+    );
+    let kyverno = report["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["id"] == "kyverno-pvc-isolation"))
+        .expect("kyverno gate");
+    assert!(
+        kyverno["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not served"),
+        "{kyverno}"
+    );
+    sim.shutdown().await;
+}

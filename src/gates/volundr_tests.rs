@@ -938,6 +938,12 @@ fn plan_rejects_bad_expressions_and_ambiguous_sources() {
             "needs `format: yaml`",
         ),
         ("      - config_value: {namespace: n}\n", "exactly one of"),
+        ("      - http: {url: 'localhost/health'}\n", "is not a URL"),
+        (
+            "      - sse: {url: 'ftp://example.com/s'}\n",
+            "not http or https",
+        ),
+        ("      - tcp: {address: db.internal}\n", "needs a port"),
         (
             "      - config_value: {namespace: n, env: {deployment: d, name: X}, matches: '(['}\n",
             "not a regular expression",

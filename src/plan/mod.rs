@@ -358,6 +358,17 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
     errors
 }
 
+fn url_errors(text: &str) -> Vec<String> {
+    match url::Url::parse(text) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Vec::new(),
+        Ok(u) => vec![format!(
+            "`{text}`: scheme {} is not http or https",
+            u.scheme()
+        )],
+        Err(e) => vec![format!("`{text}` is not a URL: {e}")],
+    }
+}
+
 fn source_errors(s: &ValueSource) -> Vec<String> {
     let mut errors = Vec::new();
     match (&s.config_map, &s.env) {
@@ -387,6 +398,23 @@ fn check_errors(check: &Check) -> Vec<String> {
         }
         Check::JobSucceeded(c) if c.name.is_none() && c.selector.is_none() => {
             vec!["job_succeeded needs `name` or `selector`".into()]
+        }
+        Check::Http(h) => {
+            let mut errors = url_errors(&h.url);
+            if http::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).is_err() {
+                errors.push(format!("`{}` is not an HTTP method", h.method));
+            }
+            if h.equals.is_some() && h.json_path.is_none() {
+                errors.push("`equals` needs a `json_path`".into());
+            }
+            errors
+        }
+        Check::Sse(s) => url_errors(&s.url),
+        Check::Tcp(t) if !t.address.trim().is_empty() && !t.address.contains(':') => {
+            vec![format!(
+                "tcp address `{}` needs a port: host:port",
+                t.address
+            )]
         }
         Check::Expression(e) => {
             let mut errors = Vec::new();
