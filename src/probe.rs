@@ -59,13 +59,25 @@ type Client = hyper_util::client::legacy::Client<
     Empty<Bytes>,
 >;
 
+/// Native roots when the system has them; otherwise an empty store, so plain-HTTP probes
+/// still run and HTTPS ones fail with a certificate error that says why.
 fn client() -> Result<Client, String> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-        .map_err(|e| format!("no TLS roots: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
+    {
+        Ok(b) => b,
+        Err(_) => {
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS set-up: {e}"))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let https = builder.https_or_http().enable_http1().build();
     Ok(
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(https),
