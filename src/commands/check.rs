@@ -126,6 +126,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
     let ctx = gates::Context {
         now: Timestamp::now(),
         load,
+        probes: Default::default(),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -50,6 +50,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     let ctx = gates::Context {
         now: Timestamp::now(),
         load: state.load.clone(),
+        probes: Default::default(),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);
