@@ -71,12 +71,21 @@ fn big_view_app() -> App {
             t0,
         );
     }
+    let now = t0 + SignedDuration::from_secs(1);
     let started = Instant::now();
-    app.settle(t0 + SignedDuration::from_secs(1));
-    eprintln!(
-        "gate evaluation over {PODS} extra pods: {:?}",
-        started.elapsed()
-    );
+    app.settle(now);
+    eprintln!("all gates over {PODS} extra pods: {:?}", started.elapsed());
+    let ctx = golive::gates::Context { now, load: None };
+    for gate in &app.plan.plan.gates {
+        let started = Instant::now();
+        let verdict = golive::gates::evaluate_gate(gate, &app.view, &ctx);
+        eprintln!(
+            "  {:<18} {:?} ({})",
+            verdict.id,
+            started.elapsed(),
+            verdict.status.word()
+        );
+    }
     app
 }
 
@@ -93,25 +102,36 @@ fn render_time_with_5000_pods() {
     for (w, h) in [(160u16, 45u16), (250, 70)] {
         app.update(Msg::Resize(w, h), app.now);
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-        let mut times = Vec::new();
+        let mut wall = Vec::new();
+        // Best of three renders of the same state: the machine this runs on is shared, and
+        // a preempted frame measures the scheduler, not the renderer. Both are printed.
+        let mut best = Vec::new();
         for i in 0..500 {
             // Move the selection so the detail pane re-renders different evidence.
             if i % 10 == 0 {
                 app.on_action(golive::tui::keys::Action::Down);
             }
-            let start = Instant::now();
-            terminal
-                .draw(|f| golive::tui::ui::render(f, &app, &theme))
-                .expect("draw");
-            times.push(start.elapsed());
+            let mut fastest = Duration::MAX;
+            for _ in 0..3 {
+                let start = Instant::now();
+                terminal
+                    .draw(|f| golive::tui::ui::render(f, &app, &theme))
+                    .expect("draw");
+                let took = start.elapsed();
+                wall.push(took);
+                fastest = fastest.min(took);
+            }
+            best.push(fastest);
         }
-        times.sort();
-        eprintln!(
-            "{w}x{h}: {} frames, p50 {:?}, p99 {:?}, max {:?}",
-            times.len(),
-            percentile(&times, 0.5),
-            percentile(&times, 0.99),
-            times[times.len() - 1]
-        );
+        for (label, times) in [("every render", &mut wall), ("best of 3", &mut best)] {
+            times.sort();
+            eprintln!(
+                "{w}x{h} {label}: {} frames, p50 {:?}, p99 {:?}, max {:?}",
+                times.len(),
+                percentile(times, 0.5),
+                percentile(times, 0.99),
+                times[times.len() - 1]
+            );
+        }
     }
 }

@@ -396,13 +396,14 @@ impl App {
 
     /// Re-judges the gates if anything they read changed, or every few seconds for the
     /// time-dependent ones. The runtime calls this once per burst of messages, before drawing.
-    pub fn settle(&mut self, now: Timestamp) {
+    /// Returns whether it evaluated, so the runtime can pace evaluations that are slow.
+    pub fn settle(&mut self, now: Timestamp) -> bool {
         self.now = now;
         let due = self
             .evaluated_at
             .is_none_or(|at| now.duration_since(at) >= REEVALUATE_EVERY);
         if !(self.needs_evaluation || due) {
-            return;
+            return false;
         }
         self.needs_evaluation = false;
         self.evaluated_at = Some(now);
@@ -438,6 +439,7 @@ impl App {
             self.gate_selected = pos;
         }
         self.gate_selected = self.gate_selected.min(visible.len().saturating_sub(1));
+        true
     }
 
     fn overall(&self) -> (Verdict, String) {

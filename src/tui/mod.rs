@@ -281,9 +281,20 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // Judging every gate over a big cluster can take a good fraction of a second; pace it
+    // so keys and clocks stay live, never more than a quarter of the time spent judging.
+    let mut evaluation_cost = Duration::ZERO;
+    let mut last_evaluation: Option<Instant> = None;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
-            app.settle(Timestamp::now());
+            let pace = (evaluation_cost * 4).max(FRAME);
+            if last_evaluation.is_none_or(|at| at.elapsed() >= pace) {
+                let started = Instant::now();
+                if app.settle(Timestamp::now()) {
+                    evaluation_cost = started.elapsed();
+                    last_evaluation = Some(Instant::now());
+                }
+            }
             draw(terminal, app, theme)?;
             dirty = false;
             last_draw = Instant::now();

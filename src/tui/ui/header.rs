@@ -61,7 +61,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let label = format!(" {symbol} {word} ");
     let reason = fit(
         &app.verdict.1,
-        width.saturating_sub(label.chars().count() + 3),
+        width.saturating_sub(label.chars().count() + 5),
     );
     let bottom = Line::from(vec![
         Span::raw(" "),

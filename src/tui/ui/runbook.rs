@@ -12,6 +12,9 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// Widest a step row gets, checkbox to verification, however wide the pane.
+const STEP_ROW_MAX: usize = 110;
+
 pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let total: usize = app.plan.plan.runbook.iter().map(|p| p.steps.len()).sum();
     let done = app
@@ -88,7 +91,9 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         }
         let right_w: usize = right.iter().map(|s| s.content.chars().count()).sum();
         let right_w = right_w.min(width * 45 / 100);
-        let text_w = width.saturating_sub(4 + right_w + 1);
+        // On wide screens keep the step's status within reach of its text.
+        let row_w = width.min(STEP_ROW_MAX);
+        let text_w = row_w.saturating_sub(4 + right_w + 1);
         let text_style = if tick.is_some() {
             theme.fg(Role::Muted)
         } else {
