@@ -77,6 +77,7 @@ fn big_view_app() -> App {
     eprintln!("all gates over {PODS} extra pods: {:?}", started.elapsed());
     let ctx = golive::gates::Context {
         now,
+        load: None,
         ..Default::default()
     };
     for gate in &app.plan.plan.gates {

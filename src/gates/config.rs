@@ -141,6 +141,8 @@ pub fn secret_exists(
 pub struct Found {
     pub value: Value,
     pub object: String,
+    /// What the value is called in a summary: the path, key or variable name.
+    pub label: String,
 }
 
 /// Reads a value from a ConfigMap key (optionally parsed, then a path) or a container's
@@ -189,11 +191,13 @@ pub fn resolve(
                 None => Ok(Found {
                     value: parsed,
                     object,
+                    label: cm.key.clone(),
                 }),
                 Some(path) => match lookup(&parsed, path) {
                     Some(v) => Ok(Found {
                         value: v.clone(),
                         object: format!("{object} {path}"),
+                        label: path.clone(),
                     }),
                     None => Err(fail(
                         format!("{path} is not set in {object}"),
@@ -244,6 +248,7 @@ pub fn resolve(
                 Some(v) if v["value"].is_string() => Ok(Found {
                     value: v["value"].clone(),
                     object,
+                    label: env.name.clone(),
                 }),
                 Some(v) => {
                     let from = v["valueFrom"]
@@ -329,14 +334,14 @@ pub fn config_value(
     }
     if failures.is_empty() {
         Ok(
-            CheckVerdict::new(CONFIG, Status::Pass, format!("{} = {text}", found.object))
+            CheckVerdict::new(CONFIG, Status::Pass, format!("{} = {text}", found.label))
                 .with_evidence(evidence),
         )
     } else {
         Ok(CheckVerdict::new(
             CONFIG,
             Status::Fail,
-            format!("{} {}", found.object, failures.join("; ")),
+            format!("{} {}", found.label, failures.join("; ")),
         )
         .with_evidence(evidence)
         .with_fix(format!("change {} and roll out the workload", found.object)))

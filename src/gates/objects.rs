@@ -85,7 +85,14 @@ pub fn resource_exists(
     }
     let summary = if faults.is_empty() {
         let names: Vec<&str> = found.iter().map(|o| name(o)).collect();
-        format!("{} {}{where_}", c.kind, names.join(", "))
+        let mut text = format!("{} {}{where_}", c.kind, names.join(", "));
+        if c.ready {
+            text.push_str(" Ready");
+        }
+        if let Some(path) = &c.has_path {
+            text.push_str(&format!(", {path} set"));
+        }
+        text
     } else {
         faults.join("; ")
     };
