@@ -840,7 +840,7 @@ impl App {
             }
             Action::Report => {
                 self.set_status(
-                    "report export is not available yet in this build; nothing was written",
+                    "report export is not available in the cockpit yet; nothing was written (`golive report` works from the journal, which cockpit ticks do not reach yet)",
                     Severity::Warning,
                 );
                 Vec::new()

@@ -277,6 +277,11 @@ async fn event_loop(
 ) -> color_eyre::Result<()> {
     let plan = app.plan.clone();
     let mut events = EventStream::new();
+    // SIGTERM and SIGHUP (terminal closed) end the cockpit like ctrl-c: load stopped,
+    // terminal restored.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).wrap_err("cannot watch SIGHUP")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
@@ -311,6 +316,16 @@ async fn event_loop(
             },
             Some(msg) = rx.recv() => msg,
             _ = tick.tick() => Msg::Tick,
+            _ = terminate.recv() => {
+                let effects = app.on_action(keys::Action::ForceQuit);
+                runtime.apply(app, effects, &plan);
+                return Ok(());
+            }
+            _ = hangup.recv() => {
+                let effects = app.on_action(keys::Action::ForceQuit);
+                runtime.apply(app, effects, &plan);
+                return Ok(());
+            }
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
         let effects = app.update(msg, Timestamp::now());
