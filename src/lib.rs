@@ -8,6 +8,7 @@ pub mod commands;
 pub mod demo;
 pub mod gates;
 pub mod plan;
+pub mod probe;
 pub mod report;
 pub mod runbook;
 pub mod tui;

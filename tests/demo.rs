@@ -53,3 +53,40 @@ async fn demo_starts_with_the_webhook_unready_and_a_live_service() {
     assert!(String::from_utf8_lossy(&body.stdout).contains("ok"));
     demo.shutdown().await;
 }
+
+#[tokio::test]
+async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() {
+    install_crypto();
+    let demo = golive::demo::start("volundr")
+        .await
+        .expect("the volundr demo starts");
+    let mut live = LiveView::start(&demo.plan, &demo.kubeconfig).await;
+    live.wait_until("every watch to list", Duration::from_secs(10), |v| {
+        v.keys().all(|(_, s)| s.synced)
+    })
+    .await;
+    let probes = golive::probe::run_probes(&demo.plan.plan, Duration::from_secs(5)).await;
+    let ctx = golive::gates::Context {
+        now: jiff::Timestamp::now(),
+        load: None,
+        probes,
+    };
+    let status = |id: &str| {
+        let g = demo
+            .plan
+            .plan
+            .gates
+            .iter()
+            .find(|g| g.id.value == id)
+            .expect("gate");
+        golive::gates::evaluate_gate(g, &live.view, &ctx)
+    };
+    for id in ["health", "sessions-stream", "events-health"] {
+        let v = status(id);
+        assert_eq!(v.status, Status::Pass, "{id}: {}", v.summary);
+    }
+    for id in ["cors", "pdb", "log-format-json"] {
+        assert_eq!(status(id).status, Status::Fail, "{id} is seeded to fail");
+    }
+    demo.shutdown().await;
+}

@@ -75,7 +75,11 @@ fn big_view_app() -> App {
     let started = Instant::now();
     app.settle(now);
     eprintln!("all gates over {PODS} extra pods: {:?}", started.elapsed());
-    let ctx = golive::gates::Context { now, load: None };
+    let ctx = golive::gates::Context {
+        now,
+        load: None,
+        ..Default::default()
+    };
     for gate in &app.plan.plan.gates {
         let started = Instant::now();
         let verdict = golive::gates::evaluate_gate(gate, &app.view, &ctx);

@@ -86,6 +86,81 @@ pub const ISSUERS: ResourceType = grouped("cert-manager.io", "v1", "Issuer", "is
 pub const CERTIFICATES: ResourceType =
     grouped("cert-manager.io", "v1", "Certificate", "certificates", true);
 
+pub const CONFIG_MAPS: ResourceType = core("ConfigMap", "configmaps", true);
+pub const PVCS: ResourceType = core("PersistentVolumeClaim", "persistentvolumeclaims", true);
+pub const INGRESSES: ResourceType =
+    grouped("networking.k8s.io", "v1", "Ingress", "ingresses", true);
+pub const HPAS: ResourceType = grouped(
+    "autoscaling",
+    "v2",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    true,
+);
+pub const PDBS: ResourceType = grouped(
+    "policy",
+    "v1",
+    "PodDisruptionBudget",
+    "poddisruptionbudgets",
+    true,
+);
+pub const STORAGE_CLASSES: ResourceType = grouped(
+    "storage.k8s.io",
+    "v1",
+    "StorageClass",
+    "storageclasses",
+    false,
+);
+pub const JOBS: ResourceType = grouped("batch", "v1", "Job", "jobs", true);
+
+/// Names interned for the life of the process: plans name a handful of kinds, and
+/// `ResourceType` stays `Copy` for the watch machinery.
+fn intern(text: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = names.get(text) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(text.to_string().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// `policy` → `policies`, `class` → `classes`, `gateway` → `gateways`.
+pub fn default_plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if let Some(stem) = lower.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'o', 'u'])
+    {
+        format!("{stem}ies")
+    } else if lower.ends_with('s') || lower.ends_with("ch") || lower.ends_with('x') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    }
+}
+
+impl ResourceType {
+    /// A type named by a plan (`kyverno.io/v1`, `ClusterPolicy`). Secrets stay metadata-only.
+    pub fn dynamic(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let metadata_only = group.is_empty() && kind == "Secret";
+        ResourceType {
+            group: intern(group),
+            version: intern(version),
+            kind: intern(kind),
+            plural: intern(plural),
+            namespaced,
+            metadata_only,
+        }
+    }
+}
+
 /// One watch: a resource in one namespace, or across the cluster (`namespace: None`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WatchKey {

@@ -116,7 +116,12 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         verbose,
         load,
     } = options;
-    let view = match observe(&loaded, &target, wait).await {
+    // HTTP, SSE and TCP probes run while the watchers list.
+    let (view, probes) = tokio::join!(
+        observe(&loaded, &target, wait),
+        crate::probe::run_probes(&loaded.plan, wait.max(Duration::from_secs(1)))
+    );
+    let view = match view {
         Ok(view) => view,
         Err(e) => {
             eprintln!("golive check: {e}");
@@ -126,6 +131,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
     let ctx = gates::Context {
         now: Timestamp::now(),
         load,
+        probes,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -40,7 +40,11 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         }
     };
     let state = RunbookState::replay(&entries);
-    let view = match observe(&loaded, &target, options.wait).await {
+    let (view, probes) = tokio::join!(
+        observe(&loaded, &target, options.wait),
+        crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1)))
+    );
+    let view = match view {
         Ok(view) => view,
         Err(e) => {
             eprintln!("golive report: {e}");
@@ -50,6 +54,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     let ctx = gates::Context {
         now: Timestamp::now(),
         load: state.load.clone(),
+        probes,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

@@ -41,6 +41,10 @@ const GRAVL: &[(&str, &str)] = &[
         include_str!("../../assets/demo/gravl/network-policies.yaml"),
     ),
 ];
+const VOLUNDR: &[(&str, &str)] = &[(
+    "assets/demo/volundr/cluster.yaml",
+    include_str!("../../assets/demo/volundr/cluster.yaml"),
+)];
 const GRAVL_SCENARIO: &str = include_str!("../../assets/demo/scenarios/gravl.yaml");
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +78,8 @@ impl Demo {
 /// Starts the simulated cluster, the demo service and the plan `name` pointed at both.
 pub async fn start(name: &str) -> Result<Demo, DemoError> {
     let (manifests, scenario) = match name {
-        "gravl" | "volundr" => (GRAVL, GRAVL_SCENARIO),
+        "gravl" => (GRAVL, Some(GRAVL_SCENARIO)),
+        "volundr" => (VOLUNDR, None),
         other => return Err(DemoError::UnknownPlan(other.to_string())),
     };
     let service = DemoService::start().await?;
@@ -87,7 +92,8 @@ pub async fn start(name: &str) -> Result<Demo, DemoError> {
             .chain(manifests)
             .map(|(name, text)| NamedText::new(*name, *text))
             .collect(),
-        scenario_text: Some(NamedText::new("assets/demo/scenarios/gravl.yaml", scenario)),
+        scenario_text: scenario
+            .map(|text| NamedText::new("assets/demo/scenarios/gravl.yaml", text)),
         kubeconfig_out: Some(kubeconfig.clone()),
         ..Default::default()
     })

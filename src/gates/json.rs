@@ -79,3 +79,77 @@ pub fn condition_text(c: &Value) -> String {
     }
     text
 }
+
+/// Follows a dotted path: `database.maxPoolSize`, `items[0]`, `containers[name=envoy]`.
+/// `None` when a segment is missing or malformed.
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut at = root;
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, mut rest) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            at = at.get(key)?;
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let end = stripped.find(']')?;
+            let index = &stripped[..end];
+            rest = &stripped[end + 1..];
+            let items = at.as_array()?;
+            at = match index.split_once('=') {
+                Some((field, want)) => items
+                    .iter()
+                    .find(|item| item[field].as_str() == Some(want))?,
+                None => items.get(index.parse::<usize>().ok()?)?,
+            };
+        }
+    }
+    if at.is_null() { None } else { Some(at) }
+}
+
+/// A scalar as text (`"json"`, `20`, `true`); lists and maps as compact JSON.
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a Kubernetes `LabelSelector` object (`matchLabels`, `matchExpressions`)
+/// selects `labels`. An empty selector selects everything.
+pub fn selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+    if let Some(m) = selector["matchLabels"].as_object() {
+        for (k, v) in m {
+            if labels.get(k).map(String::as_str) != v.as_str() {
+                return false;
+            }
+        }
+    }
+    if let Some(exprs) = selector["matchExpressions"].as_array() {
+        for e in exprs {
+            let key = str_field(e, "key");
+            let values: Vec<&str> = e["values"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let have = labels.get(key).map(String::as_str);
+            let ok = match str_field(e, "operator") {
+                "In" => have.is_some_and(|h| values.contains(&h)),
+                "NotIn" => have.is_none_or(|h| !values.contains(&h)),
+                "Exists" => have.is_some(),
+                "DoesNotExist" => have.is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The labels of a Deployment's pod template.
+pub fn template_labels(deployment: &Value) -> BTreeMap<String, String> {
+    labels(&deployment["spec"]["template"])
+}

@@ -3,10 +3,18 @@
 
 mod access;
 mod certmanager;
+mod config;
+mod expression;
+mod ingress;
 mod json;
 mod load;
 pub mod netpol;
+mod objects;
+mod podspec;
+mod probes;
+mod scaling;
 mod sealed;
+mod storage;
 mod workloads;
 
 pub use load::{LoadEvidence, ThresholdEvidence, thresholds as load_verdict};
@@ -117,6 +125,8 @@ pub struct GateVerdict {
 pub struct Context {
     pub now: Timestamp,
     pub load: Option<LoadEvidence>,
+    /// Results of `http`, `sse` and `tcp` probes, from `crate::probe::run_probes`.
+    pub probes: crate::probe::Probes,
 }
 
 pub fn kind_name(check: &Check) -> &'static str {
@@ -133,6 +143,21 @@ pub fn kind_name(check: &Check) -> &'static str {
         Check::Allow(_) => "allow",
         Check::Deny(_) => "deny",
         Check::LoadThresholds(_) => "load_thresholds",
+        Check::SecretExists(_) => "secret_exists",
+        Check::ConfigValue(_) => "config_value",
+        Check::IngressTls(_) => "ingress_tls",
+        Check::PodSecurity(_) => "pod_security",
+        Check::ResourcesSet(_) => "resources_set",
+        Check::Hpa(_) => "hpa",
+        Check::Pdb(_) => "pdb",
+        Check::PvcAccess(_) => "pvc_access",
+        Check::ResourceExists(_) => "resource_exists",
+        Check::InitContainerSucceeded(_) => "init_container_succeeded",
+        Check::JobSucceeded(_) => "job_succeeded",
+        Check::Http(_) => "http",
+        Check::Sse(_) => "sse",
+        Check::Tcp(_) => "tcp",
+        Check::Expression(_) => "expression",
     }
 }
 
@@ -150,6 +175,47 @@ pub fn watches(check: &Check) -> Vec<WatchKey> {
         Check::DefaultDeny(_) | Check::DnsEgress(_) | Check::Allow(_) | Check::Deny(_) => {
             netpol::watches()
         }
+        Check::SecretExists(s) => vec![WatchKey::namespaced(SECRETS, &s.namespace)],
+        Check::ConfigValue(c) => {
+            let mut keys: Vec<WatchKey> =
+                expression::source_watches(&c.source(), &CONFIG_MAPS, &DEPLOYMENTS)
+                    .into_iter()
+                    .collect();
+            if c.names_secret {
+                keys.push(WatchKey::namespaced(SECRETS, &c.namespace));
+            }
+            keys
+        }
+        Check::IngressTls(i) => vec![
+            WatchKey::namespaced(INGRESSES, &i.namespace),
+            WatchKey::namespaced(SECRETS, &i.namespace),
+            WatchKey::namespaced(CERTIFICATES, &i.namespace),
+        ],
+        Check::PodSecurity(w) | Check::ResourcesSet(w) => {
+            vec![WatchKey::namespaced(DEPLOYMENTS, &w.namespace)]
+        }
+        Check::Hpa(h) => vec![WatchKey::namespaced(HPAS, &h.namespace)],
+        Check::Pdb(p) => vec![
+            WatchKey::namespaced(DEPLOYMENTS, &p.namespace),
+            WatchKey::namespaced(PDBS, &p.namespace),
+            WatchKey::namespaced(HPAS, &p.namespace),
+        ],
+        Check::PvcAccess(p) => vec![
+            WatchKey::namespaced(PVCS, &p.namespace),
+            WatchKey::cluster(STORAGE_CLASSES),
+        ],
+        Check::ResourceExists(r) => vec![objects::watch_key(r)],
+        Check::InitContainerSucceeded(i) => vec![
+            WatchKey::namespaced(DEPLOYMENTS, &i.namespace),
+            WatchKey::namespaced(PODS, &i.namespace),
+        ],
+        Check::JobSucceeded(j) => vec![WatchKey::namespaced(JOBS, &j.namespace)],
+        Check::Http(_) | Check::Sse(_) | Check::Tcp(_) => vec![],
+        Check::Expression(e) => e
+            .values
+            .values()
+            .flat_map(expression::value_watches)
+            .collect(),
     }
 }
 
@@ -235,6 +301,21 @@ pub fn evaluate_check(check: &Check, view: &ClusterView, ctx: &Context) -> Check
             netpol::evaluate(check, view)
         }
         Check::LoadThresholds(_) => Ok(load::thresholds(ctx.load.as_ref())),
+        Check::SecretExists(c) => config::secret_exists(c, view, ctx.now),
+        Check::ConfigValue(c) => config::config_value(c, view),
+        Check::IngressTls(c) => ingress::ingress_tls(c, view),
+        Check::PodSecurity(c) => podspec::pod_security(c, view),
+        Check::ResourcesSet(c) => podspec::resources_set(c, view),
+        Check::Hpa(c) => scaling::hpa(c, view),
+        Check::Pdb(c) => scaling::pdb(c, view),
+        Check::PvcAccess(c) => storage::pvc_access(c, view),
+        Check::ResourceExists(c) => objects::resource_exists(c, view),
+        Check::InitContainerSucceeded(c) => podspec::init_container_succeeded(c, view),
+        Check::JobSucceeded(c) => objects::job_succeeded(c, view),
+        Check::Http(c) => probes::http(c, check, &ctx.probes, ctx.now),
+        Check::Sse(c) => probes::sse(c, check, &ctx.probes, ctx.now),
+        Check::Tcp(c) => probes::tcp(c, check, &ctx.probes, ctx.now),
+        Check::Expression(c) => expression::expression(c, view),
     };
     let mut verdict = result.unwrap_or_else(|v| v);
     verdict.kind = kind;
@@ -347,3 +428,6 @@ pub fn overall(gates: &[GateVerdict]) -> (Verdict, String) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod volundr_tests;

@@ -59,6 +59,7 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
         &Context {
             now: now(),
             load: None,
+            probes: Default::default(),
         },
     )
 }
@@ -382,6 +383,7 @@ fn nothing_listed_yet_is_unknown_everywhere() {
             &Context {
                 now: now(),
                 load: None,
+                probes: Default::default(),
             },
         );
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
@@ -421,7 +423,8 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             &view,
             &Context {
                 now: now(),
-                load: None
+                load: None,
+                probes: Default::default()
             }
         )
         .status,
@@ -445,6 +448,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
         &Context {
             now: now(),
             load: Some(load(false)),
+            probes: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Fail);
@@ -459,6 +463,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
         &Context {
             now: now(),
             load: Some(load(true)),
+            probes: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Pass);
@@ -479,6 +484,7 @@ fn overall_verdict_names_the_failing_gates() {
                 &Context {
                     now: now(),
                     load: None,
+                    probes: Default::default(),
                 },
             )
         })

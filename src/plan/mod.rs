@@ -2,6 +2,7 @@
 //! and the plans that ship with golive.
 
 pub mod duration;
+pub mod expr;
 pub mod interpolate;
 pub mod model;
 pub mod selector;
@@ -234,6 +235,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                     ),
                 ));
             }
+            for message in check_errors(check) {
+                errors.push((line, column, format!("gate `{}`: {message}", gate.id.value)));
+            }
             if let Check::Allow(r) | Check::Deny(r) = check {
                 for (side, peer) in [("from", &r.from), ("to", &r.to)] {
                     let kinds = [
@@ -325,6 +329,25 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             }
         }
     }
+    for gate in &plan.gates {
+        for check in &gate.checks {
+            if let Check::Tcp(t) = check
+                && let Some(step) = &t.attested_in
+                && !step_ids.contains_key(step)
+            {
+                let (line, column) = pos(&gate.id);
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}`: `attested_in`: {}",
+                        gate.id.value,
+                        unknown("runbook step", step, step_ids.keys().map(String::as_str))
+                    ),
+                ));
+            }
+        }
+    }
     let mut roles = BTreeSet::new();
     for role in &plan.signoff {
         if !roles.insert(role) {
@@ -333,6 +356,93 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
     }
     errors.sort();
     errors
+}
+
+fn url_errors(text: &str) -> Vec<String> {
+    match url::Url::parse(text) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Vec::new(),
+        Ok(u) => vec![format!(
+            "`{text}`: scheme {} is not http or https",
+            u.scheme()
+        )],
+        Err(e) => vec![format!("`{text}` is not a URL: {e}")],
+    }
+}
+
+fn source_errors(s: &ValueSource) -> Vec<String> {
+    let mut errors = Vec::new();
+    match (&s.config_map, &s.env) {
+        (Some(_), Some(_)) | (None, None) => {
+            errors.push("a value comes from exactly one of `config_map` and `env`".into())
+        }
+        (Some(cm), None) if cm.path.is_some() && cm.format == ValueFormat::Text => {
+            errors.push(format!(
+                "`path` needs `format: yaml` or `format: json` on key {}",
+                cm.key
+            ))
+        }
+        _ => {}
+    }
+    errors
+}
+
+/// What serde cannot see inside one check: sources, expressions, names.
+fn check_errors(check: &Check) -> Vec<String> {
+    match check {
+        Check::ConfigValue(c) => source_errors(&c.source()),
+        Check::SecretExists(c) if c.names.is_empty() && c.selector.is_none() => {
+            vec!["secret_exists needs `names` or `selector`".into()]
+        }
+        Check::ResourceExists(c) if c.api_version.trim().is_empty() || c.kind.trim().is_empty() => {
+            vec!["resource_exists needs `api_version` and `kind`".into()]
+        }
+        Check::JobSucceeded(c) if c.name.is_none() && c.selector.is_none() => {
+            vec!["job_succeeded needs `name` or `selector`".into()]
+        }
+        Check::Http(h) => {
+            let mut errors = url_errors(&h.url);
+            if http::Method::from_bytes(h.method.to_ascii_uppercase().as_bytes()).is_err() {
+                errors.push(format!("`{}` is not an HTTP method", h.method));
+            }
+            if h.equals.is_some() && h.json_path.is_none() {
+                errors.push("`equals` needs a `json_path`".into());
+            }
+            errors
+        }
+        Check::Sse(s) => url_errors(&s.url),
+        Check::Tcp(t) if !t.address.trim().is_empty() && !t.address.contains(':') => {
+            vec![format!(
+                "tcp address `{}` needs a port: host:port",
+                t.address
+            )]
+        }
+        Check::Expression(e) => {
+            let mut errors = Vec::new();
+            for (name, v) in &e.values {
+                if let ExpressionValue::ConfigValue(s) = v {
+                    errors.extend(
+                        source_errors(s)
+                            .into_iter()
+                            .map(|m| format!("value `{name}`: {m}")),
+                    );
+                }
+            }
+            match expr::Expression::parse(&e.expr) {
+                Err(m) => errors.push(format!("expression: {m}")),
+                Ok(parsed) => {
+                    for name in parsed.names() {
+                        if !e.values.contains_key(&name) {
+                            errors.push(format!(
+                                "expression uses `{name}`, which `values` does not declare"
+                            ));
+                        }
+                    }
+                }
+            }
+            errors
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {

@@ -56,6 +56,21 @@ pub enum Check {
     Deny(ReachabilityCheck),
     /// The last load test met every threshold of the plan's `load` section.
     LoadThresholds(EmptyCheck),
+    SecretExists(SecretExistsCheck),
+    ConfigValue(ConfigValueCheck),
+    IngressTls(IngressTlsCheck),
+    PodSecurity(WorkloadsCheck),
+    ResourcesSet(WorkloadsCheck),
+    Hpa(HpaCheck),
+    Pdb(PdbCheck),
+    PvcAccess(PvcAccessCheck),
+    ResourceExists(ResourceExistsCheck),
+    InitContainerSucceeded(InitContainerCheck),
+    JobSucceeded(JobCheck),
+    Http(HttpCheck),
+    Sse(SseCheck),
+    Tcp(TcpCheck),
+    Expression(ExpressionCheck),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -382,4 +397,323 @@ impl Serialize for PortText {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// Secrets by name or label, read as metadata only: neither key material nor key names.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretExistsCheck {
+    pub namespace: String,
+    /// Every one of these must exist.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// At least one Secret must match (every match is checked).
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// Younger Secrets fail: e.g. a credential created minutes ago by a hurried fix.
+    #[serde(default)]
+    pub min_age: Option<PlanDuration>,
+    /// `key` (any value) or `key=value`, each required on every selected Secret.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Annotation keys, or `key=value`, each required on every selected Secret.
+    #[serde(default)]
+    pub annotations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFormat {
+    /// The key's text as is.
+    #[default]
+    Text,
+    Yaml,
+    Json,
+}
+
+/// A key of a ConfigMap, optionally parsed and followed by a dotted path.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigMapSource {
+    pub name: String,
+    pub key: String,
+    #[serde(default)]
+    pub format: ValueFormat,
+    /// `database.maxPoolSize`, `cors.allowedOrigins`, `items[0].name`; needs `format`.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// An environment variable of a Deployment's pod template.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSource {
+    pub deployment: String,
+    /// The container; the first one when absent.
+    #[serde(default)]
+    pub container: Option<String>,
+    pub name: String,
+}
+
+/// Where a configuration value is read from: exactly one of `config_map` and `env`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueSource {
+    pub namespace: String,
+    #[serde(default)]
+    pub config_map: Option<ConfigMapSource>,
+    #[serde(default)]
+    pub env: Option<EnvSource>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigValueCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub config_map: Option<ConfigMapSource>,
+    #[serde(default)]
+    pub env: Option<EnvSource>,
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub one_of: Vec<String>,
+    #[serde(default)]
+    pub not_one_of: Vec<String>,
+    /// A regular expression the whole value must match.
+    #[serde(default)]
+    pub matches: Option<Pattern>,
+    /// A list value holds this item, or a text value holds this substring.
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub not_contains: Option<String>,
+    /// The value names a Secret in the namespace, which must exist (metadata only).
+    #[serde(default)]
+    pub names_secret: bool,
+}
+
+impl ConfigValueCheck {
+    pub fn source(&self) -> ValueSource {
+        ValueSource {
+            namespace: self.namespace.clone(),
+            config_map: self.config_map.clone(),
+            env: self.env.clone(),
+        }
+    }
+}
+
+/// A regular expression, compiled when the plan is read so a typo has a position.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub text: String,
+    pub regex: regex::Regex,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Self, String> {
+        let anchored = format!("^(?:{text})$");
+        regex::Regex::new(&anchored)
+            .map(|regex| Self {
+                text: text.to_string(),
+                regex,
+            })
+            .map_err(|e| format!("`{text}` is not a regular expression: {e}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Pattern::new(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressTlsCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// With neither `names` nor `selector`: every Ingress in the namespace.
+    #[serde(default)]
+    pub selector: Option<Selector>,
+}
+
+/// Deployments by name or label; with neither, every Deployment in the namespace.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadsCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HpaCheck {
+    pub namespace: String,
+    /// The Deployment the HPA must target.
+    pub workload: String,
+    #[serde(default = "default_min_replicas")]
+    pub min_replicas_at_least: u32,
+    #[serde(default)]
+    pub max_replicas_at_most: Option<u32>,
+}
+
+fn default_min_replicas() -> u32 {
+    2
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdbCheck {
+    pub namespace: String,
+    /// The Deployment whose pods the PDB must select.
+    pub workload: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PvcAccessCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    #[serde(default = "default_access_mode")]
+    pub access_mode: String,
+}
+
+fn default_access_mode() -> String {
+    "ReadWriteMany".into()
+}
+
+/// Any kind, by apiVersion and kind: `kyverno.io/v1 ClusterPolicy`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceExistsCheck {
+    pub api_version: String,
+    pub kind: String,
+    /// Defaults to the lower-case plural of `kind` (`policy` → `policies`).
+    #[serde(default)]
+    pub plural: Option<String>,
+    /// Absent for cluster-scoped kinds.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+    /// Require `status.conditions[type=Ready]` to be `True`.
+    #[serde(default)]
+    pub ready: bool,
+    /// A dotted path that must be present and not null: `spec.jwt`,
+    /// `spec.template.spec.containers[name=envoy]`.
+    #[serde(default)]
+    pub has_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitContainerCheck {
+    pub namespace: String,
+    /// The Deployment whose current pods are read.
+    pub workload: String,
+    pub container: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobCheck {
+    pub namespace: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+}
+
+fn default_get() -> String {
+    "GET".into()
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+fn default_probe_within() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(5))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    pub url: String,
+    #[serde(default = "default_get")]
+    pub method: String,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// A dotted path into the JSON body, compared with `equals`.
+    #[serde(default)]
+    pub json_path: Option<String>,
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// The response must arrive within this.
+    #[serde(default = "default_probe_within")]
+    pub within: PlanDuration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SseCheck {
+    pub url: String,
+    /// The first event must arrive within this; the stream is not read to its end.
+    #[serde(default = "default_probe_within")]
+    pub first_event_within: PlanDuration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpCheck {
+    /// `host:port`. Empty: nothing to probe, the item is a manual attestation.
+    pub address: String,
+    #[serde(default = "default_probe_within")]
+    pub within: PlanDuration,
+    /// The runbook step that records who attested, when no address is given.
+    #[serde(default)]
+    pub attested_in: Option<String>,
+}
+
+/// A named input of an expression.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExpressionValue {
+    ConfigValue(ValueSource),
+    /// `spec.maxReplicas` of the HPA targeting the Deployment: the worst case, not today's count.
+    HpaMax(HpaRef),
+    HpaMin(HpaRef),
+    Literal(f64),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HpaRef {
+    pub namespace: String,
+    pub workload: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpressionCheck {
+    pub values: std::collections::BTreeMap<String, ExpressionValue>,
+    /// `pool * replicas <= max_connections - reserved`: + - * / and one comparison.
+    pub expr: String,
 }

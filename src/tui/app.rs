@@ -410,6 +410,7 @@ impl App {
         let ctx = gates::Context {
             now,
             load: self.load_evidence(),
+            ..Default::default()
         };
         let rows: Vec<GateRow> = self
             .plan
@@ -650,6 +651,7 @@ impl App {
                             &gates::Context {
                                 now: self.now,
                                 load: Some(e),
+                                ..Default::default()
                             },
                         )
                         .status,

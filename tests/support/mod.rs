@@ -92,6 +92,7 @@ impl LiveView {
             &gates::Context {
                 now: Timestamp::now(),
                 load: None,
+                probes: Default::default(),
             },
         )
     }
