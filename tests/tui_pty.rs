@@ -149,6 +149,15 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         "{saved}"
     );
 
+    // A mouse click (SGR encoding, 1-based) on a gate row focuses the Gates pane.
+    assert!(c.screen().contains("┌ Gates"), "{}", c.screen());
+    c.send("\x1b[<0;6;6M\x1b[<0;6;6m");
+    c.wait_for(
+        "the Gates pane focused by a click",
+        Duration::from_secs(5),
+        |s| s.contains("┏ Gates"),
+    );
+
     c.send("?");
     c.wait_for("help", Duration::from_secs(5), |s| {
         s.contains("golive keys") && s.contains("toggle")
