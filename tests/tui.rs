@@ -546,3 +546,24 @@ fn no_color_theme_keeps_symbols_and_drops_colours() {
     );
     assert!(terminal.backend().to_string().contains('✗'));
 }
+
+#[test]
+fn failing_gate_symbol_is_drawn_in_the_theme_fail_colour() {
+    use golive::tui::theme::Role;
+    let mut app = failing_app();
+    app.update(Msg::Resize(160, 45), at(15));
+    for name in ["default", "light", "high-contrast"] {
+        let theme = Theme::load(name, None, false).0;
+        let mut terminal = Terminal::new(TestBackend::new(160, 45)).expect("test terminal");
+        terminal
+            .draw(|f| golive::tui::ui::render(f, &app, &theme))
+            .expect("draw");
+        let buffer = terminal.backend().buffer();
+        let gates = app.areas().gates;
+        let cell = (gates.y..gates.y + gates.height)
+            .filter_map(|y| buffer.cell((gates.x + 1, y)))
+            .find(|c| c.symbol() == "✗")
+            .expect("a failing gate row");
+        assert_eq!(cell.fg, theme.color(Role::Fail), "{name}");
+    }
+}
