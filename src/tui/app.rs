@@ -171,6 +171,8 @@ pub enum Msg {
     LoadFailed(String),
     LoadSnapshot(Box<Snapshot>),
     LoadFinished(Box<Summary>),
+    /// Fresh results of the plan's HTTP, SSE and TCP probes.
+    Probes(crate::probe::Probes),
     ChecklistSaved(Checklist),
     ChecklistFailed(String),
     /// Problems found at start-up (theme, config, checklist) worth showing once.
@@ -204,6 +206,8 @@ pub struct App {
     pub keymap: Keymap,
     pub connection: Connection,
     pub view: ClusterView,
+    /// The latest HTTP, SSE and TCP probe results; gates read them as evidence.
+    pub probes: crate::probe::Probes,
     pub gates: Vec<GateRow>,
     pub verdict: (Verdict, String),
     pub load: LoadState,
@@ -244,6 +248,7 @@ impl App {
         };
         let mut app = App {
             view: ClusterView::new("", "", keys),
+            probes: Default::default(),
             plan,
             demo,
             started: now,
@@ -319,6 +324,11 @@ impl App {
             }
             Msg::Cluster(event) => {
                 self.view.apply(event, now);
+                self.needs_evaluation = true;
+                Vec::new()
+            }
+            Msg::Probes(probes) => {
+                self.probes = probes;
                 self.needs_evaluation = true;
                 Vec::new()
             }
@@ -410,7 +420,7 @@ impl App {
         let ctx = gates::Context {
             now,
             load: self.load_evidence(),
-            ..Default::default()
+            probes: self.probes.clone(),
         };
         let rows: Vec<GateRow> = self
             .plan

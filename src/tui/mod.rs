@@ -139,11 +139,12 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
 
     let (tx, rx) = mpsc::channel::<Msg>(1024);
     let connector = spawn_cluster(plan.clone(), options.target, tx.clone());
+    let prober = spawn_probes(plan.clone(), tx.clone());
     let mut runtime = Runtime {
         tx,
         state_dir,
         load_stop: None,
-        tasks: vec![connector],
+        tasks: vec![connector, prober],
     };
     if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
         // Test hook: a panic in a background task must restore the terminal and exit 101.
@@ -161,6 +162,30 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     }
     restore_terminal();
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Probes the plan's HTTP, SSE and TCP checks now and every 20 s (well inside the
+/// 5-minute age after which a probe result no longer counts). Plans without probes
+/// cost nothing.
+fn spawn_probes(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let has_probes = plan
+            .plan
+            .gates
+            .iter()
+            .flat_map(|g| g.checks.iter())
+            .any(|c| crate::probe::probe_key(c).is_some());
+        if !has_probes {
+            return;
+        }
+        loop {
+            let probes = crate::probe::run_probes(&plan.plan, Duration::from_secs(10)).await;
+            if tx.send(Msg::Probes(probes)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    })
 }
 
 /// What carries out effects: channels back into the loop, the load run, the state dir.
