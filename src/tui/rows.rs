@@ -96,8 +96,22 @@ pub fn selected_gate_line(app: &App, lines: &[GateLine]) -> usize {
 }
 
 /// Which gate (position among visible gates) is drawn on `row` of a pane `height` rows tall.
+/// Rows left for gate lines: one is kept for the "more above/below" line when the
+/// list does not fit, so a hidden failing gate is always counted on screen.
+pub fn gate_rows(lines: usize, height: usize) -> usize {
+    if lines > height {
+        height.saturating_sub(1)
+    } else {
+        height
+    }
+}
+
 pub fn gate_at(app: &App, row: usize, height: usize) -> Option<usize> {
     let lines = gate_lines_for_height(app, height);
+    let height = gate_rows(lines.len(), height);
+    if row >= height {
+        return None;
+    }
     let start = window_start(selected_gate_line(app, &lines), lines.len(), height);
     let target = start + row;
     if !matches!(lines.get(target), Some(GateLine::Gate(_))) {

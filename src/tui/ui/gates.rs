@@ -51,7 +51,8 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         return;
     }
     let selected_line = rows::selected_gate_line(app, &lines);
-    let start = rows::window_start(selected_line, lines.len(), height);
+    let list_height = rows::gate_rows(lines.len(), height);
+    let start = rows::window_start(selected_line, lines.len(), list_height);
     let id_width = app
         .gates
         .iter()
@@ -63,7 +64,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let age_width = 4;
     let summary_width = width.saturating_sub(2 + id_width + 1 + 1 + age_width);
     let mut out = Vec::with_capacity(height);
-    for (i, line) in lines.iter().enumerate().skip(start).take(height) {
+    for (i, line) in lines.iter().enumerate().skip(start).take(list_height) {
         match line {
             GateLine::Header(group) => out.push(Line::from(Span::styled(
                 fit(group, width),
@@ -98,7 +99,60 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             }
         }
     }
+    if list_height < height {
+        out.push(more_line(app, theme, &lines, start, list_height));
+    }
     frame.render_widget(Paragraph::new(out), inner);
+}
+
+/// "↑ 3 above · ↓ 14 more: ✗1 ✓13", counting hidden gates by status.
+fn more_line<'a>(
+    app: &App,
+    theme: &Theme,
+    lines: &[GateLine],
+    start: usize,
+    shown: usize,
+) -> Line<'a> {
+    let hidden = |range: &[GateLine]| -> Vec<Shown> {
+        range
+            .iter()
+            .filter_map(|l| match l {
+                GateLine::Gate(i) => Some(app.gates[*i].shown),
+                GateLine::Header(_) => None,
+            })
+            .collect()
+    };
+    let above = hidden(&lines[..start]);
+    let below = hidden(&lines[(start + shown).min(lines.len())..]);
+    let mut spans = Vec::new();
+    for (arrow, list) in [("↑", above), ("↓", below)] {
+        if list.is_empty() {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme.fg(Role::Border)));
+        }
+        spans.push(Span::styled(
+            format!("{arrow} {} more", list.len()),
+            theme.fg(Role::Muted),
+        ));
+        for s in [
+            Shown::Fail,
+            Shown::Stale,
+            Shown::Unknown,
+            Shown::Warn,
+            Shown::Pass,
+        ] {
+            let n = list.iter().filter(|x| **x == s).count();
+            if n > 0 {
+                spans.push(Span::styled(
+                    format!(" {}{n}", s.symbol()),
+                    shown_style(theme, s),
+                ));
+            }
+        }
+    }
+    Line::from(spans)
 }
 
 fn summary_style(theme: &Theme, shown: Shown) -> ratatui::style::Style {

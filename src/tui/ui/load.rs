@@ -48,7 +48,9 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let Some(config) = app.plan.plan.load.as_ref() else {
         let text = "The plan has no `load:` section, so there is no load test to run.";
         frame.render_widget(
-            Paragraph::new(fit(text, width * height.max(1))).style(theme.fg(Role::Muted)),
+            Paragraph::new(text)
+                .style(theme.fg(Role::Muted))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
