@@ -83,7 +83,10 @@ pub async fn start(name: &str) -> Result<Demo, DemoError> {
         other => return Err(DemoError::UnknownPlan(other.to_string())),
     };
     let service = DemoService::start().await?;
-    let dir = std::env::temp_dir().join(format!("golive-demo-{}", std::process::id()));
+    // One directory per demo: tests start several demos in one process.
+    static DEMOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = DEMOS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("golive-demo-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let kubeconfig = dir.join("kubeconfig");
     let sim = Sim::start(SimConfig {
