@@ -5,8 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use golive::cluster::{ClusterEvent, WatchError, WatchErrorKind};
 use golive::gates::{Status, Verdict, plan_watches};
 use golive::plan::{self, LoadedPlan};
+use golive::runbook::journal::{Action, Journal};
+use golive::runbook::state::RunbookState;
 use golive::tui::app::{Effect, LoadState, Overlay, Pane, Shown};
-use golive::tui::checklist::Checklist;
 use golive::tui::keys::Keymap;
 use golive::tui::{App, Msg, Theme};
 use golive_load::{
@@ -69,7 +70,13 @@ fn healthy_objects() -> Vec<Value> {
 }
 
 fn new_app() -> App {
-    App::new(gravl(), true, Keymap::default(), Checklist::default(), t0())
+    App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::default(),
+        t0(),
+    )
 }
 
 fn connect(app: &mut App, now: Timestamp) {
@@ -302,10 +309,16 @@ fn frame_runbook_with_a_ticked_step_and_its_details() {
     app.update(key(KeyCode::Tab), at(15));
     assert_eq!(app.focus, Pane::Runbook);
     let effects = app.update(key(KeyCode::Char(' ')), at(16));
-    let [Effect::SaveChecklist(list)] = effects.as_slice() else {
-        panic!("toggle asks to save first: {effects:?}");
+    let [Effect::Record(action)] = effects.as_slice() else {
+        panic!("toggle asks the journal first: {effects:?}");
     };
-    app.update(Msg::ChecklistSaved(list.clone()), at(16));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let entry = journal
+        .append(action.clone(), at(16))
+        .expect("appended")
+        .clone();
+    app.update(Msg::Recorded(Box::new(entry)), at(16));
     app.update(key(KeyCode::Char('j')), at(17));
     snap("runbook", &mut app);
 }
@@ -366,37 +379,80 @@ fn resizing_to_any_size_never_panics() {
 }
 
 #[test]
-fn tick_is_shown_only_after_it_is_saved() {
+fn tick_is_shown_only_after_the_journal_recorded_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
     let mut app = failing_app();
     app.update(key(KeyCode::Tab), at(15));
     app.update(key(KeyCode::Tab), at(15));
     let effects = app.update(key(KeyCode::Char(' ')), at(16));
-    assert!(app.checklist.done.is_empty(), "not ticked before the save");
+    assert!(
+        !app.runbook.is_checked("verify-all-production-dns-records"),
+        "not ticked before the journal wrote it"
+    );
     assert!(app.saving.is_some());
     let text = frame(&app, &Theme::default(), 160, 45);
     assert!(
         text.contains("[…] Verify all production DNS records"),
         "{text}"
     );
-    let Some(Effect::SaveChecklist(list)) = effects.into_iter().next() else {
-        panic!("expected a save");
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
     };
-    app.update(Msg::ChecklistSaved(list), at(16));
+    let entry = journal.append(action, at(16)).expect("appended").clone();
+    app.update(Msg::Recorded(Box::new(entry)), at(16));
+    assert!(app.runbook.is_checked("verify-all-production-dns-records"));
+    assert!(app.saving.is_none());
+}
+
+#[test]
+fn tick_survives_a_restart_because_it_is_replayed_from_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+        journal
+            .append(
+                Action::StepChecked {
+                    step: "verify-all-production-dns-records".into(),
+                },
+                at(16),
+            )
+            .expect("appended");
+    }
+    let journal = Journal::open(dir.path(), "ana").expect("journal reopens");
+    let app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        at(20),
+    );
+    assert!(app.runbook.is_checked("verify-all-production-dns-records"));
+    let text = frame(&app, &Theme::default(), 160, 45);
     assert!(
-        app.checklist
-            .done
-            .contains_key("verify-all-production-dns-records")
+        text.contains("[x] Verify all production DNS records"),
+        "{text}"
     );
 }
 
 #[test]
-fn failed_save_leaves_the_step_unticked_and_says_so() {
+fn failed_record_leaves_the_step_unticked_and_says_so() {
     let mut app = failing_app();
     app.update(key(KeyCode::Tab), at(15));
     app.update(key(KeyCode::Tab), at(15));
-    app.update(key(KeyCode::Char(' ')), at(16));
-    app.update(Msg::ChecklistFailed("disk full".into()), at(16));
-    assert!(app.checklist.done.is_empty());
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
+    };
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "disk full".into(),
+        },
+        at(16),
+    );
+    assert!(!app.runbook.is_checked("verify-all-production-dns-records"));
+    assert!(app.saving.is_none());
     let status = app.current_status().expect("status line");
     assert!(status.text.contains("NOT recorded"), "{}", status.text);
 }

@@ -142,11 +142,22 @@ fn demo_cockpit_end_to_end_in_a_pty() {
     c.wait_for("the ticked step", Duration::from_secs(5), |s| {
         s.contains("[x] Verify all production DNS records")
     });
-    let saved =
-        std::fs::read_to_string(state.path().join("checklist.json")).expect("checklist written");
+    let journal =
+        std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal written");
     assert!(
-        saved.contains("verify-all-production-dns-records"),
-        "{saved}"
+        journal.contains(r#""type":"step_checked","step":"verify-all-production-dns-records""#),
+        "{journal}"
+    );
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args(["journal", "verify"])
+        .arg(state.path())
+        .output()
+        .expect("golive journal verify runs");
+    assert!(
+        verify.status.success(),
+        "golive journal verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
     );
 
     // A mouse click (SGR encoding, 1-based) on a gate row focuses the Gates pane.

@@ -2,13 +2,14 @@
 //! [`App::update`] is synchronous and does no I/O, returning [`Effect`]s for the runtime
 //! to carry out. Rendering reads `&App` only.
 
-use super::checklist::Checklist;
 use super::keys::{Action, Keymap};
 use super::layout::{self, Areas};
 use super::rows::{self, GateLine};
 use crate::cluster::{ClusterEvent, ClusterView, Freshness, WatchErrorKind};
 use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
 use crate::plan::{LoadedPlan, Verify};
+use crate::runbook::journal::{Action as Record, Entry};
+use crate::runbook::state::RunbookState;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use golive_load::{Snapshot, Summary, ThresholdState};
 use jiff::{SignedDuration, Timestamp};
@@ -173,9 +174,14 @@ pub enum Msg {
     LoadFinished(Box<Summary>),
     /// Fresh results of the plan's HTTP, SSE and TCP probes.
     Probes(crate::probe::Probes),
-    ChecklistSaved(Checklist),
-    ChecklistFailed(String),
-    /// Problems found at start-up (theme, config, checklist) worth showing once.
+    /// The journal wrote and fsync'd this entry; only now does the screen show it.
+    Recorded(Box<Entry>),
+    /// The journal could not record this action; the screen does not show it.
+    RecordFailed {
+        action: Box<Record>,
+        error: String,
+    },
+    /// Problems found at start-up (theme, config, journal) worth showing once.
     Warning(String),
 }
 
@@ -183,8 +189,8 @@ pub enum Msg {
 pub enum Effect {
     StartLoad,
     StopLoad,
-    /// Persist this checklist, then answer with `ChecklistSaved` or `ChecklistFailed`.
-    SaveChecklist(Checklist),
+    /// Append this to the journal, then answer with `Recorded` or `RecordFailed`.
+    Record(Record),
     Quit,
 }
 
@@ -211,7 +217,8 @@ pub struct App {
     pub gates: Vec<GateRow>,
     pub verdict: (Verdict, String),
     pub load: LoadState,
-    pub checklist: Checklist,
+    /// Everything the journal recorded, replayed: ticks, verifications, load runs.
+    pub runbook: RunbookState,
     /// The step whose tick is being written to disk; shown as saving, not as done.
     pub saving: Option<String>,
     pub focus: Pane,
@@ -237,7 +244,7 @@ impl App {
         plan: Arc<LoadedPlan>,
         demo: bool,
         keymap: Keymap,
-        checklist: Checklist,
+        runbook: RunbookState,
         now: Timestamp,
     ) -> App {
         let keys = gates::plan_watches(&plan.plan);
@@ -260,7 +267,7 @@ impl App {
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             load,
-            checklist,
+            runbook,
             saving: None,
             focus: Pane::Gates,
             subject: Pane::Gates,
@@ -387,14 +394,24 @@ impl App {
                 self.needs_evaluation = true;
                 Vec::new()
             }
-            Msg::ChecklistSaved(list) => {
-                self.checklist = list;
-                self.saving = None;
+            Msg::Recorded(entry) => {
+                if let Record::StepChecked { step } | Record::StepUnchecked { step } = &entry.action
+                    && self.saving.as_deref() == Some(step.as_str())
+                {
+                    self.saving = None;
+                }
+                self.runbook.apply(&entry);
                 Vec::new()
             }
-            Msg::ChecklistFailed(error) => {
-                self.saving = None;
-                self.set_status(format!("step NOT recorded: {error}"), Severity::Error);
+            Msg::RecordFailed { action, error } => {
+                let text = match *action {
+                    Record::StepChecked { .. } | Record::StepUnchecked { .. } => {
+                        self.saving = None;
+                        format!("step NOT recorded: {error}")
+                    }
+                    _ => format!("journal NOT written: {error}"),
+                };
+                self.set_status(text, Severity::Error);
                 Vec::new()
             }
             Msg::Warning(text) => {
@@ -627,6 +644,11 @@ impl App {
     }
 
     /// The gate row a step's `verify: gate X` points at, or the worst of a group.
+    /// The recorded state of a ticked step; None while it is not ticked.
+    pub fn tick(&self, step: &str) -> Option<&crate::runbook::state::StepState> {
+        self.runbook.steps.get(step).filter(|s| s.checked)
+    }
+
     pub fn verify_status(&self, verify: &Verify) -> (Shown, String) {
         match verify {
             Verify::Gate(id) => match self.gates.iter().find(|g| g.verdict.id == *id) {
@@ -884,9 +906,13 @@ impl App {
             return Vec::new();
         };
         let id = step.id();
-        let next = self.checklist.with_toggled(&id, self.now);
+        let action = if self.runbook.is_checked(&id) {
+            Record::StepUnchecked { step: id.clone() }
+        } else {
+            Record::StepChecked { step: id.clone() }
+        };
         self.saving = Some(id);
-        vec![Effect::SaveChecklist(next)]
+        vec![Effect::Record(action)]
     }
 
     fn toggle_load(&mut self) -> Vec<Effect> {

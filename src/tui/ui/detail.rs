@@ -139,7 +139,7 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         .get(app.phase_selected)
         .map(|p| p.phase.value.clone())
         .unwrap_or_default();
-    let tick = app.checklist.done.get(&id);
+    let tick = app.tick(&id);
     let mut lines = vec![Line::from(vec![
         Span::styled(
             if tick.is_some() { "[x] " } else { "[ ] " },
@@ -154,9 +154,13 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     match tick {
         Some(t) => lines.push(Line::from(Span::styled(
             format!(
-                "ticked {} (saved to disk)",
-                t.at.to_zoned(app.tz.clone())
+                "ticked {} by {} (in the journal)",
+                t.at.map(|at| at
+                    .to_zoned(app.tz.clone())
                     .strftime("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string())
+                    .unwrap_or_default(),
+                t.by.as_deref().unwrap_or("unknown"),
             ),
             theme.fg(Role::Pass),
         ))),

@@ -23,7 +23,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .runbook
         .iter()
         .flat_map(|p| p.steps.iter())
-        .filter(|s| app.checklist.done.contains_key(&s.id()))
+        .filter(|s| app.runbook.is_checked(&s.id()))
         .count();
     let title = Line::from(vec![
         pane_title(theme, app, Pane::Runbook, "Runbook"),
@@ -59,15 +59,15 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         let step = &phase.steps[*index];
         let id = step.id();
         let saving = app.saving.as_deref() == Some(id.as_str());
-        let tick = app.checklist.done.get(&id);
+        let tick = app.tick(&id);
         let (checkbox, box_style) = match (saving, tick) {
             (true, _) => ("[…]", theme.fg(Role::Accent)),
             (false, Some(_)) => ("[x]", theme.bold(Role::Pass)),
             (false, None) => ("[ ]", theme.fg(Role::Text)),
         };
         let mut right: Vec<Span> = Vec::new();
-        if let Some(t) = tick {
-            let local = t.at.to_zoned(app.tz.clone());
+        if let Some(at) = tick.and_then(|t| t.at) {
+            let local = at.to_zoned(app.tz.clone());
             right.push(Span::styled(
                 local.strftime("%H:%M").to_string(),
                 theme.fg(Role::Muted),
