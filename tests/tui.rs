@@ -623,3 +623,51 @@ fn failing_gate_symbol_is_drawn_in_the_theme_fail_colour() {
         assert_eq!(cell.fg, theme.color(Role::Fail), "{name}");
     }
 }
+
+#[test]
+fn auto_verify_ticks_cluster_access_once_the_journal_records_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let mut app = failing_app();
+    let verified: Vec<Action> = app
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        verified.iter().any(|a| matches!(a,
+            Action::StepVerified { step, verify, .. }
+                if step == "confirm-production-cluster-access" && verify == "gate cluster-access")),
+        "{verified:?}"
+    );
+    assert!(
+        !app.runbook.is_checked("confirm-production-cluster-access"),
+        "not ticked before the journal wrote it"
+    );
+    app.settle(at(30));
+    assert!(
+        app.take_effects().is_empty(),
+        "a verification in flight is not asked for again"
+    );
+    for action in verified {
+        let entry = journal.append(action, at(30)).expect("appended").clone();
+        app.update(Msg::Recorded(Box::new(entry)), at(30));
+    }
+    assert!(app.runbook.is_checked("confirm-production-cluster-access"));
+    let text = frame(&app, &Theme::default(), 250, 70);
+    assert!(
+        text.contains("[x] Confirm production cluster access")
+            && text.contains("✓ by gate cluster-access"),
+        "{text}"
+    );
+
+    // The gate turns: the step stays ticked and says its gate is no longer passing.
+    app.update(Msg::ConnectFailed("connection refused".into()), at(40));
+    app.settle(at(40));
+    assert!(app.runbook.is_checked("confirm-production-cluster-access"));
+    let text = frame(&app, &Theme::default(), 250, 70);
+    assert!(text.contains("✓ by gate cluster-access now"), "{text}");
+}

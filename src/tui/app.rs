@@ -221,6 +221,10 @@ pub struct App {
     pub runbook: RunbookState,
     /// The step whose tick is being written to disk; shown as saving, not as done.
     pub saving: Option<String>,
+    /// Steps whose `step_verified` is on its way to the journal: asked for once, not per frame.
+    pub verifying: std::collections::BTreeSet<String>,
+    /// Effects that came from settling rather than from a message; the runtime takes them.
+    outbox: Vec<Effect>,
     pub focus: Pane,
     /// The pane the detail pane describes: the last list the operator was in.
     pub subject: Pane,
@@ -269,6 +273,8 @@ impl App {
             load,
             runbook,
             saving: None,
+            verifying: Default::default(),
+            outbox: Vec::new(),
             focus: Pane::Gates,
             subject: Pane::Gates,
             gate_selected: 0,
@@ -400,6 +406,9 @@ impl App {
                 {
                     self.saving = None;
                 }
+                if let Record::StepVerified { step, .. } = &entry.action {
+                    self.verifying.remove(step);
+                }
                 self.runbook.apply(&entry);
                 Vec::new()
             }
@@ -408,6 +417,10 @@ impl App {
                     Record::StepChecked { .. } | Record::StepUnchecked { .. } => {
                         self.saving = None;
                         format!("step NOT recorded: {error}")
+                    }
+                    Record::StepVerified { step, .. } => {
+                        self.verifying.remove(&step);
+                        format!("verified step {step} NOT recorded: {error}")
                     }
                     _ => format!("journal NOT written: {error}"),
                 };
@@ -451,6 +464,7 @@ impl App {
             .collect();
         self.gates = rows;
         self.verdict = self.overall();
+        self.auto_verify();
         let visible: Vec<usize> = rows::gate_lines(self, false)
             .iter()
             .filter_map(|l| match l {
@@ -469,10 +483,33 @@ impl App {
         true
     }
 
-    fn overall(&self) -> (Verdict, String) {
-        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
-        let judged: Vec<GateVerdict> = self
-            .gates
+    /// Asks the journal to tick every step whose verification passes now. Stale gates count
+    /// as undecided: a step is never verified on evidence nobody can vouch for.
+    fn auto_verify(&mut self) {
+        let verdicts = self.judged();
+        let load = self.load_evidence();
+        for action in crate::runbook::state::auto_verify(
+            &self.plan.plan,
+            &self.runbook,
+            &verdicts,
+            load.as_ref(),
+        ) {
+            if let Record::StepVerified { step, .. } = &action
+                && self.verifying.insert(step.clone())
+            {
+                self.outbox.push(Effect::Record(action));
+            }
+        }
+    }
+
+    /// The effects settling produced (auto-verifications), for the runtime to carry out.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Each gate's verdict as it counts for decisions: stale is undecided.
+    pub fn judged(&self) -> Vec<GateVerdict> {
+        self.gates
             .iter()
             .map(|row| {
                 let mut v = row.verdict.clone();
@@ -481,7 +518,12 @@ impl App {
                 }
                 v
             })
-            .collect();
+            .collect()
+    }
+
+    fn overall(&self) -> (Verdict, String) {
+        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
+        let judged = self.judged();
         let (verdict, reason) = gates::overall(&judged);
         if let Connection::Failed { .. } = self.connection {
             return (Verdict::Unknown, format!("no cluster connection; {reason}"));

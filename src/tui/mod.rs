@@ -352,6 +352,9 @@ async fn event_loop(
                     evaluation_cost = started.elapsed();
                     last_evaluation = Some(Instant::now());
                 }
+                // Auto-verified steps are in the journal before the frame shows them ticked.
+                let effects = app.take_effects();
+                runtime.apply(app, effects, &plan);
             }
             draw(terminal, app, theme)?;
             dirty = false;

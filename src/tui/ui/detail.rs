@@ -185,10 +185,21 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
             ),
             Span::styled(target, theme.fg(Role::Text)),
         ]));
-        lines.push(Line::from(Span::styled(
-            "  (shown live; this version does not tick the step by itself — tick it by hand)",
-            theme.fg(Role::Muted),
-        )));
+        match tick.filter(|t| t.verified_by.is_some()) {
+            Some(t) => {
+                lines.push(Line::from(Span::styled(
+                    "  ticked by golive when it passed, on this evidence:",
+                    theme.fg(Role::Muted),
+                )));
+                for e in &t.evidence {
+                    lines.push(Line::from(Span::raw(format!("    {e}"))));
+                }
+            }
+            None => lines.push(Line::from(Span::styled(
+                "  (ticks itself once this passes and its requirements are done)",
+                theme.fg(Role::Muted),
+            ))),
+        }
     }
     if let Some(command) = &spec.command {
         lines.push(Line::from(Span::styled(

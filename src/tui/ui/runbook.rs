@@ -2,7 +2,7 @@
 //! status of the gate a step is verified by.
 
 use super::{fit, pad, pane_block, pane_title, shown_style};
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, Pane, Shown};
 use crate::tui::keys::Action;
 use crate::tui::rows::{self, TAB_SEPARATOR};
 use crate::tui::theme::{Role, Theme};
@@ -82,12 +82,26 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             if !right.is_empty() {
                 right.push(Span::raw(" "));
             }
-            right.push(Span::styled("auto ", theme.fg(Role::Muted)));
-            right.push(Span::styled(
-                format!("{} ", shown.symbol()),
-                shown_style(theme, shown),
-            ));
-            right.push(Span::styled(target, theme.fg(Role::Muted)));
+            match tick.and_then(|t| t.verified_by.as_deref()) {
+                Some(by) => {
+                    right.push(Span::styled(format!("✓ by {by}"), theme.fg(Role::Pass)));
+                    // Never unticked silently: a gate that turned since says so here.
+                    if shown != Shown::Pass {
+                        right.push(Span::styled(
+                            format!(" now {}", shown.symbol()),
+                            shown_style(theme, shown),
+                        ));
+                    }
+                }
+                None => {
+                    right.push(Span::styled("auto ", theme.fg(Role::Muted)));
+                    right.push(Span::styled(
+                        format!("{} ", shown.symbol()),
+                        shown_style(theme, shown),
+                    ));
+                    right.push(Span::styled(target, theme.fg(Role::Muted)));
+                }
+            }
         }
         let right_w: usize = right.iter().map(|s| s.content.chars().count()).sum();
         let right_w = right_w.min(width * 45 / 100);
