@@ -671,3 +671,23 @@ fn auto_verify_ticks_cluster_access_once_the_journal_records_it() {
     let text = frame(&app, &Theme::default(), 250, 70);
     assert!(text.contains("✓ by gate cluster-access now"), "{text}");
 }
+
+#[test]
+fn finished_load_test_is_recorded_in_the_journal() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    let effects = app.update(
+        Msg::LoadFinished(Box::new(Summary {
+            snapshot: running_snapshot(30, true, 140.0),
+            aborted: None,
+            scenario_names: vec!["baseline".into()],
+            iterations_by_scenario: vec![2100],
+            dropped_by_scenario: vec![0],
+        })),
+        at(50),
+    );
+    let [Effect::Record(Action::LoadFinished { requests, .. })] = effects.as_slice() else {
+        panic!("expected a load_finished record: {effects:?}");
+    };
+    assert!(*requests > 0);
+}

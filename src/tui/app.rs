@@ -392,13 +392,14 @@ impl App {
                     None => "load test finished: thresholds failed".to_string(),
                 };
                 self.set_status(text, Severity::Info);
+                let record = Record::load_finished(&summary);
                 self.load = LoadState::Finished {
                     snapshot: Box::new(summary.snapshot),
                     finished_at: now,
                     aborted: summary.aborted,
                 };
                 self.needs_evaluation = true;
-                Vec::new()
+                vec![Effect::Record(record)]
             }
             Msg::Recorded(entry) => {
                 if let Record::StepChecked { step } | Record::StepUnchecked { step } = &entry.action

@@ -261,6 +261,7 @@ impl Runtime {
             );
             return;
         };
+        let target = config.target.clone().unwrap_or_default();
         match golive_load::LoadRun::start(config) {
             Err(e) => {
                 app.update(
@@ -271,6 +272,8 @@ impl Runtime {
             Ok(run) => {
                 self.load_stop = Some(run.stop_handle());
                 app.update(Msg::LoadStarted, Timestamp::now());
+                let reply = self.record(journal::Action::LoadStarted { target });
+                app.update(reply, Timestamp::now());
                 let mut snapshots = run.snapshots();
                 let tx = self.tx.clone();
                 self.tasks.push(tokio::spawn(async move {
