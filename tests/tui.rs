@@ -518,18 +518,6 @@ fn load_gate_is_unknown_while_running_and_fails_when_stopped_early() {
 }
 
 #[test]
-fn report_key_says_it_is_not_available() {
-    let mut app = failing_app();
-    assert!(app.update(key(KeyCode::Char('r')), at(15)).is_empty());
-    assert!(
-        app.current_status()
-            .expect("status")
-            .text
-            .contains("not available")
-    );
-}
-
-#[test]
 fn watch_pending_past_the_deadline_is_stale_not_pass() {
     let mut app = new_app();
     connect(&mut app, at(0));
@@ -690,4 +678,47 @@ fn finished_load_test_is_recorded_in_the_journal() {
         panic!("expected a load_finished record: {effects:?}");
     };
     assert!(*requests > 0);
+}
+
+#[test]
+fn report_key_writes_a_markdown_report_with_the_verdict_next_to_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    journal
+        .append(
+            Action::StepChecked {
+                step: "verify-all-production-dns-records".into(),
+            },
+            at(10),
+        )
+        .expect("appended");
+    let mut app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        t0(),
+    );
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    app.settle(at(14));
+    assert_eq!(
+        app.update(key(KeyCode::Char('r')), at(20)),
+        vec![Effect::ExportReport]
+    );
+    let path = golive::tui::export::write_report(&app, dir.path(), at(20)).expect("report written");
+    assert_eq!(
+        path,
+        dir.path().join("report-20261125T030020Z.md"),
+        "named by UTC time, next to the journal"
+    );
+    let text = std::fs::read_to_string(&path).expect("report readable");
+    assert!(text.contains("## Verdict"), "{text}");
+    app.update(Msg::ReportWritten(path.clone()), at(20));
+    let status = app.current_status().expect("status line");
+    assert!(
+        status.text.contains(&path.display().to_string()),
+        "{}",
+        status.text
+    );
 }

@@ -181,6 +181,8 @@ pub enum Msg {
         action: Box<Record>,
         error: String,
     },
+    ReportWritten(std::path::PathBuf),
+    ReportFailed(String),
     /// Problems found at start-up (theme, config, journal) worth showing once.
     Warning(String),
 }
@@ -191,6 +193,8 @@ pub enum Effect {
     StopLoad,
     /// Append this to the journal, then answer with `Recorded` or `RecordFailed`.
     Record(Record),
+    /// Write the Markdown report next to the journal; answer `ReportWritten` or `ReportFailed`.
+    ExportReport,
     Quit,
 }
 
@@ -426,6 +430,17 @@ impl App {
                     _ => format!("journal NOT written: {error}"),
                 };
                 self.set_status(text, Severity::Error);
+                Vec::new()
+            }
+            Msg::ReportWritten(path) => {
+                self.set_status(
+                    format!("report written to {}", path.display()),
+                    Severity::Info,
+                );
+                Vec::new()
+            }
+            Msg::ReportFailed(error) => {
+                self.set_status(format!("report NOT written: {error}"), Severity::Error);
                 Vec::new()
             }
             Msg::Warning(text) => {
@@ -913,13 +928,7 @@ impl App {
                 self.filter_editing = true;
                 Vec::new()
             }
-            Action::Report => {
-                self.set_status(
-                    "report export is not available in the cockpit yet; nothing was written (`golive report` works from the journal, which cockpit ticks do not reach yet)",
-                    Severity::Warning,
-                );
-                Vec::new()
-            }
+            Action::Report => vec![Effect::ExportReport],
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod config;
+pub mod export;
 pub mod keys;
 pub mod layout;
 pub mod rows;
@@ -106,15 +107,15 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .state_dir
         .clone()
         .or_else(|| config::state_dir(&slug));
-    let journal = match &state_dir {
+    let (journal, state_dir) = match &state_dir {
         Some(dir) => match open_journal(dir, &options.plan.plan.name) {
             Ok(journal) => {
                 warnings.extend(journal.warnings.iter().cloned());
-                Some(journal)
+                (Some(journal), Some(dir.clone()))
             }
             Err(e) => {
                 warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
-                None
+                (None, None)
             }
         },
         None => {
@@ -122,7 +123,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
                 "no HOME or XDG_DATA_HOME: runbook ticks will NOT be recorded (pass --state-dir)"
                     .into(),
             );
-            None
+            (None, None)
         }
     };
     let runbook = journal
@@ -148,6 +149,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     let prober = spawn_probes(plan.clone(), tx.clone());
     let mut runtime = Runtime {
         tx,
+        state_dir,
         journal,
         load_stop: None,
         tasks: vec![connector, prober],
@@ -210,6 +212,8 @@ fn spawn_probes(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> JoinHandle<()> 
 /// What carries out effects: channels back into the loop, the load run, the state dir.
 struct Runtime {
     tx: mpsc::Sender<Msg>,
+    /// Where the journal and exported reports live; None when there is no journal.
+    state_dir: Option<PathBuf>,
     /// The one writer of the journal; the app hears about each entry once it is on disk.
     journal: Option<Journal>,
     load_stop: Option<golive_load::StopHandle>,
@@ -232,6 +236,18 @@ impl Runtime {
                     self.apply(app, more, plan);
                 }
                 Effect::StartLoad => self.start_load(app, plan),
+                Effect::ExportReport => {
+                    let reply = match &self.state_dir {
+                        Some(dir) => match export::write_report(app, dir, Timestamp::now()) {
+                            Ok(path) => Msg::ReportWritten(path),
+                            Err(e) => Msg::ReportFailed(e),
+                        },
+                        None => Msg::ReportFailed(
+                            "no state directory (see the warning at start-up)".into(),
+                        ),
+                    };
+                    app.update(reply, Timestamp::now());
+                }
             }
         }
     }
