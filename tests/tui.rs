@@ -722,3 +722,31 @@ fn report_key_writes_a_markdown_report_with_the_verdict_next_to_the_journal() {
         status.text
     );
 }
+
+#[test]
+fn refused_auto_verification_is_reported_once_and_not_retried() {
+    let mut app = failing_app();
+    let action = app
+        .take_effects()
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
+            _ => None,
+        })
+        .expect("an auto-verification");
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "disk full".into(),
+        },
+        at(15),
+    );
+    let status = app.current_status().expect("status line");
+    assert!(status.text.contains("NOT recorded"), "{}", status.text);
+    app.update(Msg::Tick, at(30));
+    app.settle(at(30));
+    assert!(
+        app.take_effects().is_empty(),
+        "not retried every evaluation"
+    );
+}

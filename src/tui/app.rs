@@ -225,7 +225,8 @@ pub struct App {
     pub runbook: RunbookState,
     /// The step whose tick is being written to disk; shown as saving, not as done.
     pub saving: Option<String>,
-    /// Steps whose `step_verified` is on its way to the journal: asked for once, not per frame.
+    /// Steps whose `step_verified` was asked of the journal this session: asked once, not
+    /// per evaluation, and not again after the journal refused it.
     pub verifying: std::collections::BTreeSet<String>,
     /// Effects that came from settling rather than from a message; the runtime takes them.
     outbox: Vec<Effect>,
@@ -423,10 +424,11 @@ impl App {
                         self.saving = None;
                         format!("step NOT recorded: {error}")
                     }
-                    Record::StepVerified { step, .. } => {
-                        self.verifying.remove(&step);
-                        format!("verified step {step} NOT recorded: {error}")
-                    }
+                    // Left in `verifying`: a journal that refused once would refuse every
+                    // evaluation; the operator can still tick the step by hand.
+                    Record::StepVerified { step, .. } => format!(
+                        "auto-verified step {step} NOT recorded (not retried; tick it by hand): {error}"
+                    ),
                     _ => format!("journal NOT written: {error}"),
                 };
                 self.set_status(text, Severity::Error);
