@@ -5,8 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use golive::cluster::{ClusterEvent, WatchError, WatchErrorKind};
 use golive::gates::{Status, Verdict, plan_watches};
 use golive::plan::{self, LoadedPlan};
+use golive::runbook::journal::{Action, Journal};
+use golive::runbook::state::RunbookState;
 use golive::tui::app::{Effect, LoadState, Overlay, Pane, Shown};
-use golive::tui::checklist::Checklist;
 use golive::tui::keys::Keymap;
 use golive::tui::{App, Msg, Theme};
 use golive_load::{
@@ -69,7 +70,13 @@ fn healthy_objects() -> Vec<Value> {
 }
 
 fn new_app() -> App {
-    App::new(gravl(), true, Keymap::default(), Checklist::default(), t0())
+    App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::default(),
+        t0(),
+    )
 }
 
 fn connect(app: &mut App, now: Timestamp) {
@@ -302,10 +309,16 @@ fn frame_runbook_with_a_ticked_step_and_its_details() {
     app.update(key(KeyCode::Tab), at(15));
     assert_eq!(app.focus, Pane::Runbook);
     let effects = app.update(key(KeyCode::Char(' ')), at(16));
-    let [Effect::SaveChecklist(list)] = effects.as_slice() else {
-        panic!("toggle asks to save first: {effects:?}");
+    let [Effect::Record(action)] = effects.as_slice() else {
+        panic!("toggle asks the journal first: {effects:?}");
     };
-    app.update(Msg::ChecklistSaved(list.clone()), at(16));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let entry = journal
+        .append(action.clone(), at(16))
+        .expect("appended")
+        .clone();
+    app.update(Msg::Recorded(Box::new(entry)), at(16));
     app.update(key(KeyCode::Char('j')), at(17));
     snap("runbook", &mut app);
 }
@@ -366,37 +379,80 @@ fn resizing_to_any_size_never_panics() {
 }
 
 #[test]
-fn tick_is_shown_only_after_it_is_saved() {
+fn tick_is_shown_only_after_the_journal_recorded_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
     let mut app = failing_app();
     app.update(key(KeyCode::Tab), at(15));
     app.update(key(KeyCode::Tab), at(15));
     let effects = app.update(key(KeyCode::Char(' ')), at(16));
-    assert!(app.checklist.done.is_empty(), "not ticked before the save");
+    assert!(
+        !app.runbook.is_checked("verify-all-production-dns-records"),
+        "not ticked before the journal wrote it"
+    );
     assert!(app.saving.is_some());
     let text = frame(&app, &Theme::default(), 160, 45);
     assert!(
         text.contains("[…] Verify all production DNS records"),
         "{text}"
     );
-    let Some(Effect::SaveChecklist(list)) = effects.into_iter().next() else {
-        panic!("expected a save");
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
     };
-    app.update(Msg::ChecklistSaved(list), at(16));
+    let entry = journal.append(action, at(16)).expect("appended").clone();
+    app.update(Msg::Recorded(Box::new(entry)), at(16));
+    assert!(app.runbook.is_checked("verify-all-production-dns-records"));
+    assert!(app.saving.is_none());
+}
+
+#[test]
+fn tick_survives_a_restart_because_it_is_replayed_from_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+        journal
+            .append(
+                Action::StepChecked {
+                    step: "verify-all-production-dns-records".into(),
+                },
+                at(16),
+            )
+            .expect("appended");
+    }
+    let journal = Journal::open(dir.path(), "ana").expect("journal reopens");
+    let app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        at(20),
+    );
+    assert!(app.runbook.is_checked("verify-all-production-dns-records"));
+    let text = frame(&app, &Theme::default(), 160, 45);
     assert!(
-        app.checklist
-            .done
-            .contains_key("verify-all-production-dns-records")
+        text.contains("[x] Verify all production DNS records"),
+        "{text}"
     );
 }
 
 #[test]
-fn failed_save_leaves_the_step_unticked_and_says_so() {
+fn failed_record_leaves_the_step_unticked_and_says_so() {
     let mut app = failing_app();
     app.update(key(KeyCode::Tab), at(15));
     app.update(key(KeyCode::Tab), at(15));
-    app.update(key(KeyCode::Char(' ')), at(16));
-    app.update(Msg::ChecklistFailed("disk full".into()), at(16));
-    assert!(app.checklist.done.is_empty());
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
+    };
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "disk full".into(),
+        },
+        at(16),
+    );
+    assert!(!app.runbook.is_checked("verify-all-production-dns-records"));
+    assert!(app.saving.is_none());
     let status = app.current_status().expect("status line");
     assert!(status.text.contains("NOT recorded"), "{}", status.text);
 }
@@ -459,18 +515,6 @@ fn load_gate_is_unknown_while_running_and_fails_when_stopped_early() {
     app.settle(at(33));
     assert_eq!(gate(&app), Status::Fail);
     assert!(matches!(app.load, LoadState::Finished { .. }));
-}
-
-#[test]
-fn report_key_says_it_is_not_available() {
-    let mut app = failing_app();
-    assert!(app.update(key(KeyCode::Char('r')), at(15)).is_empty());
-    assert!(
-        app.current_status()
-            .expect("status")
-            .text
-            .contains("not available")
-    );
 }
 
 #[test]
@@ -566,4 +610,143 @@ fn failing_gate_symbol_is_drawn_in_the_theme_fail_colour() {
             .expect("a failing gate row");
         assert_eq!(cell.fg, theme.color(Role::Fail), "{name}");
     }
+}
+
+#[test]
+fn auto_verify_ticks_cluster_access_once_the_journal_records_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let mut app = failing_app();
+    let verified: Vec<Action> = app
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        verified.iter().any(|a| matches!(a,
+            Action::StepVerified { step, verify, .. }
+                if step == "confirm-production-cluster-access" && verify == "gate cluster-access")),
+        "{verified:?}"
+    );
+    assert!(
+        !app.runbook.is_checked("confirm-production-cluster-access"),
+        "not ticked before the journal wrote it"
+    );
+    app.settle(at(30));
+    assert!(
+        app.take_effects().is_empty(),
+        "a verification in flight is not asked for again"
+    );
+    for action in verified {
+        let entry = journal.append(action, at(30)).expect("appended").clone();
+        app.update(Msg::Recorded(Box::new(entry)), at(30));
+    }
+    assert!(app.runbook.is_checked("confirm-production-cluster-access"));
+    let text = frame(&app, &Theme::default(), 250, 70);
+    assert!(
+        text.contains("[x] Confirm production cluster access")
+            && text.contains("✓ by gate cluster-access"),
+        "{text}"
+    );
+
+    // The gate turns: the step stays ticked and says its gate is no longer passing.
+    app.update(Msg::ConnectFailed("connection refused".into()), at(40));
+    app.settle(at(40));
+    assert!(app.runbook.is_checked("confirm-production-cluster-access"));
+    let text = frame(&app, &Theme::default(), 250, 70);
+    assert!(text.contains("✓ by gate cluster-access now"), "{text}");
+}
+
+#[test]
+fn finished_load_test_is_recorded_in_the_journal() {
+    let mut app = failing_app();
+    start_load(&mut app, at(20));
+    let effects = app.update(
+        Msg::LoadFinished(Box::new(Summary {
+            snapshot: running_snapshot(30, true, 140.0),
+            aborted: None,
+            scenario_names: vec!["baseline".into()],
+            iterations_by_scenario: vec![2100],
+            dropped_by_scenario: vec![0],
+        })),
+        at(50),
+    );
+    let [Effect::Record(Action::LoadFinished { requests, .. })] = effects.as_slice() else {
+        panic!("expected a load_finished record: {effects:?}");
+    };
+    assert!(*requests > 0);
+}
+
+#[test]
+fn report_key_writes_a_markdown_report_with_the_verdict_next_to_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    journal
+        .append(
+            Action::StepChecked {
+                step: "verify-all-production-dns-records".into(),
+            },
+            at(10),
+        )
+        .expect("appended");
+    let mut app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        t0(),
+    );
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    app.settle(at(14));
+    assert_eq!(
+        app.update(key(KeyCode::Char('r')), at(20)),
+        vec![Effect::ExportReport]
+    );
+    let path = golive::tui::export::write_report(&app, dir.path(), at(20)).expect("report written");
+    assert_eq!(
+        path,
+        dir.path().join("report-20261125T030020Z.md"),
+        "named by UTC time, next to the journal"
+    );
+    let text = std::fs::read_to_string(&path).expect("report readable");
+    assert!(text.contains("## Verdict"), "{text}");
+    app.update(Msg::ReportWritten(path.clone()), at(20));
+    let status = app.current_status().expect("status line");
+    assert!(
+        status.text.contains(&path.display().to_string()),
+        "{}",
+        status.text
+    );
+}
+
+#[test]
+fn refused_auto_verification_is_reported_once_and_not_retried() {
+    let mut app = failing_app();
+    let action = app
+        .take_effects()
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
+            _ => None,
+        })
+        .expect("an auto-verification");
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "disk full".into(),
+        },
+        at(15),
+    );
+    let status = app.current_status().expect("status line");
+    assert!(status.text.contains("NOT recorded"), "{}", status.text);
+    app.update(Msg::Tick, at(30));
+    app.settle(at(30));
+    assert!(
+        app.take_effects().is_empty(),
+        "not retried every evaluation"
+    );
 }

@@ -4,7 +4,7 @@
 use golive::cluster::ClusterEvent;
 use golive::gates::plan_watches;
 use golive::plan;
-use golive::tui::checklist::Checklist;
+use golive::runbook::state::RunbookState;
 use golive::tui::keys::Keymap;
 use golive::tui::{App, Msg, Theme};
 use jiff::{SignedDuration, Timestamp};
@@ -43,7 +43,7 @@ fn big_view_app() -> App {
         }
         objects.push(pod);
     }
-    let mut app = App::new(loaded, true, Keymap::default(), Checklist::default(), t0);
+    let mut app = App::new(loaded, true, Keymap::default(), RunbookState::default(), t0);
     app.update(
         Msg::Connected {
             context: "bench".into(),

@@ -142,12 +142,48 @@ fn demo_cockpit_end_to_end_in_a_pty() {
     c.wait_for("the ticked step", Duration::from_secs(5), |s| {
         s.contains("[x] Verify all production DNS records")
     });
-    let saved =
-        std::fs::read_to_string(state.path().join("checklist.json")).expect("checklist written");
+    let journal =
+        std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal written");
     assert!(
-        saved.contains("verify-all-production-dns-records"),
-        "{saved}"
+        journal.contains(r#""type":"step_checked","step":"verify-all-production-dns-records""#),
+        "{journal}"
     );
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args(["journal", "verify"])
+        .arg(state.path())
+        .output()
+        .expect("golive journal verify runs");
+    assert!(
+        verify.status.success(),
+        "golive journal verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // The demo's cluster-access gate passes, so its step ticks itself through the journal.
+    c.wait_for("the auto-verified step", Duration::from_secs(5), |s| {
+        s.contains("✓ by gate cluster-access")
+    });
+    let journal =
+        std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal written");
+    assert!(
+        journal.contains(r#""type":"step_verified","step":"confirm-production-cluster-access""#),
+        "{journal}"
+    );
+
+    // `r` writes the report next to the journal and says so.
+    c.send("r");
+    c.wait_for("the report written", Duration::from_secs(5), |s| {
+        s.contains("report written to")
+    });
+    let report = std::fs::read_dir(state.path())
+        .expect("state dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "md"))
+        .expect("a report file in the state dir");
+    let text = std::fs::read_to_string(&report).expect("report readable");
+    assert!(text.contains("## Verdict"), "{text}");
 
     // A mouse click (SGR encoding, 1-based) on a gate row focuses the Gates pane.
     assert!(c.screen().contains("┌ Gates"), "{}", c.screen());

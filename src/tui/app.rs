@@ -2,13 +2,14 @@
 //! [`App::update`] is synchronous and does no I/O, returning [`Effect`]s for the runtime
 //! to carry out. Rendering reads `&App` only.
 
-use super::checklist::Checklist;
 use super::keys::{Action, Keymap};
 use super::layout::{self, Areas};
 use super::rows::{self, GateLine};
 use crate::cluster::{ClusterEvent, ClusterView, Freshness, WatchErrorKind};
 use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
 use crate::plan::{LoadedPlan, Verify};
+use crate::runbook::journal::{Action as Record, Entry};
+use crate::runbook::state::RunbookState;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use golive_load::{Snapshot, Summary, ThresholdState};
 use jiff::{SignedDuration, Timestamp};
@@ -173,9 +174,16 @@ pub enum Msg {
     LoadFinished(Box<Summary>),
     /// Fresh results of the plan's HTTP, SSE and TCP probes.
     Probes(crate::probe::Probes),
-    ChecklistSaved(Checklist),
-    ChecklistFailed(String),
-    /// Problems found at start-up (theme, config, checklist) worth showing once.
+    /// The journal wrote and fsync'd this entry; only now does the screen show it.
+    Recorded(Box<Entry>),
+    /// The journal could not record this action; the screen does not show it.
+    RecordFailed {
+        action: Box<Record>,
+        error: String,
+    },
+    ReportWritten(std::path::PathBuf),
+    ReportFailed(String),
+    /// Problems found at start-up (theme, config, journal) worth showing once.
     Warning(String),
 }
 
@@ -183,8 +191,10 @@ pub enum Msg {
 pub enum Effect {
     StartLoad,
     StopLoad,
-    /// Persist this checklist, then answer with `ChecklistSaved` or `ChecklistFailed`.
-    SaveChecklist(Checklist),
+    /// Append this to the journal, then answer with `Recorded` or `RecordFailed`.
+    Record(Record),
+    /// Write the Markdown report next to the journal; answer `ReportWritten` or `ReportFailed`.
+    ExportReport,
     Quit,
 }
 
@@ -211,9 +221,15 @@ pub struct App {
     pub gates: Vec<GateRow>,
     pub verdict: (Verdict, String),
     pub load: LoadState,
-    pub checklist: Checklist,
+    /// Everything the journal recorded, replayed: ticks, verifications, load runs.
+    pub runbook: RunbookState,
     /// The step whose tick is being written to disk; shown as saving, not as done.
     pub saving: Option<String>,
+    /// Steps whose `step_verified` was asked of the journal this session: asked once, not
+    /// per evaluation, and not again after the journal refused it.
+    pub verifying: std::collections::BTreeSet<String>,
+    /// Effects that came from settling rather than from a message; the runtime takes them.
+    outbox: Vec<Effect>,
     pub focus: Pane,
     /// The pane the detail pane describes: the last list the operator was in.
     pub subject: Pane,
@@ -237,7 +253,7 @@ impl App {
         plan: Arc<LoadedPlan>,
         demo: bool,
         keymap: Keymap,
-        checklist: Checklist,
+        runbook: RunbookState,
         now: Timestamp,
     ) -> App {
         let keys = gates::plan_watches(&plan.plan);
@@ -260,8 +276,10 @@ impl App {
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             load,
-            checklist,
+            runbook,
             saving: None,
+            verifying: Default::default(),
+            outbox: Vec::new(),
             focus: Pane::Gates,
             subject: Pane::Gates,
             gate_selected: 0,
@@ -379,22 +397,52 @@ impl App {
                     None => "load test finished: thresholds failed".to_string(),
                 };
                 self.set_status(text, Severity::Info);
+                let record = Record::load_finished(&summary);
                 self.load = LoadState::Finished {
                     snapshot: Box::new(summary.snapshot),
                     finished_at: now,
                     aborted: summary.aborted,
                 };
                 self.needs_evaluation = true;
+                vec![Effect::Record(record)]
+            }
+            Msg::Recorded(entry) => {
+                if let Record::StepChecked { step } | Record::StepUnchecked { step } = &entry.action
+                    && self.saving.as_deref() == Some(step.as_str())
+                {
+                    self.saving = None;
+                }
+                if let Record::StepVerified { step, .. } = &entry.action {
+                    self.verifying.remove(step);
+                }
+                self.runbook.apply(&entry);
                 Vec::new()
             }
-            Msg::ChecklistSaved(list) => {
-                self.checklist = list;
-                self.saving = None;
+            Msg::RecordFailed { action, error } => {
+                let text = match *action {
+                    Record::StepChecked { .. } | Record::StepUnchecked { .. } => {
+                        self.saving = None;
+                        format!("step NOT recorded: {error}")
+                    }
+                    // Left in `verifying`: a journal that refused once would refuse every
+                    // evaluation; the operator can still tick the step by hand.
+                    Record::StepVerified { step, .. } => format!(
+                        "auto-verified step {step} NOT recorded (not retried; tick it by hand): {error}"
+                    ),
+                    _ => format!("journal NOT written: {error}"),
+                };
+                self.set_status(text, Severity::Error);
                 Vec::new()
             }
-            Msg::ChecklistFailed(error) => {
-                self.saving = None;
-                self.set_status(format!("step NOT recorded: {error}"), Severity::Error);
+            Msg::ReportWritten(path) => {
+                self.set_status(
+                    format!("report written to {}", path.display()),
+                    Severity::Info,
+                );
+                Vec::new()
+            }
+            Msg::ReportFailed(error) => {
+                self.set_status(format!("report NOT written: {error}"), Severity::Error);
                 Vec::new()
             }
             Msg::Warning(text) => {
@@ -434,6 +482,7 @@ impl App {
             .collect();
         self.gates = rows;
         self.verdict = self.overall();
+        self.auto_verify();
         let visible: Vec<usize> = rows::gate_lines(self, false)
             .iter()
             .filter_map(|l| match l {
@@ -452,10 +501,33 @@ impl App {
         true
     }
 
-    fn overall(&self) -> (Verdict, String) {
-        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
-        let judged: Vec<GateVerdict> = self
-            .gates
+    /// Asks the journal to tick every step whose verification passes now. Stale gates count
+    /// as undecided: a step is never verified on evidence nobody can vouch for.
+    fn auto_verify(&mut self) {
+        let verdicts = self.judged();
+        let load = self.load_evidence();
+        for action in crate::runbook::state::auto_verify(
+            &self.plan.plan,
+            &self.runbook,
+            &verdicts,
+            load.as_ref(),
+        ) {
+            if let Record::StepVerified { step, .. } = &action
+                && self.verifying.insert(step.clone())
+            {
+                self.outbox.push(Effect::Record(action));
+            }
+        }
+    }
+
+    /// The effects settling produced (auto-verifications), for the runtime to carry out.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Each gate's verdict as it counts for decisions: stale is undecided.
+    pub fn judged(&self) -> Vec<GateVerdict> {
+        self.gates
             .iter()
             .map(|row| {
                 let mut v = row.verdict.clone();
@@ -464,7 +536,12 @@ impl App {
                 }
                 v
             })
-            .collect();
+            .collect()
+    }
+
+    fn overall(&self) -> (Verdict, String) {
+        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
+        let judged = self.judged();
         let (verdict, reason) = gates::overall(&judged);
         if let Connection::Failed { .. } = self.connection {
             return (Verdict::Unknown, format!("no cluster connection; {reason}"));
@@ -627,6 +704,11 @@ impl App {
     }
 
     /// The gate row a step's `verify: gate X` points at, or the worst of a group.
+    /// The recorded state of a ticked step; None while it is not ticked.
+    pub fn tick(&self, step: &str) -> Option<&crate::runbook::state::StepState> {
+        self.runbook.steps.get(step).filter(|s| s.checked)
+    }
+
     pub fn verify_status(&self, verify: &Verify) -> (Shown, String) {
         match verify {
             Verify::Gate(id) => match self.gates.iter().find(|g| g.verdict.id == *id) {
@@ -848,13 +930,7 @@ impl App {
                 self.filter_editing = true;
                 Vec::new()
             }
-            Action::Report => {
-                self.set_status(
-                    "report export is not available in the cockpit yet; nothing was written (`golive report` works from the journal, which cockpit ticks do not reach yet)",
-                    Severity::Warning,
-                );
-                Vec::new()
-            }
+            Action::Report => vec![Effect::ExportReport],
         }
     }
 
@@ -884,9 +960,13 @@ impl App {
             return Vec::new();
         };
         let id = step.id();
-        let next = self.checklist.with_toggled(&id, self.now);
+        let action = if self.runbook.is_checked(&id) {
+            Record::StepUnchecked { step: id.clone() }
+        } else {
+            Record::StepChecked { step: id.clone() }
+        };
         self.saving = Some(id);
-        vec![Effect::SaveChecklist(next)]
+        vec![Effect::Record(action)]
     }
 
     fn toggle_load(&mut self) -> Vec<Effect> {

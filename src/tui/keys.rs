@@ -72,7 +72,7 @@ bindings! {
     Toggle,     "toggle",     ["space"],           "check",   Runbook,    "tick or untick the selected runbook step";
     Load,       "load",       ["l"],               "load",    Everywhere, "start or stop the load test";
     Filter,     "filter",     ["/"],               "filter",  Everywhere, "filter gates and steps by text";
-    Report,     "report",     ["r"],               "report",  Everywhere, "export the go-live report (not available yet)";
+    Report,     "report",     ["r"],               "report",  Everywhere, "write the go-live report next to the journal";
     Quit,       "quit",       ["q"],               "quit",    Everywhere, "quit (asks first while a load test runs)";
     ForceQuit,  "force_quit", ["ctrl-c"],          "",        Everywhere, "quit at once, stopping a running load test";
 }

@@ -6,8 +6,8 @@
 //! only when something changed, at most ~30 a second; a 1 s tick advances the clocks.
 
 pub mod app;
-pub mod checklist;
 pub mod config;
+pub mod export;
 pub mod keys;
 pub mod layout;
 pub mod rows;
@@ -20,7 +20,8 @@ pub use theme::Theme;
 use crate::cluster::{self, Target};
 use crate::gates;
 use crate::plan::{self, LoadedPlan};
-use checklist::Checklist;
+use crate::runbook::journal::{self, Journal};
+use crate::runbook::state::RunbookState;
 use color_eyre::eyre::{WrapErr, eyre};
 use crossterm::event::{
     DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEventKind,
@@ -106,27 +107,33 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .state_dir
         .clone()
         .or_else(|| config::state_dir(&slug));
-    let (checklist, state_dir) = match &state_dir {
-        Some(dir) => match Checklist::load(dir, &options.plan.plan.name) {
-            Ok(list) => (list, Some(dir.clone())),
+    let (journal, state_dir) = match &state_dir {
+        Some(dir) => match open_journal(dir, &options.plan.plan.name) {
+            Ok(journal) => {
+                warnings.extend(journal.warnings.iter().cloned());
+                (Some(journal), Some(dir.clone()))
+            }
             Err(e) => {
-                // Never overwrite a file we could not read: ticks stay off until it is fixed.
-                warnings.push(format!("runbook ticks will NOT be saved: {e}"));
-                (Checklist::default(), None)
+                warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
+                (None, None)
             }
         },
         None => {
             warnings.push(
-                "no HOME or XDG_DATA_HOME: runbook ticks will NOT be saved (pass --state-dir)"
+                "no HOME or XDG_DATA_HOME: runbook ticks will NOT be recorded (pass --state-dir)"
                     .into(),
             );
-            (Checklist::default(), None)
+            (None, None)
         }
     };
+    let runbook = journal
+        .as_ref()
+        .map(|j| RunbookState::replay(&j.entries))
+        .unwrap_or_default();
 
     let plan = Arc::new(options.plan);
     let now = Timestamp::now();
-    let mut app = App::new(plan.clone(), options.demo, keymap, checklist, now);
+    let mut app = App::new(plan.clone(), options.demo, keymap, runbook, now);
     app.tz = jiff::tz::TimeZone::system();
 
     install_panic_hook();
@@ -143,6 +150,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     let mut runtime = Runtime {
         tx,
         state_dir,
+        journal,
         load_stop: None,
         tasks: vec![connector, prober],
     };
@@ -162,6 +170,19 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     }
     restore_terminal();
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Opens `<dir>/journal.jsonl` and records that a cockpit session started.
+fn open_journal(dir: &std::path::Path, plan: &str) -> Result<Journal, journal::JournalError> {
+    let mut journal = Journal::open(dir, &journal::operator_name(None))?;
+    journal.append(
+        journal::Action::SessionStarted {
+            plan: plan.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        Timestamp::now(),
+    )?;
+    Ok(journal)
 }
 
 /// Probes the plan's HTTP, SSE and TCP checks now and every 20 s (well inside the
@@ -191,7 +212,10 @@ fn spawn_probes(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> JoinHandle<()> 
 /// What carries out effects: channels back into the loop, the load run, the state dir.
 struct Runtime {
     tx: mpsc::Sender<Msg>,
+    /// Where the journal and exported reports live; None when there is no journal.
     state_dir: Option<PathBuf>,
+    /// The one writer of the journal; the app hears about each entry once it is on disk.
+    journal: Option<Journal>,
     load_stop: Option<golive_load::StopHandle>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -206,22 +230,42 @@ impl Runtime {
                         stop.stop();
                     }
                 }
-                Effect::SaveChecklist(list) => {
-                    // Written and fsync'd before the tick reaches the screen.
-                    let reply = match &self.state_dir {
-                        Some(dir) => match list.save(dir) {
-                            Ok(()) => Msg::ChecklistSaved(list),
-                            Err(e) => Msg::ChecklistFailed(e.to_string()),
-                        },
-                        None => Msg::ChecklistFailed(
-                            "no state directory (see the warning at start-up)".into(),
-                        ),
-                    };
+                Effect::Record(action) => {
+                    let reply = self.record(action);
                     let more = app.update(reply, Timestamp::now());
                     self.apply(app, more, plan);
                 }
                 Effect::StartLoad => self.start_load(app, plan),
+                Effect::ExportReport => {
+                    let reply = match &self.state_dir {
+                        Some(dir) => match export::write_report(app, dir, Timestamp::now()) {
+                            Ok(path) => Msg::ReportWritten(path),
+                            Err(e) => Msg::ReportFailed(e),
+                        },
+                        None => Msg::ReportFailed(
+                            "no state directory (see the warning at start-up)".into(),
+                        ),
+                    };
+                    app.update(reply, Timestamp::now());
+                }
             }
+        }
+    }
+
+    /// Appends to the journal, written and fsync'd before the answer reaches the screen.
+    fn record(&mut self, action: journal::Action) -> Msg {
+        match &mut self.journal {
+            Some(journal) => match journal.append(action.clone(), Timestamp::now()) {
+                Ok(entry) => Msg::Recorded(Box::new(entry.clone())),
+                Err(e) => Msg::RecordFailed {
+                    action: Box::new(action),
+                    error: e.to_string(),
+                },
+            },
+            None => Msg::RecordFailed {
+                action: Box::new(action),
+                error: "no journal (see the warning at start-up)".into(),
+            },
         }
     }
 
@@ -233,6 +277,7 @@ impl Runtime {
             );
             return;
         };
+        let target = config.target.clone().unwrap_or_default();
         match golive_load::LoadRun::start(config) {
             Err(e) => {
                 app.update(
@@ -243,6 +288,8 @@ impl Runtime {
             Ok(run) => {
                 self.load_stop = Some(run.stop_handle());
                 app.update(Msg::LoadStarted, Timestamp::now());
+                let reply = self.record(journal::Action::LoadStarted { target });
+                app.update(reply, Timestamp::now());
                 let mut snapshots = run.snapshots();
                 let tx = self.tx.clone();
                 self.tasks.push(tokio::spawn(async move {
@@ -324,6 +371,9 @@ async fn event_loop(
                     evaluation_cost = started.elapsed();
                     last_evaluation = Some(Instant::now());
                 }
+                // Auto-verified steps are in the journal before the frame shows them ticked.
+                let effects = app.take_effects();
+                runtime.apply(app, effects, &plan);
             }
             draw(terminal, app, theme)?;
             dirty = false;

@@ -166,7 +166,7 @@ pub fn phase_tabs(app: &App) -> Vec<String> {
             let done = phase
                 .steps
                 .iter()
-                .filter(|s| app.checklist.done.contains_key(&s.id()))
+                .filter(|s| app.runbook.is_checked(&s.id()))
                 .count();
             let mut label = format!("{} {done}/{total}", phase.phase.value);
             if let Some(budget) = phase.budget {
@@ -192,7 +192,7 @@ pub fn phase_elapsed(app: &App, phase: &crate::plan::Phase) -> Option<SignedDura
     let ticks: Vec<_> = phase
         .steps
         .iter()
-        .filter_map(|s| app.checklist.done.get(&s.id()).map(|t| t.at))
+        .filter_map(|s| app.tick(&s.id()).and_then(|t| t.at))
         .collect();
     let first = ticks.iter().min()?;
     let end = if ticks.len() == phase.steps.len() {

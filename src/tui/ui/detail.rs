@@ -139,7 +139,7 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         .get(app.phase_selected)
         .map(|p| p.phase.value.clone())
         .unwrap_or_default();
-    let tick = app.checklist.done.get(&id);
+    let tick = app.tick(&id);
     let mut lines = vec![Line::from(vec![
         Span::styled(
             if tick.is_some() { "[x] " } else { "[ ] " },
@@ -154,9 +154,13 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     match tick {
         Some(t) => lines.push(Line::from(Span::styled(
             format!(
-                "ticked {} (saved to disk)",
-                t.at.to_zoned(app.tz.clone())
+                "ticked {} by {} (in the journal)",
+                t.at.map(|at| at
+                    .to_zoned(app.tz.clone())
                     .strftime("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string())
+                    .unwrap_or_default(),
+                t.by.as_deref().unwrap_or("unknown"),
             ),
             theme.fg(Role::Pass),
         ))),
@@ -181,10 +185,21 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
             ),
             Span::styled(target, theme.fg(Role::Text)),
         ]));
-        lines.push(Line::from(Span::styled(
-            "  (shown live; this version does not tick the step by itself — tick it by hand)",
-            theme.fg(Role::Muted),
-        )));
+        match tick.filter(|t| t.verified_by.is_some()) {
+            Some(t) => {
+                lines.push(Line::from(Span::styled(
+                    "  ticked by golive when it passed, on this evidence:",
+                    theme.fg(Role::Muted),
+                )));
+                for e in &t.evidence {
+                    lines.push(Line::from(Span::raw(format!("    {e}"))));
+                }
+            }
+            None => lines.push(Line::from(Span::styled(
+                "  (ticks itself once this passes and its requirements are done)",
+                theme.fg(Role::Muted),
+            ))),
+        }
     }
     if let Some(command) = &spec.command {
         lines.push(Line::from(Span::styled(

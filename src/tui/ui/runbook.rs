@@ -2,7 +2,7 @@
 //! status of the gate a step is verified by.
 
 use super::{fit, pad, pane_block, pane_title, shown_style};
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, Pane, Shown};
 use crate::tui::keys::Action;
 use crate::tui::rows::{self, TAB_SEPARATOR};
 use crate::tui::theme::{Role, Theme};
@@ -23,7 +23,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .runbook
         .iter()
         .flat_map(|p| p.steps.iter())
-        .filter(|s| app.checklist.done.contains_key(&s.id()))
+        .filter(|s| app.runbook.is_checked(&s.id()))
         .count();
     let title = Line::from(vec![
         pane_title(theme, app, Pane::Runbook, "Runbook"),
@@ -59,15 +59,15 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         let step = &phase.steps[*index];
         let id = step.id();
         let saving = app.saving.as_deref() == Some(id.as_str());
-        let tick = app.checklist.done.get(&id);
+        let tick = app.tick(&id);
         let (checkbox, box_style) = match (saving, tick) {
             (true, _) => ("[…]", theme.fg(Role::Accent)),
             (false, Some(_)) => ("[x]", theme.bold(Role::Pass)),
             (false, None) => ("[ ]", theme.fg(Role::Text)),
         };
         let mut right: Vec<Span> = Vec::new();
-        if let Some(t) = tick {
-            let local = t.at.to_zoned(app.tz.clone());
+        if let Some(at) = tick.and_then(|t| t.at) {
+            let local = at.to_zoned(app.tz.clone());
             right.push(Span::styled(
                 local.strftime("%H:%M").to_string(),
                 theme.fg(Role::Muted),
@@ -82,12 +82,26 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             if !right.is_empty() {
                 right.push(Span::raw(" "));
             }
-            right.push(Span::styled("auto ", theme.fg(Role::Muted)));
-            right.push(Span::styled(
-                format!("{} ", shown.symbol()),
-                shown_style(theme, shown),
-            ));
-            right.push(Span::styled(target, theme.fg(Role::Muted)));
+            match tick.and_then(|t| t.verified_by.as_deref()) {
+                Some(by) => {
+                    right.push(Span::styled(format!("✓ by {by}"), theme.fg(Role::Pass)));
+                    // Never unticked silently: a gate that turned since says so here.
+                    if shown != Shown::Pass {
+                        right.push(Span::styled(
+                            format!(" now {}", shown.symbol()),
+                            shown_style(theme, shown),
+                        ));
+                    }
+                }
+                None => {
+                    right.push(Span::styled("auto ", theme.fg(Role::Muted)));
+                    right.push(Span::styled(
+                        format!("{} ", shown.symbol()),
+                        shown_style(theme, shown),
+                    ));
+                    right.push(Span::styled(target, theme.fg(Role::Muted)));
+                }
+            }
         }
         let right_w: usize = right.iter().map(|s| s.content.chars().count()).sum();
         let right_w = right_w.min(width * 45 / 100);
