@@ -360,11 +360,12 @@ impl Journal {
     }
 }
 
-/// `--operator`, else `GOLIVE_OPERATOR`, else `$USER`, else "unknown".
+/// `--operator`, else `GOLIVE_OPERATOR`, else `$USER` or `$LOGNAME`, else "unknown".
 pub fn operator_name(flag: Option<&str>) -> String {
     flag.map(str::to_string)
         .or_else(|| std::env::var("GOLIVE_OPERATOR").ok())
         .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
