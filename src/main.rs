@@ -40,6 +40,9 @@ struct CockpitArgs {
     /// Where runbook progress is kept (default: $XDG_DATA_HOME/golive/<plan>/).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Who the journal records as acting (default: GOLIVE_OPERATOR, else $USER).
+    #[arg(long)]
+    operator: Option<String>,
 }
 
 fn cockpit_exit(result: color_eyre::Result<ExitCode>) -> ExitCode {
@@ -211,9 +214,10 @@ fn main() -> ExitCode {
                 check::run(loaded, cluster.target(), options).await
             }
             Command::Sim(args) => sim::run(args).await,
-            Command::Demo { plan, cockpit } => {
-                cockpit_exit(golive::tui::run_demo(&plan, cockpit.theme, cockpit.state_dir).await)
-            }
+            Command::Demo { plan, cockpit } => cockpit_exit(
+                golive::tui::run_demo(&plan, cockpit.theme, cockpit.state_dir, cockpit.operator)
+                    .await,
+            ),
             Command::Run {
                 plan,
                 cluster,
@@ -229,6 +233,7 @@ fn main() -> ExitCode {
                     demo: false,
                     theme: cockpit.theme,
                     state_dir: cockpit.state_dir,
+                    operator: cockpit.operator,
                 };
                 cockpit_exit(golive::tui::run(options).await)
             }

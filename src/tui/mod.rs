@@ -52,6 +52,8 @@ pub struct Options {
     pub demo: bool,
     pub theme: Option<String>,
     pub state_dir: Option<PathBuf>,
+    /// Who the journal records as acting (`--operator`, else GOLIVE_OPERATOR, else $USER).
+    pub operator: Option<String>,
 }
 
 /// `golive demo`: the simulated cluster and demo service, the cockpit on top, and both
@@ -60,6 +62,7 @@ pub async fn run_demo(
     plan_name: &str,
     theme: Option<String>,
     state_dir: Option<PathBuf>,
+    operator: Option<String>,
 ) -> color_eyre::Result<ExitCode> {
     let demo = crate::demo::start(plan_name)
         .await
@@ -73,6 +76,7 @@ pub async fn run_demo(
         demo: true,
         theme,
         state_dir,
+        operator,
     };
     let result = run(options).await;
     demo.shutdown().await;
@@ -108,16 +112,18 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .clone()
         .or_else(|| config::state_dir(&slug));
     let (journal, state_dir) = match &state_dir {
-        Some(dir) => match open_journal(dir, &options.plan.plan.name) {
-            Ok(journal) => {
-                warnings.extend(journal.warnings.iter().cloned());
-                (Some(journal), Some(dir.clone()))
+        Some(dir) => {
+            match open_journal(dir, &options.plan.plan.name, options.operator.as_deref()) {
+                Ok(journal) => {
+                    warnings.extend(journal.warnings.iter().cloned());
+                    (Some(journal), Some(dir.clone()))
+                }
+                Err(e) => {
+                    warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
+                    (None, None)
+                }
             }
-            Err(e) => {
-                warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
-                (None, None)
-            }
-        },
+        }
         None => {
             warnings.push(
                 "no HOME or XDG_DATA_HOME: runbook ticks will NOT be recorded (pass --state-dir)"
@@ -173,8 +179,12 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
 }
 
 /// Opens `<dir>/journal.jsonl` and records that a cockpit session started.
-fn open_journal(dir: &std::path::Path, plan: &str) -> Result<Journal, journal::JournalError> {
-    let mut journal = Journal::open(dir, &journal::operator_name(None))?;
+fn open_journal(
+    dir: &std::path::Path,
+    plan: &str,
+    operator: Option<&str>,
+) -> Result<Journal, journal::JournalError> {
+    let mut journal = Journal::open(dir, &journal::operator_name(operator))?;
     journal.append(
         journal::Action::SessionStarted {
             plan: plan.to_string(),
