@@ -119,8 +119,8 @@ fn fixture() -> (
     (plan, state, verification, dir)
 }
 
-#[test]
-fn markdown_report_reads_like_a_launch_ticket() {
+/// Renders the fixture's go-live with `render`.
+fn render<T>(render: impl Fn(&ReportInput) -> T) -> (T, crate::runbook::journal::Verification) {
     let (plan, state, verification, _dir) = fixture();
     let gates = gates(&plan);
     let decision = decide(&plan, &gates, &state);
@@ -133,7 +133,12 @@ fn markdown_report_reads_like_a_launch_ticket() {
         decision: &decision,
         journal: &verification,
     };
-    let text = markdown(&input);
+    (render(&input), verification.clone())
+}
+
+#[test]
+fn markdown_report_reads_like_a_launch_ticket() {
+    let (text, _) = render(markdown);
     assert!(
         text.contains("## Verdict: GO by override (alice overrode NO-GO)"),
         "{text}"
@@ -152,19 +157,7 @@ fn markdown_report_reads_like_a_launch_ticket() {
 
 #[test]
 fn json_report_has_steps_with_who_and_how() {
-    let (plan, state, verification, _dir) = fixture();
-    let gates = gates(&plan);
-    let decision = decide(&plan, &gates, &state);
-    let input = ReportInput {
-        plan: &plan,
-        context: "kind-staging",
-        generated_at: t(3600),
-        gates: &gates,
-        state: &state,
-        decision: &decision,
-        journal: &verification,
-    };
-    let json = json(&input);
+    let (json, verification) = render(json);
     let steps = &json["runbook"]["phases"][0]["steps"];
     assert_eq!(steps[0]["text"], "Verify all production DNS records");
     assert_eq!(steps[0]["checked"], true);
@@ -178,19 +171,7 @@ fn json_report_has_steps_with_who_and_how() {
 
 #[test]
 fn junit_makes_failures_and_undecided_gates_red() {
-    let (plan, state, verification, _dir) = fixture();
-    let gates = gates(&plan);
-    let decision = decide(&plan, &gates, &state);
-    let input = ReportInput {
-        plan: &plan,
-        context: "kind-staging",
-        generated_at: t(3600),
-        gates: &gates,
-        state: &state,
-        decision: &decision,
-        journal: &verification,
-    };
-    let xml = junit(&input);
+    let (xml, _) = render(junit);
     assert!(xml.contains("<testcase classname=\"gates.security\" name=\"cluster-issuers\"><failure message=\"internal-ca-issuer False\">"));
     assert!(xml.contains("name=\"network-policies\"><error message=\"undecided:"));
     assert!(xml.contains("<testcase classname=\"load.thresholds\" name=\"http_reqs rate&gt;100\"><failure message=\"measured 19.8\"/>"));
