@@ -249,8 +249,274 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
         at(34),
     );
     app.settle(at(40));
+    // Every gate passes, but the launch is not decided until the runbook and the roles are.
+    assert_eq!(app.verdict.0, Verdict::Unknown, "{}", app.verdict.1);
+    assert!(
+        app.verdict.1.contains("runbook steps open: 16")
+            && app
+                .verdict
+                .1
+                .contains("sign-off missing: DevOps/PM, Security, Performance"),
+        "{}",
+        app.verdict.1
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let steps: Vec<String> = app
+        .plan
+        .plan
+        .runbook
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| s.id()))
+        .collect();
+    for step in steps {
+        record(&mut app, &mut journal, Action::StepChecked { step }, at(41));
+    }
+    for role in app.plan.plan.signoff.clone() {
+        let action = Action::SignOff {
+            role,
+            name: "ana".into(),
+            approve: true,
+            comment: None,
+            verdict: "UNKNOWN".into(),
+            gates: vec![],
+        };
+        record(&mut app, &mut journal, action, at(42));
+    }
+    app.settle(at(45));
     assert_eq!(app.verdict.0, Verdict::Go, "{}", app.verdict.1);
     snap("healthy", &mut app);
+}
+
+/// Appends to the journal and tells the app, as the runtime does.
+fn record(app: &mut App, journal: &mut Journal, action: Action, now: Timestamp) {
+    let entry = journal.append(action, now).expect("appended").clone();
+    app.update(Msg::Recorded(Box::new(entry)), now);
+}
+
+fn typed(app: &mut App, text: &str, now: Timestamp) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)), now);
+    }
+}
+
+#[test]
+fn sign_off_records_role_name_decision_comment_and_the_gates_at_that_moment() {
+    let mut app = failing_app();
+    app.operator = "ana".into();
+    assert!(app.update(key(KeyCode::Char('s')), at(20)).is_empty());
+    assert!(matches!(app.overlay, Overlay::Form(_)));
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("sign off") && text.contains("DevOps/PM: pending"),
+        "{text}"
+    );
+    app.update(key(KeyCode::Right), at(20)); // role: Security
+    app.update(key(KeyCode::Enter), at(20)); // name: ana (the operator)
+    app.update(key(KeyCode::Enter), at(20));
+    app.update(key(KeyCode::Right), at(20)); // decision: reject
+    app.update(key(KeyCode::Enter), at(20));
+    let effects = app.update(key(KeyCode::Enter), at(20));
+    assert!(
+        effects.is_empty(),
+        "a rejection without a comment is refused"
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(text.contains("a rejection needs a comment"), "{text}");
+    typed(&mut app, "internal-ca-issuer is False", at(21));
+    let effects = app.update(key(KeyCode::Enter), at(21));
+    let [Effect::Record(action)] = effects.as_slice() else {
+        panic!("expected one journal record: {effects:?}");
+    };
+    let Action::SignOff {
+        role,
+        name,
+        approve,
+        comment,
+        verdict,
+        gates,
+    } = action
+    else {
+        panic!("expected a sign-off: {action:?}");
+    };
+    assert_eq!(
+        (role.as_str(), name.as_str(), *approve),
+        ("Security", "ana", false)
+    );
+    assert_eq!(comment.as_deref(), Some("internal-ca-issuer is False"));
+    assert_eq!(verdict, "NO-GO");
+    assert!(
+        gates.contains(&("cluster-issuers".to_string(), "fail".to_string())),
+        "{gates:?}"
+    );
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(
+        app.runbook.signoffs.is_empty(),
+        "shown only once the journal has it"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    record(&mut app, &mut journal, action.clone(), at(21));
+    assert!(
+        app.verdict.1.contains("sign-off Security rejected by ana"),
+        "{}",
+        app.verdict.1
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(text.contains("Security ✗"), "{text}");
+}
+
+#[test]
+fn esc_cancels_a_form_and_records_nothing() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char('s')), at(20));
+    typed(&mut app, "qqq", at(20));
+    assert!(!app.quit, "keys go to the form, not to the cockpit");
+    assert!(app.update(key(KeyCode::Esc), at(20)).is_empty());
+    assert_eq!(app.overlay, Overlay::None);
+}
+
+#[test]
+fn an_override_needs_a_reason_shows_as_an_override_and_stops_covering_new_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let mut app = failing_app();
+    assert_eq!(app.verdict.0, Verdict::NoGo);
+    app.update(key(KeyCode::Char('o')), at(20));
+    typed(&mut app, "looks fine", at(20));
+    assert!(
+        app.update(key(KeyCode::Enter), at(20)).is_empty(),
+        "too short a reason"
+    );
+    typed(&mut app, " - internal CA unused in production", at(20));
+    let effects = app.update(key(KeyCode::Enter), at(20));
+    let [
+        Effect::Record(
+            action @ Action::Override {
+                failing, verdict, ..
+            },
+        ),
+    ] = effects.as_slice()
+    else {
+        panic!("expected an override record: {effects:?}");
+    };
+    assert_eq!(verdict, "NO-GO");
+    assert!(
+        failing
+            .iter()
+            .any(|f| f.starts_with("gate cluster-issuers failing")),
+        "{failing:?}"
+    );
+    record(&mut app, &mut journal, action.clone(), at(20));
+    app.settle(at(21));
+    // The verdict the evidence gives does not change; the override is shown beside it.
+    assert_eq!(app.verdict.0, Verdict::NoGo);
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("GO BY OVERRIDE") && text.contains("evidence says NO-GO"),
+        "{text}"
+    );
+
+    // A gate that was passing fails: the override does not cover it.
+    let key = plan_watches(&app.plan.plan)
+        .into_iter()
+        .find(|k| k.resource.kind == "Pod")
+        .expect("the plan watches pods");
+    app.update(
+        Msg::Cluster(ClusterEvent::Failed {
+            key,
+            error: WatchError {
+                kind: WatchErrorKind::Forbidden,
+                message: "pods is forbidden".into(),
+            },
+        }),
+        at(30),
+    );
+    app.settle(at(30));
+    assert!(app.decision.overridden.is_none());
+    assert!(
+        app.verdict
+            .1
+            .starts_with("override by ana does not cover what failed since"),
+        "{}",
+        app.verdict.1
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(!text.contains("GO BY OVERRIDE"), "{text}");
+}
+
+#[test]
+fn a_step_waiting_for_its_phase_requirements_cannot_be_ticked() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char(']')), at(20));
+    assert_eq!(app.focus, Pane::Runbook);
+    assert!(app.update(key(KeyCode::Char(' ')), at(20)).is_empty());
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(text.contains("requires Pre-flight first"), "{text}");
+    assert!(text.contains("waits for Pre-flight"), "{text}");
+}
+
+#[test]
+fn a_command_runs_only_after_confirmation_and_its_result_is_journaled() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char(']')), at(20)); // Deploy: Apply network policies
+    assert!(app.update(key(KeyCode::Char('x')), at(20)).is_empty());
+    let Overlay::ConfirmCommand { command, .. } = &app.overlay else {
+        panic!("expected the confirmation: {:?}", app.overlay);
+    };
+    assert!(command.starts_with("kubectl apply"), "{command}");
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(text.contains("Run this command now?"), "{text}");
+    assert!(
+        app.update(key(KeyCode::Char('n')), at(20)).is_empty(),
+        "n cancels"
+    );
+    assert_eq!(app.overlay, Overlay::None);
+
+    app.update(key(KeyCode::Char('x')), at(21));
+    let effects = app.update(key(KeyCode::Char('y')), at(21));
+    let [Effect::RunCommand { step, timeout, .. }] = effects.as_slice() else {
+        panic!("expected the command to run: {effects:?}");
+    };
+    assert_eq!(step, "apply-network-policies");
+    assert_eq!(*timeout, Duration::from_secs(300));
+    assert!(
+        app.update(key(KeyCode::Char('x')), at(22)).is_empty(),
+        "one at a time"
+    );
+    app.update(
+        Msg::CommandOutput(vec!["networkpolicy/allow-dns-egress configured".into()]),
+        at(22),
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("⏵ running") && text.contains("allow-dns-egress configured"),
+        "{text}"
+    );
+    let effects = app.update(
+        Msg::CommandFinished(golive::tui::app::CommandResult {
+            step: step.clone(),
+            command: command_of(&app),
+            exit_code: Some(0),
+            duration_ms: 1200,
+            output_tail: "networkpolicy/allow-dns-egress configured".into(),
+        }),
+        at(23),
+    );
+    let [Effect::Record(Action::CommandRun { exit_code, .. })] = effects.as_slice() else {
+        panic!("expected a command_run record: {effects:?}");
+    };
+    assert_eq!(*exit_code, Some(0));
+    assert!(app.command.is_none());
+}
+
+fn command_of(app: &App) -> String {
+    app.plan.plan.runbook[1].steps[0]
+        .0
+        .command
+        .clone()
+        .expect("the step has a command")
 }
 
 #[test]

@@ -172,11 +172,7 @@ pub fn render_text(
 ) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let banner = match verdict {
-        Verdict::Go => "GO",
-        Verdict::NoGo => "NO-GO",
-        Verdict::Unknown => "UNKNOWN",
-    };
+    let banner = verdict.word();
     let _ = writeln!(
         out,
         "{} · context {} ({})",

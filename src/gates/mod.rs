@@ -376,6 +376,17 @@ pub enum Verdict {
     Unknown,
 }
 
+impl Verdict {
+    /// `GO`, `NO-GO`, `UNKNOWN`: how banners and reports write it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+            Verdict::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 pub fn overall(gates: &[GateVerdict]) -> (Verdict, String) {
     let ids = |s: Status| -> Vec<&str> {
         gates

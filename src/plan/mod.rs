@@ -287,6 +287,37 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             }
         }
     }
+    // `requires` names steps or phases that exist, never the phase the step is in.
+    let check_requirement = |req: &serde_saphyr::Spanned<String>,
+                             own_phase: &str,
+                             who: &str,
+                             errors: &mut Vec<(usize, usize, String)>| {
+        let (line, column) = pos(req);
+        if req.value == own_phase {
+            errors.push((
+                line,
+                column,
+                format!(
+                    "`{who}` requires its own phase `{own_phase}`, which can never be done first"
+                ),
+            ));
+        } else if !step_ids.contains_key(&req.value)
+            && !phase_names.contains_key(req.value.as_str())
+        {
+            errors.push((
+                line,
+                column,
+                unknown(
+                    "step or phase",
+                    &req.value,
+                    step_ids
+                        .keys()
+                        .map(String::as_str)
+                        .chain(phase_names.keys().copied()),
+                ),
+            ));
+        }
+    };
     for phase in &plan.runbook {
         for step in &phase.steps {
             if let Some(verify) = &step.0.verify {
@@ -309,24 +340,11 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                 }
             }
             for req in &step.0.requires {
-                if !step_ids.contains_key(&req.value)
-                    && !phase_names.contains_key(req.value.as_str())
-                {
-                    let (line, column) = pos(req);
-                    errors.push((
-                        line,
-                        column,
-                        unknown(
-                            "step or phase",
-                            &req.value,
-                            step_ids
-                                .keys()
-                                .map(String::as_str)
-                                .chain(phase_names.keys().copied()),
-                        ),
-                    ));
-                }
+                check_requirement(req, &phase.phase.value, &step.0.text, &mut errors);
             }
+        }
+        for req in &phase.requires {
+            check_requirement(req, &phase.phase.value, &phase.phase.value, &mut errors);
         }
     }
     for gate in &plan.gates {

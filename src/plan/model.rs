@@ -231,6 +231,9 @@ pub struct Phase {
     pub phase: Spanned<String>,
     #[serde(default)]
     pub budget: Option<PlanDuration>,
+    /// Steps or phases done before any step of this phase may be ticked or verified.
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
     pub steps: Vec<Step>,
 }
 

@@ -128,6 +128,26 @@ fn requires_must_name_a_known_step_or_phase() {
 }
 
 #[test]
+fn a_phase_or_step_cannot_require_its_own_phase_and_phase_requires_are_checked() {
+    let e = errors(
+        "name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, requires: [P]}\n  - phase: Q\n    requires: [R]\n    steps: [u, v]\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].line, e[0].column), (5, 30), "{}", e[0]);
+    assert!(
+        e[0].message.contains("requires its own phase `P`"),
+        "{}",
+        e[0]
+    );
+    assert_eq!(e[1].line, 7, "{}", e[1]);
+    assert!(
+        e[1].message.contains("unknown step or phase `R`"),
+        "{}",
+        e[1]
+    );
+}
+
+#[test]
 fn step_map_with_unknown_key_is_rejected() {
     let e = errors("name: x\nrunbook:\n  - phase: P\n    steps:\n      - {text: t, verfy: load}\n");
     assert!(e[0].message.contains("unknown field `verfy`"), "{}", e[0]);

@@ -55,17 +55,15 @@ pub fn render(input: &ReportInput) -> String {
     if let Some(o) = &input.decision.overridden {
         let _ = writeln!(
             out,
-            "\n> **OVERRIDDEN to GO** by {} at {}: {}\n> The verdict was {} with failing: {}",
-            o.by,
-            o.at,
-            o.reason,
-            o.verdict,
-            if o.failing.is_empty() {
-                "nothing recorded".to_string()
-            } else {
-                o.failing.join(", ")
-            }
+            "\n> **OVERRIDDEN to GO** by {} at {}: {}\n> The verdict was {}; the override was given over:",
+            o.by, o.at, o.reason, o.verdict,
         );
+        if o.failing.is_empty() {
+            let _ = writeln!(out, "> - nothing recorded");
+        }
+        for f in &o.failing {
+            let _ = writeln!(out, "> - {f}");
+        }
     }
     let _ = writeln!(out, "\n## Readiness\n");
     let mut groups: Vec<&str> = Vec::new();
@@ -193,6 +191,12 @@ pub fn render(input: &ReportInput) -> String {
                     c.command, c.by, c.at
                 );
             }
+            if let Some((at, by, command)) = st.and_then(|s| s.command_started.as_ref()) {
+                let _ = writeln!(
+                    out,
+                    "  - started `{command}` ({by} at {at}): no result recorded (golive stopped while it ran)"
+                );
+            }
             for (at, by, text) in st.map(|s| s.notes.as_slice()).unwrap_or(&[]) {
                 let _ = writeln!(out, "  - note by {by} at {at}: {text}");
             }
@@ -230,13 +234,12 @@ pub fn render(input: &ReportInput) -> String {
         for o in &input.state.overrides {
             let _ = writeln!(
                 out,
-                "- {} by {}: {} (verdict was {}; failing: {})",
-                o.at,
-                o.by,
-                o.reason,
-                o.verdict,
-                o.failing.join(", ")
+                "- {} by {}: {} (verdict was {}; given over:)",
+                o.at, o.by, o.reason, o.verdict,
             );
+            for f in &o.failing {
+                let _ = writeln!(out, "  - {f}");
+            }
         }
     }
     let _ = writeln!(out, "\n## Journal\n");

@@ -101,11 +101,7 @@ pub fn json(input: &ReportInput) -> serde_json::Value {
 }
 
 pub(crate) fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Go => "GO",
-        Verdict::NoGo => "NO-GO",
-        Verdict::Unknown => "UNKNOWN",
-    }
+    v.word()
 }
 
 #[cfg(test)]

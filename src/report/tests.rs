@@ -108,7 +108,16 @@ fn fixture() -> (
         Action::Override {
             reason: "internal CA not used by gravl".into(),
             verdict: "no-go".into(),
-            failing: vec!["cluster-issuers".into()],
+            failing: [
+                "gate cluster-issuers failing: internal-ca-issuer False",
+                "sign-off Security rejected by carol",
+                "gate network-policies undecided: stale",
+                "runbook steps open: 14 (first: Validate backup procedures)",
+                "sign-off DevOps/PM missing",
+                "sign-off Performance missing",
+            ]
+            .map(String::from)
+            .to_vec(),
         },
     ];
     for (i, a) in actions.into_iter().enumerate() {

@@ -41,6 +41,12 @@ pub enum Action {
         step: Option<String>,
         text: String,
     },
+    /// The operator confirmed and golive started the step's command. A start without a
+    /// `command_run` after it means golive stopped before the command ended.
+    CommandStarted {
+        step: String,
+        command: String,
+    },
     CommandRun {
         step: String,
         command: String,

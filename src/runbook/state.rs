@@ -17,6 +17,8 @@ pub struct StepState {
     pub evidence: Vec<String>,
     pub notes: Vec<(Timestamp, String, String)>,
     pub last_command: Option<CommandRecord>,
+    /// A command started and not (yet) finished: when, by whom, what.
+    pub command_started: Option<(Timestamp, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,6 +112,10 @@ impl RunbookState {
                     text.clone(),
                 ));
             }
+            Action::CommandStarted { step, command } => {
+                self.steps.entry(step.clone()).or_default().command_started =
+                    Some((e.at, e.operator.clone(), command.clone()));
+            }
             Action::CommandRun {
                 step,
                 command,
@@ -117,7 +123,9 @@ impl RunbookState {
                 duration_ms,
                 output_tail,
             } => {
-                self.steps.entry(step.clone()).or_default().last_command = Some(CommandRecord {
+                let s = self.steps.entry(step.clone()).or_default();
+                s.command_started = None;
+                s.last_command = Some(CommandRecord {
                     at: e.at,
                     by: e.operator.clone(),
                     command: command.clone(),
@@ -253,7 +261,7 @@ pub fn auto_verify(
                 continue;
             };
             let id = step.id();
-            if state.is_checked(&id) || !requirements_met(plan, state, &step.0.requires) {
+            if state.is_checked(&id) || !missing_requirements(plan, state, phase, step).is_empty() {
                 continue;
             }
             let (status, evidence) = verification(&verify.value, gates, load);
@@ -269,18 +277,26 @@ pub fn auto_verify(
     actions
 }
 
-/// `requires` names steps or whole phases that must be done first.
-pub fn requirements_met(
+/// What a step still waits for: the steps and whole phases its own `requires` and its
+/// phase's `requires` name that are not done yet. Empty when it may be ticked.
+pub fn missing_requirements(
     plan: &Plan,
     state: &RunbookState,
-    requires: &[serde_saphyr::Spanned<String>],
-) -> bool {
-    requires.iter().all(
-        |r| match plan.runbook.iter().find(|p| p.phase.value == r.value) {
-            Some(phase) => phase.steps.iter().all(|s| state.is_checked(&s.id())),
-            None => state.is_checked(&r.value),
-        },
-    )
+    phase: &crate::plan::Phase,
+    step: &crate::plan::Step,
+) -> Vec<String> {
+    phase
+        .requires
+        .iter()
+        .chain(&step.0.requires)
+        .filter(
+            |r| match plan.runbook.iter().find(|p| p.phase.value == r.value) {
+                Some(required) => !required.steps.iter().all(|s| state.is_checked(&s.id())),
+                None => !state.is_checked(&r.value),
+            },
+        )
+        .map(|r| r.value.clone())
+        .collect()
 }
 
 /// The launch decision: GO only when every gate passes, the load thresholds are met,
@@ -326,7 +342,7 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
         .collect();
     if !open.is_empty() {
         pending.push(format!(
-            "{} runbook steps open (first: {})",
+            "runbook steps open: {} (first: {})",
             open.len(),
             open[0]
         ));
@@ -351,14 +367,37 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     if verdict == Verdict::NoGo {
         reasons.extend(pending);
     }
-    let overridden = if verdict == Verdict::Go {
-        None
-    } else {
-        state.overrides.last().cloned()
-    };
+    // An override covers the evidence it was given on, not whatever fails later: a reason
+    // that was not failing then voids it.
+    let mut overridden = None;
+    if verdict != Verdict::Go
+        && let Some(o) = state.overrides.last()
+    {
+        let covered: Vec<&str> = o.failing.iter().map(|r| reason_key(r)).collect();
+        let uncovered: Vec<&String> = reasons
+            .iter()
+            .filter(|r| !covered.contains(&reason_key(r)))
+            .collect();
+        if uncovered.is_empty() {
+            overridden = Some(o.clone());
+        } else {
+            let new: Vec<&str> = uncovered.iter().map(|r| reason_key(r)).collect();
+            reasons.push(format!(
+                "override by {} does not cover what failed since: {}",
+                o.by,
+                new.join(", ")
+            ));
+        }
+    }
     Decision {
         verdict,
         reasons,
         overridden,
     }
+}
+
+/// What a reason is about, without the figures that change as it is worked on:
+/// `gate cert-manager failing: 1 of 3…` → `gate cert-manager failing`.
+pub fn reason_key(reason: &str) -> &str {
+    reason.split(':').next().unwrap_or(reason).trim()
 }

@@ -94,14 +94,16 @@ fn load_verification_needs_a_finished_passing_result() {
             })
             .collect()
     };
+    // Validation requires Deploy, which requires Pre-flight: both done here.
+    let mut deployed = RunbookState::default();
+    for phase in &plan.runbook[..2] {
+        for s in &phase.steps {
+            deployed.steps.entry(s.id()).or_default().checked = true;
+        }
+    }
     assert!(
-        !ids(auto_verify(
-            &plan,
-            &RunbookState::default(),
-            &gates,
-            Some(&running)
-        ))
-        .contains(&"run-load-test".to_string())
+        !ids(auto_verify(&plan, &deployed, &gates, Some(&running)))
+            .contains(&"run-load-test".to_string())
     );
     let done = LoadEvidence {
         finished_at: Some(t(5)),
@@ -115,13 +117,18 @@ fn load_verification_needs_a_finished_passing_result() {
         requests: 4500,
     };
     assert!(
-        ids(auto_verify(
+        ids(auto_verify(&plan, &deployed, &gates, Some(&done)))
+            .contains(&"run-load-test".to_string())
+    );
+    assert!(
+        !ids(auto_verify(
             &plan,
             &RunbookState::default(),
             &gates,
             Some(&done)
         ))
-        .contains(&"run-load-test".to_string())
+        .contains(&"run-load-test".to_string()),
+        "not before Deploy is done"
     );
 }
 
@@ -188,26 +195,79 @@ fn a_rejected_signoff_is_no_go_and_an_override_is_recorded_not_hidden() {
             t(1),
         )
         .expect("append");
+    let plan = gravl();
+    let gates = all_gates(&plan, Status::Pass);
+    let before = decide(&plan, &gates, &RunbookState::replay(&journal.entries));
+    assert_eq!(before.verdict, Verdict::NoGo);
+    assert!(
+        before
+            .reasons
+            .iter()
+            .any(|r| r.contains("sign-off Security rejected by carol"))
+    );
+    assert!(before.overridden.is_none());
     journal
         .append(
             Action::Override {
                 reason: "internal CA unused in prod".into(),
                 verdict: "no-go".into(),
-                failing: vec!["cluster-issuers".into()],
+                failing: before.reasons.clone(),
             },
             t(2),
         )
         .expect("append");
-    let plan = gravl();
     let state = RunbookState::replay(&journal.entries);
-    let d = decide(&plan, &all_gates(&plan, Status::Pass), &state);
+    let d = decide(&plan, &gates, &state);
+    // The verdict stays what the evidence says; the override sits beside it, named.
     assert_eq!(d.verdict, Verdict::NoGo);
-    assert!(
-        d.reasons
-            .iter()
-            .any(|r| r.contains("sign-off Security rejected by carol"))
-    );
     let o = d.overridden.expect("the override is part of the decision");
     assert_eq!(o.by, "bob");
     assert_eq!(o.reason, "internal CA unused in prod");
+
+    // Ticking a step changes the count of open steps, not what the override covered.
+    let mut progressed = state.clone();
+    let first = plan.runbook[0].steps[0].id();
+    progressed.steps.entry(first).or_default().checked = true;
+    assert!(decide(&plan, &gates, &progressed).overridden.is_some());
+
+    // A gate that fails after the override was given is not covered by it.
+    let mut failing = gates.clone();
+    failing[2].status = Status::Fail;
+    let d = decide(&plan, &failing, &state);
+    assert!(d.overridden.is_none(), "{d:?}");
+    assert!(
+        d.reasons.iter().any(|r| r.contains(
+            "override by bob does not cover what failed since: gate cluster-issuers failing"
+        )),
+        "{:?}",
+        d.reasons
+    );
+}
+
+#[test]
+fn requires_holds_back_ticks_until_the_phase_before_is_done() {
+    let plan = gravl();
+    let gates = all_gates(&plan, Status::Pass);
+    let deploy = &plan.runbook[1];
+    let step = &deploy.steps[0];
+    let state = RunbookState::default();
+    assert_eq!(
+        missing_requirements(&plan, &state, deploy, step),
+        vec!["Pre-flight".to_string()]
+    );
+    let verified = auto_verify(&plan, &state, &gates, None);
+    assert!(
+        verified.iter().all(|a| matches!(a, Action::StepVerified { step, .. } if plan.runbook[0].steps.iter().any(|s| &s.id() == step))),
+        "only Pre-flight steps may verify themselves first: {verified:?}"
+    );
+    let mut done = state.clone();
+    for s in &plan.runbook[0].steps {
+        done.steps.entry(s.id()).or_default().checked = true;
+    }
+    assert!(missing_requirements(&plan, &done, deploy, step).is_empty());
+    assert!(
+        auto_verify(&plan, &done, &gates, None)
+            .iter()
+            .any(|a| matches!(a, Action::StepVerified { step: s, .. } if *s == step.id()))
+    );
 }

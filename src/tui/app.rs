@@ -2,6 +2,7 @@
 //! [`App::update`] is synchronous and does no I/O, returning [`Effect`]s for the runtime
 //! to carry out. Rendering reads `&App` only.
 
+use super::form::{Field, Form, FormKind, Outcome};
 use super::keys::{Action, Keymap};
 use super::layout::{self, Areas};
 use super::rows::{self, GateLine};
@@ -9,7 +10,7 @@ use crate::cluster::{ClusterEvent, ClusterView, Freshness, WatchErrorKind};
 use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
 use crate::plan::{LoadedPlan, Verify};
 use crate::runbook::journal::{Action as Record, Entry};
-use crate::runbook::state::RunbookState;
+use crate::runbook::state::{Decision, RunbookState};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use golive_load::{Snapshot, Summary, ThresholdState};
 use jiff::{SignedDuration, Timestamp};
@@ -21,6 +22,10 @@ pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
 pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
 /// How long a status-line message stays up.
 pub const STATUS_FOR: SignedDuration = SignedDuration::from_secs(10);
+/// A step's command is killed after this unless the plan sets `command_timeout`.
+pub const DEFAULT_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+/// An override reason says why, not "ok".
+pub const OVERRIDE_REASON_MIN: usize = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -181,6 +186,12 @@ pub enum Msg {
         action: Box<Record>,
         error: String,
     },
+    /// Lines the running command printed (stdout and stderr, in arrival order).
+    CommandOutput(Vec<String>),
+    /// The command could not be started (nothing ran); why.
+    CommandNotStarted(String),
+    /// The running command ended: exited, was killed at its timeout, or could not be waited on.
+    CommandFinished(CommandResult),
     ReportWritten(std::path::PathBuf),
     ReportFailed(String),
     /// Problems found at start-up (theme, config, journal) worth showing once.
@@ -195,15 +206,57 @@ pub enum Effect {
     Record(Record),
     /// Write the Markdown report next to the journal; answer `ReportWritten` or `ReportFailed`.
     ExportReport,
+    /// Record `command_started`, then run the command; answer with `CommandOutput`s and one
+    /// `CommandFinished`, or `CommandNotStarted` (the journal refused, or spawn failed).
+    RunCommand {
+        step: String,
+        command: String,
+        timeout: std::time::Duration,
+    },
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
     Help,
     ConfirmQuit,
+    /// Run this step's command? Nothing runs without `y`.
+    ConfirmCommand {
+        step: String,
+        command: String,
+        timeout: std::time::Duration,
+    },
+    Form(Box<Form>),
 }
+
+/// How a step's command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandResult {
+    pub step: String,
+    pub command: String,
+    /// None when it was killed (timeout, golive quitting) or its status could not be read.
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    /// The last lines it printed, with golive's own note when it killed it.
+    pub output_tail: String,
+}
+
+/// The command running now: one at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningCommand {
+    pub step: String,
+    pub command: String,
+    pub started: Timestamp,
+    pub timeout: std::time::Duration,
+    /// The last lines it printed.
+    pub output: std::collections::VecDeque<String>,
+}
+
+/// Lines of a running command's output kept for the screen.
+pub const COMMAND_LINES: usize = 200;
 
 pub struct App {
     pub plan: Arc<LoadedPlan>,
@@ -219,7 +272,14 @@ pub struct App {
     /// The latest HTTP, SSE and TCP probe results; gates read them as evidence.
     pub probes: crate::probe::Probes,
     pub gates: Vec<GateRow>,
+    /// The launch decision as the header shows it: gates, load, runbook and sign-offs.
     pub verdict: (Verdict, String),
+    /// The full decision behind it, with any override that covers it.
+    pub decision: Decision,
+    /// Who the journal records as acting; the sign-off form starts with this name.
+    pub operator: String,
+    /// The step command running now, if any.
+    pub command: Option<RunningCommand>,
     pub load: LoadState,
     /// Everything the journal recorded, replayed: ticks, verifications, load runs.
     pub runbook: RunbookState,
@@ -275,6 +335,13 @@ impl App {
             connection: Connection::Connecting,
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
+            decision: Decision {
+                verdict: Verdict::Unknown,
+                reasons: Vec::new(),
+                overridden: None,
+            },
+            operator: crate::runbook::journal::operator_name(None),
+            command: None,
             load,
             runbook,
             saving: None,
@@ -415,7 +482,28 @@ impl App {
                 if let Record::StepVerified { step, .. } = &entry.action {
                     self.verifying.remove(step);
                 }
+                match &entry.action {
+                    Record::SignOff {
+                        role,
+                        name,
+                        approve,
+                        ..
+                    } => self.set_status(
+                        format!(
+                            "sign-off recorded: {role} {} by {name}",
+                            if *approve { "approved" } else { "REJECTED" }
+                        ),
+                        Severity::Info,
+                    ),
+                    Record::Override { .. } => self.set_status(
+                        "override recorded in the journal with its reason and the failing evidence",
+                        Severity::Warning,
+                    ),
+                    Record::Note { .. } => self.set_status("note recorded", Severity::Info),
+                    _ => {}
+                }
                 self.runbook.apply(&entry);
+                self.refresh_verdict();
                 Vec::new()
             }
             Msg::RecordFailed { action, error } => {
@@ -429,10 +517,59 @@ impl App {
                     Record::StepVerified { step, .. } => format!(
                         "auto-verified step {step} NOT recorded (not retried; tick it by hand): {error}"
                     ),
+                    Record::CommandStarted { command, .. } => {
+                        format!(
+                            "command NOT run, the journal cannot record it: {error} ({command})"
+                        )
+                    }
                     _ => format!("journal NOT written: {error}"),
                 };
                 self.set_status(text, Severity::Error);
                 Vec::new()
+            }
+            Msg::CommandOutput(lines) => {
+                if let Some(running) = &mut self.command {
+                    for line in lines {
+                        if running.output.len() == COMMAND_LINES {
+                            running.output.pop_front();
+                        }
+                        running.output.push_back(line);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::CommandNotStarted(error) => {
+                self.command = None;
+                self.set_status(format!("command NOT run: {error}"), Severity::Error);
+                Vec::new()
+            }
+            Msg::CommandFinished(result) => {
+                self.command = None;
+                let (text, severity) = match result.exit_code {
+                    Some(0) => (
+                        format!("command exited 0: {}", result.command),
+                        Severity::Info,
+                    ),
+                    Some(code) => (
+                        format!("command FAILED, exit {code}: {}", result.command),
+                        Severity::Error,
+                    ),
+                    None => (
+                        format!(
+                            "command did not finish: {}",
+                            first_line(result.output_tail.lines().last().unwrap_or_default())
+                        ),
+                        Severity::Error,
+                    ),
+                };
+                self.set_status(text, severity);
+                vec![Effect::Record(Record::CommandRun {
+                    step: result.step,
+                    command: result.command,
+                    exit_code: result.exit_code,
+                    duration_ms: result.duration_ms,
+                    output_tail: result.output_tail,
+                })]
             }
             Msg::ReportWritten(path) => {
                 self.set_status(
@@ -481,7 +618,7 @@ impl App {
             })
             .collect();
         self.gates = rows;
-        self.verdict = self.overall();
+        self.refresh_verdict();
         self.auto_verify();
         let visible: Vec<usize> = rows::gate_lines(self, false)
             .iter()
@@ -531,12 +668,60 @@ impl App {
             .iter()
             .map(|row| {
                 let mut v = row.verdict.clone();
-                if row.shown == Shown::Stale {
+                if matches!(row.shown, Shown::Stale | Shown::Unknown) {
                     v.status = Status::Unknown;
                 }
                 v
             })
             .collect()
+    }
+
+    /// The header's verdict: the launch decision over gates, load, runbook and sign-offs.
+    /// The gate part keeps its own wording (connection, stale gates); the rest follows.
+    fn refresh_verdict(&mut self) {
+        let judged = self.judged();
+        let decision = crate::runbook::state::decide(&self.plan.plan, &judged, &self.runbook);
+        let (gate_verdict, gate_reason) = self.overall();
+        let mut parts = Vec::new();
+        // An override that stopped covering is the first thing the operator must read.
+        parts.extend(
+            decision
+                .reasons
+                .iter()
+                .filter(|r| r.starts_with("override by "))
+                .cloned(),
+        );
+        if gate_verdict != Verdict::Go {
+            parts.push(gate_reason);
+        }
+        let mut missing = Vec::new();
+        for r in &decision.reasons {
+            if r.starts_with("gate ") || r.starts_with("override by ") {
+                continue;
+            }
+            match r
+                .strip_prefix("sign-off ")
+                .and_then(|x| x.strip_suffix(" missing"))
+            {
+                Some(role) => missing.push(role.to_string()),
+                None => parts.push(r.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            parts.push(format!("sign-off missing: {}", missing.join(", ")));
+        }
+        let verdict = if matches!(self.connection, Connection::Failed { .. }) {
+            Verdict::Unknown
+        } else {
+            decision.verdict
+        };
+        let reason = if parts.is_empty() {
+            decision.reasons.join("; ")
+        } else {
+            parts.join(" · ")
+        };
+        self.verdict = (verdict, reason);
+        self.decision = decision;
     }
 
     fn overall(&self) -> (Verdict, String) {
@@ -755,6 +940,25 @@ impl App {
         }
     }
 
+    /// What the step still requires (its own `requires` and its phase's), not yet done.
+    pub fn waits_for(&self, step: &crate::plan::Step) -> Vec<String> {
+        let id = step.id();
+        self.plan
+            .plan
+            .runbook
+            .iter()
+            .find(|p| p.steps.iter().any(|s| s.id() == id))
+            .map(|phase| {
+                crate::runbook::state::missing_requirements(
+                    &self.plan.plan,
+                    &self.runbook,
+                    phase,
+                    step,
+                )
+            })
+            .unwrap_or_default()
+    }
+
     pub fn selected_gate(&self) -> Option<&GateRow> {
         let lines = rows::gate_lines(self, false);
         let index = lines
@@ -792,10 +996,52 @@ impl App {
             effects.push(Effect::Quit);
             return effects;
         }
-        match self.overlay {
+        match &mut self.overlay {
             Overlay::Help => {
                 self.overlay = Overlay::None;
                 return Vec::new();
+            }
+            Overlay::ConfirmCommand {
+                step,
+                command,
+                timeout,
+            } => {
+                let effects = match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        self.command = Some(RunningCommand {
+                            step: step.clone(),
+                            command: command.clone(),
+                            started: self.now,
+                            timeout: *timeout,
+                            output: Default::default(),
+                        });
+                        vec![Effect::RunCommand {
+                            step: step.clone(),
+                            command: command.clone(),
+                            timeout: *timeout,
+                        }]
+                    }
+                    _ => Vec::new(),
+                };
+                if effects.is_empty() {
+                    self.set_status("command not run", Severity::Info);
+                }
+                self.overlay = Overlay::None;
+                return effects;
+            }
+            Overlay::Form(form) => {
+                return match form.key(key) {
+                    Outcome::Editing => Vec::new(),
+                    Outcome::Cancelled => {
+                        self.overlay = Overlay::None;
+                        self.set_status("cancelled; nothing recorded", Severity::Info);
+                        Vec::new()
+                    }
+                    Outcome::Submitted => {
+                        let form = (**form).clone();
+                        self.submit_form(form)
+                    }
+                };
             }
             Overlay::ConfirmQuit => {
                 return match key.code {
@@ -931,7 +1177,237 @@ impl App {
                 Vec::new()
             }
             Action::Report => vec![Effect::ExportReport],
+            Action::Note => {
+                if let Some(step) = self.runbook_step_in_focus() {
+                    let text = step.0.text.clone();
+                    self.overlay = Overlay::Form(Box::new(Form {
+                        kind: FormKind::Note { step: step.id() },
+                        title: " note ".into(),
+                        intro: vec![
+                            format!("on: {text}"),
+                            "recorded in the journal under your name".into(),
+                        ],
+                        fields: vec![Field::Text {
+                            label: "note",
+                            value: String::new(),
+                            min: 1,
+                        }],
+                        focus: 0,
+                        error: None,
+                    }));
+                }
+                Vec::new()
+            }
+            Action::RunCommand => self.confirm_command(),
+            Action::CopyCommand => {
+                match self.runbook_step_in_focus().map(|s| s.0.command.clone()) {
+                    Some(Some(command)) => {
+                        self.set_status(
+                            format!("copied to the clipboard (if your terminal allows OSC 52): {command}"),
+                            Severity::Info,
+                        );
+                        vec![Effect::Copy(command)]
+                    }
+                    Some(None) => {
+                        self.set_status("this step has no command", Severity::Info);
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Action::SignOff => {
+                self.open_signoff();
+                Vec::new()
+            }
+            Action::Override => {
+                self.open_override();
+                Vec::new()
+            }
         }
+    }
+
+    /// The selected step when the runbook (or its details) has the focus; says so otherwise.
+    fn runbook_step_in_focus(&mut self) -> Option<crate::plan::Step> {
+        if self.focus != Pane::Runbook
+            && !(self.focus == Pane::Detail && self.subject == Pane::Runbook)
+        {
+            self.set_status(
+                "select a runbook step first (tab to the Runbook pane)",
+                Severity::Info,
+            );
+            return None;
+        }
+        self.selected_step().cloned()
+    }
+
+    fn confirm_command(&mut self) -> Vec<Effect> {
+        let Some(step) = self.runbook_step_in_focus() else {
+            return Vec::new();
+        };
+        let Some(command) = step.0.command.clone() else {
+            self.set_status("this step has no command", Severity::Info);
+            return Vec::new();
+        };
+        if let Some(running) = &self.command {
+            self.set_status(
+                format!("a command is still running: {}", running.command),
+                Severity::Info,
+            );
+            return Vec::new();
+        }
+        self.overlay = Overlay::ConfirmCommand {
+            step: step.id(),
+            command,
+            timeout: step
+                .0
+                .command_timeout
+                .map(|d| d.0)
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+        };
+        Vec::new()
+    }
+
+    fn gate_states(&self) -> Vec<(String, String)> {
+        self.gates
+            .iter()
+            .map(|g| (g.verdict.id.clone(), g.shown.word().to_string()))
+            .collect()
+    }
+
+    fn open_signoff(&mut self) {
+        let roles = self.plan.plan.signoff.clone();
+        if roles.is_empty() {
+            self.set_status("this plan names no sign-off roles", Severity::Info);
+            return;
+        }
+        // Start on the first role that has not approved yet.
+        let selected = roles
+            .iter()
+            .position(|r| {
+                !self
+                    .runbook
+                    .signoffs
+                    .iter()
+                    .any(|s| &s.role == r && s.approve)
+            })
+            .unwrap_or(0);
+        let mut intro = vec![format!(
+            "verdict now: {} · {}",
+            self.verdict.0.word(),
+            self.verdict.1
+        )];
+        for role in &roles {
+            intro.push(
+                match self.runbook.signoffs.iter().find(|s| &s.role == role) {
+                    Some(s) => format!(
+                        "  {role}: {} by {}",
+                        if s.approve { "approved" } else { "rejected" },
+                        s.name
+                    ),
+                    None => format!("  {role}: pending"),
+                },
+            );
+        }
+        intro.push("The journal records this verdict and every gate's state with it.".into());
+        self.overlay = Overlay::Form(Box::new(Form {
+            kind: FormKind::SignOff,
+            title: " sign off ".into(),
+            intro,
+            fields: vec![
+                Field::Choice {
+                    label: "role",
+                    options: roles,
+                    selected,
+                },
+                Field::Text {
+                    label: "name",
+                    value: self.operator.clone(),
+                    min: 1,
+                },
+                Field::Choice {
+                    label: "decision",
+                    options: vec!["approve".into(), "reject".into()],
+                    selected: 0,
+                },
+                Field::Text {
+                    label: "comment",
+                    value: String::new(),
+                    min: 0,
+                },
+            ],
+            focus: 0,
+            error: None,
+        }));
+    }
+
+    fn open_override(&mut self) {
+        if self.verdict.0 == Verdict::Go {
+            self.set_status(
+                "the verdict is GO; there is nothing to override",
+                Severity::Info,
+            );
+            return;
+        }
+        let failing = self.decision.reasons.clone();
+        let mut intro = vec![
+            format!(
+                "Overriding {} to GO. The journal and the report record your name, this reason",
+                self.verdict.0.word()
+            ),
+            "and the evidence below; anything that fails later is not covered.".into(),
+        ];
+        intro.extend(failing.iter().map(|r| format!("  • {r}")));
+        self.overlay = Overlay::Form(Box::new(Form {
+            kind: FormKind::Override {
+                verdict: self.verdict.0.word().to_string(),
+                failing,
+            },
+            title: " override to GO ".into(),
+            intro,
+            fields: vec![Field::Text {
+                label: "reason",
+                value: String::new(),
+                min: OVERRIDE_REASON_MIN,
+            }],
+            focus: 0,
+            error: None,
+        }));
+    }
+
+    /// A submitted form becomes one journal record; it shows once the journal has it.
+    fn submit_form(&mut self, form: Form) -> Vec<Effect> {
+        let record = match &form.kind {
+            FormKind::SignOff => {
+                let approve = form.value("decision") == "approve";
+                let comment = form.value("comment").to_string();
+                if !approve && comment.is_empty() {
+                    if let Overlay::Form(f) = &mut self.overlay {
+                        f.error = Some("a rejection needs a comment: say what must change".into());
+                        f.focus = 3;
+                    }
+                    return Vec::new();
+                }
+                Record::SignOff {
+                    role: form.value("role").to_string(),
+                    name: form.value("name").to_string(),
+                    approve,
+                    comment: (!comment.is_empty()).then_some(comment),
+                    verdict: self.verdict.0.word().to_string(),
+                    gates: self.gate_states(),
+                }
+            }
+            FormKind::Override { verdict, failing } => Record::Override {
+                reason: form.value("reason").to_string(),
+                verdict: verdict.clone(),
+                failing: failing.clone(),
+            },
+            FormKind::Note { step } => Record::Note {
+                step: Some(step.clone()),
+                text: form.value("note").to_string(),
+            },
+        };
+        self.overlay = Overlay::None;
+        vec![Effect::Record(record)]
     }
 
     fn focus_pane(&mut self, pane: Pane) {
@@ -960,6 +1436,16 @@ impl App {
             return Vec::new();
         };
         let id = step.id();
+        if !self.runbook.is_checked(&id) {
+            let waits = self.waits_for(step);
+            if !waits.is_empty() {
+                self.set_status(
+                    format!("not ticked: this step requires {} first", waits.join(", ")),
+                    Severity::Warning,
+                );
+                return Vec::new();
+            }
+        }
         let action = if self.runbook.is_checked(&id) {
             Record::StepUnchecked { step: id.clone() }
         } else {

@@ -17,6 +17,11 @@ pub enum Action {
     Details,
     Back,
     Toggle,
+    Note,
+    RunCommand,
+    CopyCommand,
+    SignOff,
+    Override,
     Load,
     Filter,
     Report,
@@ -70,6 +75,11 @@ bindings! {
     Details,    "details",    ["enter"],           "details", Lists,      "open the details of the selection";
     Back,       "back",       ["esc"],             "",        Everywhere, "close help, the filter or the details";
     Toggle,     "toggle",     ["space"],           "check",   Runbook,    "tick or untick the selected runbook step";
+    Note,       "note",       ["n"],               "note",    Runbook,    "add a note to the selected step";
+    RunCommand, "run_command", ["x"],              "run",     Runbook,    "run the step's command (asks first)";
+    CopyCommand, "copy_command", ["c"],            "",        Runbook,    "copy the step's command (OSC 52)";
+    SignOff,    "sign_off",   ["s"],               "sign",    Everywhere, "sign off for a role: approve or reject";
+    Override,   "override",   ["o"],               "",        Everywhere, "override the verdict, with a reason";
     Load,       "load",       ["l"],               "load",    Everywhere, "start or stop the load test";
     Filter,     "filter",     ["/"],               "filter",  Everywhere, "filter gates and steps by text";
     Report,     "report",     ["r"],               "report",  Everywhere, "write the go-live report next to the journal";

@@ -6,8 +6,10 @@
 //! only when something changed, at most ~30 a second; a 1 s tick advances the clocks.
 
 pub mod app;
+mod command;
 pub mod config;
 pub mod export;
+pub mod form;
 pub mod keys;
 pub mod layout;
 pub mod rows;
@@ -150,7 +152,14 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         app.update(Msg::Warning(w), now);
     }
 
-    let (tx, rx) = mpsc::channel::<Msg>(1024);
+    app.operator = journal::operator_name(options.operator.as_deref());
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let command_env = options
+        .target
+        .kubeconfig
+        .as_ref()
+        .map(|k| vec![("KUBECONFIG".to_string(), k.display().to_string())])
+        .unwrap_or_default();
     let connector = spawn_cluster(plan.clone(), options.target, tx.clone());
     let prober = spawn_probes(plan.clone(), tx.clone());
     let mut runtime = Runtime {
@@ -158,6 +167,8 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         state_dir,
         journal,
         load_stop: None,
+        command: None,
+        command_env,
         tasks: vec![connector, prober],
     };
     if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
@@ -167,10 +178,8 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
             panic!("GOLIVE_TEST_PANIC: deliberate panic in a background task");
         }));
     }
-    let result = event_loop(&mut terminal, &mut app, &theme, rx, &mut runtime).await;
-    if let Some(stop) = runtime.load_stop.take() {
-        stop.stop();
-    }
+    let result = event_loop(&mut terminal, &mut app, &theme, &mut rx, &mut runtime).await;
+    wind_down(&mut app, &mut runtime, &mut rx).await;
     for task in &runtime.tasks {
         task.abort();
     }
@@ -193,6 +202,40 @@ fn open_journal(
         Timestamp::now(),
     )?;
     Ok(journal)
+}
+
+/// Quitting with a load test or a command running: stop them and wait (a few seconds at
+/// most) for their results, so the journal never keeps a start without an end.
+async fn wind_down(app: &mut App, runtime: &mut Runtime, rx: &mut mpsc::Receiver<Msg>) {
+    const WAIT: Duration = Duration::from_secs(5);
+    if let Some(stop) = &runtime.load_stop {
+        stop.stop();
+    }
+    if let Some(cancel) = &runtime.command {
+        cancel.cancel();
+    }
+    let plan = app.plan.clone();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.load.is_running() || app.command.is_some() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(msg)) => {
+                let effects = app.update(msg, Timestamp::now());
+                runtime.apply(app, effects, &plan);
+            }
+            _ => break,
+        }
+    }
+    if app.load.is_running() {
+        let requests = app.load.snapshot().map(|s| s.http_reqs).unwrap_or(0);
+        let reply = runtime.record(journal::Action::LoadFinished {
+            requests,
+            thresholds_ok: false,
+            thresholds: Vec::new(),
+            aborted: Some("golive quit before the load test ended".into()),
+            stats: None,
+        });
+        app.update(reply, Timestamp::now());
+    }
 }
 
 /// Probes the plan's HTTP, SSE and TCP checks now and every 20 s (well inside the
@@ -227,6 +270,10 @@ struct Runtime {
     /// The one writer of the journal; the app hears about each entry once it is on disk.
     journal: Option<Journal>,
     load_stop: Option<golive_load::StopHandle>,
+    /// Cancels the step command running now.
+    command: Option<tokio_util::sync::CancellationToken>,
+    /// Environment every step command gets: the kubeconfig the cockpit watches through.
+    command_env: Vec<(String, String)>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -246,6 +293,17 @@ impl Runtime {
                     self.apply(app, more, plan);
                 }
                 Effect::StartLoad => self.start_load(app, plan),
+                Effect::RunCommand {
+                    step,
+                    command,
+                    timeout,
+                } => self.run_command(app, step, command, timeout),
+                Effect::Copy(text) => {
+                    // OSC 52: the terminal puts the text on the clipboard, over ssh too.
+                    let mut out = stdout();
+                    let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+                    let _ = out.flush();
+                }
                 Effect::ExportReport => {
                     let reply = match &self.state_dir {
                         Some(dir) => match export::write_report(app, dir, Timestamp::now()) {
@@ -277,6 +335,34 @@ impl Runtime {
                 error: "no journal (see the warning at start-up)".into(),
             },
         }
+    }
+
+    /// Records the start (fsync'd) before anything runs; a journal that refuses means the
+    /// command does not run.
+    fn run_command(&mut self, app: &mut App, step: String, command: String, timeout: Duration) {
+        let reply = self.record(journal::Action::CommandStarted {
+            step: step.clone(),
+            command: command.clone(),
+        });
+        let refused = matches!(reply, Msg::RecordFailed { .. });
+        app.update(reply, Timestamp::now());
+        if refused {
+            app.update(
+                Msg::CommandNotStarted("the journal cannot record it".into()),
+                Timestamp::now(),
+            );
+            return;
+        }
+        let cancel = tokio_util::sync::CancellationToken::new();
+        self.command = Some(cancel.clone());
+        let spec = command::Spec {
+            step,
+            command,
+            timeout,
+            env: self.command_env.clone(),
+        };
+        self.tasks
+            .push(tokio::spawn(command::run(spec, self.tx.clone(), cancel)));
     }
 
     fn start_load(&mut self, app: &mut App, plan: &LoadedPlan) {
@@ -354,7 +440,7 @@ async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     app: &mut App,
     theme: &Theme,
-    mut rx: mpsc::Receiver<Msg>,
+    rx: &mut mpsc::Receiver<Msg>,
     runtime: &mut Runtime,
 ) -> color_eyre::Result<()> {
     let plan = app.plan.clone();
@@ -483,4 +569,44 @@ fn install_panic_hook() {
         eprintln!("golive: this is a bug; runbook ticks already shown were saved. Exiting.");
         std::process::exit(101);
     }));
+}
+
+/// Standard base64 with padding, for OSC 52.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(input.as_bytes()), want);
+        }
+    }
 }

@@ -170,12 +170,16 @@ pub fn phase_tabs(app: &App) -> Vec<String> {
                 .count();
             let mut label = format!("{} {done}/{total}", phase.phase.value);
             if let Some(budget) = phase.budget {
-                let budget = short_duration(budget.0.as_secs());
+                let limit = budget.0.as_secs();
+                let budget = short_duration(limit);
                 match phase_elapsed(app, phase) {
-                    Some(e) => label.push_str(&format!(
-                        " {}/{budget}",
-                        short_duration(e.as_secs().max(0) as u64)
-                    )),
+                    Some(e) => {
+                        let spent = e.as_secs().max(0) as u64;
+                        label.push_str(&format!(" {}/{budget}", short_duration(spent)));
+                        if spent > limit {
+                            label.push_str(OVERDUE);
+                        }
+                    }
                     None => label.push_str(&format!(" –/{budget}")),
                 }
             }
@@ -185,6 +189,8 @@ pub fn phase_tabs(app: &App) -> Vec<String> {
 }
 
 pub const TAB_SEPARATOR: &str = " │ ";
+/// Ends a phase tab whose time is over its budget.
+pub const OVERDUE: &str = " over";
 
 /// Time spent in a phase: from its first tick to its last tick once every step is done,
 /// or to now while it is under way. None before anything in it was ticked.

@@ -201,21 +201,90 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
             ))),
         }
     }
+    let recorded = app.runbook.steps.get(&id);
     if let Some(command) = &spec.command {
+        let run = app.keymap.label(crate::tui::keys::Action::RunCommand);
+        let copy = app.keymap.label(crate::tui::keys::Action::CopyCommand);
         lines.push(Line::from(Span::styled(
-            "command (run it yourself; golive does not run it yet):",
+            format!("command ({run} runs it after you confirm, {copy} copies it):"),
             theme.fg(Role::Muted),
         )));
         lines.push(Line::from(Span::styled(
             format!("  $ {command}"),
             theme.fg(Role::Accent),
         )));
+        let when =
+            |at: jiff::Timestamp| at.to_zoned(app.tz.clone()).strftime("%H:%M:%S").to_string();
+        if let Some(running) = app.command.as_ref().filter(|c| c.step == id) {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  ⏵ running for {} (killed after {})",
+                    rows::age(app.now.duration_since(running.started)),
+                    rows::short_duration(running.timeout.as_secs())
+                ),
+                theme.bold(Role::Accent),
+            )));
+            for l in running.output.iter() {
+                lines.push(Line::from(format!("  │ {l}")));
+            }
+        } else if let Some((at, by, _)) = recorded.and_then(|r| r.command_started.as_ref()) {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  started {} by {by}; no result recorded (golive stopped while it ran)",
+                    when(*at)
+                ),
+                theme.bold(Role::Warn),
+            )));
+        } else if let Some(c) = recorded.and_then(|r| r.last_command.as_ref()) {
+            let (text, role) = match c.exit_code {
+                Some(0) => ("exit 0".to_string(), Role::Pass),
+                Some(code) => (format!("exit {code}"), Role::Fail),
+                None => ("killed, no exit code".to_string(), Role::Fail),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(
+                        "  ran {} by {}, {} · ",
+                        when(c.at),
+                        c.by,
+                        rows::age(jiff::SignedDuration::from_millis(c.duration_ms as i64))
+                    ),
+                    theme.fg(Role::Muted),
+                ),
+                Span::styled(text, theme.bold(role)),
+            ]));
+            for l in c.output_tail.lines() {
+                lines.push(Line::from(format!("  │ {l}")));
+            }
+        }
     }
-    if !spec.requires.is_empty() {
-        let req: Vec<String> = spec.requires.iter().map(|r| r.value.clone()).collect();
+    if !spec.requires.is_empty() || tick.is_none() {
+        let waits = app.waits_for(step);
+        if !waits.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled("waits for ", theme.fg(Role::Warn)),
+                Span::raw(waits.join(", ")),
+                Span::styled(" (requires: done first)", theme.fg(Role::Muted)),
+            ]));
+        } else if !spec.requires.is_empty() {
+            let req: Vec<String> = spec.requires.iter().map(|r| r.value.clone()).collect();
+            lines.push(Line::from(vec![
+                Span::styled("requires ", theme.fg(Role::Muted)),
+                Span::raw(req.join(", ")),
+                Span::styled(" ✓ done", theme.fg(Role::Pass)),
+            ]));
+        }
+    }
+    for (at, by, text) in recorded.map(|r| r.notes.as_slice()).unwrap_or(&[]) {
         lines.push(Line::from(vec![
-            Span::styled("requires ", theme.fg(Role::Muted)),
-            Span::raw(req.join(", ")),
+            Span::styled(
+                format!(
+                    "note {} {by}: ",
+                    at.to_zoned(app.tz.clone()).strftime("%H:%M")
+                ),
+                theme.fg(Role::Muted),
+            ),
+            Span::raw(text.clone()),
         ]));
     }
     if let Some(notes) = &spec.notes {

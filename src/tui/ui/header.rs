@@ -58,11 +58,23 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ));
     }
     let (symbol, word, role) = banner(app.verdict.0);
-    let label = format!(" {symbol} {word} ");
-    let reason = fit(
-        &app.verdict.1,
-        width.saturating_sub(label.chars().count() + 5),
-    );
+    let (label, role, reason) = match &app.decision.overridden {
+        // An override never looks like a GO the evidence gave: its own colour, its author
+        // and reason, and what the evidence says beside it.
+        Some(o) => (
+            " ⚠ GO BY OVERRIDE ".to_string(),
+            Role::Warn,
+            format!(
+                "{} at {}: “{}” · evidence says {word}: {}",
+                o.by,
+                o.at.to_zoned(app.tz.clone()).strftime("%H:%M"),
+                o.reason,
+                app.verdict.1
+            ),
+        ),
+        None => (format!(" {symbol} {word} "), role, app.verdict.1.clone()),
+    };
+    let reason = fit(&reason, width.saturating_sub(label.chars().count() + 5));
     let bottom = Line::from(vec![
         Span::raw(" "),
         Span::styled(label, theme.bold(role).add_modifier(Modifier::REVERSED)),

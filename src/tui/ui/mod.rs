@@ -30,9 +30,13 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     runbook::render(frame, app, theme, areas.runbook);
     detail::render(frame, app, theme, areas.detail);
     footer::render(frame, app, theme, areas.footer);
-    match app.overlay {
+    match &app.overlay {
         Overlay::Help => overlay::help(frame, app, theme, area),
         Overlay::ConfirmQuit => overlay::confirm_quit(frame, theme, area),
+        Overlay::ConfirmCommand {
+            command, timeout, ..
+        } => overlay::confirm_command(frame, app, theme, area, command, *timeout),
+        Overlay::Form(form) => overlay::form(frame, theme, area, form),
         Overlay::None => {}
     }
 }

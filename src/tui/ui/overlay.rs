@@ -1,6 +1,8 @@
-//! The `?` help (generated from the keymap table) and the quit confirmation.
+//! The `?` help (generated from the keymap table), the quit and command confirmations,
+//! and the sign-off / override / note forms.
 
 use crate::tui::app::App;
+use crate::tui::form::{Field, Form};
 use crate::tui::keys::BINDINGS;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -39,16 +41,41 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .max()
         .unwrap_or(40);
     let config_w = BINDINGS.iter().map(|b| b.config.len()).max().unwrap_or(10);
+    // Narrow screens drop the config names, short ones the legend: every key stays listed.
+    let full_w = 1 + key_w + 2 + help_w + 2 + config_w + 2;
+    let show_config = full_w <= area.width as usize;
+    let legend = BINDINGS.len() + 6 + 2 <= area.height as usize;
     let mut lines = Vec::new();
     for b in BINDINGS {
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(
                 format!(" {:<key_w$}  ", app.keymap.labels(b.action)),
                 theme.bold(Role::Accent),
             ),
             Span::styled(format!("{:<help_w$}  ", b.help), theme.fg(Role::Text)),
-            Span::styled(b.config, theme.fg(Role::Muted)),
-        ]));
+        ];
+        if show_config {
+            spans.push(Span::styled(b.config, theme.fg(Role::Muted)));
+        }
+        lines.push(Line::from(spans));
+    }
+    if !legend {
+        lines.push(Line::from(Span::styled(
+            " Any key closes this help.",
+            theme.fg(Role::Muted),
+        )));
+        let width = if show_config {
+            full_w
+        } else {
+            full_w - config_w
+        } as u16;
+        let rect = centered(area, width, lines.len() as u16 + 2);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(lines).block(overlay_block(theme, " golive keys ")),
+            rect,
+        );
+        return;
     }
     lines.push(Line::from(""));
     lines.push(Line::from(vec![
@@ -70,7 +97,11 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         " Any key closes this help.",
         theme.fg(Role::Muted),
     )));
-    let width = (1 + key_w + 2 + help_w + 2 + config_w + 2) as u16;
+    let width = if show_config {
+        full_w
+    } else {
+        full_w - config_w
+    } as u16;
     let rect = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
@@ -102,6 +133,156 @@ pub(super) fn confirm_quit(frame: &mut Frame, theme: &Theme, area: Rect) {
         Paragraph::new(lines)
             .alignment(ratatui::layout::Alignment::Center)
             .block(overlay_block(theme, " quit? ")),
+        rect,
+    );
+}
+
+pub(super) fn confirm_command(
+    frame: &mut Frame,
+    app: &App,
+    theme: &Theme,
+    area: Rect,
+    command: &str,
+    timeout: std::time::Duration,
+) {
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "Run this command now?",
+            theme.bold(Role::Warn),
+        )),
+        Line::from(""),
+        Line::from(Span::styled(
+            format!("$ {command}"),
+            theme.bold(Role::Accent),
+        )),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("shell  ", theme.fg(Role::Muted)),
+            Span::raw(format!("sh -c, in {cwd}")),
+        ]),
+        Line::from(vec![
+            Span::styled("limit  ", theme.fg(Role::Muted)),
+            Span::raw(format!(
+                "killed after {}",
+                crate::tui::rows::short_duration(timeout.as_secs())
+            )),
+        ]),
+    ];
+    let context = app.context();
+    if !context.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled("watch  ", theme.fg(Role::Muted)),
+            Span::raw(format!(
+                "the cockpit watches context {context}; kubectl uses its own current context"
+            )),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        "Its start, exit code and last output go into the journal.",
+        theme.fg(Role::Muted),
+    )));
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", theme.bold(Role::Accent)),
+        Span::raw(" run it   "),
+        Span::styled("any other key", theme.bold(Role::Accent)),
+        Span::raw(" cancel"),
+    ]));
+    let width = (lines.iter().map(|l| l.width()).max().unwrap_or(40) + 4)
+        .clamp(50, area.width as usize) as u16;
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(overlay_block(theme, " run command? "))
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+pub(super) fn form(frame: &mut Frame, theme: &Theme, area: Rect, form: &Form) {
+    let mut lines: Vec<Line> = form
+        .intro
+        .iter()
+        .map(|l| Line::from(Span::styled(l.clone(), theme.fg(Role::Text))))
+        .collect();
+    lines.push(Line::from(""));
+    let label_w = form
+        .fields
+        .iter()
+        .map(|f| f.label().chars().count())
+        .max()
+        .unwrap_or(6);
+    for (i, field) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let marker = if focused { "▸ " } else { "  " };
+        let mut spans = vec![
+            Span::styled(marker, theme.fg(Role::Accent)),
+            Span::styled(
+                format!("{:<label_w$}  ", field.label()),
+                if focused {
+                    theme.bold(Role::Title)
+                } else {
+                    theme.fg(Role::Muted)
+                },
+            ),
+        ];
+        match field {
+            Field::Text { value, min, .. } => {
+                spans.push(Span::styled(format!(" {value}"), theme.fg(Role::Text)));
+                if focused {
+                    spans.push(Span::styled("▏", theme.bold(Role::Accent)));
+                }
+                if value.is_empty() && *min == 0 {
+                    spans.push(Span::styled(" (optional)", theme.fg(Role::Muted)));
+                }
+            }
+            Field::Choice {
+                options, selected, ..
+            } => {
+                for (j, option) in options.iter().enumerate() {
+                    let style = if j == *selected {
+                        theme
+                            .bold(Role::Accent)
+                            .add_modifier(ratatui::style::Modifier::REVERSED)
+                    } else {
+                        theme.fg(Role::Muted)
+                    };
+                    spans.push(Span::styled(format!(" {option} "), style));
+                    spans.push(Span::raw(" "));
+                }
+                if focused {
+                    spans.push(Span::styled("←/→", theme.fg(Role::Muted)));
+                }
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(""));
+    if let Some(error) = &form.error {
+        lines.push(Line::from(Span::styled(
+            format!("✗ {error}"),
+            theme.bold(Role::Fail),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "tab/↑↓ move · enter next, on the last field record it · esc cancel",
+        theme.fg(Role::Muted),
+    )));
+    let width = (lines.iter().map(|l| l.width()).max().unwrap_or(40) + 4)
+        .clamp(56, (area.width as usize).min(110)) as u16;
+    // Wrapped intro lines need more rows than lines; leave room for them.
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rect = centered(area, width, rows as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(overlay_block(theme, &form.title))
+            .wrap(Wrap { trim: false }),
         rect,
     );
 }

@@ -25,10 +25,22 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .flat_map(|p| p.steps.iter())
         .filter(|s| app.runbook.is_checked(&s.id()))
         .count();
-    let title = Line::from(vec![
+    let mut title = vec![
         pane_title(theme, app, Pane::Runbook, "Runbook"),
         Span::styled(format!(" {done}/{total} steps "), theme.fg(Role::Muted)),
-    ]);
+    ];
+    if !app.plan.plan.signoff.is_empty() {
+        title.push(Span::styled("· sign-off ", theme.fg(Role::Muted)));
+        for role in &app.plan.plan.signoff {
+            let (mark, style) = match app.runbook.signoffs.iter().find(|s| &s.role == role) {
+                Some(s) if s.approve => ("✓", theme.fg(Role::Pass)),
+                Some(_) => ("✗", theme.bold(Role::Fail)),
+                None => ("–", theme.fg(Role::Muted)),
+            };
+            title.push(Span::styled(format!("{role} {mark} "), style));
+        }
+    }
+    let title = Line::from(title);
     let block = pane_block(theme, app, Pane::Runbook, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -73,7 +85,49 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 theme.fg(Role::Muted),
             ));
         }
-        if let Some(verify) = &step.0.verify {
+        let waits = if tick.is_none() {
+            app.waits_for(step)
+        } else {
+            Vec::new()
+        };
+        if let Some(running) = app.command.as_ref().filter(|c| c.step == id) {
+            if !right.is_empty() {
+                right.push(Span::raw(" "));
+            }
+            right.push(Span::styled(
+                format!(
+                    "⏵ running {}",
+                    rows::age(app.now.duration_since(running.started))
+                ),
+                theme.bold(Role::Accent),
+            ));
+        } else if let Some(c) = app
+            .runbook
+            .steps
+            .get(&id)
+            .and_then(|s| s.last_command.as_ref())
+        {
+            if !right.is_empty() {
+                right.push(Span::raw(" "));
+            }
+            match c.exit_code {
+                Some(0) => right.push(Span::styled("$ exit 0", theme.fg(Role::Pass))),
+                Some(code) => right.push(Span::styled(
+                    format!("$ exit {code}"),
+                    theme.bold(Role::Fail),
+                )),
+                None => right.push(Span::styled("$ killed", theme.bold(Role::Fail))),
+            }
+        }
+        if !waits.is_empty() {
+            if !right.is_empty() {
+                right.push(Span::raw(" "));
+            }
+            right.push(Span::styled(
+                format!("waits for {}", waits.join(", ")),
+                theme.fg(Role::Muted),
+            ));
+        } else if let Some(verify) = &step.0.verify {
             let (shown, _) = app.verify_status(&verify.value);
             let target = match &verify.value {
                 crate::plan::Verify::Gate(id) => id.clone(),
@@ -153,6 +207,8 @@ fn tabs<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
             }
             let style = if i == app.phase_selected {
                 selected_style
+            } else if label.ends_with(rows::OVERDUE) {
+                theme.bold(Role::Warn)
             } else {
                 theme.fg(Role::Muted)
             };
