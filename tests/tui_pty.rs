@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal: `golive demo` draws its panes, ticks a step to
 //! disk, opens help, starts and stops the load test, quits through the confirmation and
-//! leaves the alternate screen.
+//! leaves the alternate screen; ticks, a note and a sign-off survive SIGKILL; a step's
+//! command runs only after confirmation and lands in the journal.
 
 use expectrl::Expect;
 use expectrl::process::Healthcheck;
@@ -64,6 +65,7 @@ fn spawn(home: &std::path::Path, state: &std::path::Path, panic: bool) -> Cockpi
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("TERM", "xterm-256color")
+        .env("GOLIVE_OPERATOR", "pty-tester")
         .env_remove("NO_COLOR")
         .env_remove("GOLIVE_CONFIG");
     if panic {
@@ -236,4 +238,144 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         !c.parser.screen().alternate_screen(),
         "the terminal left the alternate screen"
     );
+    // Quitting mid-run still journals the run's end: no start without a finish.
+    let text = std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal");
+    assert_eq!(
+        text.matches(r#""type":"load_started""#).count(),
+        text.matches(r#""type":"load_finished""#).count(),
+        "{text}"
+    );
+}
+
+fn journal(state: &std::path::Path) -> String {
+    std::fs::read_to_string(state.join("journal.jsonl")).expect("journal written")
+}
+
+fn journal_verifies(state: &std::path::Path) {
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args(["journal", "verify"])
+        .arg(state)
+        .output()
+        .expect("golive journal verify runs");
+    assert!(
+        verify.status.success(),
+        "golive journal verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn ticks_a_note_and_a_sign_off_survive_sigkill_and_a_restart() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), false);
+    c.wait_for("panes and a verdict", Duration::from_secs(10), |s| {
+        s.contains("Runbook") && s.contains("NO-GO")
+    });
+    // Pre-flight by hand: DNS records, backup, stakeholders; cluster access ticks itself.
+    c.send("\t\t ");
+    c.wait_for("the first tick", Duration::from_secs(5), |s| {
+        s.contains("[x] Verify all production DNS records")
+    });
+    c.send("jj ");
+    c.wait_for("the backup tick", Duration::from_secs(5), |s| {
+        s.contains("[x] Validate backup procedures")
+    });
+    c.send("nbackup restored to a scratch cluster\r");
+    c.wait_for("the note recorded", Duration::from_secs(5), |s| {
+        s.contains("note recorded")
+    });
+    c.send("j ");
+    c.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
+        s.contains("Pre-flight 4/4")
+    });
+    c.send("s");
+    c.wait_for("the sign-off form", Duration::from_secs(5), |s| {
+        s.contains("sign off") && s.contains("pty-tester")
+    });
+    c.send("\r\r\rready from ops\r");
+    c.wait_for("the sign-off recorded", Duration::from_secs(5), |s| {
+        s.contains("sign-off recorded: DevOps/PM approved by pty-tester")
+    });
+    let before = journal(state.path());
+    assert!(before.contains(r#""type":"sign_off""#), "{before}");
+    assert!(
+        before.contains("backup restored to a scratch cluster"),
+        "{before}"
+    );
+
+    // No chance to clean up: SIGKILL.
+    let pid = c.session.get_process().pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.session.is_alive().unwrap_or(false) {
+        assert!(Instant::now() < deadline, "pid {pid} survived SIGKILL");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    journal_verifies(state.path());
+
+    let mut c = spawn(home.path(), state.path(), false);
+    c.wait_for(
+        "every tick back after the restart",
+        Duration::from_secs(10),
+        |s| {
+            s.contains("[x] Verify all production DNS records")
+                && s.contains("[x] Confirm production cluster access")
+                && s.contains("[x] Validate backup procedures")
+                && s.contains("[x] Notify stakeholders")
+                && s.contains("DevOps/PM ✓")
+        },
+    );
+    // The note is in the step's details.
+    c.send("\t\tjj");
+    c.wait_for("the note in the details", Duration::from_secs(5), |s| {
+        s.contains("backup restored to a scratch cluster")
+    });
+    let after = journal(state.path());
+    assert!(after.starts_with(&before), "the journal only grows");
+    journal_verifies(state.path());
+    c.send("q");
+}
+
+#[test]
+fn a_step_command_runs_after_confirmation_and_its_exit_code_is_journaled() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    let mut c = spawn(home.path(), state.path(), false);
+    c.wait_for("panes", Duration::from_secs(10), |s| s.contains("Runbook"));
+    // Deploy's first step applies the network policies.
+    c.send("]x");
+    c.wait_for("the confirmation", Duration::from_secs(5), |s| {
+        s.contains("Run this command now?") && s.contains("$ kubectl apply")
+    });
+    c.send("n");
+    c.wait_for("the confirmation gone", Duration::from_secs(5), |s| {
+        !s.contains("Run this command now?")
+    });
+    assert!(
+        !journal(state.path()).contains("command_started"),
+        "nothing runs without y"
+    );
+    c.send("xy");
+    // The demo has no k8s/staging/network-policy.yaml (or no kubectl): a failing exit.
+    c.wait_for("the command's exit", Duration::from_secs(20), |s| {
+        s.contains("$ exit ")
+    });
+    let text = journal(state.path());
+    assert!(
+        text.contains(r#""type":"command_started","step":"apply-network-policies""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""type":"command_run","step":"apply-network-policies""#)
+            && !text.contains(r#""exit_code":0"#),
+        "{text}"
+    );
+    journal_verifies(state.path());
+    c.send("q");
 }
