@@ -625,7 +625,7 @@ fn resizing_to_any_size_never_panics() {
         at(32),
     );
     let theme = Theme::default();
-    for (w, h) in [
+    let sizes = [
         (0, 0),
         (1, 1),
         (79, 24),
@@ -635,13 +635,49 @@ fn resizing_to_any_size_never_panics() {
         (120, 30),
         (250, 70),
         (400, 120),
-    ] {
-        app.update(Msg::Resize(w, h), at(33));
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-        terminal
-            .draw(|f| golive::tui::ui::render(f, &app, &theme))
-            .expect("draw");
+    ];
+    let draw_all = |app: &mut App| {
+        for (w, h) in sizes {
+            app.update(Msg::Resize(w, h), at(33));
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+            terminal
+                .draw(|f| golive::tui::ui::render(f, app, &theme))
+                .expect("draw");
+        }
+    };
+    draw_all(&mut app);
+    // Every overlay, too: help, the forms with long evidence, the command confirmation.
+    app.update(key(KeyCode::Char('?')), at(33));
+    draw_all(&mut app);
+    app.update(key(KeyCode::Esc), at(33));
+    for opener in ['o', 's'] {
+        app.update(key(KeyCode::Char(opener)), at(33));
+        typed(&mut app, &"a long reason ".repeat(40), at(33));
+        draw_all(&mut app);
+        app.update(key(KeyCode::Esc), at(33));
     }
+    app.update(key(KeyCode::Char(']')), at(33));
+    app.update(key(KeyCode::Char('x')), at(33));
+    assert!(matches!(app.overlay, Overlay::ConfirmCommand { .. }));
+    draw_all(&mut app);
+}
+
+#[test]
+fn the_override_form_keeps_its_reason_field_on_an_80x24_screen() {
+    let mut app = failing_app();
+    app.update(Msg::Resize(80, 24), at(20));
+    app.update(key(KeyCode::Char('o')), at(20));
+    let Overlay::Form(form) = &mut app.overlay else {
+        panic!("expected the override form");
+    };
+    // Many failing reasons, each long: more than the screen holds.
+    for i in 0..30 {
+        form.intro
+            .push(format!("  • gate g{i} failing: {}", "evidence ".repeat(12)));
+    }
+    let text = frame(&app, &Theme::default(), 80, 24);
+    assert!(text.contains("▸ reason"), "{text}");
+    assert!(text.contains("more, all recorded"), "{text}");
 }
 
 #[test]

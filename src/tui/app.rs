@@ -1349,13 +1349,11 @@ impl App {
             return;
         }
         let failing = self.decision.reasons.clone();
-        let mut intro = vec![
-            format!(
-                "Overriding {} to GO. The journal and the report record your name, this reason",
-                self.verdict.0.word()
-            ),
-            "and the evidence below; anything that fails later is not covered.".into(),
-        ];
+        let mut intro = vec![format!(
+            "Overriding {} to GO: your name, this reason and the evidence below go into the \
+             journal and the report. Anything that fails later is not covered.",
+            self.verdict.0.word()
+        )];
         intro.extend(failing.iter().map(|r| format!("  • {r}")));
         self.overlay = Overlay::Form(Box::new(Form {
             kind: FormKind::Override {

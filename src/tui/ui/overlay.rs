@@ -192,8 +192,11 @@ pub(super) fn confirm_command(
         Span::raw(" cancel"),
     ]));
     let width = (lines.iter().map(|l| l.width()).max().unwrap_or(40) + 4)
-        .clamp(50, area.width as usize) as u16;
-    let rect = centered(area, width, lines.len() as u16 + 2);
+        .max(50)
+        .min(area.width as usize);
+    let inner = width.saturating_sub(2).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rect = centered(area, width as u16, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -204,11 +207,50 @@ pub(super) fn confirm_command(
 }
 
 pub(super) fn form(frame: &mut Frame, theme: &Theme, area: Rect, form: &Form) {
-    let mut lines: Vec<Line> = form
+    let width = (form
         .intro
         .iter()
-        .map(|l| Line::from(Span::styled(l.clone(), theme.fg(Role::Text))))
-        .collect();
+        .map(|l| l.chars().count())
+        .chain(form.fields.iter().map(|f| f.label().len() + 40))
+        .max()
+        .unwrap_or(40)
+        + 4)
+    .max(56)
+    .min((area.width as usize).min(110));
+    let inner = width.saturating_sub(2).max(1);
+    // The fields must stay on screen: the intro gets what is left, one row per line once
+    // space is short, and says how much it left out.
+    let fixed = form.fields.len() + 4 + usize::from(form.error.is_some());
+    let room = (area.height as usize).saturating_sub(fixed + 2);
+    let wrapped: usize = form
+        .intro
+        .iter()
+        .map(|l| l.chars().count().max(1).div_ceil(inner))
+        .sum();
+    let mut lines: Vec<Line> = Vec::new();
+    if wrapped <= room {
+        for l in &form.intro {
+            lines.push(Line::from(Span::styled(l.clone(), theme.fg(Role::Text))));
+        }
+    } else {
+        let shown = if form.intro.len() <= room {
+            form.intro.len()
+        } else {
+            room.saturating_sub(1)
+        };
+        for l in form.intro.iter().take(shown) {
+            lines.push(Line::from(Span::styled(
+                super::fit(l, inner),
+                theme.fg(Role::Text),
+            )));
+        }
+        if shown < form.intro.len() {
+            lines.push(Line::from(Span::styled(
+                format!("  … {} more, all recorded", form.intro.len() - shown),
+                theme.fg(Role::Muted),
+            )));
+        }
+    }
     lines.push(Line::from(""));
     let label_w = form
         .fields
@@ -272,12 +314,8 @@ pub(super) fn form(frame: &mut Frame, theme: &Theme, area: Rect, form: &Form) {
         "tab/↑↓ move · enter next, on the last field record it · esc cancel",
         theme.fg(Role::Muted),
     )));
-    let width = (lines.iter().map(|l| l.width()).max().unwrap_or(40) + 4)
-        .clamp(56, (area.width as usize).min(110)) as u16;
-    // Wrapped intro lines need more rows than lines; leave room for them.
-    let inner = width.saturating_sub(2).max(1) as usize;
     let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
-    let rect = centered(area, width, rows as u16 + 2);
+    let rect = centered(area, width as u16, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
