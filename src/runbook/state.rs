@@ -17,6 +17,9 @@ pub struct StepState {
     pub evidence: Vec<String>,
     pub notes: Vec<(Timestamp, String, String)>,
     pub last_command: Option<CommandRecord>,
+    /// The operator unticked it by hand: golive no longer ticks it by itself (it would
+    /// overrule a person) until someone ticks it again.
+    pub unticked_by_hand: bool,
     /// A command started and not (yet) finished: when, by whom, what.
     pub command_started: Option<(Timestamp, String, String)>,
 }
@@ -84,6 +87,7 @@ impl RunbookState {
                 s.at = Some(e.at);
                 s.verified_by = None;
                 s.evidence.clear();
+                s.unticked_by_hand = false;
             }
             Action::StepUnchecked { step } => {
                 let s = self.steps.entry(step.clone()).or_default();
@@ -91,6 +95,7 @@ impl RunbookState {
                 s.by = Some(e.operator.clone());
                 s.at = Some(e.at);
                 s.verified_by = None;
+                s.unticked_by_hand = true;
             }
             Action::StepVerified {
                 step,
@@ -261,7 +266,11 @@ pub fn auto_verify(
                 continue;
             };
             let id = step.id();
-            if state.is_checked(&id) || !missing_requirements(plan, state, phase, step).is_empty() {
+            let by_hand = state.steps.get(&id).is_some_and(|s| s.unticked_by_hand);
+            if state.is_checked(&id)
+                || by_hand
+                || !missing_requirements(plan, state, phase, step).is_empty()
+            {
                 continue;
             }
             let (status, evidence) = verification(&verify.value, gates, load);

@@ -271,3 +271,39 @@ fn requires_holds_back_ticks_until_the_phase_before_is_done() {
             .any(|a| matches!(a, Action::StepVerified { step: s, .. } if *s == step.id()))
     );
 }
+
+#[test]
+fn a_step_unticked_by_hand_is_not_ticked_again_by_its_gate() {
+    let plan = gravl();
+    let gates = all_gates(&plan, Status::Pass);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal");
+    let step = "confirm-production-cluster-access".to_string();
+    journal
+        .append(
+            Action::StepVerified {
+                step: step.clone(),
+                verify: "gate cluster-access".into(),
+                evidence: vec![],
+            },
+            t(1),
+        )
+        .expect("append");
+    journal
+        .append(Action::StepUnchecked { step: step.clone() }, t(2))
+        .expect("append");
+    let state = RunbookState::replay(&journal.entries);
+    let again = auto_verify(&plan, &state, &gates, None);
+    assert!(
+        !again
+            .iter()
+            .any(|a| matches!(a, Action::StepVerified { step: s, .. } if *s == step)),
+        "{again:?}"
+    );
+    journal
+        .append(Action::StepChecked { step: step.clone() }, t(3))
+        .expect("append");
+    let state = RunbookState::replay(&journal.entries);
+    assert!(state.is_checked(&step));
+    assert!(!state.steps[&step].unticked_by_hand);
+}

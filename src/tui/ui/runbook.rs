@@ -147,6 +147,22 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                         ));
                     }
                 }
+                None if app
+                    .runbook
+                    .steps
+                    .get(&id)
+                    .is_some_and(|s| s.unticked_by_hand) =>
+                {
+                    right.push(Span::styled(
+                        "auto off: unticked by hand ",
+                        theme.fg(Role::Muted),
+                    ));
+                    right.push(Span::styled(
+                        format!("{} ", shown.symbol()),
+                        shown_style(theme, shown),
+                    ));
+                    right.push(Span::styled(target, theme.fg(Role::Muted)));
+                }
                 None => {
                     right.push(Span::styled("auto ", theme.fg(Role::Muted)));
                     right.push(Span::styled(
