@@ -113,10 +113,9 @@ async fn a_step_ticks_itself_when_the_scenario_makes_its_gate_pass() {
     // Until every watch has listed, and while DNS egress is broken, the step stays open.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut saw_fail = false;
-    let mut ticked_at_fail = false;
     sim.play(Scenario::from_text("fix-dns.yaml", FIX_DNS).expect("the scenario parses"))
         .expect("the scenario plays");
-    loop {
+    let ticked_at_fail = loop {
         let event = tokio::time::timeout_at(deadline, rx.recv())
             .await
             .expect("the step ticked itself before the deadline")
@@ -130,10 +129,9 @@ async fn a_step_ticks_itself_when_the_scenario_makes_its_gate_pass() {
         }
         let verified = carry_out(&mut app, &mut journal, effects);
         if verified.iter().any(|s| s == STEP) {
-            ticked_at_fail = status != Some(golive::gates::Status::Pass);
-            break;
+            break status != Some(golive::gates::Status::Pass);
         }
-    }
+    };
     assert!(
         saw_fail,
         "the gate failed before the scenario fixed the rule"
