@@ -738,6 +738,57 @@ fn tick_survives_a_restart_because_it_is_replayed_from_the_journal() {
 }
 
 #[test]
+fn the_last_load_result_survives_a_restart_and_still_judges_the_load_gate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // A session that ran a passing load test and then died.
+        let mut app = failing_app();
+        let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+        start_load(&mut app, at(20));
+        let effects = app.update(
+            Msg::LoadFinished(Box::new(Summary {
+                snapshot: running_snapshot(30, true, 140.0),
+                aborted: None,
+                scenario_names: vec!["baseline".into()],
+                iterations_by_scenario: vec![4200],
+                dropped_by_scenario: vec![0],
+            })),
+            at(50),
+        );
+        journal
+            .append(Action::LoadStarted { target: "t".into() }, at(20))
+            .expect("appended");
+        for e in effects {
+            if let Effect::Record(a) = e {
+                journal.append(a, at(50)).expect("appended");
+            }
+        }
+    }
+    let journal = Journal::open(dir.path(), "ana").expect("journal reopens");
+    let mut app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        at(60),
+    );
+    connect(&mut app, at(61));
+    sync(&mut app, &objects(), at(62));
+    app.settle(at(63));
+    let gate = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "load-test")
+        .expect("load gate");
+    assert_eq!(gate.shown, Shown::Pass, "{}", gate.summary);
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("last run 03:00 (journal): 4 thresholds met"),
+        "{text}"
+    );
+}
+
+#[test]
 fn failed_record_leaves_the_step_unticked_and_says_so() {
     let mut app = failing_app();
     app.update(key(KeyCode::Tab), at(15));

@@ -46,16 +46,16 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
         return CheckVerdict::new(kind, Status::Unknown, "load test still running")
             .with_evidence(evidence);
     }
-    if load.requests == 0 {
-        return CheckVerdict::new(kind, Status::Fail, "load test sent no requests")
-            .with_evidence(evidence);
-    }
     let failed: Vec<String> = load
         .thresholds
         .iter()
         .filter(|t| !t.ok)
         .map(|t| format!("{} {} (measured {})", t.metric, t.expr, t.measured))
         .collect();
+    if failed.is_empty() && load.requests == 0 {
+        return CheckVerdict::new(kind, Status::Fail, "load test sent no requests")
+            .with_evidence(evidence);
+    }
     if failed.is_empty() {
         CheckVerdict::new(
             kind,
@@ -94,6 +94,19 @@ fn measured(metric: &str, value: Option<f64>) -> String {
 }
 
 impl LoadEvidence {
+    /// A run that ended early, or never ended, did not run the planned test: it carries a
+    /// failing `run completed as planned` entry, so it can never pass.
+    pub fn ended_early(mut self, why: &str) -> Self {
+        self.running = false;
+        self.thresholds.push(ThresholdEvidence {
+            metric: "run".into(),
+            expr: "completed as planned".into(),
+            ok: false,
+            measured: format!("ended early: {why}"),
+        });
+        self
+    }
+
     /// Evidence from a finished (or running) run of the load engine.
     pub fn from_summary(summary: &golive_load::Summary, finished_at: Option<Timestamp>) -> Self {
         let s = &summary.snapshot;

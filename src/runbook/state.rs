@@ -79,6 +79,12 @@ impl RunbookState {
         match &e.action {
             Action::SessionStarted { .. } => {
                 self.started_at.get_or_insert(e.at);
+                // A load test that was running when the last session ended never finished.
+                if let Some(load) = self.load.take_if(|l| l.running) {
+                    let mut load = load.ended_early("golive stopped while it ran");
+                    load.finished_at = Some(e.at);
+                    self.load = Some(load);
+                }
             }
             Action::StepChecked { step } => {
                 let s = self.steps.entry(step.clone()).or_default();
@@ -184,10 +190,11 @@ impl RunbookState {
                 requests,
                 thresholds,
                 stats,
+                aborted,
                 ..
             } => {
                 self.load_stats = stats.clone();
-                self.load = Some(LoadEvidence {
+                let evidence = LoadEvidence {
                     finished_at: Some(e.at),
                     running: false,
                     requests: *requests,
@@ -202,6 +209,10 @@ impl RunbookState {
                             },
                         )
                         .collect(),
+                };
+                self.load = Some(match aborted {
+                    Some(why) => evidence.ended_early(why),
+                    None => evidence,
                 });
             }
         }

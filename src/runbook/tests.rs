@@ -307,3 +307,80 @@ fn a_step_unticked_by_hand_is_not_ticked_again_by_its_gate() {
     assert!(state.is_checked(&step));
     assert!(!state.steps[&step].unticked_by_hand);
 }
+
+#[test]
+fn a_load_run_stopped_early_or_cut_by_a_crash_never_passes_on_replay() {
+    let ok = vec![(
+        "http_req_duration".to_string(),
+        "p(95)<200".to_string(),
+        true,
+        "7ms".to_string(),
+    )];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal");
+    journal
+        .append(Action::LoadStarted { target: "t".into() }, t(1))
+        .expect("append");
+    journal
+        .append(
+            Action::LoadFinished {
+                requests: 500,
+                thresholds_ok: true,
+                thresholds: ok.clone(),
+                aborted: Some("stopped on request".into()),
+                stats: None,
+            },
+            t(2),
+        )
+        .expect("append");
+    let state = RunbookState::replay(&journal.entries);
+    let v = crate::gates::load_verdict(state.load.as_ref());
+    assert_eq!(v.status, Status::Fail, "{}", v.summary);
+    assert!(v.summary.contains("stopped on request"), "{}", v.summary);
+
+    // Started, then golive died: the next session sees a run that never finished.
+    journal
+        .append(Action::LoadStarted { target: "t".into() }, t(3))
+        .expect("append");
+    journal
+        .append(
+            Action::SessionStarted {
+                plan: "gravl".into(),
+                version: "0".into(),
+            },
+            t(9),
+        )
+        .expect("append");
+    let state = RunbookState::replay(&journal.entries);
+    let load = state.load.as_ref().expect("load evidence");
+    assert!(!load.running);
+    let v = crate::gates::load_verdict(Some(load));
+    assert_eq!(v.status, Status::Fail, "{}", v.summary);
+    assert!(
+        v.summary.contains("golive stopped while it ran"),
+        "{}",
+        v.summary
+    );
+
+    // A complete run passes.
+    journal
+        .append(Action::LoadStarted { target: "t".into() }, t(10))
+        .expect("append");
+    journal
+        .append(
+            Action::LoadFinished {
+                requests: 500,
+                thresholds_ok: true,
+                thresholds: ok,
+                aborted: None,
+                stats: None,
+            },
+            t(40),
+        )
+        .expect("append");
+    let state = RunbookState::replay(&journal.entries);
+    assert_eq!(
+        crate::gates::load_verdict(state.load.as_ref()).status,
+        Status::Pass
+    );
+}

@@ -126,7 +126,7 @@ impl Shown {
         }
     }
 
-    fn from_status(s: Status) -> Shown {
+    pub fn from_status(s: Status) -> Shown {
         match s {
             Status::Pass => Shown::Pass,
             Status::Warn => Shown::Warn,
@@ -762,8 +762,14 @@ impl App {
             .checks
             .iter()
             .any(|c| matches!(c, crate::plan::Check::LoadThresholds(_)));
-        if uses_load && let LoadState::Finished { finished_at, .. } = &self.load {
-            as_of = Some(*finished_at);
+        if uses_load {
+            match &self.load {
+                LoadState::Finished { finished_at, .. } => as_of = Some(*finished_at),
+                LoadState::Idle => {
+                    as_of = self.runbook.load.as_ref().and_then(|l| l.finished_at);
+                }
+                _ => {}
+            }
         }
         let reads_access = gate
             .checks
@@ -853,23 +859,20 @@ impl App {
                 finished_at,
                 aborted,
             } => {
-                let mut t = thresholds(snapshot);
-                if let Some(why) = aborted {
-                    t.push(ThresholdEvidence {
-                        metric: "run".into(),
-                        expr: "completed as planned".into(),
-                        ok: false,
-                        measured: format!("ended early: {why}"),
-                    });
-                }
-                Some(LoadEvidence {
+                let evidence = LoadEvidence {
                     finished_at: Some(*finished_at),
                     running: false,
-                    thresholds: t,
+                    thresholds: thresholds(snapshot),
                     requests: snapshot.http_reqs,
+                };
+                Some(match aborted {
+                    Some(why) => evidence.ended_early(why),
+                    None => evidence,
                 })
             }
-            _ => None,
+            // Nothing run this session: the last result the journal holds, if any.
+            LoadState::Idle => self.runbook.load.clone().filter(|l| !l.running),
+            LoadState::Starting | LoadState::Failed(_) | LoadState::NotConfigured => None,
         }
     }
 

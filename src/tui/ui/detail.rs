@@ -34,15 +34,6 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     );
 }
 
-fn status_shown(s: Status) -> Shown {
-    match s {
-        Status::Pass => Shown::Pass,
-        Status::Warn => Shown::Warn,
-        Status::Fail => Shown::Fail,
-        Status::Unknown => Shown::Unknown,
-    }
-}
-
 fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     let Some(row) = app.selected_gate() else {
         return (
@@ -89,7 +80,7 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         )));
     }
     for check in &v.checks {
-        let shown = status_shown(check.status);
+        let shown = Shown::from_status(check.status);
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", shown.symbol()), shown_style(theme, shown)),
             Span::styled(format!("{}: ", check.kind), theme.fg(Role::Muted)),

@@ -70,6 +70,36 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             );
             l
         }
+        LoadState::Idle => match app.load_evidence() {
+            // The journal's last result, so a restart does not forget what was measured.
+            Some(last) => {
+                let mut l = configured(app, theme, config, width, height.saturating_sub(1));
+                let verdict = crate::gates::load_verdict(Some(&last));
+                let when = last
+                    .finished_at
+                    .map(|t| t.to_zoned(app.tz.clone()).strftime("%H:%M").to_string())
+                    .unwrap_or_default();
+                let shown = crate::tui::app::Shown::from_status(verdict.status);
+                l.insert(
+                    0,
+                    Line::from(vec![
+                        Span::styled(
+                            format!("{} ", shown.symbol()),
+                            super::shown_style(theme, shown),
+                        ),
+                        Span::styled(
+                            fit(
+                                &format!("last run {when} (journal): {}", verdict.summary),
+                                width.saturating_sub(2),
+                            ),
+                            theme.fg(Role::Text),
+                        ),
+                    ]),
+                );
+                l
+            }
+            None => configured(app, theme, config, width, height),
+        },
         _ => configured(app, theme, config, width, height),
     };
     frame.render_widget(Paragraph::new(lines), inner);
