@@ -2,7 +2,6 @@
 //! or the load test's full configuration and counters.
 
 use super::{pane_block, pane_title, shown_style};
-use crate::gates::Status;
 use crate::tui::app::{App, LoadState, Pane, Shown, measured};
 use crate::tui::rows;
 use crate::tui::theme::{Role, Theme};
