@@ -59,40 +59,24 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    if !legend {
+    if legend {
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled(" ✓ pass  ", theme.fg(Role::Pass)),
+            Span::styled("! warn  ", theme.fg(Role::Warn)),
+            Span::styled("✗ fail  ", theme.fg(Role::Fail)),
+            Span::styled("? unknown  ", theme.fg(Role::Unknown)),
+            Span::styled("◌ stale (evidence can't be trusted)", theme.fg(Role::Stale)),
+        ]));
         lines.push(Line::from(Span::styled(
-            " Any key closes this help.",
+            " Rebind in config.toml: [keys] toggle = \"x\" (names in the right column).",
             theme.fg(Role::Muted),
         )));
-        let width = if show_config {
-            full_w
-        } else {
-            full_w - config_w
-        } as u16;
-        let rect = centered(area, width, lines.len() as u16 + 2);
-        frame.render_widget(Clear, rect);
-        frame.render_widget(
-            Paragraph::new(lines).block(overlay_block(theme, " golive keys ")),
-            rect,
-        );
-        return;
+        lines.push(Line::from(Span::styled(
+            " Mouse: click a pane to focus it, a row to select it.",
+            theme.fg(Role::Muted),
+        )));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(" ✓ pass  ", theme.fg(Role::Pass)),
-        Span::styled("! warn  ", theme.fg(Role::Warn)),
-        Span::styled("✗ fail  ", theme.fg(Role::Fail)),
-        Span::styled("? unknown  ", theme.fg(Role::Unknown)),
-        Span::styled("◌ stale (evidence can't be trusted)", theme.fg(Role::Stale)),
-    ]));
-    lines.push(Line::from(Span::styled(
-        " Rebind in config.toml: [keys] toggle = \"x\" (names in the right column).",
-        theme.fg(Role::Muted),
-    )));
-    lines.push(Line::from(Span::styled(
-        " Mouse: click a pane to focus it, a row to select it.",
-        theme.fg(Role::Muted),
-    )));
     lines.push(Line::from(Span::styled(
         " Any key closes this help.",
         theme.fg(Role::Muted),
