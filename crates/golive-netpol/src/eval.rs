@@ -10,7 +10,7 @@ use crate::port::PortSpec;
 use crate::selector::{Selector, format_labels};
 
 /// How an external CIDR endpoint is compared with an `ipBlock`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum IpMatch {
     /// Every address of the endpoint must be in the block (used to prove "allowed").
     #[default]
@@ -389,6 +389,113 @@ pub fn explain_endpoints(
         port,
         egress: direction_verdict(model, Direction::Egress, from, to, to, port, mode),
         ingress: direction_verdict(model, Direction::Ingress, to, from, to, port, mode),
+    }
+}
+
+/// Judges many connections, each class of alike endpoints once. Two pods in the same
+/// namespace with the same labels and container ports (and the same IP, when some policy
+/// has an `ipBlock`) are treated identically by every policy, so a Deployment's 500
+/// replicas cost one evaluation, not 500. What it returns is class-invariant: whether the
+/// connection is allowed and by which rules; the sentences of [`explain_endpoints`] name
+/// the endpoints, so callers ask for those only for the few pairs they show.
+pub struct Explainer<'m> {
+    model: &'m Model,
+    /// Whether any rule has an `ipBlock` peer: only then does a pod's IP matter.
+    ip_blocks: bool,
+    classes: std::collections::HashMap<ClassKey, usize>,
+    verdicts: std::collections::HashMap<(usize, usize, PortSpec, IpMatch), Judged>,
+}
+
+/// The class-invariant part of an [`Explanation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    pub allowed: bool,
+    pub egress_allowed: bool,
+    pub egress_by: Vec<RuleRef>,
+    pub ingress_by: Vec<RuleRef>,
+}
+
+impl From<&Explanation> for Judged {
+    fn from(e: &Explanation) -> Self {
+        Judged {
+            allowed: e.allowed(),
+            egress_allowed: e.egress.allowed(),
+            egress_by: e.egress.allowed_by.clone(),
+            ingress_by: e.ingress.allowed_by.clone(),
+        }
+    }
+}
+
+#[derive(PartialEq, Eq, Hash)]
+struct ClassKey {
+    namespace: Option<String>,
+    kind: std::mem::Discriminant<EndpointKind>,
+    external: Option<ExternalAddr>,
+    labels: crate::selector::Labels,
+    ports: Vec<crate::port::ContainerPort>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl<'m> Explainer<'m> {
+    pub fn new(model: &'m Model) -> Self {
+        let ip_blocks = model.policies.iter().any(|p| {
+            [Direction::Ingress, Direction::Egress].iter().any(|d| {
+                p.rules(*d).unwrap_or_default().iter().any(|r| {
+                    r.peers
+                        .iter()
+                        .flatten()
+                        .any(|peer| matches!(peer, Peer::IpBlock { .. }))
+                })
+            })
+        });
+        Explainer {
+            model,
+            ip_blocks,
+            classes: Default::default(),
+            verdicts: Default::default(),
+        }
+    }
+
+    fn class(&mut self, e: &Endpoint) -> usize {
+        let key = ClassKey {
+            namespace: e.namespace.clone(),
+            kind: std::mem::discriminant(&e.kind),
+            external: match &e.kind {
+                EndpointKind::External(a) => Some(*a),
+                _ => None,
+            },
+            labels: e.labels.clone(),
+            ports: e.ports.clone(),
+            ip: if self.ip_blocks { e.pod_ip } else { None },
+        };
+        let next = self.classes.len();
+        *self.classes.entry(key).or_insert(next)
+    }
+
+    /// Whether `from` may reach `to` on `port`, and the rules that allow it.
+    pub fn judge(
+        &mut self,
+        from: &Endpoint,
+        to: &Endpoint,
+        port: PortSpec,
+        mode: IpMatch,
+    ) -> &Judged {
+        let key = (self.class(from), self.class(to), port, mode);
+        let model = self.model;
+        self.verdicts
+            .entry(key)
+            .or_insert_with(|| Judged::from(&explain_endpoints(model, from, to, port, mode)))
+    }
+
+    /// The full explanation, with sentences naming these endpoints (not cached).
+    pub fn explain(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        port: PortSpec,
+        mode: IpMatch,
+    ) -> Explanation {
+        explain_endpoints(self.model, from, to, port, mode)
     }
 }
 

@@ -65,9 +65,8 @@ impl Finding {
 
 const EVIDENCE_LIMIT: usize = 8;
 
-fn push_limited(evidence: &mut Vec<String>, lines: impl IntoIterator<Item = String>) {
-    let lines: Vec<String> = lines.into_iter().collect();
-    let total = lines.len();
+/// The first EVIDENCE_LIMIT of `total` lines (only those were built), and how many more.
+fn push_counted(evidence: &mut Vec<String>, lines: impl IntoIterator<Item = String>, total: usize) {
     evidence.extend(lines.into_iter().take(EVIDENCE_LIMIT));
     if total > EVIDENCE_LIMIT {
         evidence.push(format!("... and {} more", total - EVIDENCE_LIMIT));
@@ -385,20 +384,26 @@ pub fn dns_egress(model: &Model, namespace: &str, target: &DnsTarget) -> Finding
         ports[1],
         dns.port_source
     )];
+    // Explanations (sentences naming the endpoints) only for the pairs shown.
     let mut failing: Vec<Explanation> = Vec::new();
+    let mut failing_total = 0;
     let mut failing_sources = BTreeSet::new();
     let mut rules: BTreeSet<String> = BTreeSet::new();
+    let mut explainer = eval::Explainer::new(model);
     for src in &sources {
         for dst in &dns.endpoints {
             for port in ports {
-                let e = eval::explain_endpoints(model, src, dst, port, IpMatch::All);
-                if e.allowed() {
-                    for r in e.egress.allowed_by.iter().chain(&e.ingress.allowed_by) {
+                let judged = explainer.judge(src, dst, port, IpMatch::All);
+                if judged.allowed {
+                    for r in judged.egress_by.iter().chain(&judged.ingress_by) {
                         rules.insert(r.to_string());
                     }
                 } else {
                     failing_sources.insert(src.name.clone());
-                    failing.push(e);
+                    failing_total += 1;
+                    if failing.len() < EVIDENCE_LIMIT {
+                        failing.push(explainer.explain(src, dst, port, IpMatch::All));
+                    }
                 }
             }
         }
@@ -434,7 +439,7 @@ pub fn dns_egress(model: &Model, namespace: &str, target: &DnsTarget) -> Finding
             sources.len()
         ),
     );
-    push_limited(
+    push_counted(
         &mut header,
         failing.iter().map(|e| {
             format!(
@@ -445,6 +450,7 @@ pub fn dns_egress(model: &Model, namespace: &str, target: &DnsTarget) -> Finding
                 e.denial().unwrap_or_default()
             )
         }),
+        failing_total,
     );
     f.evidence = header;
     f.fix = Some(fix);
@@ -659,8 +665,12 @@ pub fn allow(
         );
     }
     let mut allowed_lines = Vec::new();
+    let mut allowed_total = 0;
+    // Explanations (sentences naming the endpoints) only for the pairs shown.
     let mut denied = Vec::new();
+    let mut denied_total = 0;
     let mut checked = 0;
+    let mut explainer = eval::Explainer::new(model);
     for s in &sources {
         for t in &dests {
             if s.name == t.name {
@@ -668,17 +678,23 @@ pub fn allow(
             }
             for &port in ports {
                 checked += 1;
-                let e = eval::explain_endpoints(model, s, t, port, IpMatch::All);
-                if e.allowed() {
-                    allowed_lines.push(format!(
-                        "{} -> {}:{port} allowed: {}; {}",
-                        s.name,
-                        t.name,
-                        rules_text(&e.egress.allowed_by, Direction::Egress),
-                        rules_text(&e.ingress.allowed_by, Direction::Ingress)
-                    ));
+                let judged = explainer.judge(s, t, port, IpMatch::All);
+                if judged.allowed {
+                    allowed_total += 1;
+                    if allowed_lines.len() < EVIDENCE_LIMIT {
+                        allowed_lines.push(format!(
+                            "{} -> {}:{port} allowed: {}; {}",
+                            s.name,
+                            t.name,
+                            rules_text(&judged.egress_by, Direction::Egress),
+                            rules_text(&judged.ingress_by, Direction::Ingress)
+                        ));
+                    }
                 } else {
-                    denied.push(e);
+                    denied_total += 1;
+                    if denied.len() < EVIDENCE_LIMIT {
+                        denied.push(explainer.explain(s, t, port, IpMatch::All));
+                    }
                 }
             }
         }
@@ -698,7 +714,7 @@ pub fn allow(
                 port_list.join(", ")
             ),
         );
-        push_limited(&mut f.evidence, allowed_lines);
+        push_counted(&mut f.evidence, allowed_lines, allowed_total);
         return f;
     }
     let first = &denied[0];
@@ -706,7 +722,7 @@ pub fn allow(
         Status::Fail,
         format!(
             "{} of {checked} connections {from} -> {to} on {} are denied; {} -> {}:{}: {}",
-            denied.len(),
+            denied_total,
             port_list.join(", "),
             first.from,
             first.to,
@@ -714,7 +730,7 @@ pub fn allow(
             first.denial().unwrap_or_default()
         ),
     );
-    push_limited(
+    push_counted(
         &mut f.evidence,
         denied.iter().map(|e| {
             format!(
@@ -725,6 +741,7 @@ pub fn allow(
                 e.denial().unwrap_or_default()
             )
         }),
+        denied_total,
     );
     let side = if first.egress.allowed() {
         Direction::Ingress
@@ -804,9 +821,13 @@ pub fn deny(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Explanations (sentences naming the endpoints) only for the pairs shown.
     let mut allowed = Vec::new();
+    let mut allowed_total = 0;
+    let mut allowing_rules: BTreeSet<String> = BTreeSet::new();
     let mut denial_lines = Vec::new();
     let mut checked = 0;
+    let mut explainer = eval::Explainer::new(model);
     for s in &sources {
         for t in &dests {
             if s.name == t.name {
@@ -814,10 +835,21 @@ pub fn deny(
             }
             for &port in &ports {
                 checked += 1;
-                let e = eval::explain_endpoints(model, s, t, port, IpMatch::Any);
-                if e.allowed() {
-                    allowed.push(e);
+                let judged = explainer.judge(s, t, port, IpMatch::Any);
+                if judged.allowed {
+                    allowed_total += 1;
+                    allowing_rules.extend(
+                        judged
+                            .egress_by
+                            .iter()
+                            .chain(&judged.ingress_by)
+                            .map(ToString::to_string),
+                    );
+                    if allowed.len() < EVIDENCE_LIMIT {
+                        allowed.push(explainer.explain(s, t, port, IpMatch::Any));
+                    }
                 } else if denial_lines.len() < 3 {
+                    let e = explainer.explain(s, t, port, IpMatch::Any);
                     denial_lines.push(format!(
                         "{} -> {}:{port} denied: {}",
                         s.name,
@@ -854,7 +886,7 @@ pub fn deny(
             rules_text(&first.ingress.allowed_by, Direction::Ingress)
         ),
     );
-    push_limited(
+    push_counted(
         &mut f.evidence,
         allowed.iter().map(|e| {
             format!(
@@ -866,12 +898,9 @@ pub fn deny(
                 rules_text(&e.ingress.allowed_by, Direction::Ingress)
             )
         }),
+        allowed_total,
     );
-    let rules: BTreeSet<String> = allowed
-        .iter()
-        .flat_map(|e| e.egress.allowed_by.iter().chain(&e.ingress.allowed_by))
-        .map(ToString::to_string)
-        .collect();
+    let rules = allowing_rules;
     f.fix = Some(if rules.is_empty() {
         format!(
             "Select {} for ingress (or {} for egress) with a policy that does not allow this traffic.",

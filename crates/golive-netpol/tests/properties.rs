@@ -191,6 +191,25 @@ proptest! {
     }
 
     #[test]
+    fn the_class_caching_explainer_gives_the_reference_explanations(base in base_model(), ps in policies(6)) {
+        let m = with(&base, ps);
+        let mut explainer = golive_netpol::eval::Explainer::new(&m);
+        for s in &m.endpoints {
+            for t in &m.endpoints {
+                for q in ports() {
+                    for mode in [IpMatch::All, IpMatch::Any] {
+                        let reference = explain_endpoints(&m, s, t, q, mode);
+                        prop_assert_eq!(
+                            explainer.judge(s, t, q, mode),
+                            &golive_netpol::eval::Judged::from(&reference)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn union_is_order_independent(base in base_model(), ps in policies(6), seed in any::<u64>()) {
         let ports = ports();
         let a = matrix(&with(&base, ps.clone()), &ports);
