@@ -11,6 +11,7 @@ use rustls::pki_types::ServerName;
 
 use crate::client::{ClientShared, Origin, PreparedRequest, host_header, tls_connector};
 use crate::config::{ExecutorKind, LoadConfig};
+use crate::h1::H1Request;
 use crate::stats::SubRoute;
 use crate::threshold::{MetricSelector, TagFilter, ThresholdSpec};
 
@@ -222,7 +223,8 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                 Some(q) => format!("{}?{}", url.path(), q),
                 None => url.path().to_string(),
             };
-            let uri_h1: Uri = path_and_query
+            // Parsing as a URI rejects what would break the request line.
+            let _: Uri = path_and_query
                 .parse()
                 .map_err(|e| format!("{field}.path: {e}"))?;
             let uri_h2: Uri = url
@@ -260,14 +262,15 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                     status: f.status,
                 })
                 .collect();
+            let body = Bytes::from(r.body.clone().unwrap_or_default());
+            let h1 = H1Request::new(&method, &path_and_query, &headers_h1, &body);
             requests.push(PreparedRequest {
                 method,
                 origin,
-                uri_h1,
+                h1,
                 uri_h2,
-                headers_h1,
                 headers_h2,
-                body: Bytes::from(r.body.clone().unwrap_or_default()),
+                body,
                 timeout: r.timeout.unwrap_or(config.timeout).0,
                 routes,
             });
