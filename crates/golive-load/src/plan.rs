@@ -23,6 +23,7 @@ pub(crate) enum ExecKind {
     RampingVus {
         start_vus: u64,
         stages: Vec<(Duration, u64)>,
+        graceful_ramp_down: Duration,
     },
     ArrivalRate {
         schedule: RateSchedule,
@@ -289,6 +290,10 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                     .flatten()
                     .map(|s| (s.duration.0, s.target))
                     .collect(),
+                graceful_ramp_down: sc
+                    .graceful_ramp_down
+                    .map(|d| d.0)
+                    .unwrap_or(Duration::from_secs(30)),
             },
             ExecutorKind::ConstantArrivalRate | ExecutorKind::RampingArrivalRate => {
                 let unit = sc
