@@ -324,7 +324,9 @@ impl VuClient {
             };
             if !conn_slot.as_ref().is_some_and(Conn::usable) {
                 *conn_slot = None;
-                let c = connect(shared, origin).await?;
+                // Boxed: the TLS handshake state would otherwise make every request's
+                // future larger, and it is copied into place on each request.
+                let c = Box::pin(connect(shared, origin)).await?;
                 connecting_us = Some(c.connecting_us);
                 tls_us = c.tls_us;
                 *conn_slot = Some(c.conn);
@@ -336,11 +338,11 @@ impl VuClient {
             match conn {
                 Conn::H1(c) => {
                     let r = c.exchange(&req.h1).await.map_err(Failure)?;
-                    Ok((r.status, r.head_at, Instant::now()))
+                    Ok((r.status, r.head_at, r.done_at))
                 }
                 Conn::H1Tls(c) => {
                     let r = c.exchange(&req.h1).await.map_err(Failure)?;
-                    Ok((r.status, r.head_at, Instant::now()))
+                    Ok((r.status, r.head_at, r.done_at))
                 }
                 Conn::H2 { send, .. } => {
                     let mut request = Request::new(Full::new(req.body.clone()));

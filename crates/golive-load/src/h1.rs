@@ -397,10 +397,11 @@ pub(crate) struct H1Conn<S> {
     pub received: u64,
 }
 
-/// The final status and when its head was complete.
+/// The final status, when its head was complete and when the whole response was.
 pub(crate) struct H1Response {
     pub status: u16,
     pub head_at: Instant,
+    pub done_at: Instant,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
@@ -442,6 +443,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         self.sent += req.bytes.len() as u64;
 
         let mut parser = ResponseParser::new(req.head);
+        // The head's time is taken when it is parsed, but a head and body that arrived
+        // together share one clock read with the end.
+        let mut head_parsed = false;
         let mut head_at = None;
         loop {
             let (used, step) = parser
@@ -450,11 +454,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             self.start += used;
             match step {
                 Step::Head => {
-                    head_at = Some(Instant::now());
+                    head_parsed = true;
                     continue;
                 }
                 Step::Done => break,
                 Step::NeedMore => {}
+            }
+            if head_parsed && head_at.is_none() {
+                head_at = Some(Instant::now());
             }
             if self.start == self.end {
                 self.start = 0;
@@ -488,9 +495,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         self.start = 0;
         self.end = 0;
         self.busy = false;
+        let done_at = Instant::now();
         Ok(H1Response {
             status: parser.status(),
-            head_at: head_at.unwrap_or_else(Instant::now),
+            done_at,
+            head_at: head_at.unwrap_or(done_at),
         })
     }
 }
