@@ -147,10 +147,11 @@ enum Conn {
 }
 
 impl Conn {
-    fn usable(&self) -> bool {
+    /// Whether the next request can be sent on this connection.
+    fn ready_for_request(&mut self) -> bool {
         match self {
-            Conn::H1(c) => c.usable(),
-            Conn::H1Tls(c) => c.usable(),
+            Conn::H1(c) => c.ready_for_request(),
+            Conn::H1Tls(c) => c.ready_for_request(),
             Conn::H2 { send, .. } => !send.is_closed(),
         }
     }
@@ -322,7 +323,7 @@ impl VuClient {
                 Some(s) => s,
                 None => return Err(Failure(ErrorKind::Connect)),
             };
-            if !conn_slot.as_ref().is_some_and(Conn::usable) {
+            if !conn_slot.as_mut().is_some_and(Conn::ready_for_request) {
                 *conn_slot = None;
                 // Boxed: the TLS handshake state would otherwise make every request's
                 // future larger, and it is copied into place on each request.

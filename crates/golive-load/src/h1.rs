@@ -422,6 +422,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         self.reusable && !self.busy
     }
 
+    /// Whether an idle connection can carry the next request: the peer may have closed it
+    /// meanwhile (an idle timeout shorter than the VU's pause), which shows as a readable
+    /// EOF. One poll with a no-op waker: on a busy connection tokio knows it is not readable
+    /// and makes no system call.
+    pub fn ready_for_request(&mut self) -> bool {
+        if !self.usable() {
+            return false;
+        }
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut probe = tokio::io::ReadBuf::new(&mut self.buf[..]);
+        match std::pin::Pin::new(&mut self.io).poll_read(&mut cx, &mut probe) {
+            std::task::Poll::Pending => true,
+            // EOF, an error, or bytes nobody asked for: not safe to send on.
+            std::task::Poll::Ready(_) => {
+                self.reusable = false;
+                false
+            }
+        }
+    }
+
     pub fn take_counts(&mut self) -> (u64, u64) {
         (
             std::mem::take(&mut self.sent),
@@ -791,6 +811,19 @@ mod tests {
             )
         );
         assert_eq!(c.take_counts(), (0, 0));
+    }
+
+    #[test]
+    fn an_idle_connection_closed_by_the_peer_is_not_offered_for_the_next_request() {
+        let response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        let mut open = conn(vec![response.clone()]);
+        open.io.stall = true;
+        assert!(futures::executor::block_on(open.exchange(&get())).is_ok());
+        assert!(open.ready_for_request(), "nothing to read yet: still open");
+        let mut closed = conn(vec![response]);
+        assert!(futures::executor::block_on(closed.exchange(&get())).is_ok());
+        assert!(closed.usable());
+        assert!(!closed.ready_for_request(), "the peer's EOF is waiting");
     }
 
     #[test]

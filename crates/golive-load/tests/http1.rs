@@ -112,3 +112,23 @@ async fn a_response_cut_by_the_server_counts_as_reset() {
     assert!(s.http_reqs > 3, "{}", s.http_reqs);
     assert_eq!(s.error_counts, vec![("reset".to_string(), s.http_reqs)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_the_server_closed_while_idle_is_replaced_not_failed() {
+    // The server closes after each response without saying so, like an idle timeout
+    // shorter than the 50 ms between this VU's requests.
+    let server = common::start_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true).await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 1
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 20, duration: 1s, preAllocatedVUs: 1, maxVUs: 1, requests: [GET /]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert_eq!(s.http_reqs, 20);
+    assert_eq!(s.http_req_failed, 0, "{:?}", s.error_counts);
+    assert_eq!(server.connections(), 20);
+}
