@@ -72,11 +72,15 @@ sleep 0.5
 curl -fsS "$URL" >/dev/null 2>&1 || { echo "nginx did not answer on $URL" >&2; exit 1; }
 
 # golive: the root binary once it exposes `golive load`, else the crate's example.
+# The example binary takes the flags directly, the root binary after `load`.
 if [ -n "${GOLIVE_BIN:-}" ]; then
-  GOLIVE=("$GOLIVE_BIN" load)
+  case "$(basename "$GOLIVE_BIN")" in
+    golive-load) GOLIVE=("$GOLIVE_BIN") ;;
+    *) GOLIVE=("$GOLIVE_BIN" load) ;;
+  esac
 else
   (cd "$ROOT" && cargo build --release -q -p golive-load --example golive-load)
-  GOLIVE=("$ROOT/target/release/examples/golive-load")
+  GOLIVE=("${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/golive-load")
 fi
 WORKERS=1
 [ "${#PIN_TOOL[@]}" -eq 0 ] && WORKERS="$(nproc)"

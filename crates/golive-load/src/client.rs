@@ -1,5 +1,6 @@
-//! The HTTP client of one VU: one keep-alive connection per origin, hyper's low-level
-//! connection API, rustls (ring) with ALPN for HTTP/2.
+//! The HTTP client of one VU: one keep-alive connection per origin; HTTP/1.1 through the
+//! hand-written `h1` connection, HTTP/2 (chosen by ALPN over rustls with ring) through
+//! hyper's low-level connection API.
 
 use std::future::Future;
 use std::io;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::h1::{H1Conn, H1Request};
 use crate::stats::{ErrorKind, Outcome, Sample, SubRoute};
 
 /// A scheme+host+port that a VU keeps one connection to.
@@ -39,9 +41,8 @@ pub(crate) struct Origin {
 pub(crate) struct PreparedRequest {
     pub method: Method,
     pub origin: usize,
-    pub uri_h1: Uri,
+    pub h1: H1Request,
     pub uri_h2: Uri,
-    pub headers_h1: HeaderMap,
     pub headers_h2: HeaderMap,
     pub body: Bytes,
     pub timeout: Duration,
@@ -60,14 +61,9 @@ struct ByteCounts {
     received: AtomicU64,
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-/// Counts wire bytes (after TLS) for `data_sent` / `data_received`.
+/// Counts bytes (above TLS) for `data_sent` / `data_received` on an HTTP/2 connection.
 struct Counted {
-    inner: Stream,
+    inner: Box<TlsStream<TcpStream>>,
     counts: Arc<ByteCounts>,
 }
 
@@ -79,10 +75,7 @@ impl AsyncRead for Counted {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let res = match &mut this.inner {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        };
+        let res = Pin::new(this.inner.as_mut()).poll_read(cx, buf);
         let n = buf.filled().len() - before;
         if n > 0 {
             this.counts.received.fetch_add(n as u64, Ordering::Relaxed);
@@ -98,10 +91,7 @@ impl AsyncWrite for Counted {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let res = match &mut this.inner {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
-        };
+        let res = Pin::new(this.inner.as_mut()).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = res {
             this.counts.sent.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -113,36 +103,23 @@ impl AsyncWrite for Counted {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let res = match &mut this.inner {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        };
+        let res = Pin::new(this.inner.as_mut()).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = res {
             this.counts.sent.fetch_add(n as u64, Ordering::Relaxed);
         }
         res
     }
     fn is_write_vectored(&self) -> bool {
-        match &self.inner {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
+        self.inner.is_write_vectored()
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        Pin::new(self.get_mut().inner.as_mut()).poll_flush(cx)
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        Pin::new(self.get_mut().inner.as_mut()).poll_shutdown(cx)
     }
 }
 
-type Io = TokioIo<Counted>;
 type ReqBody = Full<Bytes>;
 
 /// Runs hyper's HTTP/2 connection tasks on the worker's `LocalSet`.
@@ -159,28 +136,35 @@ where
     }
 }
 
-enum Sender {
-    /// The connection future is driven inline by the VU while a request is in flight,
-    /// which saves a task hop per request.
-    H1 {
-        send: http1::SendRequest<ReqBody>,
-        driver: Option<Pin<Box<http1::Connection<Io, ReqBody>>>>,
-    },
+/// One connection of a VU, by protocol.
+enum Conn {
+    H1(H1Conn<TcpStream>),
+    H1Tls(Box<H1Conn<TlsStream<TcpStream>>>),
     H2 {
         send: http2::SendRequest<ReqBody>,
+        counts: Arc<ByteCounts>,
     },
-}
-
-pub(crate) struct Conn {
-    sender: Sender,
-    counts: Arc<ByteCounts>,
 }
 
 impl Conn {
-    fn usable(&self) -> bool {
-        match &self.sender {
-            Sender::H1 { send, driver } => driver.is_some() && !send.is_closed(),
-            Sender::H2 { send } => !send.is_closed(),
+    /// Whether the next request can be sent on this connection.
+    fn ready_for_request(&mut self) -> bool {
+        match self {
+            Conn::H1(c) => c.ready_for_request(),
+            Conn::H1Tls(c) => c.ready_for_request(),
+            Conn::H2 { send, .. } => !send.is_closed(),
+        }
+    }
+
+    /// Bytes sent and received since the last call.
+    fn take_counts(&mut self) -> (u64, u64) {
+        match self {
+            Conn::H1(c) => c.take_counts(),
+            Conn::H1Tls(c) => c.take_counts(),
+            Conn::H2 { counts, .. } => (
+                counts.sent.swap(0, Ordering::Relaxed),
+                counts.received.swap(0, Ordering::Relaxed),
+            ),
         }
     }
 }
@@ -195,7 +179,7 @@ pub(crate) struct VuClient {
 
 struct Failure(ErrorKind);
 
-fn io_kind(e: &io::Error) -> ErrorKind {
+pub(crate) fn io_kind(e: &io::Error) -> ErrorKind {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
@@ -266,8 +250,7 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
     let _ = tcp.set_nodelay(true);
     let t1 = Instant::now();
     let connecting_us = (t1 - t0).as_micros() as u64;
-    let counts = Arc::new(ByteCounts::default());
-    let (stream, tls_us, h2) = match (&origin.server_name, origin.https) {
+    let (conn, tls_us) = match (&origin.server_name, origin.https) {
         (Some(name), true) => {
             let Some(connector) = &shared.tls else {
                 return Err(Failure(ErrorKind::Tls));
@@ -278,36 +261,26 @@ async fn connect(shared: &ClientShared, origin: &Origin) -> Result<Connected, Fa
                     _ => ErrorKind::Tls,
                 })
             })?;
-            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            (
-                Stream::Tls(Box::new(tls)),
-                Some(t1.elapsed().as_micros() as u64),
-                h2,
-            )
+            let tls_us = Some(t1.elapsed().as_micros() as u64);
+            if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let counts = Arc::new(ByteCounts::default());
+                let io = TokioIo::new(Counted {
+                    inner: Box::new(tls),
+                    counts: counts.clone(),
+                });
+                let (send, conn) = http2::handshake(LocalExec, io)
+                    .await
+                    .map_err(|e| Failure(hyper_kind(&e)))?;
+                tokio::task::spawn_local(conn);
+                (Conn::H2 { send, counts }, tls_us)
+            } else {
+                (Conn::H1Tls(Box::new(H1Conn::new(tls))), tls_us)
+            }
         }
-        _ => (Stream::Plain(tcp), None, false),
-    };
-    let io = TokioIo::new(Counted {
-        inner: stream,
-        counts: counts.clone(),
-    });
-    let sender = if h2 {
-        let (send, conn) = http2::handshake(LocalExec, io)
-            .await
-            .map_err(|e| Failure(hyper_kind(&e)))?;
-        tokio::task::spawn_local(conn);
-        Sender::H2 { send }
-    } else {
-        let (send, conn) = http1::handshake(io)
-            .await
-            .map_err(|e| Failure(hyper_kind(&e)))?;
-        Sender::H1 {
-            send,
-            driver: Some(Box::pin(conn)),
-        }
+        _ => (Conn::H1(H1Conn::new(tcp)), None),
     };
     Ok(Connected {
-        conn: Conn { sender, counts },
+        conn,
         connecting_us,
         tls_us,
     })
@@ -350,9 +323,11 @@ impl VuClient {
                 Some(s) => s,
                 None => return Err(Failure(ErrorKind::Connect)),
             };
-            if !conn_slot.as_ref().is_some_and(Conn::usable) {
+            if !conn_slot.as_mut().is_some_and(Conn::ready_for_request) {
                 *conn_slot = None;
-                let c = connect(shared, origin).await?;
+                // Boxed: the TLS handshake state would otherwise make every request's
+                // future larger, and it is copied into place on each request.
+                let c = Box::pin(connect(shared, origin)).await?;
                 connecting_us = Some(c.connecting_us);
                 tls_us = c.tls_us;
                 *conn_slot = Some(c.conn);
@@ -361,47 +336,16 @@ impl VuClient {
             let Some(conn) = conn_slot.as_mut() else {
                 return Err(Failure(ErrorKind::Connect));
             };
-            match &mut conn.sender {
-                Sender::H1 { send, driver } => {
-                    let mut request = Request::new(Full::new(req.body.clone()));
-                    *request.method_mut() = req.method.clone();
-                    *request.uri_mut() = req.uri_h1.clone();
-                    *request.headers_mut() = req.headers_h1.clone();
-                    let fut = async {
-                        send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                        let resp = send
-                            .send_request(request)
-                            .await
-                            .map_err(|e| Failure(hyper_kind(&e)))?;
-                        let head_at = Instant::now();
-                        let status = resp.status().as_u16();
-                        let mut body = resp.into_body();
-                        while let Some(frame) = body.frame().await {
-                            frame.map_err(|e| Failure(hyper_kind(&e)))?;
-                        }
-                        Ok((status, head_at, Instant::now()))
-                    };
-                    tokio::pin!(fut);
-                    let Some(d) = driver.as_mut() else {
-                        return Err(Failure(ErrorKind::Reset));
-                    };
-                    let conn_result = tokio::select! {
-                        biased;
-                        r = &mut fut => return r,
-                        c = d.as_mut() => c,
-                    };
-                    // The connection ended first (server closed or failed); the request
-                    // future resolves once the driver is gone.
-                    *driver = None;
-                    match fut.await {
-                        Ok(v) => Ok(v),
-                        Err(f) => Err(match conn_result {
-                            Err(e) => Failure(hyper_kind(&e)),
-                            Ok(()) => f,
-                        }),
-                    }
+            match conn {
+                Conn::H1(c) => {
+                    let r = c.exchange(&req.h1).await.map_err(Failure)?;
+                    Ok((r.status, r.head_at, r.done_at))
                 }
-                Sender::H2 { send } => {
+                Conn::H1Tls(c) => {
+                    let r = c.exchange(&req.h1).await.map_err(Failure)?;
+                    Ok((r.status, r.head_at, r.done_at))
+                }
+                Conn::H2 { send, .. } => {
                     let mut request = Request::new(Full::new(req.body.clone()));
                     *request.method_mut() = req.method.clone();
                     *request.uri_mut() = req.uri_h2.clone();
@@ -427,11 +371,8 @@ impl VuClient {
             _ = timer.as_mut() => Err(Failure(ErrorKind::Timeout)),
         };
 
-        let (sent, received) = match self.conns.get(slot).and_then(Option::as_ref) {
-            Some(c) => (
-                c.counts.sent.swap(0, Ordering::Relaxed),
-                c.counts.received.swap(0, Ordering::Relaxed),
-            ),
+        let (sent, received) = match self.conns.get_mut(slot).and_then(Option::as_mut) {
+            Some(c) => c.take_counts(),
             None => (0, 0),
         };
         let (outcome, waiting_us, duration_us, ended_at) = match result {

@@ -20,6 +20,7 @@ mod client;
 mod config;
 mod duration;
 mod executor;
+mod h1;
 mod plan;
 mod run;
 mod stats;

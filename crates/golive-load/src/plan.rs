@@ -11,6 +11,7 @@ use rustls::pki_types::ServerName;
 
 use crate::client::{ClientShared, Origin, PreparedRequest, host_header, tls_connector};
 use crate::config::{ExecutorKind, LoadConfig};
+use crate::h1::H1Request;
 use crate::stats::SubRoute;
 use crate::threshold::{MetricSelector, TagFilter, ThresholdSpec};
 
@@ -22,6 +23,7 @@ pub(crate) enum ExecKind {
     RampingVus {
         start_vus: u64,
         stages: Vec<(Duration, u64)>,
+        graceful_ramp_down: Duration,
     },
     ArrivalRate {
         schedule: RateSchedule,
@@ -222,7 +224,8 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                 Some(q) => format!("{}?{}", url.path(), q),
                 None => url.path().to_string(),
             };
-            let uri_h1: Uri = path_and_query
+            // Parsing as a URI rejects what would break the request line.
+            let _: Uri = path_and_query
                 .parse()
                 .map_err(|e| format!("{field}.path: {e}"))?;
             let uri_h2: Uri = url
@@ -260,14 +263,15 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                     status: f.status,
                 })
                 .collect();
+            let body = Bytes::from(r.body.clone().unwrap_or_default());
+            let h1 = H1Request::new(&method, &path_and_query, &headers_h1, &body);
             requests.push(PreparedRequest {
                 method,
                 origin,
-                uri_h1,
+                h1,
                 uri_h2,
-                headers_h1,
                 headers_h2,
-                body: Bytes::from(r.body.clone().unwrap_or_default()),
+                body,
                 timeout: r.timeout.unwrap_or(config.timeout).0,
                 routes,
             });
@@ -286,6 +290,10 @@ pub(crate) fn compile(config: &LoadConfig) -> Result<Plan, String> {
                     .flatten()
                     .map(|s| (s.duration.0, s.target))
                     .collect(),
+                graceful_ramp_down: sc
+                    .graceful_ramp_down
+                    .map(|d| d.0)
+                    .unwrap_or(Duration::from_secs(30)),
             },
             ExecutorKind::ConstantArrivalRate | ExecutorKind::RampingArrivalRate => {
                 let unit = sc

@@ -235,3 +235,59 @@ async fn dropping_a_run_without_waiting_stops_its_traffic() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.requests(), settled);
 }
+
+/// Two VUs each start a 2 s request, then the stages drop to 0 VUs at 300–310 ms.
+fn slow_ramp_down(server: &common::TestServer, grace: &str) -> golive_load::LoadConfig {
+    common::config(&format!(
+        "load:
+  target: {}
+  scenarios:
+    s:
+      executor: ramping-vus
+      startVUs: 2
+      gracefulRampDown: {grace}
+      stages: [{{duration: 300ms, target: 2}}, {{duration: 10ms, target: 0}}]
+      requests: [GET /delay?ms=2000]
+",
+        server.base()
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_ramp_down_interrupts_iterations_that_outlast_it() {
+    let server = common::start().await;
+    let summary = LoadRun::start(slow_ramp_down(&server, "200ms"))
+        .unwrap()
+        .wait()
+        .await;
+    let s = &summary.snapshot;
+    assert_eq!(server.requests(), 2, "both VUs sent their slow request");
+    // k6: an interrupted iteration is not counted, nor the request it was waiting on.
+    assert_eq!((s.iterations, s.http_reqs, s.http_req_failed), (0, 0, 0));
+    assert!(s.error_counts.is_empty(), "{:?}", s.error_counts);
+    assert!(
+        s.elapsed >= Duration::from_millis(480) && s.elapsed < Duration::from_millis(1200),
+        "interrupted about 200 ms after the ramp-down, not after the 2 s response: {:?}",
+        s.elapsed
+    );
+    assert_eq!(s.vus, 0);
+    assert!(summary.aborted.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_ramp_down_longer_than_the_iteration_lets_it_complete() {
+    let server = common::start().await;
+    let s = LoadRun::start(slow_ramp_down(&server, "5s"))
+        .unwrap()
+        .wait()
+        .await
+        .snapshot;
+    assert_eq!(server.requests(), 2);
+    assert_eq!((s.iterations, s.http_reqs, s.http_req_failed), (2, 2, 0));
+    assert_eq!(s.status_counts, vec![(200, 2)]);
+    assert!(
+        s.elapsed >= Duration::from_millis(1950) && s.elapsed < Duration::from_millis(3500),
+        "the run ends when the 2 s responses arrive: {:?}",
+        s.elapsed
+    );
+}

@@ -129,3 +129,22 @@ async fn server_errors_count_as_failed_with_their_status() {
     );
     assert!(s.error_counts.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unresolvable_host_counts_as_dns_failure_without_aborting_the_run() {
+    // RFC 6761: `.invalid` never resolves.
+    let cfg = common::config(
+        "load:
+  target: http://nonexistent.invalid
+  scenarios:
+    s: {executor: constant-vus, vus: 1, duration: 500ms, requests: [GET /]}
+",
+    );
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    let s = &summary.snapshot;
+    assert!(s.http_reqs >= 1, "{}", s.http_reqs);
+    assert_eq!(s.http_req_failed, s.http_reqs);
+    assert_eq!(s.error_counts, vec![("dns".to_string(), s.http_reqs)]);
+    assert!(summary.aborted.is_none(), "{:?}", summary.aborted);
+    assert_eq!(s.iterations, s.http_reqs, "every iteration ran to its end");
+}

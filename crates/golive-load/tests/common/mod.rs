@@ -19,6 +19,8 @@ pub struct ServerState {
     pub requests: AtomicU64,
     pub mix_counter: AtomicU64,
     pub http2_requests: AtomicU64,
+    /// Connections accepted (TCP, before any TLS handshake).
+    pub connections: AtomicU64,
     /// Requests arriving in [start, start + 1 s) are held until the window ends.
     pub stall_from: Mutex<Option<Instant>>,
 }
@@ -37,6 +39,9 @@ impl TestServer {
     }
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
+    }
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::SeqCst)
     }
 }
 
@@ -59,6 +64,7 @@ async fn handle(
     }
     let path = req.uri().path().to_string();
     let mut status = 200;
+    let mut close = false;
     match path.as_str() {
         "/delay" => tokio::time::sleep(Duration::from_millis(query_ms(&req))).await,
         // Every 50th request takes 200 ms, the rest 10 ms: 98% / 2%.
@@ -77,10 +83,16 @@ async fn handle(
             }
         }
         "/error" => status = 500,
+        // The server ends the connection after each response.
+        "/close" => close = true,
         _ => {}
     }
     let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+    if close {
+        resp.headers_mut()
+            .insert(hyper::header::CONNECTION, "close".parse().unwrap());
+    }
     Ok(resp)
 }
 
@@ -94,6 +106,7 @@ pub async fn start() -> TestServer {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            st.connections.fetch_add(1, Ordering::SeqCst);
             let st = st.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
@@ -106,8 +119,18 @@ pub async fn start() -> TestServer {
     TestServer { addr, state }
 }
 
-/// An HTTPS server with a fresh self-signed certificate for `localhost`.
+/// An HTTPS server with a fresh self-signed certificate for `localhost`, offering h2 and
+/// http/1.1 by ALPN.
 pub async fn start_tls() -> TestServer {
+    start_tls_with(&[b"h2", b"http/1.1"]).await
+}
+
+/// An HTTPS server that speaks only HTTP/1.1 (ALPN `http/1.1`).
+pub async fn start_tls_http1() -> TestServer {
+    start_tls_with(&[b"http/1.1"]).await
+}
+
+async fn start_tls_with(alpn: &[&[u8]]) -> TestServer {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_der = cert.cert.der().clone();
@@ -121,7 +144,7 @@ pub async fn start_tls() -> TestServer {
     .with_no_client_auth()
     .with_single_cert(vec![cert_der], key_der)
     .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -132,6 +155,7 @@ pub async fn start_tls() -> TestServer {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            st.connections.fetch_add(1, Ordering::SeqCst);
             let st = st.clone();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
@@ -142,6 +166,51 @@ pub async fn start_tls() -> TestServer {
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), svc)
                     .await;
+            });
+        }
+    });
+    TestServer { addr, state }
+}
+
+/// A raw TCP server that answers every request head it reads with `response`, verbatim,
+/// and closes the connection after it when `close_after` is set. Counts requests.
+pub async fn start_raw(response: &'static [u8], close_after: bool) -> TestServer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(ServerState::default());
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            st.connections.fetch_add(1, Ordering::SeqCst);
+            let st = st.clone();
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    // GET requests only: a head ends the request.
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        st.requests.fetch_add(1, Ordering::SeqCst);
+                        if stream.write_all(response).await.is_err() {
+                            return;
+                        }
+                        if close_after {
+                            let _ = stream.shutdown().await;
+                            return;
+                        }
+                    }
+                }
             });
         }
     });
