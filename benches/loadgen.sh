@@ -120,8 +120,8 @@ rows["golive"] = dict(reqs=g["metrics"]["http_reqs"]["count"], secs=g["state"]["
                       p50=d["med"], p99=d["p(99)"], errors=g["metrics"]["http_req_failed"]["passes"])
 w = open(f"{out}/wrk.out").read()
 rows["wrk"] = dict(reqs=int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", w).group(1)),
-                   secs=duration, p50=wrk_ms(re.search(r"50%\s+(\S+)", w).group(1)),
-                   p99=wrk_ms(re.search(r"99%\s+(\S+)", w).group(1)),
+                   secs=duration, p50=wrk_ms(re.search(r"^\s*50%\s+(\S+)", w, re.M).group(1)),
+                   p99=wrk_ms(re.search(r"^\s*99%\s+(\S+)", w, re.M).group(1)),
                    errors=sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", w)))
 o = json.load(open(f"{out}/oha.out"))
 lp = o["latencyPercentiles"]
