@@ -142,7 +142,7 @@ fn hash_of_line(line: &str, prev: &str) -> Option<String> {
     let cut = body.rfind(r#","hash":""#)?;
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
-    hasher.update(body[..cut].as_bytes());
+    hasher.update(&body.as_bytes()[..cut]);
     hasher.update(b"}");
     Some(hex::encode(hasher.finalize()))
 }
