@@ -245,6 +245,8 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         text.matches(r#""type":"load_finished""#).count(),
         "{text}"
     );
+    // And the chain, load statistics included, verifies.
+    journal_verifies(state.path());
 }
 
 fn journal(state: &std::path::Path) -> String {
