@@ -140,6 +140,10 @@ enum JournalCommand {
     Verify {
         /// The state directory (holding journal.jsonl).
         dir: PathBuf,
+        /// A final hash a report printed: the journal must still hold that entry (lines
+        /// removed from the end are found only against a hash kept elsewhere).
+        #[arg(long, value_name = "HASH")]
+        expect: Option<String>,
     },
 }
 
@@ -237,7 +241,9 @@ fn main() -> ExitCode {
                 };
                 cockpit_exit(golive::tui::run(options).await)
             }
-            Command::Journal(JournalCommand::Verify { dir }) => report::verify(&dir),
+            Command::Journal(JournalCommand::Verify { dir, expect }) => {
+                report::verify(&dir, expect.as_deref())
+            }
             Command::Report {
                 plan,
                 cluster,

@@ -104,3 +104,84 @@ async fn report_combines_the_cluster_and_the_journal() {
     assert!(text.contains("chain intact"), "{text}");
     sim.shutdown().await;
 }
+
+#[test]
+fn verify_finds_lines_cut_off_the_end_and_checks_a_report_hash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    journal(dir.path());
+    let (_, full) = golive::runbook::journal::verify_dir(dir.path()).expect("verify");
+    let verify = |expect: Option<&str>| {
+        let mut cmd = golive();
+        cmd.args(["journal", "verify"]).arg(dir.path());
+        if let Some(hash) = expect {
+            cmd.args(["--expect", hash]);
+        }
+        let out = cmd.output().expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = verify(Some(&full.final_hash));
+    assert_eq!(code, Some(0), "{stdout}");
+
+    // The last line goes: the chain alone still holds, journal.head does not agree.
+    let path = dir.path().join(FILE_NAME);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&path, format!("{}\n", kept.join("\n"))).expect("cut");
+    let (code, stdout) = verify(None);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "journal.jsonl:3: the journal ends after 2 entries but journal.head recorded 3"
+        ),
+        "{stdout}"
+    );
+
+    // Without journal.head, the hash a report printed still finds it.
+    std::fs::remove_file(dir.path().join(golive::runbook::journal::HEAD_FILE_NAME))
+        .expect("remove head");
+    let (code, stdout) = verify(None);
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout) = verify(Some(&full.final_hash));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("no entry has the expected hash"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn report_on_a_tampered_journal_is_no_go_with_the_line_first() {
+    let (sim, dir, kubeconfig) = gravl_sim(&[]).await;
+    journal(dir.path());
+    let path = dir.path().join(FILE_NAME);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replacen(r#""alice""#, r#""mallory""#, 1)).expect("tamper");
+    let state = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        golive()
+            .args([
+                "report", "--plan", "gravl", "--format", "json", "--wait", "10",
+            ])
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--state-dir")
+            .arg(&state)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(json["verdict"], "no-go");
+    assert_eq!(json["journal"]["intact"], false);
+    let first = json["reasons"][0].as_str().unwrap_or_default();
+    assert!(
+        first.starts_with("journal line 1: content does not match its hash"),
+        "{first}"
+    );
+    sim.shutdown().await;
+}

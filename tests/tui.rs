@@ -457,9 +457,31 @@ fn a_step_waiting_for_its_phase_requirements_cannot_be_ticked() {
     assert!(text.contains("waits for Pre-flight"), "{text}");
 }
 
+/// Ticks every Pre-flight step, as if the journal had recorded them, so Deploy is open.
+fn preflight_done(app: &mut App) {
+    let plan = app.plan.clone();
+    for step in &plan.plan.runbook[0].steps {
+        app.runbook.steps.entry(step.id()).or_default().checked = true;
+    }
+}
+
+#[test]
+fn a_command_waiting_for_its_phase_requirements_does_not_run() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Char(']')), at(20)); // Deploy: Apply network policies
+    assert!(app.update(key(KeyCode::Char('x')), at(20)).is_empty());
+    assert_eq!(app.overlay, Overlay::None);
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("not run: this step requires Pre-flight first"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_command_runs_only_after_confirmation_and_its_result_is_journaled() {
     let mut app = failing_app();
+    preflight_done(&mut app);
     app.update(key(KeyCode::Char(']')), at(20)); // Deploy: Apply network policies
     assert!(app.update(key(KeyCode::Char('x')), at(20)).is_empty());
     let Overlay::ConfirmCommand { command, .. } = &app.overlay else {
@@ -656,6 +678,7 @@ fn resizing_to_any_size_never_panics() {
         draw_all(&mut app);
         app.update(key(KeyCode::Esc), at(33));
     }
+    preflight_done(&mut app);
     app.update(key(KeyCode::Char(']')), at(33));
     app.update(key(KeyCode::Char('x')), at(33));
     assert!(matches!(app.overlay, Overlay::ConfirmCommand { .. }));

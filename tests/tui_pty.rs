@@ -350,7 +350,24 @@ fn a_step_command_runs_after_confirmation_and_its_exit_code_is_journaled() {
     let state = tempfile::tempdir().expect("state dir");
     let mut c = spawn(home.path(), state.path(), false);
     c.wait_for("panes", Duration::from_secs(10), |s| s.contains("Runbook"));
-    // Deploy's first step applies the network policies.
+    // Deploy's first step applies the network policies; Deploy requires Pre-flight.
+    c.send("]x");
+    c.wait_for("the refusal", Duration::from_secs(5), |s| {
+        s.contains("not run: this step requires Pre-flight first")
+    });
+    assert!(!c.screen().contains("Run this command now?"));
+    c.send("[ ");
+    c.wait_for("the first tick", Duration::from_secs(5), |s| {
+        s.contains("[x] Verify all production DNS records")
+    });
+    c.send("jj ");
+    c.wait_for("the backup tick", Duration::from_secs(5), |s| {
+        s.contains("[x] Validate backup procedures")
+    });
+    c.send("j ");
+    c.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
+        s.contains("Pre-flight 4/4")
+    });
     c.send("]x");
     c.wait_for("the confirmation", Duration::from_secs(5), |s| {
         s.contains("Run this command now?") && s.contains("$ kubectl apply")

@@ -39,7 +39,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
-    let state = RunbookState::replay(&entries);
+    let state = RunbookState::replay_checked(&entries, &verification);
     let (view, probes) = tokio::join!(
         observe(&loaded, &target, options.wait),
         crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1)))
@@ -91,14 +91,18 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     ExitCode::from(super::check::exit_code(decision.verdict))
 }
 
-/// `golive journal verify DIR`: exit 0 when the chain is intact, 1 with the lines otherwise.
-pub fn verify(dir: &Path) -> ExitCode {
+/// `golive journal verify DIR [--expect HASH]`: exit 0 when the chain is intact (and holds
+/// the entry a report named), 1 with the lines otherwise.
+pub fn verify(dir: &Path, expect: Option<&str>) -> ExitCode {
     match journal::verify_dir(dir) {
         Err(e) => {
             eprintln!("golive journal: {e}");
             ExitCode::from(2)
         }
-        Ok((_, v)) => {
+        Ok((entries, mut v)) => {
+            if let Some(hash) = expect {
+                journal::check_anchor(&entries, hash, &mut v);
+            }
             let path = dir.join(journal::FILE_NAME);
             if let Some(line) = v.torn_tail {
                 println!(

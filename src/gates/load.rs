@@ -147,11 +147,46 @@ impl LoadEvidence {
                 });
             }
         }
-        Ok(LoadEvidence {
+        let evidence = LoadEvidence {
             finished_at: Some(finished_at),
             running: false,
             requests: json["metrics"]["http_reqs"]["count"].as_u64().unwrap_or(0),
             thresholds: out,
+        };
+        // A run stopped with Ctrl-C or by abortOnFail did not run the planned test.
+        Ok(match json["state"]["aborted"].as_str() {
+            Some(why) => evidence.ended_early(why),
+            None => evidence,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export(aborted: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "metrics": {"http_reqs": {"count": 500, "rate": 100.0}},
+            "thresholds": {"http_req_duration": [{"expr": "p(95)<200", "ok": true, "value": 3.1}]},
+            "state": {"duration_ms": 5000, "aborted": aborted, "thresholds_ok": true}
+        })
+    }
+
+    #[test]
+    fn an_exported_run_that_completed_and_met_its_thresholds_passes() {
+        let at = Timestamp::from_second(1_800_000_000).expect("timestamp");
+        let e = LoadEvidence::from_export_json(&export(serde_json::Value::Null), at).expect("ok");
+        assert_eq!(thresholds(Some(&e)).status, Status::Pass);
+    }
+
+    #[test]
+    fn an_exported_run_stopped_early_never_passes_even_with_its_thresholds_met() {
+        let at = Timestamp::from_second(1_800_000_000).expect("timestamp");
+        let e =
+            LoadEvidence::from_export_json(&export("stopped on request".into()), at).expect("ok");
+        let v = thresholds(Some(&e));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(v.summary.contains("stopped on request"), "{}", v.summary);
     }
 }

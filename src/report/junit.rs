@@ -1,5 +1,5 @@
 use super::ReportInput;
-use crate::gates::Status;
+use crate::gates::{Status, Verdict};
 use std::fmt::Write;
 
 fn xml(text: &str) -> String {
@@ -76,30 +76,97 @@ pub fn render(input: &ReportInput) -> String {
         }
         let _ = writeln!(out, "  </testsuite>");
     }
-    let thresholds = input
-        .state
+    let run = input.state.load.as_ref().filter(|l| !l.running);
+    // Planned thresholds without a result are errors: a missing load test is not a pass.
+    let planned: Vec<String> = input
+        .plan
         .load
-        .as_ref()
-        .map(|l| l.thresholds.as_slice())
-        .unwrap_or(&[]);
-    let failures = thresholds.iter().filter(|t| !t.ok).count();
+        .iter()
+        .flat_map(|l| {
+            l.thresholds.iter().flat_map(|(metric, specs)| {
+                specs.iter().map(move |t| format!("{metric} {}", t.expr))
+            })
+        })
+        .collect();
+    let mut cases: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    match run {
+        Some(load) => {
+            for t in &load.thresholds {
+                let failure = (!t.ok).then(|| format!("measured {}", t.measured));
+                cases.push((format!("{} {}", t.metric, t.expr), failure, None));
+            }
+        }
+        None => {
+            let why = if input.state.load.is_some() {
+                "the load test never finished"
+            } else {
+                "no load test was run"
+            };
+            for name in planned {
+                cases.push((name, None, Some(why.to_string())));
+            }
+        }
+    }
+    let failures = cases.iter().filter(|c| c.1.is_some()).count();
+    let errors = cases.iter().filter(|c| c.2.is_some()).count();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"load.thresholds\" tests=\"{}\" failures=\"{failures}\">",
-        thresholds.len()
+        "  <testsuite name=\"load.thresholds\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
+        cases.len()
     );
-    for t in thresholds {
-        let name = format!("{} {}", t.metric, t.expr);
+    for (name, failure, error) in &cases {
         let _ = write!(
             out,
             "    <testcase classname=\"load.thresholds\" name=\"{}\">",
-            xml(&name)
+            xml(name)
         );
-        if !t.ok {
-            let _ = write!(out, "<failure message=\"measured {}\"/>", xml(&t.measured));
+        if let Some(message) = failure {
+            let _ = write!(out, "<failure message=\"{}\"/>", xml(message));
+        }
+        if let Some(message) = error {
+            let _ = write!(out, "<error message=\"undecided: {}\"/>", xml(message));
         }
         let _ = writeln!(out, "</testcase>");
     }
-    let _ = writeln!(out, "  </testsuite>\n</testsuites>");
+    let _ = writeln!(out, "  </testsuite>");
+    decision_suite(&mut out, input);
+    let _ = writeln!(out, "</testsuites>");
     out
+}
+
+/// The go/no-go itself (steps, sign-offs, journal included) as one test case, so a CI job
+/// that reads only JUnit cannot pass an undecided go-live. An override does not make it
+/// green: like `golive report`'s exit code, the case follows the evidence, and its message
+/// names the override.
+fn decision_suite(out: &mut String, input: &ReportInput) {
+    let decision = input.decision;
+    let mut reasons = decision.reasons.join("\n");
+    let overridden = match &decision.overridden {
+        Some(o) => {
+            reasons = format!(
+                "overridden to GO by {} at {}: {}\n{reasons}",
+                o.by, o.at, o.reason
+            );
+            " (overridden to GO)"
+        }
+        None => "",
+    };
+    let reasons = xml(&reasons);
+    let (failures, errors, body) = match decision.verdict {
+        Verdict::Go => (0, 0, format!("<system-out>GO: {reasons}</system-out>")),
+        Verdict::NoGo => (
+            1,
+            0,
+            format!("<failure message=\"NO-GO{overridden}\">{reasons}</failure>"),
+        ),
+        Verdict::Unknown => (
+            0,
+            1,
+            format!("<error message=\"undecided: UNKNOWN{overridden}\">{reasons}</error>"),
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"go-live\" tests=\"1\" failures=\"{failures}\" errors=\"{errors}\">\n    <testcase classname=\"go-live\" name=\"verdict\">{body}</testcase>\n  </testsuite>"
+    );
 }

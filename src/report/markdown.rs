@@ -180,6 +180,11 @@ pub fn render(input: &ReportInput) -> String {
                 if checked { "x" } else { " " },
                 step.0.text
             );
+            if let Some(s) = st.filter(|s| s.checked && s.verified_by.is_some()) {
+                for e in &s.evidence {
+                    let _ = writeln!(out, "  - evidence: {e}");
+                }
+            }
             if let Some(c) = st.and_then(|s| s.last_command.as_ref()) {
                 let code = c
                     .exit_code
@@ -205,14 +210,14 @@ pub fn render(input: &ReportInput) -> String {
     }
     let _ = writeln!(
         out,
-        "## Sign-off\n\n| Role | Name | Decision | Time | Verdict then | Comment |\n|---|---|---|---|---|---|"
+        "## Sign-off\n\n| Role | Name | Decision | Time | Verdict then | Gates then | Comment |\n|---|---|---|---|---|---|---|"
     );
     for role in &plan.signoff {
         match input.state.signoffs.iter().find(|s| &s.role == role) {
             Some(s) => {
                 let _ = writeln!(
                     out,
-                    "| {role} | {} | {} | {} | {} | {} |",
+                    "| {role} | {} | {} | {} | {} | {} | {} |",
                     cell(&s.name),
                     if s.approve {
                         "✅ approved"
@@ -221,11 +226,12 @@ pub fn render(input: &ReportInput) -> String {
                     },
                     s.at,
                     s.verdict,
+                    cell(&gates_then(&s.gates)),
                     cell(s.comment.as_deref().unwrap_or(""))
                 );
             }
             None => {
-                let _ = writeln!(out, "| {role} | — | pending | — | — | |");
+                let _ = writeln!(out, "| {role} | — | pending | — | — | — | |");
             }
         }
     }
@@ -259,4 +265,20 @@ pub fn render(input: &ReportInput) -> String {
         }
     }
     out
+}
+
+/// The gate states a sign-off was given over, in one cell: what did not pass, by name.
+fn gates_then(gates: &[(String, String)]) -> String {
+    let passing = gates.iter().filter(|(_, s)| s == "pass").count();
+    let others: Vec<String> = gates
+        .iter()
+        .filter(|(_, s)| s != "pass")
+        .map(|(id, s)| format!("{id} {s}"))
+        .collect();
+    match (passing, others.is_empty()) {
+        (0, true) => "none recorded".into(),
+        (n, true) => format!("all {n} pass"),
+        (0, false) => others.join(", "),
+        (n, false) => format!("{n} pass; {}", others.join(", ")),
+    }
 }

@@ -7,7 +7,7 @@ mod markdown;
 use crate::gates::{GateVerdict, Verdict};
 use crate::plan::Plan;
 use crate::runbook::journal::Verification;
-use crate::runbook::state::{Decision, RunbookState};
+use crate::runbook::state::{CommandRecord, Decision, RunbookState};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -43,6 +43,21 @@ struct StepJson<'a> {
     evidence: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    notes: Vec<NoteJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<&'a CommandRecord>,
+    /// A command that started and has no recorded end (golive stopped while it ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command_unfinished: Option<NoteJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct NoteJson<'a> {
+    at: Timestamp,
+    by: &'a str,
+    text: &'a str,
 }
 
 pub fn json(input: &ReportInput) -> serde_json::Value {
@@ -65,6 +80,17 @@ pub fn json(input: &ReportInput) -> serde_json::Value {
                         verified_by: st.and_then(|x| x.verified_by.as_deref()),
                         evidence: st.map(|x| x.evidence.as_slice()).unwrap_or(&[]),
                         verify: s.0.verify.as_ref().map(|v| v.value.to_string()),
+                        owner: s.0.owner.as_deref(),
+                        notes: st
+                            .map(|x| x.notes.as_slice())
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(|(at, by, text)| NoteJson { at: *at, by, text })
+                            .collect(),
+                        command: st.and_then(|x| x.last_command.as_ref()),
+                        command_unfinished: st
+                            .and_then(|x| x.command_started.as_ref())
+                            .map(|(at, by, text)| NoteJson { at: *at, by, text }),
                         id,
                     }
                 })

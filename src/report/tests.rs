@@ -186,3 +186,58 @@ fn junit_makes_failures_and_undecided_gates_red() {
     assert!(xml.contains("<testcase classname=\"load.thresholds\" name=\"http_reqs rate&gt;100\"><failure message=\"measured 19.8\"/>"));
     insta::assert_snapshot!(xml);
 }
+
+#[test]
+fn junit_without_a_load_run_lists_the_planned_thresholds_as_undecided_and_the_verdict_red() {
+    let plan = plan::load_with_env("gravl", |_| None).expect("plan").plan;
+    let gates: Vec<GateVerdict> = gates(&plan)
+        .into_iter()
+        .map(|mut g| {
+            g.status = Status::Pass;
+            g
+        })
+        .collect();
+    let state = RunbookState::default();
+    let decision = decide(&plan, &gates, &state);
+    let (_, verification) = crate::runbook::journal::verify_text("");
+    let input = ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(0),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+    };
+    let xml = junit(&input);
+    assert!(
+        xml.contains(
+            "<testsuite name=\"load.thresholds\" tests=\"4\" failures=\"0\" errors=\"4\">"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "name=\"http_reqs rate&gt;100\"><error message=\"undecided: no load test was run\"/>"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase classname=\"go-live\" name=\"verdict\"><error message=\"undecided: UNKNOWN\">"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn markdown_shows_what_a_step_was_verified_on_and_the_gates_under_each_sign_off() {
+    let (text, _) = render(markdown);
+    assert!(
+        text.contains("  - evidence: gate cluster-access"),
+        "auto-verified steps carry their evidence: {text}"
+    );
+    assert!(
+        text.contains("| Security | carol | ❌ rejected |")
+            && text.contains("| cluster-issuers fail |"),
+        "a sign-off shows the gates it was given over: {text}"
+    );
+}

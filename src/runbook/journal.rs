@@ -10,10 +10,13 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "journal.jsonl";
+/// Beside the journal: how many entries it held and the last hash, rewritten after every
+/// append. The chain alone cannot tell that its last lines were cut off; this can.
+pub const HEAD_FILE_NAME: &str = "journal.head";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Everything an operator or golive itself does during a go-live.
@@ -159,8 +162,23 @@ pub enum JournalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the journal {path} is damaged: {problem}")]
-    Damaged { path: PathBuf, problem: String },
+    #[error(
+        "the journal {path} is in use by another golive (two cockpits on one state directory \
+         would fork the record): quit the other one or pass another --state-dir"
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "the journal {path} could not be cut back after a failed write ({problem}); \
+         nothing more is recorded: restart golive, it repairs the last line"
+    )]
+    Poisoned { path: PathBuf, problem: String },
+}
+
+/// The content of `journal.head`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub entries: u64,
+    pub hash: String,
 }
 
 /// What `verify` found.
@@ -172,17 +190,32 @@ pub struct Verification {
     pub problems: Vec<(usize, String)>,
     /// A last line that is not a complete entry (a write cut short).
     pub torn_tail: Option<usize>,
+    /// The 1-based line of each entry, in order.
+    pub lines: Vec<usize>,
 }
 
 impl Verification {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }
+
+    fn line_of(&self, entry_index: usize) -> usize {
+        self.lines.get(entry_index).copied().unwrap_or(0)
+    }
+
+    /// The problems as the reasons a decision cannot rest on this record.
+    pub fn integrity_reasons(&self) -> Vec<String> {
+        self.problems
+            .iter()
+            .map(|(line, problem)| format!("journal line {line}: {problem}"))
+            .collect()
+    }
 }
 
 /// Reads and checks a journal's text. Never fails: problems are reported with their line.
 pub fn verify_text(text: &str) -> (Vec<Entry>, Verification) {
     let mut entries = Vec::new();
+    let mut entry_lines = Vec::new();
     let mut problems = Vec::new();
     let mut torn_tail = None;
     let mut prev = GENESIS.to_string();
@@ -231,13 +264,98 @@ pub fn verify_text(text: &str) -> (Vec<Entry>, Verification) {
         prev = entry.hash.clone();
         expected_seq = entry.seq + 1;
         entries.push(entry);
+        entry_lines.push(line_no);
     }
     let verification = Verification {
         entries: entries.len(),
         final_hash: prev,
         problems,
         torn_tail,
+        lines: entry_lines,
     };
+    (entries, verification)
+}
+
+/// Compares the journal with what `journal.head` recorded after the last append. The
+/// journal may hold more (golive stopped between the two writes), never fewer or others.
+pub fn check_head(entries: &[Entry], head: &Head, verification: &mut Verification) {
+    let after_last = lines_of(entries, verification) + 1;
+    if (entries.len() as u64) < head.entries {
+        verification.problems.push((
+            after_last,
+            format!(
+                "the journal ends after {} entries but {HEAD_FILE_NAME} recorded {}: \
+                 its last lines were removed",
+                entries.len(),
+                head.entries
+            ),
+        ));
+        return;
+    }
+    if head.entries > 0 {
+        let index = (head.entries - 1) as usize;
+        if entries[index].hash != head.hash {
+            verification.problems.push((
+                verification.line_of(index),
+                format!(
+                    "entry {index} is not the one {HEAD_FILE_NAME} recorded (hash {}): \
+                     the journal was rewritten",
+                    short(&head.hash)
+                ),
+            ));
+        }
+    }
+}
+
+/// Checks that the journal still holds the entry whose hash a report printed
+/// (`golive journal verify --expect HASH`): entries may follow it, none may be missing.
+pub fn check_anchor(entries: &[Entry], hash: &str, verification: &mut Verification) {
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash == GENESIS || entries.iter().any(|e| e.hash == hash) {
+        return;
+    }
+    verification.problems.push((
+        lines_of(entries, verification) + 1,
+        format!(
+            "no entry has the expected hash {}: lines up to it were removed or rewritten",
+            short(&hash)
+        ),
+    ));
+}
+
+fn lines_of(entries: &[Entry], verification: &Verification) -> usize {
+    if entries.is_empty() {
+        0
+    } else {
+        verification.line_of(entries.len() - 1)
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+fn read_head(dir: &Path) -> Result<Option<Head>, String> {
+    let path = dir.join(HEAD_FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{} is not readable: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Verifies `text` as the journal of `dir`, including what `journal.head` recorded.
+fn verify_with_head(dir: &Path, text: &str) -> (Vec<Entry>, Verification) {
+    let (entries, mut verification) = verify_text(text);
+    match read_head(dir) {
+        Ok(Some(head)) => check_head(&entries, &head, &mut verification),
+        Ok(None) => {}
+        Err(problem) => verification
+            .problems
+            .push((lines_of(&entries, &verification) + 1, problem)),
+    }
     (entries, verification)
 }
 
@@ -245,84 +363,104 @@ pub fn verify_dir(dir: &Path) -> Result<(Vec<Entry>, Verification), JournalError
     let path = dir.join(FILE_NAME);
     let text =
         std::fs::read_to_string(&path).map_err(|source| JournalError::Open { path, source })?;
-    Ok(verify_text(&text))
+    Ok(verify_with_head(dir, &text))
 }
 
-/// An open journal, appended to by one owner.
+/// An open journal, appended to by one owner: the file is locked while it is open.
 pub struct Journal {
+    dir: PathBuf,
     path: PathBuf,
     file: File,
+    /// Bytes of complete entries: a failed append is cut back to this length.
+    len: u64,
     operator: String,
     next_seq: u64,
     last_hash: String,
+    /// A failed append that could not be cut back: nothing more may be appended.
+    poisoned: Option<String>,
     pub entries: Vec<Entry>,
-    /// Set when the journal was opened with a torn last line or a broken chain.
+    /// What opening found (a torn last line) and what the chain check found.
     pub warnings: Vec<String>,
+    /// The chain check at open: a broken chain is no ground for a GO.
+    pub verification: Verification,
 }
 
 impl Journal {
-    /// Opens (or creates) `dir/journal.jsonl`. A torn last line is cut off and reported;
-    /// a broken chain is reported but does not stop golive from starting: the record of
-    /// what was acknowledged matters more, and `golive journal verify` names the line.
+    /// Opens (or creates) `dir/journal.jsonl` and locks it. A torn last line is cut off and
+    /// reported; a broken chain is reported but does not stop golive from starting: the
+    /// record of what was acknowledged matters more, and `golive journal verify` names the
+    /// line. Another golive holding the journal is an error: two writers fork the chain.
     pub fn open(dir: &Path, operator: &str) -> Result<Self, JournalError> {
         std::fs::create_dir_all(dir).map_err(|source| JournalError::Open {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(JournalError::Open { path, source }),
+        let open_error = |source| JournalError::Open {
+            path: path.clone(),
+            source,
         };
-        let (entries, verification) = verify_text(&text);
+        let write_error = |source| JournalError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(open_error)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Locked { path: path.clone() });
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(open_error(source)),
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(open_error)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let (entries, verification) = verify_with_head(dir, &text);
         let mut warnings = Vec::new();
+        let mut len = bytes.len() as u64;
         if let Some(line) = verification.torn_tail {
             warnings.push(format!(
                 "{}:{line}: the last line was cut short (a write interrupted) and is ignored",
                 path.display()
             ));
             // Drop the torn bytes so the next entry starts on a clean line.
-            let keep = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
-            let file = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(|source| JournalError::Open {
-                    path: path.clone(),
-                    source,
-                })?;
-            file.set_len(keep as u64)
-                .map_err(|source| JournalError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
-            file.sync_all().map_err(|source| JournalError::Write {
-                path: path.clone(),
-                source,
-            })?;
+            len = bytes
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map(|i| i as u64 + 1)
+                .unwrap_or(0);
+            file.set_len(len).map_err(write_error)?;
+            file.sync_all().map_err(write_error)?;
+        } else if bytes.last().is_some_and(|&b| b != b'\n') {
+            // A whole entry whose newline never reached the disk: end its line, or the
+            // next entry would be glued to it.
+            file.write_all(b"\n").map_err(write_error)?;
+            file.sync_data().map_err(write_error)?;
+            len += 1;
         }
         for (line, problem) in &verification.problems {
             warnings.push(format!("{}:{line}: {problem}", path.display()));
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| JournalError::Open {
-                path: path.clone(),
-                source,
-            })?;
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(Self {
             next_seq: entries.last().map(|e| e.seq + 1).unwrap_or(0),
-            last_hash: verification.final_hash,
+            last_hash: verification.final_hash.clone(),
+            dir: dir.to_path_buf(),
             path,
             file,
+            len,
             operator: operator.to_string(),
+            poisoned: None,
             entries,
             warnings,
+            verification,
         })
     }
 
@@ -338,8 +476,15 @@ impl Journal {
         &self.last_hash
     }
 
-    /// Appends `action`, fsync'd before returning: only then may the screen show it.
+    /// Appends `action`, fsync'd before returning: only then may the screen show it. A
+    /// failed write is cut back, so what was refused never comes back on a restart.
     pub fn append(&mut self, action: Action, at: Timestamp) -> Result<&Entry, JournalError> {
+        if let Some(problem) = &self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+                problem: problem.clone(),
+            });
+        }
         let seq = self.next_seq;
         let hash = digest(seq, &at, &self.operator, &action, &self.last_hash);
         let entry = Entry {
@@ -355,31 +500,60 @@ impl Journal {
             source: std::io::Error::other(e),
         })?;
         line.push(b'\n');
-        let write_error = |source| JournalError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        self.file.write_all(&line).map_err(write_error)?;
-        self.file
-            .sync_data()
-            .map_err(|source| JournalError::Write {
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            if let Err(cut) = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_data())
+            {
+                self.poisoned = Some(format!("{source}; cutting back: {cut}"));
+            }
+            return Err(JournalError::Write {
                 path: self.path.clone(),
                 source,
-            })?;
+            });
+        }
+        self.len += line.len() as u64;
         self.next_seq += 1;
         self.last_hash = hash;
+        if let Err(e) = self.write_head() {
+            self.warnings.push(format!(
+                "{}: {e} (the journal itself is written)",
+                self.dir.join(HEAD_FILE_NAME).display()
+            ));
+        }
         self.entries.push(entry);
         Ok(self.entries.last().expect("an entry was just pushed"))
     }
+
+    /// Rewrites `journal.head` (a temporary file renamed over it, so it is whole or old).
+    fn write_head(&self) -> std::io::Result<()> {
+        let head = Head {
+            entries: self.next_seq,
+            hash: self.last_hash.clone(),
+        };
+        let tmp = self.dir.join(format!("{HEAD_FILE_NAME}.tmp"));
+        let mut file = File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec(&head).map_err(std::io::Error::other)?)?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, self.dir.join(HEAD_FILE_NAME))
+    }
 }
 
-/// `--operator`, else `GOLIVE_OPERATOR`, else `$USER` or `$LOGNAME`, else "unknown".
+/// `--operator`, else `GOLIVE_OPERATOR`, else `$USER` or `$LOGNAME`, else "unknown"; an
+/// empty value counts as unset.
 pub fn operator_name(flag: Option<&str>) -> String {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var("GOLIVE_OPERATOR").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .filter(|s| !s.trim().is_empty())
+    let named = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    flag.and_then(named)
+        .or_else(|| {
+            ["GOLIVE_OPERATOR", "USER", "LOGNAME"]
+                .iter()
+                .find_map(|var| std::env::var(var).ok().as_deref().and_then(named))
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -486,6 +660,7 @@ mod tests {
         .expect("append");
         let (_, v) = verify_dir(dir.path()).expect("verify");
         assert!(v.ok(), "{v:?}");
+        drop(j);
         let reopened = Journal::open(dir.path(), "alice").expect("reopen");
         assert!(reopened.warnings.is_empty(), "{:?}", reopened.warnings);
     }
@@ -555,5 +730,89 @@ mod tests {
         let (_, v) = verify_dir(dir.path()).expect("verify");
         assert!(v.ok() && v.torn_tail.is_none(), "{v:?}");
         assert_eq!(v.entries, 3);
+    }
+
+    #[test]
+    fn removed_last_lines_are_found_through_the_head_file() {
+        let (dir, text) = journal_with(3);
+        let lines: Vec<&str> = text.lines().collect();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            format!("{}\n{}\n", lines[0], lines[1]),
+        )
+        .expect("write");
+        let (_, v) = verify_dir(dir.path()).expect("verify");
+        assert_eq!(v.problems.len(), 1, "{v:?}");
+        assert_eq!(v.problems[0].0, 3, "{v:?}");
+        assert!(v.problems[0].1.contains("last lines were removed"), "{v:?}");
+    }
+
+    #[test]
+    fn a_journal_one_entry_ahead_of_its_head_verifies() {
+        // golive stopped between appending and rewriting the head.
+        let (dir, _) = journal_with(3);
+        let head_path = dir.path().join(HEAD_FILE_NAME);
+        let (entries, _) = verify_dir(dir.path()).expect("verify");
+        let behind = Head {
+            entries: 2,
+            hash: entries[1].hash.clone(),
+        };
+        std::fs::write(&head_path, serde_json::to_vec(&behind).expect("json")).expect("write");
+        let (_, v) = verify_dir(dir.path()).expect("verify");
+        assert!(v.ok(), "{v:?}");
+    }
+
+    #[test]
+    fn a_report_hash_no_longer_in_the_journal_is_found() {
+        let (dir, text) = journal_with(3);
+        let (entries, _) = verify_dir(dir.path()).expect("verify");
+        let reported = entries[2].hash.clone();
+        let (entries, mut v) = verify_text(&text);
+        check_anchor(&entries, &reported, &mut v);
+        assert!(v.ok(), "the reported hash is there: {v:?}");
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = format!("{}\n{}\n", lines[0], lines[1]);
+        let (entries, mut v) = verify_text(&cut);
+        check_anchor(&entries, &reported, &mut v);
+        assert!(!v.ok());
+        assert!(v.problems[0].1.contains("expected hash"), "{v:?}");
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = Journal::open(dir.path(), "alice").expect("open");
+        match Journal::open(dir.path(), "bob") {
+            Err(JournalError::Locked { .. }) => {}
+            Err(e) => panic!("expected Locked, got {e}"),
+            Ok(_) => panic!("two writers on one journal"),
+        }
+        drop(first);
+        Journal::open(dir.path(), "bob").expect("free again once the first is closed");
+    }
+
+    #[test]
+    fn a_whole_last_entry_without_its_newline_is_kept_and_its_line_ended() {
+        let (dir, text) = journal_with(2);
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, text.trim_end_matches('\n')).expect("write");
+        let mut j = Journal::open(dir.path(), "alice").expect("open");
+        assert_eq!(j.entries.len(), 2);
+        j.append(
+            Action::StepChecked {
+                step: "next".into(),
+            },
+            at(7),
+        )
+        .expect("append");
+        let (entries, v) = verify_dir(dir.path()).expect("verify");
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(entries.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_operator_variable_falls_back_to_the_next_source() {
+        assert_eq!(operator_name(Some("  ")), operator_name(None));
+        assert_eq!(operator_name(Some(" carol ")), "carol");
     }
 }

@@ -64,6 +64,10 @@ pub struct RunbookState {
     pub load_started: Option<Timestamp>,
     pub load_stats: Option<super::journal::LoadStats>,
     pub started_at: Option<Timestamp>,
+    /// What the journal's chain check found wrong (`journal line N: …`). Not part of the
+    /// replay: the reader of the journal sets it. A record that fails its check is no
+    /// ground for a GO, and no override covers it.
+    pub integrity: Vec<String>,
 }
 
 impl RunbookState {
@@ -72,6 +76,13 @@ impl RunbookState {
         for e in entries {
             state.apply(e);
         }
+        state
+    }
+
+    /// Replays a journal as read and checked: its chain problems go into `integrity`.
+    pub fn replay_checked(entries: &[Entry], verification: &super::journal::Verification) -> Self {
+        let mut state = Self::replay(entries);
+        state.integrity = verification.integrity_reasons();
         state
     }
 
@@ -330,7 +341,7 @@ pub struct Decision {
 }
 
 pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decision {
-    let mut blocking = Vec::new();
+    let mut blocking: Vec<String> = state.integrity.clone();
     let mut pending = Vec::new();
     for g in gates {
         match g.status {
@@ -348,8 +359,8 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     {
         let v = crate::gates::load_verdict(state.load.as_ref());
         match v.status {
-            Status::Fail => blocking.push(format!("load test: {}", v.summary)),
-            Status::Unknown => pending.push(format!("load test: {}", v.summary)),
+            Status::Fail => blocking.push(format!("load test failing: {}", v.summary)),
+            Status::Unknown => pending.push(format!("load test undecided: {}", v.summary)),
             _ => {}
         }
     }
@@ -396,7 +407,7 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
         let covered: Vec<&str> = o.failing.iter().map(|r| reason_key(r)).collect();
         let uncovered: Vec<&String> = reasons
             .iter()
-            .filter(|r| !covered.contains(&reason_key(r)))
+            .filter(|r| r.starts_with("journal line ") || !covered.contains(&reason_key(r)))
             .collect();
         if uncovered.is_empty() {
             overridden = Some(o.clone());

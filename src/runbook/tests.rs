@@ -384,3 +384,123 @@ fn a_load_run_stopped_early_or_cut_by_a_crash_never_passes_on_replay() {
         Status::Pass
     );
 }
+
+/// Ticks every step and approves every role through a real journal.
+fn journal_of_a_complete_go_live(dir: &std::path::Path, plan: &plan::Plan) {
+    let mut journal = Journal::open(dir, "alice").expect("journal");
+    let mut second = 0;
+    let mut next = || {
+        second += 1;
+        t(second)
+    };
+    for phase in &plan.runbook {
+        for step in &phase.steps {
+            journal
+                .append(Action::StepChecked { step: step.id() }, next())
+                .expect("append");
+        }
+    }
+    for role in &plan.signoff {
+        journal
+            .append(
+                Action::SignOff {
+                    role: role.clone(),
+                    name: "alice".into(),
+                    approve: true,
+                    comment: None,
+                    verdict: "go".into(),
+                    gates: vec![],
+                },
+                next(),
+            )
+            .expect("append");
+    }
+}
+
+#[test]
+fn an_edited_journal_is_no_go_whatever_it_records_and_no_override_covers_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut plan = gravl();
+    plan.load = None;
+    let gates = all_gates(&plan, Status::Pass);
+    journal_of_a_complete_go_live(dir.path(), &plan);
+    let (entries, verification) = super::journal::verify_dir(dir.path()).expect("verify");
+    let state = RunbookState::replay_checked(&entries, &verification);
+    assert_eq!(decide(&plan, &gates, &state).verdict, Verdict::Go);
+
+    // Someone rewrites who approved: the chain breaks at that line.
+    let path = dir.path().join(super::journal::FILE_NAME);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let edited = text.replacen(r#""name":"alice""#, r#""name":"mallory""#, 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).expect("write");
+    let (entries, verification) = super::journal::verify_dir(dir.path()).expect("verify");
+    let mut state = RunbookState::replay_checked(&entries, &verification);
+    let d = decide(&plan, &gates, &state);
+    assert_eq!(d.verdict, Verdict::NoGo, "{d:?}");
+    assert!(
+        d.reasons[0].starts_with("journal line ") && d.reasons[0].contains("edited"),
+        "{:?}",
+        d.reasons
+    );
+
+    state.overrides.push(OverrideRecord {
+        at: t(99),
+        by: "mallory".into(),
+        reason: "trust me".into(),
+        verdict: "no-go".into(),
+        failing: d.reasons.clone(),
+    });
+    let d = decide(&plan, &gates, &state);
+    assert!(d.overridden.is_none(), "{d:?}");
+}
+
+#[test]
+fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() {
+    let mut plan = gravl();
+    // A plan whose load test is judged by the decision itself, not by a gate.
+    plan.gates.retain(|g| {
+        !g.checks
+            .iter()
+            .any(|c| matches!(c, plan::Check::LoadThresholds(_)))
+    });
+    let gates = all_gates(&plan, Status::Pass);
+    let mut state = RunbookState::default();
+    let before = decide(&plan, &gates, &state);
+    assert!(
+        before
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("load test undecided")),
+        "{:?}",
+        before.reasons
+    );
+    state.overrides.push(OverrideRecord {
+        at: t(1),
+        by: "bob".into(),
+        reason: "load test tomorrow".into(),
+        verdict: "unknown".into(),
+        failing: before.reasons.clone(),
+    });
+    assert!(decide(&plan, &gates, &state).overridden.is_some());
+    state.load = Some(LoadEvidence {
+        finished_at: Some(t(5)),
+        running: false,
+        requests: 100,
+        thresholds: vec![ThresholdEvidence {
+            metric: "http_reqs".into(),
+            expr: "rate>100".into(),
+            ok: false,
+            measured: "19.8".into(),
+        }],
+    });
+    let d = decide(&plan, &gates, &state);
+    assert!(d.overridden.is_none(), "{d:?}");
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("does not cover what failed since: load test failing")),
+        "{:?}",
+        d.reasons
+    );
+}

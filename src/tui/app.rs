@@ -278,6 +278,9 @@ pub struct App {
     pub decision: Decision,
     /// Who the journal records as acting; the sign-off form starts with this name.
     pub operator: String,
+    /// Start-up problems (config, theme, journal): the status line shows the latest for a
+    /// while, the `?` help lists them all for as long as golive runs.
+    pub warnings: Vec<String>,
     /// The step command running now, if any.
     pub command: Option<RunningCommand>,
     pub load: LoadState,
@@ -341,6 +344,7 @@ impl App {
                 overridden: None,
             },
             operator: crate::runbook::journal::operator_name(None),
+            warnings: Vec::new(),
             command: None,
             load,
             runbook,
@@ -583,7 +587,12 @@ impl App {
                 Vec::new()
             }
             Msg::Warning(text) => {
-                self.set_status(text, Severity::Warning);
+                self.warnings.push(text.clone());
+                let shown = match self.warnings.len() {
+                    1 => text,
+                    n => format!("{text} · {n} start-up warnings, ? lists them"),
+                };
+                self.set_status(shown, Severity::Warning);
                 Vec::new()
             }
         }
@@ -683,7 +692,19 @@ impl App {
         let decision = crate::runbook::state::decide(&self.plan.plan, &judged, &self.runbook);
         let (gate_verdict, gate_reason) = self.overall();
         let mut parts = Vec::new();
-        // An override that stopped covering is the first thing the operator must read.
+        // A record that fails its check, and an override that stopped covering, are the
+        // first things the operator must read.
+        if let Some(first) = self.runbook.integrity.first() {
+            parts.push(format!(
+                "journal fails verification ({} problem{}), {first}",
+                self.runbook.integrity.len(),
+                if self.runbook.integrity.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+        }
         parts.extend(
             decision
                 .reasons
@@ -696,7 +717,10 @@ impl App {
         }
         let mut missing = Vec::new();
         for r in &decision.reasons {
-            if r.starts_with("gate ") || r.starts_with("override by ") {
+            if r.starts_with("gate ")
+                || r.starts_with("override by ")
+                || r.starts_with("journal line ")
+            {
                 continue;
             }
             match r
@@ -1255,6 +1279,15 @@ impl App {
             self.set_status(
                 format!("a command is still running: {}", running.command),
                 Severity::Info,
+            );
+            return Vec::new();
+        }
+        // `requires` orders the work, not only the ticks: no deploy before pre-flight.
+        let waits = self.waits_for(&step);
+        if !waits.is_empty() {
+            self.set_status(
+                format!("not run: this step requires {} first", waits.join(", ")),
+                Severity::Warning,
             );
             return Vec::new();
         }

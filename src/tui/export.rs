@@ -13,13 +13,16 @@ use std::path::{Path, PathBuf};
 pub fn write_report(app: &App, dir: &Path, now: Timestamp) -> Result<PathBuf, String> {
     let (_, verification) = journal::verify_dir(dir).map_err(|e| e.to_string())?;
     let gates = app.judged();
-    let decision = decide(&app.plan.plan, &gates, &app.runbook);
+    // The chain as it is on disk now, not as it was when the cockpit opened it.
+    let mut state = app.runbook.clone();
+    state.integrity = verification.integrity_reasons();
+    let decision = decide(&app.plan.plan, &gates, &state);
     let input = ReportInput {
         plan: &app.plan.plan,
         context: app.context(),
         generated_at: now,
         gates: &gates,
-        state: &app.runbook,
+        state: &state,
         decision: &decision,
         journal: &verification,
     };

@@ -136,7 +136,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     };
     let runbook = journal
         .as_ref()
-        .map(|j| RunbookState::replay(&j.entries))
+        .map(|j| RunbookState::replay_checked(&j.entries, &j.verification))
         .unwrap_or_default();
 
     let plan = Arc::new(options.plan);

@@ -192,21 +192,63 @@ pub const TAB_SEPARATOR: &str = " │ ";
 /// Ends a phase tab whose time is over its budget.
 pub const OVERDUE: &str = " over";
 
-/// Time spent in a phase: from its first tick to its last tick once every step is done,
-/// or to now while it is under way. None before anything in it was ticked.
+/// Time spent in a phase, to its last tick once every step is done or to now while it is
+/// under way. It starts when the phase opened: the first phase when the go-live started,
+/// a phase with `requires` when the last of them was met, any other at its first tick.
+/// None before it opened.
 pub fn phase_elapsed(app: &App, phase: &crate::plan::Phase) -> Option<SignedDuration> {
     let ticks: Vec<_> = phase
         .steps
         .iter()
         .filter_map(|s| app.tick(&s.id()).and_then(|t| t.at))
         .collect();
-    let first = ticks.iter().min()?;
-    let end = if ticks.len() == phase.steps.len() {
-        *ticks.iter().max()?
+    let first_phase = app
+        .plan
+        .plan
+        .runbook
+        .first()
+        .is_some_and(|p| p.phase.value == phase.phase.value);
+    let opened = if first_phase {
+        app.runbook.started_at
+    } else if !phase.requires.is_empty() {
+        requirements_met_at(app, phase)
+    } else {
+        None
+    };
+    let start = opened.into_iter().chain(ticks.iter().copied()).min()?;
+    let end = if ticks.len() == phase.steps.len() && !ticks.is_empty() {
+        ticks.iter().copied().max().unwrap_or(app.now)
     } else {
         app.now
     };
-    Some(end.duration_since(*first))
+    Some(end.duration_since(start))
+}
+
+/// When the last of a phase's `requires` (whole phases or single steps) was ticked; None
+/// while any is open.
+fn requirements_met_at(app: &App, phase: &crate::plan::Phase) -> Option<jiff::Timestamp> {
+    let tick_of = |id: &str| app.tick(id).and_then(|t| t.at);
+    let mut met = None;
+    for r in &phase.requires {
+        let at = match app
+            .plan
+            .plan
+            .runbook
+            .iter()
+            .find(|p| p.phase.value == r.value)
+        {
+            Some(required) => required
+                .steps
+                .iter()
+                .map(|s| tick_of(&s.id()))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .max(),
+            None => Some(tick_of(&r.value)?),
+        };
+        met = met.max(at);
+    }
+    met
 }
 
 pub fn phase_at(app: &App, column: u16, _width: u16) -> Option<usize> {

@@ -77,6 +77,19 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.fg(Role::Muted),
         )));
     }
+    if !app.warnings.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            " Start-up warnings:",
+            theme.bold(Role::Warn),
+        )));
+        for w in &app.warnings {
+            lines.push(Line::from(Span::styled(
+                format!(" ! {w}"),
+                theme.fg(Role::Warn),
+            )));
+        }
+    }
     lines.push(Line::from(Span::styled(
         " Any key closes this help.",
         theme.fg(Role::Muted),
