@@ -1126,3 +1126,32 @@ fn refused_auto_verification_is_reported_once_and_not_retried() {
         "not retried every evaluation"
     );
 }
+
+#[test]
+fn a_cockpit_that_cannot_journal_says_so_on_the_runbook_pane() {
+    let mut app = failing_app();
+    app.not_recording = Some("locked by another golive".into());
+    let text = frame(&app, &Theme::default(), 120, 30);
+    assert!(
+        text.contains("NOT RECORDING: locked by another golive"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_journal_that_fails_its_check_heads_the_verdict() {
+    let mut app = new_app();
+    app.runbook.integrity =
+        vec!["journal line 3: content does not match its hash: the line was edited".into()];
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    app.settle(at(14));
+    assert_eq!(app.verdict.0, golive::gates::Verdict::NoGo);
+    assert!(
+        app.verdict
+            .1
+            .starts_with("journal fails verification (1 problem), journal line 3:"),
+        "{}",
+        app.verdict.1
+    );
+}

@@ -281,6 +281,9 @@ pub struct App {
     /// Start-up problems (config, theme, journal): the status line shows the latest for a
     /// while, the `?` help lists them all for as long as golive runs.
     pub warnings: Vec<String>,
+    /// Why nothing is being journaled (no state directory, the journal locked by another
+    /// golive or unreadable); None while the journal records.
+    pub not_recording: Option<String>,
     /// The step command running now, if any.
     pub command: Option<RunningCommand>,
     pub load: LoadState,
@@ -345,6 +348,7 @@ impl App {
             },
             operator: crate::runbook::journal::operator_name(None),
             warnings: Vec::new(),
+            not_recording: None,
             command: None,
             load,
             runbook,

@@ -113,6 +113,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .state_dir
         .clone()
         .or_else(|| config::state_dir(&slug));
+    let mut not_recording = None;
     let (journal, state_dir) = match &state_dir {
         Some(dir) => {
             match open_journal(dir, &options.plan.plan.name, options.operator.as_deref()) {
@@ -122,6 +123,12 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
                 }
                 Err(e) => {
                     warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
+                    not_recording = Some(match e {
+                        journal::JournalError::Locked { .. } => {
+                            "locked by another golive".to_string()
+                        }
+                        _ => "journal unreadable".to_string(),
+                    });
                     (None, None)
                 }
             }
@@ -131,6 +138,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
                 "no HOME or XDG_DATA_HOME: runbook ticks will NOT be recorded (pass --state-dir)"
                     .into(),
             );
+            not_recording = Some("no state directory".into());
             (None, None)
         }
     };
@@ -143,6 +151,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     let now = Timestamp::now();
     let mut app = App::new(plan.clone(), options.demo, keymap, runbook, now);
     app.tz = jiff::tz::TimeZone::system();
+    app.not_recording = not_recording;
 
     install_panic_hook();
     let mut terminal = setup_terminal().wrap_err("cannot set up the terminal")?;

@@ -44,8 +44,22 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     // Narrow screens drop the config names, short ones the legend: every key stays listed.
     let full_w = 1 + key_w + 2 + help_w + 2 + config_w + 2;
     let show_config = full_w <= area.width as usize;
-    let legend = BINDINGS.len() + 6 + 2 <= area.height as usize;
     let mut lines = Vec::new();
+    // Start-up warnings first: they are the one place these stay visible.
+    if !app.warnings.is_empty() {
+        lines.push(Line::from(Span::styled(
+            " Start-up warnings:",
+            theme.bold(Role::Warn),
+        )));
+        for w in &app.warnings {
+            lines.push(Line::from(Span::styled(
+                format!(" ! {w}"),
+                theme.fg(Role::Warn),
+            )));
+        }
+        lines.push(Line::from(""));
+    }
+    let legend = lines.len() + BINDINGS.len() + 6 + 2 <= area.height as usize;
     for b in BINDINGS {
         let mut spans = vec![
             Span::styled(
@@ -77,19 +91,6 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.fg(Role::Muted),
         )));
     }
-    if !app.warnings.is_empty() {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            " Start-up warnings:",
-            theme.bold(Role::Warn),
-        )));
-        for w in &app.warnings {
-            lines.push(Line::from(Span::styled(
-                format!(" ! {w}"),
-                theme.fg(Role::Warn),
-            )));
-        }
-    }
     lines.push(Line::from(Span::styled(
         " Any key closes this help.",
         theme.fg(Role::Muted),
@@ -99,7 +100,10 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     } else {
         full_w - config_w
     } as u16;
-    let rect = centered(area, width, lines.len() as u16 + 2);
+    // Rows after wrapping at the inner width, so long warnings do not push the end off.
+    let inner = width.min(area.width).saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rect = centered(area, width, rows.min(u16::MAX as usize) as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

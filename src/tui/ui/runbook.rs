@@ -29,6 +29,13 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         pane_title(theme, app, Pane::Runbook, "Runbook"),
         Span::styled(format!(" {done}/{total} steps "), theme.fg(Role::Muted)),
     ];
+    if let Some(why) = &app.not_recording {
+        // Ticks cannot be kept: say so where they are made, for as long as it lasts.
+        title.push(Span::styled(
+            format!(" ✗ NOT RECORDING: {why} "),
+            theme.bold(Role::Fail).add_modifier(Modifier::REVERSED),
+        ));
+    }
     if !app.plan.plan.signoff.is_empty() {
         title.push(Span::styled("· sign-off ", theme.fg(Role::Muted)));
         for role in &app.plan.plan.signoff {
