@@ -45,7 +45,9 @@ async fn constant_arrival_rate_sends_rate_times_duration() {
     ));
     let summary = LoadRun::start(cfg).unwrap().wait().await;
     let s = &summary.snapshot;
-    assert!((99..=101).contains(&s.http_reqs), "{}", s.http_reqs);
+    // Iteration k starts when the rate's integral reaches k: k = 0..99, exactly 100.
+    assert_eq!(s.http_reqs, 100);
+    assert_eq!(s.iterations, 100);
     assert_eq!(s.http_reqs, server.requests());
     assert_eq!(s.dropped_iterations, 0);
 }
@@ -63,7 +65,7 @@ async fn ramping_arrival_rate_integrates_the_stages() {
         server.base()
     ));
     let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
-    assert!((48..=52).contains(&s.http_reqs), "{}", s.http_reqs);
+    assert_eq!(s.http_reqs, 50);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +124,7 @@ async fn server_stall_shows_in_corrected_latency_but_not_in_request_count() {
     *server.state.stall_from.lock().unwrap() =
         Some(std::time::Instant::now() + Duration::from_millis(500));
     let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
-    assert!((399..=401).contains(&s.http_reqs), "{}", s.http_reqs);
+    assert_eq!(s.http_reqs, 400);
     assert_eq!(s.dropped_iterations, 0);
     assert!(s.latency.p99 > 800.0, "corrected {:?}", s.latency);
     assert!(
@@ -152,7 +154,7 @@ async fn dropped_iterations_counted_when_max_vus_exhausted() {
     let s = &summary.snapshot;
     assert!(s.iterations <= 12, "{}", s.iterations);
     assert!(s.dropped_iterations >= 35, "{}", s.dropped_iterations);
-    assert!((49..=51).contains(&(s.iterations + s.dropped_iterations)));
+    assert_eq!(s.iterations + s.dropped_iterations, 50);
     assert_eq!(s.vus_max, 2);
     assert_eq!(summary.dropped_by_scenario, vec![s.dropped_iterations]);
 }
