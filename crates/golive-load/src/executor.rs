@@ -57,6 +57,18 @@ pub(crate) enum WorkerEvent {
     Failed(String),
 }
 
+/// Hands the worker's recorder to the aggregator in exchange for its empty spare. If the
+/// aggregator stopped waiting, the samples go back into the worker's recorder, so the next
+/// flush (or the final one) carries them: a late flush never loses data.
+pub(crate) fn answer_flush(rec: &RefCell<Recorder>, req: FlushRequest) {
+    let mut spare = req.spare;
+    spare.reset();
+    std::mem::swap(&mut *rec.borrow_mut(), &mut spare);
+    if let Err(unread) = req.reply.send(spare) {
+        rec.borrow_mut().add(&unread);
+    }
+}
+
 /// Sleeps until `at` in short slices so a graceful stop is noticed within 50 ms.
 /// Returns false when the run is stopping.
 async fn sleep_until_or_stop(ctl: &Control, at: Instant) -> bool {
@@ -111,10 +123,7 @@ pub(crate) fn spawn_worker(
                 let flush_rec = rec.clone();
                 tokio::task::spawn_local(async move {
                     while let Some(req) = flush_rx.recv().await {
-                        let mut spare = req.spare;
-                        spare.reset();
-                        std::mem::swap(&mut *flush_rec.borrow_mut(), &mut spare);
-                        let _ = req.reply.send(spare);
+                        answer_flush(&flush_rec, req);
                     }
                 });
                 let ctx = Rc::new(WorkerCtx {
