@@ -313,6 +313,7 @@ impl VuClient {
             None
         };
         let mut sent_at = started;
+        let mut sending = false;
         self.timer.as_mut().reset(deadline);
         let VuClient { conns, timer } = self;
         let work = async {
@@ -325,6 +326,9 @@ impl VuClient {
             };
             if !conn_slot.as_mut().is_some_and(Conn::ready_for_request) {
                 *conn_slot = None;
+                // A connection that fails has no connecting time to report (not 0).
+                connecting_us = None;
+                tls_us = None;
                 // Boxed: the TLS handshake state would otherwise make every request's
                 // future larger, and it is copied into place on each request.
                 let c = Box::pin(connect(shared, origin)).await?;
@@ -336,6 +340,7 @@ impl VuClient {
             let Some(conn) = conn_slot.as_mut() else {
                 return Err(Failure(ErrorKind::Connect));
             };
+            sending = true;
             match conn {
                 Conn::H1(c) => {
                     let r = c.exchange(&req.h1).await.map_err(Failure)?;
@@ -375,9 +380,10 @@ impl VuClient {
             Some(c) => c.take_counts(),
             None => (0, 0),
         };
-        let (outcome, waiting_us, duration_us, ended_at) = match result {
+        let (outcome, timed, waiting_us, duration_us, ended_at) = match result {
             Ok((status, head_at, end)) => (
                 Outcome::Status(status),
+                true,
                 head_at.saturating_duration_since(sent_at).as_micros() as u64,
                 end.saturating_duration_since(sent_at).as_micros() as u64,
                 end,
@@ -389,12 +395,16 @@ impl VuClient {
                 }
                 let ended_at = Instant::now();
                 let took = ended_at.saturating_duration_since(sent_at).as_micros() as u64;
-                (Outcome::Error(kind), 0, took, ended_at)
+                // Refused, unresolvable or rejected connections measured nothing of the
+                // server; a request being sent, or any timeout, did.
+                let timed = sending || kind == ErrorKind::Timeout;
+                (Outcome::Error(kind), timed, 0, took, ended_at)
             }
         };
         Exchange {
             sample: Sample {
                 outcome,
+                timed,
                 duration_us,
                 uncorrected_us: duration_us,
                 waiting_us,

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::VuClient;
 use crate::plan::{ExecKind, Plan, ScenarioPlan};
-use crate::stats::{Outcome, Recorder};
+use crate::stats::Recorder;
 
 /// Shared between workers and the aggregator: atomics only, read on the hot path.
 pub(crate) struct Control {
@@ -266,7 +266,9 @@ async fn iteration(
     for req in &sc.requests {
         let ex = client.exchange(&ctx.plan.shared, req).await;
         let mut sample = ex.sample;
-        if let (Some(b), Outcome::Status(_)) = (base, sample.outcome) {
+        if let Some(b) = base
+            && sample.timed
+        {
             // Coordinated-omission correction: measured from when the request should have
             // been sent (the iteration's scheduled start, or the previous request's end).
             sample.duration_us = ex.ended_at.saturating_duration_since(b).as_micros() as u64;

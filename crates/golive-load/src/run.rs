@@ -588,6 +588,7 @@ mod tests {
         let mut rec = Recorder::new(0, 1);
         let sample = Sample {
             outcome: Outcome::Status(200),
+            timed: true,
             duration_us: 1_000,
             uncorrected_us: 1_000,
             waiting_us: 1_000,

@@ -129,11 +129,13 @@ impl Stats {
         match s.outcome {
             Outcome::Status(code) => {
                 self.add_status(code, 1);
-                record(&mut self.duration, s.duration_us);
-                record(&mut self.duration_uncorrected, s.uncorrected_us);
                 record(&mut self.waiting, s.waiting_us);
             }
             Outcome::Error(kind) => self.errors[kind.index()] += 1,
+        }
+        if s.timed {
+            record(&mut self.duration, s.duration_us);
+            record(&mut self.duration_uncorrected, s.uncorrected_us);
         }
         if let Some(c) = s.connecting_us {
             record(&mut self.connecting, c);
@@ -158,6 +160,10 @@ pub(crate) enum Outcome {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sample {
     pub outcome: Outcome,
+    /// Whether the durations below were measured: always for a response; for a failure
+    /// once the request was being sent, or when it timed out at any stage (as k6 records
+    /// errored requests, and so that a stall longer than the timeout shows in the latency).
+    pub timed: bool,
     pub duration_us: u64,
     pub uncorrected_us: u64,
     pub waiting_us: u64,
@@ -355,6 +361,7 @@ mod tests {
     fn ok_sample(micros: u64) -> Sample {
         Sample {
             outcome: Outcome::Status(200),
+            timed: true,
             duration_us: micros,
             uncorrected_us: micros,
             waiting_us: micros,
