@@ -163,6 +163,7 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     let n = ctx.plan.workers;
     let w = ctx.worker;
     let mut ramp_down = None;
+    let mut pool = None;
     let vus: Vec<JoinHandle<()>> = match &sc.kind {
         ExecKind::ConstantVus { vus, .. } => (0..share(*vus, w, n))
             .map(|_| tokio::task::spawn_local(closed_vu(ctx.clone(), s, end, None)))
@@ -172,7 +173,11 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
             ramp_down = Some(tail);
             vus
         }
-        ExecKind::ArrivalRate { .. } => arrival_rate(&ctx, s, sc, begin).await,
+        ExecKind::ArrivalRate { .. } => {
+            let (vus, jobs) = arrival_rate(&ctx, s, sc, begin).await;
+            pool = Some(jobs);
+            vus
+        }
     };
     let abort_handles: Vec<_> = vus.iter().map(|h| h.abort_handle()).collect();
     let all = futures::future::join_all(vus);
@@ -190,6 +195,15 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     }
     if let Some(tail) = ramp_down {
         tail.abort();
+    }
+    if let Some(pool) = pool {
+        // Iterations still queued (dropAfter) or on their way to a VU when gracefulStop cut
+        // the scenario never ran: k6 would have dropped them.
+        let never_started = {
+            let p = pool.borrow();
+            p.accepted.saturating_sub(p.consumed)
+        };
+        count_dropped_n(&ctx, s, never_started);
     }
 }
 
@@ -396,6 +410,10 @@ struct Pool {
     idle: Vec<usize>,
     senders: Vec<mpsc::UnboundedSender<Job>>,
     backlog: VecDeque<Job>,
+    /// Iterations handed to a VU or queued, and those a VU took up (ran or dropped): the
+    /// difference at the end never started.
+    accepted: u64,
+    consumed: u64,
 }
 
 async fn arrival_rate(
@@ -403,7 +421,14 @@ async fn arrival_rate(
     s: usize,
     sc: &ScenarioPlan,
     begin: Instant,
-) -> Vec<JoinHandle<()>> {
+) -> (Vec<JoinHandle<()>>, Rc<RefCell<Pool>>) {
+    let pool = Rc::new(RefCell::new(Pool {
+        idle: Vec::new(),
+        senders: Vec::new(),
+        backlog: VecDeque::new(),
+        accepted: 0,
+        consumed: 0,
+    }));
     let ExecKind::ArrivalRate {
         schedule,
         pre,
@@ -411,20 +436,15 @@ async fn arrival_rate(
         drop_after,
     } = &sc.kind
     else {
-        return Vec::new();
+        return (Vec::new(), pool);
     };
     // Fewer workers than VUs would leave some workers with none; use only as many as maxVUs.
     let n = ctx.plan.workers.min((*max).max(1) as usize);
     if ctx.worker >= n {
-        return Vec::new();
+        return (Vec::new(), pool);
     }
     let pre_local = share(*pre, ctx.worker, n);
     let max_local = share(*max, ctx.worker, n).max(pre_local).max(1);
-    let pool = Rc::new(RefCell::new(Pool {
-        idle: Vec::new(),
-        senders: Vec::new(),
-        backlog: VecDeque::new(),
-    }));
     let mut handles = Vec::new();
     let spawn_vu = |handles: &mut Vec<JoinHandle<()>>, first: Option<Job>| {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -458,25 +478,34 @@ async fn arrival_rate(
         let free = pool.borrow_mut().idle.pop();
         if let Some(id) = free {
             let sent = pool.borrow().senders.get(id).map(|tx| tx.send(job));
-            if !matches!(sent, Some(Ok(()))) {
+            if matches!(sent, Some(Ok(()))) {
+                pool.borrow_mut().accepted += 1;
+            } else {
                 count_dropped(ctx, s);
             }
         } else if (handles.len() as u64) < max_local {
+            pool.borrow_mut().accepted += 1;
             spawn_vu(&mut handles, Some(job));
         } else if !drop_after.is_zero() {
-            pool.borrow_mut().backlog.push_back(job);
+            let mut p = pool.borrow_mut();
+            p.accepted += 1;
+            p.backlog.push_back(job);
         } else {
             count_dropped(ctx, s);
         }
     }
     // No more iterations: closing the channels lets idle VUs exit.
     pool.borrow_mut().senders.clear();
-    handles
+    (handles, pool)
 }
 
 fn count_dropped(ctx: &WorkerCtx, s: usize) {
+    count_dropped_n(ctx, s, 1);
+}
+
+fn count_dropped_n(ctx: &WorkerCtx, s: usize, n: u64) {
     if let Some(v) = ctx.rec.borrow_mut().dropped.get_mut(s) {
-        *v += 1;
+        *v += n;
     }
 }
 
@@ -503,6 +532,7 @@ async fn open_vu(
                 None => break,
             },
         };
+        pool.borrow_mut().consumed += 1;
         if ctx.ctl.stopping() {
             count_dropped(&ctx, s);
         } else {
@@ -513,6 +543,7 @@ async fn open_vu(
             let queued = pool.borrow_mut().backlog.pop_front();
             match queued {
                 Some(j) if ctx.ctl.stopping() || j.intended.elapsed() > drop_after => {
+                    pool.borrow_mut().consumed += 1;
                     count_dropped(&ctx, s)
                 }
                 Some(j) => {

@@ -293,3 +293,26 @@ async fn graceful_ramp_down_longer_than_the_iteration_lets_it_complete() {
         s.elapsed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iterations_still_queued_when_graceful_stop_ends_the_scenario_count_as_dropped() {
+    let server = common::start().await;
+    // One VU on a 2 s request; the other 9 iterations queue (dropAfter 5s) until
+    // gracefulStop cuts the scenario at 500 ms + 200 ms.
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 1
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 20, duration: 500ms, preAllocatedVUs: 1, maxVUs: 1, dropAfter: 5s, gracefulStop: 200ms, requests: [GET /delay?ms=2000]}}
+",
+        server.base()
+    ));
+    let summary = LoadRun::start(cfg).unwrap().wait().await;
+    let s = &summary.snapshot;
+    // k6: the interrupted iteration counts in neither; the queued ones were dropped.
+    assert_eq!(s.iterations, 0);
+    assert_eq!(s.dropped_iterations, 9);
+    assert_eq!(summary.dropped_by_scenario, vec![9]);
+    assert!(s.elapsed < Duration::from_millis(1500), "{:?}", s.elapsed);
+}
