@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -90,12 +90,15 @@ struct WorkerCtx {
     ctl: Arc<Control>,
     rec: Rc<RefCell<Recorder>>,
     worker: usize,
+    /// Per scenario, this worker's end of an arrival-rate scenario's shared VU pool.
+    links: RefCell<Vec<Option<PoolLink>>>,
 }
 
 pub(crate) fn spawn_worker(
     worker: usize,
     plan: Arc<Plan>,
     ctl: Arc<Control>,
+    links: Vec<Option<PoolLink>>,
     mut flush_rx: mpsc::UnboundedReceiver<FlushRequest>,
     events: mpsc::UnboundedSender<WorkerEvent>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
@@ -131,6 +134,7 @@ pub(crate) fn spawn_worker(
                     ctl,
                     rec: rec.clone(),
                     worker,
+                    links: RefCell::new(links),
                 });
                 let tasks: Vec<JoinHandle<()>> = (0..plan.scenarios.len())
                     .map(|s| tokio::task::spawn_local(run_scenario(ctx.clone(), s)))
@@ -154,8 +158,12 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     let Some(sc) = ctx.plan.scenarios.get(s) else {
         return;
     };
+    let link = ctx.links.borrow_mut().get_mut(s).and_then(Option::take);
     let begin = ctx.ctl.start + sc.start_time;
     if !sleep_until_or_stop(&ctx.ctl, begin).await {
+        if let Some(link) = link {
+            settle_unstarted(&ctx, s, &link.shared, 0);
+        }
         return;
     }
     let end = begin + sc.body_duration();
@@ -173,11 +181,16 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
             ramp_down = Some(tail);
             vus
         }
-        ExecKind::ArrivalRate { .. } => {
-            let (vus, jobs) = arrival_rate(&ctx, s, sc, begin).await;
-            pool = Some(jobs);
-            vus
-        }
+        ExecKind::ArrivalRate { .. } => match link {
+            Some(link) => {
+                let shared = link.shared.clone();
+                let (vus, jobs) = arrival_rate(&ctx, s, sc, begin, link).await;
+                pool = Some((jobs, shared));
+                vus
+            }
+            // More workers than maxVUs: this one takes no part.
+            None => Vec::new(),
+        },
     };
     let abort_handles: Vec<_> = vus.iter().map(|h| h.abort_handle()).collect();
     let all = futures::future::join_all(vus);
@@ -196,14 +209,24 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     if let Some(tail) = ramp_down {
         tail.abort();
     }
-    if let Some(pool) = pool {
-        // Iterations still queued (dropAfter) or on their way to a VU when gracefulStop cut
-        // the scenario never ran: k6 would have dropped them.
-        let never_started = {
+    if let Some((pool, shared)) = pool {
+        let unstarted = {
             let p = pool.borrow();
-            p.accepted.saturating_sub(p.consumed)
+            p.accepted as i64 - p.consumed as i64
         };
-        count_dropped_n(&ctx, s, never_started);
+        settle_unstarted(&ctx, s, &shared, unstarted);
+    }
+}
+
+/// Adds this worker's (accepted − taken up) iterations to the scenario's total; the last
+/// worker to finish counts what never started (still queued for dropAfter, or on its way
+/// to a VU when gracefulStop cut the scenario) as dropped, as k6 would. Summed across
+/// workers because an iteration can be accepted on one and taken up on another.
+fn settle_unstarted(ctx: &WorkerCtx, s: usize, shared: &SharedPool, unstarted: i64) {
+    shared.unstarted.fetch_add(unstarted, Ordering::SeqCst);
+    if shared.workers_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let total = shared.unstarted.load(Ordering::SeqCst);
+        count_dropped_n(ctx, s, total.max(0) as u64);
     }
 }
 
@@ -402,18 +425,84 @@ async fn ramping_vus(
     (handles, tail)
 }
 
-struct Job {
+pub(crate) struct Job {
     intended: Instant,
 }
 
-struct Pool {
+/// A counter on its own cache line: each worker updates its own on every iteration.
+#[repr(align(128))]
+struct PaddedCount(AtomicU64);
+
+/// One arrival-rate scenario's VU pool as every worker sees it (k6 has a single pool):
+/// how many VUs exist, and per worker how many idle ones nobody has claimed yet. Atomics
+/// only; a worker reads another's counter only when it has no idle VU of its own.
+pub(crate) struct SharedPool {
+    allocated: AtomicU64,
+    max: u64,
+    free: Vec<PaddedCount>,
+    unstarted: AtomicI64,
+    workers_left: AtomicUsize,
+}
+
+/// Claims one unit of `count` if there is one.
+fn claim(count: &AtomicU64) -> bool {
+    count
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// A worker's end of a shared pool: iterations for its idle VUs arrive on `inbox`, and
+/// `peers` reach every participating worker's inbox.
+pub(crate) struct PoolLink {
+    shared: Arc<SharedPool>,
+    inbox: mpsc::UnboundedReceiver<Job>,
+    peers: Vec<mpsc::UnboundedSender<Job>>,
+}
+
+/// Per worker, per scenario: the links of every arrival-rate scenario's shared pool.
+/// Only as many workers as maxVUs take part (others would have no VU to start with).
+pub(crate) fn pool_links(plan: &Plan) -> Vec<Vec<Option<PoolLink>>> {
+    let mut links: Vec<Vec<Option<PoolLink>>> = (0..plan.workers)
+        .map(|_| (0..plan.scenarios.len()).map(|_| None).collect())
+        .collect();
+    for (s, sc) in plan.scenarios.iter().enumerate() {
+        let ExecKind::ArrivalRate { pre, max, .. } = &sc.kind else {
+            continue;
+        };
+        let n = plan.workers.min((*max).max(1) as usize);
+        let shared = Arc::new(SharedPool {
+            allocated: AtomicU64::new(*pre),
+            max: *max,
+            free: (0..n).map(|_| PaddedCount(AtomicU64::new(0))).collect(),
+            unstarted: AtomicI64::new(0),
+            workers_left: AtomicUsize::new(n),
+        });
+        let (peers, inboxes): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
+        for (w, inbox) in inboxes.into_iter().enumerate() {
+            links[w][s] = Some(PoolLink {
+                shared: shared.clone(),
+                inbox,
+                peers: peers.clone(),
+            });
+        }
+    }
+    links
+}
+
+pub(crate) struct Pool {
     idle: Vec<usize>,
     senders: Vec<mpsc::UnboundedSender<Job>>,
     backlog: VecDeque<Job>,
-    /// Iterations handed to a VU or queued, and those a VU took up (ran or dropped): the
-    /// difference at the end never started.
+    /// Iterations this worker handed to a VU or queued, and those its VUs took up (ran or
+    /// dropped).
     accepted: u64,
     consumed: u64,
+}
+
+/// Where an iteration went.
+enum Placement {
+    Placed,
+    Dropped,
 }
 
 async fn arrival_rate(
@@ -421,6 +510,7 @@ async fn arrival_rate(
     s: usize,
     sc: &ScenarioPlan,
     begin: Instant,
+    link: PoolLink,
 ) -> (Vec<JoinHandle<()>>, Rc<RefCell<Pool>>) {
     let pool = Rc::new(RefCell::new(Pool {
         idle: Vec::new(),
@@ -432,19 +522,19 @@ async fn arrival_rate(
     let ExecKind::ArrivalRate {
         schedule,
         pre,
-        max,
         drop_after,
+        ..
     } = &sc.kind
     else {
         return (Vec::new(), pool);
     };
-    // Fewer workers than VUs would leave some workers with none; use only as many as maxVUs.
-    let n = ctx.plan.workers.min((*max).max(1) as usize);
-    if ctx.worker >= n {
-        return (Vec::new(), pool);
-    }
-    let pre_local = share(*pre, ctx.worker, n);
-    let max_local = share(*max, ctx.worker, n).max(pre_local).max(1);
+    let PoolLink {
+        shared,
+        inbox,
+        peers,
+    } = link;
+    let n = shared.free.len();
+    let w = ctx.worker;
     let mut handles = Vec::new();
     let spawn_vu = |handles: &mut Vec<JoinHandle<()>>, first: Option<Job>| {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -455,6 +545,7 @@ async fn arrival_rate(
         };
         if first.is_none() {
             pool.borrow_mut().idle.push(id);
+            shared.free[w].0.fetch_add(1, Ordering::Release);
         }
         handles.push(tokio::task::spawn_local(open_vu(
             ctx.clone(),
@@ -463,40 +554,89 @@ async fn arrival_rate(
             rx,
             first,
             pool.clone(),
+            shared.clone(),
             *drop_after,
         )));
     };
-    for _ in 0..pre_local {
+    for _ in 0..share(*pre, w, n) {
         spawn_vu(&mut handles, None);
     }
-    for offset in schedule.times(ctx.worker as u64, n as u64) {
+    handles.push(tokio::task::spawn_local(take_transfers(
+        ctx.clone(),
+        s,
+        pool.clone(),
+        inbox,
+    )));
+    for offset in schedule.times(w as u64, n as u64) {
         let at = begin + offset;
         if !sleep_until_or_stop(&ctx.ctl, at).await {
             break;
         }
         let job = Job { intended: at };
-        let free = pool.borrow_mut().idle.pop();
-        if let Some(id) = free {
-            let sent = pool.borrow().senders.get(id).map(|tx| tx.send(job));
-            if matches!(sent, Some(Ok(()))) {
-                pool.borrow_mut().accepted += 1;
-            } else {
-                count_dropped(ctx, s);
+        // k6's order: an idle VU here, else one idle on another worker, else a new VU
+        // while fewer than maxVUs exist, else wait (dropAfter) or drop.
+        let placed = if claim(&shared.free[w].0) {
+            let id = pool.borrow_mut().idle.pop();
+            send_to_vu(&pool, id, job)
+        } else if let Some(peer) = (1..n)
+            .map(|i| (w + i) % n)
+            .find(|&p| claim(&shared.free[p].0))
+        {
+            match peers.get(peer).map(|tx| tx.send(job)) {
+                Some(Ok(())) => Placement::Placed,
+                _ => Placement::Dropped,
             }
-        } else if (handles.len() as u64) < max_local {
-            pool.borrow_mut().accepted += 1;
+        } else if shared
+            .allocated
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |a| {
+                (a < shared.max).then_some(a + 1)
+            })
+            .is_ok()
+        {
             spawn_vu(&mut handles, Some(job));
+            Placement::Placed
         } else if !drop_after.is_zero() {
-            let mut p = pool.borrow_mut();
-            p.accepted += 1;
-            p.backlog.push_back(job);
+            pool.borrow_mut().backlog.push_back(job);
+            Placement::Placed
         } else {
-            count_dropped(ctx, s);
+            Placement::Dropped
+        };
+        match placed {
+            Placement::Placed => pool.borrow_mut().accepted += 1,
+            Placement::Dropped => count_dropped(ctx, s),
         }
     }
-    // No more iterations: closing the channels lets idle VUs exit.
-    pool.borrow_mut().senders.clear();
+    // Other workers' inboxes close once every scheduler has dropped its senders.
+    drop(peers);
     (handles, pool)
+}
+
+fn send_to_vu(pool: &RefCell<Pool>, id: Option<usize>, job: Job) -> Placement {
+    let p = pool.borrow();
+    match id.and_then(|id| p.senders.get(id)).map(|tx| tx.send(job)) {
+        Some(Ok(())) => Placement::Placed,
+        _ => Placement::Dropped,
+    }
+}
+
+/// Runs iterations other workers sent for this worker's idle VUs; when every scheduler is
+/// done (the inbox closes), closes the VUs' channels so idle VUs exit.
+async fn take_transfers(
+    ctx: Rc<WorkerCtx>,
+    s: usize,
+    pool: Rc<RefCell<Pool>>,
+    mut inbox: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = inbox.recv().await {
+        // The sender claimed one of this worker's idle VUs, so one is waiting.
+        let id = pool.borrow_mut().idle.pop();
+        if let Placement::Dropped = send_to_vu(&pool, id, job) {
+            // Accepted by the sender; taken up here, as dropped.
+            pool.borrow_mut().consumed += 1;
+            count_dropped(&ctx, s);
+        }
+    }
+    pool.borrow_mut().senders.clear();
 }
 
 fn count_dropped(ctx: &WorkerCtx, s: usize) {
@@ -509,6 +649,7 @@ fn count_dropped_n(ctx: &WorkerCtx, s: usize, n: u64) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn open_vu(
     ctx: Rc<WorkerCtx>,
     s: usize,
@@ -516,6 +657,7 @@ async fn open_vu(
     mut rx: mpsc::UnboundedReceiver<Job>,
     first: Option<Job>,
     pool: Rc<RefCell<Pool>>,
+    shared: Arc<SharedPool>,
     drop_after: Duration,
 ) {
     let Some(sc) = ctx.plan.scenarios.get(s) else {
@@ -558,6 +700,9 @@ async fn open_vu(
                 break;
             }
             pool.borrow_mut().idle.push(id);
+            if let Some(free) = shared.free.get(ctx.worker) {
+                free.0.fetch_add(1, Ordering::Release);
+            }
         }
     }
     ctx.ctl.vu_stopped();

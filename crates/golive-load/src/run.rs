@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{FieldError, LoadConfig};
-use crate::executor::{Control, FlushRequest, WorkerEvent, spawn_worker};
+use crate::executor::{Control, FlushRequest, WorkerEvent, pool_links, spawn_worker};
 use crate::plan::{Plan, compile};
 use crate::stats::{HistogramBar, LatencyStats, Recorder, Stats, bars};
 use crate::threshold::{Aggregation, Metric, ThresholdResult, ThresholdState};
@@ -133,9 +133,10 @@ impl LoadRun {
         let ctl = Arc::new(Control::new(Instant::now()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let mut flushers = Vec::new();
-        for w in 0..plan.workers {
+        for (w, links) in pool_links(&plan).into_iter().enumerate() {
             let (tx, rx) = mpsc::unbounded_channel();
-            if let Err(e) = spawn_worker(w, plan.clone(), ctl.clone(), rx, events_tx.clone()) {
+            let spawned = spawn_worker(w, plan.clone(), ctl.clone(), links, rx, events_tx.clone());
+            if let Err(e) = spawned {
                 ctl.stop();
                 return Err(LoadError::Spawn(e));
             }

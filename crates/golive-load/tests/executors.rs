@@ -316,3 +316,25 @@ async fn iterations_still_queued_when_graceful_stop_ends_the_scenario_count_as_d
     assert_eq!(summary.dropped_by_scenario, vec![9]);
     assert!(s.elapsed < Duration::from_millis(1500), "{:?}", s.elapsed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_finds_an_idle_vu_on_another_worker_instead_of_being_dropped() {
+    let server = common::start().await;
+    // Two workers with one VU each. Worker 0 starts iterations 0, 2, 4…; its VU is held
+    // 450 ms by the first request, while worker 1's VU idles between fast requests. k6 has
+    // one pool: iterations 2–8 must run on worker 1's VU, not be dropped.
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 2
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 20, duration: 1s, preAllocatedVUs: 2, maxVUs: 2, requests: [GET /first-slow?ms=450]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert_eq!(s.dropped_iterations, 0);
+    assert_eq!(s.iterations, 20);
+    assert_eq!(s.http_reqs, 20);
+    assert_eq!(s.vus_max, 2);
+}

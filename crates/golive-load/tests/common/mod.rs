@@ -84,6 +84,10 @@ async fn handle(
                 }
             }
         }
+        // The first request to arrive takes `ms`, the others none.
+        "/first-slow" if state.mix_counter.fetch_add(1, Ordering::SeqCst) == 0 => {
+            tokio::time::sleep(Duration::from_millis(query_ms(&req))).await;
+        }
         "/error" => status = 500,
         // The server ends the connection after each response.
         "/close" => close = true,
