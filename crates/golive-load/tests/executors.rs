@@ -139,6 +139,40 @@ async fn server_stall_shows_in_corrected_latency_but_not_in_request_count() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_stall_with_k6_defaults_allocates_vus_and_shows_in_corrected_latency() {
+    let server = common::start().await;
+    // No dropAfter (k6's behaviour): a 1 s stall at 200/s needs ~200 VUs at once, which
+    // maxVUs allows, so nothing is dropped and each request waits out the stall.
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  workers: 2
+  scenarios:
+    s: {{executor: constant-arrival-rate, rate: 200, timeUnit: 1s, duration: 2s, preAllocatedVUs: 2, maxVUs: 400, requests: [GET /stall]}}
+",
+        server.base()
+    ));
+    *server.state.stall_from.lock().unwrap() =
+        Some(std::time::Instant::now() + Duration::from_millis(500));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert_eq!(s.http_reqs, 400);
+    assert_eq!(s.dropped_iterations, 0);
+    assert_eq!(s.http_req_failed, 0, "{:?}", s.error_counts);
+    assert!(
+        s.vus_max > 150,
+        "VUs were allocated for the stall: {}",
+        s.vus_max
+    );
+    // Requests arriving through the stall waited up to its full second.
+    assert!(
+        (900.0..1200.0).contains(&s.latency.p99),
+        "corrected {:?}",
+        s.latency
+    );
+    assert!(s.latency.max < 1200.0, "corrected {:?}", s.latency);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_iterations_counted_when_max_vus_exhausted() {
     let server = common::start().await;
     let cfg = common::config(&format!(
