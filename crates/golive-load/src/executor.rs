@@ -426,7 +426,21 @@ async fn ramping_vus(
 }
 
 pub(crate) struct Job {
+    /// Where its latency is measured from: the schedule slot, moved by the scheduler's own
+    /// wake-up lateness up to `TIMER_RESOLUTION` (see `measured_from`).
     intended: Instant,
+}
+
+/// tokio's timers fire on a 1 ms tick, so a slot is started 0–1 ms late however idle the
+/// worker is. Charging that to coordinated-omission-corrected latency inflated a sub-ms
+/// server's corrected p50 several-fold; lateness beyond it (a busy or stalled generator)
+/// is still charged.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+
+/// The instant an iteration's corrected latency counts from, given its schedule slot and
+/// the moment the scheduler woke for it.
+fn measured_from(slot: Instant, woke: Instant) -> Instant {
+    slot + woke.saturating_duration_since(slot).min(TIMER_RESOLUTION)
 }
 
 /// A counter on its own cache line: each worker updates its own on every iteration.
@@ -572,7 +586,9 @@ async fn arrival_rate(
         if !sleep_until_or_stop(&ctx.ctl, at).await {
             break;
         }
-        let job = Job { intended: at };
+        let job = Job {
+            intended: measured_from(at, Instant::now()),
+        };
         // k6's order: an idle VU here, else one idle on another worker, else a new VU
         // while fewer than maxVUs exist, else wait (dropAfter) or drop.
         let placed = if claim(&shared.free[w].0) {
@@ -713,6 +729,20 @@ mod tests {
     use super::*;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn only_scheduler_lateness_beyond_the_timer_tick_is_charged() {
+        let slot = Instant::now();
+        assert_eq!(measured_from(slot, slot), slot);
+        assert_eq!(
+            measured_from(slot, slot + Duration::from_micros(700)),
+            slot + Duration::from_micros(700)
+        );
+        // A generator 30 ms late is charged 29 ms of it.
+        assert_eq!(measured_from(slot, slot + MS(30)), slot + MS(1));
+        // Woken early never moves the start earlier than the slot.
+        assert_eq!(measured_from(slot + MS(5), slot), slot + MS(5));
+    }
 
     #[test]
     fn vus_allowed_lag_the_plan_by_graceful_ramp_down_on_the_way_down() {
