@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::VuClient;
 use crate::plan::{ExecKind, Plan, ScenarioPlan};
@@ -19,6 +20,9 @@ use crate::stats::Recorder;
 pub(crate) struct Control {
     pub start: Instant,
     stopping: AtomicBool,
+    /// Cancelled by a stop "at once": scenarios interrupt their running iterations without
+    /// waiting for gracefulStop.
+    abort: CancellationToken,
     pub active_vus: AtomicU64,
     pub vus_max: AtomicU64,
 }
@@ -28,12 +32,18 @@ impl Control {
         Control {
             start,
             stopping: AtomicBool::new(false),
+            abort: CancellationToken::new(),
             active_vus: AtomicU64::new(0),
             vus_max: AtomicU64::new(0),
         }
     }
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
+    }
+    /// Stops, and interrupts what is running instead of letting it finish.
+    pub fn abort(&self) {
+        self.stop();
+        self.abort.cancel();
     }
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
@@ -194,14 +204,13 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     };
     let abort_handles: Vec<_> = vus.iter().map(|h| h.abort_handle()).collect();
     let all = futures::future::join_all(vus);
-    if tokio::time::timeout_at(
-        tokio::time::Instant::from_std(hard_deadline.max(Instant::now())),
-        all,
-    )
-    .await
-    .is_err()
-    {
-        // gracefulStop elapsed: interrupt what is still running.
+    let deadline = tokio::time::Instant::from_std(hard_deadline.max(Instant::now()));
+    let finished = tokio::select! {
+        r = tokio::time::timeout_at(deadline, all) => r.is_ok(),
+        () = ctx.ctl.abort.cancelled() => false,
+    };
+    if !finished {
+        // gracefulStop elapsed, or the run was stopped at once: interrupt what still runs.
         for h in abort_handles {
             h.abort();
         }

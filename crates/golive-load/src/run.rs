@@ -113,6 +113,7 @@ impl Summary {
 enum Command {
     SnapshotNow(oneshot::Sender<Snapshot>),
     Stop,
+    Abort,
 }
 
 /// A running load test. Dropping it without `wait()` stops it gracefully.
@@ -184,6 +185,14 @@ impl LoadRun {
         let _ = self.commands.send(Command::Stop);
     }
 
+    /// Stop at once: running iterations are interrupted (like k6's, they count in neither
+    /// `iterations` nor, for the request they were waiting on, `http_reqs`); everything
+    /// completed before is in the summary.
+    pub fn abort(&self) {
+        self.ctl.abort();
+        let _ = self.commands.send(Command::Abort);
+    }
+
     /// A handle that can stop the run after `wait()` has taken it (e.g. from a Ctrl-C handler).
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
@@ -232,6 +241,11 @@ impl StopHandle {
         self.ctl.stop();
         let _ = self.commands.send(Command::Stop);
     }
+    /// See `LoadRun::abort`.
+    pub fn abort(&self) {
+        self.ctl.abort();
+        let _ = self.commands.send(Command::Abort);
+    }
 }
 
 struct Aggregator {
@@ -246,6 +260,7 @@ struct Aggregator {
     history: VecDeque<HistoryPoint>,
     aborted: Option<String>,
     stop_requested: bool,
+    abort_requested: bool,
     /// How long a flush waits for a busy worker before publishing without its share.
     flush_timeout: Duration,
 }
@@ -272,6 +287,7 @@ impl Aggregator {
             history: VecDeque::new(),
             aborted: None,
             stop_requested: false,
+            abort_requested: false,
             flush_timeout: Duration::from_secs(2),
         }
     }
@@ -355,6 +371,10 @@ impl Aggregator {
                         self.stop_requested = true;
                         self.ctl.stop();
                     }
+                    Some(Command::Abort) => {
+                        self.abort_requested = true;
+                        self.ctl.abort();
+                    }
                     None => commands_open = false,
                 },
             }
@@ -362,8 +382,12 @@ impl Aggregator {
         let snap = self.snapshot(true, true);
         snapshots.send_replace(snap.clone());
         let aborted = self.aborted.take().or_else(|| {
-            self.stop_requested
-                .then(|| "stopped on request".to_string())
+            if self.abort_requested {
+                Some("stopped at once on request; running iterations were interrupted".into())
+            } else {
+                self.stop_requested
+                    .then(|| "stopped on request".to_string())
+            }
         });
         let _ = done.send(Summary {
             snapshot: snap,
