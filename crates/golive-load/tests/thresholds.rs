@@ -120,7 +120,7 @@ fn validate_names_the_field_path_of_cross_field_errors() {
     );
     assert!(
         text.iter()
-            .any(|e| e.starts_with("load.thresholds.\"http_reqs\"[0]")),
+            .any(|e| e.starts_with("load.thresholds.http_reqs[0]")),
         "{text:?}"
     );
     let yaml = documented_example().replace("vus: 10", "vus: 10\n      rate: 5");
@@ -131,6 +131,30 @@ fn validate_names_the_field_path_of_cross_field_errors() {
             .message
             .contains("not an option of executor constant-vus")
     );
+}
+
+#[test]
+fn a_threshold_that_does_not_fit_its_metric_is_located_at_its_key_quoted_or_not() {
+    let bad = "    http_reqs: [\"p(95)<1\"]";
+    let yaml = documented_example().replace("    http_reqs: [\"rate>100\"]", bad);
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(errs[0].path, "load.thresholds.http_reqs[0]", "{errs:?}");
+    let (line, _) = position(&yaml, bad);
+    assert_eq!(errs[0].locate(&yaml), Some((line, 5)));
+
+    // Single-quoted, with a dot inside the tag value: the path quotes it as one key.
+    let bad = "    'http_req_duration{name:api.v1}': ['rate<1']";
+    let yaml = documented_example().replace(
+        "    http_reqs: [\"rate>100\"]",
+        &format!("{bad}\n    http_reqs: [\"rate>100\"]"),
+    );
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(
+        errs[0].path, "load.thresholds.\"http_req_duration{name:api.v1}\"[0]",
+        "{errs:?}"
+    );
+    let (line, _) = position(&yaml, bad);
+    assert_eq!(errs[0].locate(&yaml), Some((line, 5)));
 }
 
 fn run_config(base: &str, body: &str) -> LoadConfig {
