@@ -45,6 +45,9 @@ impl Control {
         self.stop();
         self.abort.cancel();
     }
+    pub fn aborted(&self) -> bool {
+        self.abort.is_cancelled()
+    }
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
     }

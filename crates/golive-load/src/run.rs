@@ -260,7 +260,6 @@ struct Aggregator {
     history: VecDeque<HistoryPoint>,
     aborted: Option<String>,
     stop_requested: bool,
-    abort_requested: bool,
     /// How long a flush waits for a busy worker before publishing without its share.
     flush_timeout: Duration,
 }
@@ -287,7 +286,6 @@ impl Aggregator {
             history: VecDeque::new(),
             aborted: None,
             stop_requested: false,
-            abort_requested: false,
             flush_timeout: Duration::from_secs(2),
         }
     }
@@ -372,17 +370,23 @@ impl Aggregator {
                         self.ctl.stop();
                     }
                     Some(Command::Abort) => {
-                        self.abort_requested = true;
+                        self.stop_requested = true;
                         self.ctl.abort();
                     }
                     None => commands_open = false,
                 },
             }
         }
+        // A stop can race the workers' end: its command may still be queued.
+        while let Ok(cmd) = commands.try_recv() {
+            if matches!(cmd, Command::Stop | Command::Abort) {
+                self.stop_requested = true;
+            }
+        }
         let snap = self.snapshot(true, true);
         snapshots.send_replace(snap.clone());
         let aborted = self.aborted.take().or_else(|| {
-            if self.abort_requested {
+            if self.ctl.aborted() {
                 Some("stopped at once on request; running iterations were interrupted".into())
             } else {
                 self.stop_requested
