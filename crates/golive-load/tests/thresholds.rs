@@ -155,6 +155,12 @@ fn a_threshold_that_does_not_fit_its_metric_is_located_at_its_key_quoted_or_not(
     );
     let (line, _) = position(&yaml, bad);
     assert_eq!(errs[0].locate(&yaml), Some((line, 5)));
+
+    // Other paths too, inside a flow mapping; `maxVUs` is not taken for `preAllocatedVUs`.
+    let yaml = documented_example().replace("maxVUs: 100", "maxVUs: 5");
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(errs[0].path, "load.scenarios.spike.maxVUs", "{errs:?}");
+    assert_eq!(errs[0].locate(&yaml), Some(position(&yaml, "maxVUs: 5")));
 }
 
 fn run_config(base: &str, body: &str) -> LoadConfig {
