@@ -10,12 +10,21 @@
 # RSS and p50/p99 for each, then golive/wrk and golive/oha ratios.
 #
 # Environment: GOLIVE_BIN (a binary that accepts `load --url ...` or, for the example
-# binary, the same flags without `load`), OUT (results directory), SKIP_INSTALL=1.
+# binary, the same flags without `load`), OUT (results directory), SKIP_INSTALL=1,
+# LOADGEN_RSS_LONG=SECONDS (also run golive that long and compare its peak RSS with the
+# DURATION run: memory must stay flat). golive's per-thread CPU is sampled from /proc
+# during its runs: the share of threads other than the load workers (aggregation, live
+# snapshots, start-up) is what the snapshots cost.
 # Only ever sends traffic to 127.0.0.1.
 set -euo pipefail
 
 DURATION="${1:-10}"
 CONNS="${2:-50}"
+LONG="${LOADGEN_RSS_LONG:-}"
+if [ -n "$LONG" ] && ! [ "$LONG" -gt 0 ] 2>/dev/null; then
+  echo "LOADGEN_RSS_LONG must be a number of seconds, got '$LONG'" >&2
+  exit 2
+fi
 PORT=18080
 URL="http://127.0.0.1:${PORT}/health"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -91,16 +100,68 @@ run() { # name, command...
   sleep 2
 }
 
+# Per-thread CPU ticks of the process that /usr/bin/time (pid $1) runs, read from /proc
+# every 200 ms until it exits; the last reading of each thread is printed as JSON.
+cat > "$OUT/threads.py" <<'PY'
+import json, os, sys, time
+parent = sys.argv[1]
+
+def child():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2:].split()[1] == parent:
+            return pid
+    return None
+
+pid = None
+while pid is None and os.path.exists(f"/proc/{parent}"):
+    pid = child()
+    time.sleep(0.02)
+ticks = {}
+while pid and os.path.exists(f"/proc/{pid}"):
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            ticks[tid] = (comm, int(fields[11]) + int(fields[12]))
+    except (OSError, ValueError, IndexError):
+        pass  # the process or a thread ended between listing and reading
+    time.sleep(0.2)
+by_comm = {}
+for comm, t in ticks.values():
+    by_comm[comm] = by_comm.get(comm, 0) + t
+json.dump(by_comm, sys.stdout)
+PY
+
+run_sampled() { # name, command...: `run` plus golive's per-thread CPU in $OUT/name.threads
+  local name="$1"; shift
+  /usr/bin/time -v -o "$OUT/$name.time" "${PIN_TOOL[@]}" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err" &
+  local timed=$!
+  python3 "$OUT/threads.py" "$timed" > "$OUT/$name.threads" &
+  local sampler=$!
+  wait "$timed" || true
+  wait "$sampler" || true
+  sleep 2
+}
+
 cut -d' ' -f1-3 /proc/loadavg > "$OUT/load.txt"
-run golive "${GOLIVE[@]}" --url "$URL" --vus "$CONNS" --duration "${DURATION}s" --workers "$WORKERS" \
+run_sampled golive "${GOLIVE[@]}" --url "$URL" --vus "$CONNS" --duration "${DURATION}s" --workers "$WORKERS" \
   --quiet --summary-export "$OUT/golive.json"
 run wrk wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$URL"
 run oha oha -z "${DURATION}s" -c "$CONNS" --worker-threads "$WORKERS" --no-tui --output-format json "$URL"
+if [ -n "$LONG" ]; then
+  run_sampled golive_long "${GOLIVE[@]}" --url "$URL" --vus "$CONNS" --duration "${LONG}s" --workers "$WORKERS" \
+    --quiet --summary-export "$OUT/golive_long.json"
+fi
 
 echo "/ $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/load.txt"
-python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
+python3 - "$OUT" "$DURATION" "$CONNS" "$LONG" <<'PY'
 import json, re, sys
-out, duration, conns = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+out, duration, conns, long_s = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 def usage(name):
     t = open(f"{out}/{name}.time").read()
@@ -137,5 +198,36 @@ for name, r in rows.items():
 for peer in ("wrk", "oha"):
     a, b = rows["golive"], rows[peer]
     print(f"golive/{peer}: throughput {a['rps']/b['rps']:.2f}x  CPU/request {a['cpu100k']/b['cpu100k']:.2f}x  RSS {a['rss']/b['rss']:.2f}x")
+
+def snapshot_share(name):
+    """CPU share of golive's threads other than the load workers (golive-load-N)."""
+    try:
+        ticks = json.load(open(f"{out}/{name}.threads"))
+    except (OSError, ValueError):
+        return None
+    total = sum(ticks.values())
+    workers = sum(t for comm, t in ticks.items() if re.fullmatch(r"golive-load-\d+", comm))
+    return None if total == 0 else (1 - workers / total) * 100, ticks
+
+runs = [("golive", f"{duration:.0f} s")] + ([("golive_long", f"{long_s} s")] if long_s else [])
+for name, label in runs:
+    share = snapshot_share(name)
+    if share is None:
+        print(f"golive {label}: no per-thread CPU sample")
+    else:
+        print(f"golive {label}: threads other than the load workers (aggregation, snapshots, start-up) "
+              f"took {share[0]:.2f}% of its CPU (goal < 2%); ticks by thread {share[1]}")
+        rows[name + "_snapshot_share"] = share[0]
+if long_s:
+    _, short_rss = usage("golive")
+    cpu, long_rss = usage("golive_long")
+    g = json.load(open(f"{out}/golive_long.json"))
+    reqs = g["metrics"]["http_reqs"]["count"]
+    secs = g["state"]["duration_ms"] / 1000
+    print(f"golive {long_s} s: {reqs / secs:.0f} req/s, {cpu / max(reqs, 1) * 1e5:.2f} CPU-s/100k")
+    print(f"golive peak RSS: {duration:.0f} s {short_rss:.1f} MB, {long_s} s {long_rss:.1f} MB, "
+          f"ratio {long_rss / short_rss:.3f} (goal <= 1.10)")
+    rows["rss_long"] = dict(seconds=float(long_s), short_mb=short_rss, long_mb=long_rss,
+                            ratio=long_rss / short_rss)
 json.dump(rows, open(f"{out}/results.json", "w"), indent=1)
 PY

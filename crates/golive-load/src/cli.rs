@@ -14,6 +14,8 @@ use crate::threshold::{Aggregation, Metric, MetricSelector, ThresholdExpr, Thres
 /// k6's exit code when thresholds fail.
 pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// k6's `ExternalAbort`, which it exits with on a second Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 105;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LoadArgs {
@@ -161,8 +163,29 @@ pub fn build_config(args: &LoadArgs, plan_load: Option<LoadConfig>) -> Result<Lo
     Ok(config)
 }
 
-/// Runs `golive load`. Exit codes: 0 ok, 99 a threshold failed, 2 bad input.
+/// Runs `golive load`. Exit codes: 0 ok, 99 a threshold failed, 2 bad input, 105 stopped
+/// at once by a second Ctrl-C.
 pub async fn run(args: LoadArgs, plan_load: Option<LoadConfig>) -> ExitCode {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctrl_c = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let code = run_with_interrupts(args, plan_load, rx).await;
+    ctrl_c.abort();
+    code
+}
+
+/// `run`, with each message on `interrupts` acting as a Ctrl-C: the first stops
+/// gracefully, the second at once.
+pub async fn run_with_interrupts(
+    args: LoadArgs,
+    plan_load: Option<LoadConfig>,
+    mut interrupts: tokio::sync::mpsc::UnboundedReceiver<()>,
+) -> ExitCode {
     let config = match build_config(&args, plan_load) {
         Ok(c) => c,
         Err(e) => return bad_input(e),
@@ -197,22 +220,28 @@ pub async fn run(args: LoadArgs, plan_load: Option<LoadConfig>) -> ExitCode {
         })
     });
     let stopper = run.stop_handle();
+    let mut interrupted = 0;
     let summary = {
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
         let wait = run.wait();
         tokio::pin!(wait);
-        let mut stopping = false;
+        let mut listening = true;
         loop {
             tokio::select! {
                 s = &mut wait => break s,
-                r = &mut ctrl_c, if !stopping => {
-                    stopping = true;
-                    if r.is_ok() {
-                        eprintln!("\ngolive load: stopping (in-flight requests finish or time out)…");
-                        stopper.stop();
+                i = interrupts.recv(), if listening => match i {
+                    None => listening = false,
+                    Some(()) => {
+                        interrupted += 1;
+                        if interrupted == 1 {
+                            eprintln!("\ngolive load: stopping (in-flight requests finish or time out; Ctrl-C again to stop at once)…");
+                            stopper.stop();
+                        } else {
+                            eprintln!("\ngolive load: stopping at once (in-flight requests are abandoned)…");
+                            stopper.abort();
+                            listening = false;
+                        }
                     }
-                }
+                },
             }
         }
     };
@@ -232,7 +261,9 @@ pub async fn run(args: LoadArgs, plan_load: Option<LoadConfig>) -> ExitCode {
             ));
         }
     }
-    if summary.thresholds_ok() {
+    if interrupted > 1 {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.thresholds_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_THRESHOLDS_FAILED)

@@ -313,6 +313,9 @@ impl VuClient {
             None
         };
         let mut sent_at = started;
+        let mut sending = false;
+        // Bytes of a connection replaced by a retry, still part of this request's traffic.
+        let mut carried = (0u64, 0u64);
         self.timer.as_mut().reset(deadline);
         let VuClient { conns, timer } = self;
         let work = async {
@@ -323,45 +326,61 @@ impl VuClient {
                 Some(s) => s,
                 None => return Err(Failure(ErrorKind::Connect)),
             };
-            if !conn_slot.as_mut().is_some_and(Conn::ready_for_request) {
-                *conn_slot = None;
-                // Boxed: the TLS handshake state would otherwise make every request's
-                // future larger, and it is copied into place on each request.
-                let c = Box::pin(connect(shared, origin)).await?;
-                connecting_us = Some(c.connecting_us);
-                tls_us = c.tls_us;
-                *conn_slot = Some(c.conn);
-                sent_at = Instant::now();
-            }
-            let Some(conn) = conn_slot.as_mut() else {
-                return Err(Failure(ErrorKind::Connect));
-            };
-            match conn {
-                Conn::H1(c) => {
-                    let r = c.exchange(&req.h1).await.map_err(Failure)?;
-                    Ok((r.status, r.head_at, r.done_at))
-                }
-                Conn::H1Tls(c) => {
-                    let r = c.exchange(&req.h1).await.map_err(Failure)?;
-                    Ok((r.status, r.head_at, r.done_at))
-                }
-                Conn::H2 { send, .. } => {
-                    let mut request = Request::new(Full::new(req.body.clone()));
-                    *request.method_mut() = req.method.clone();
-                    *request.uri_mut() = req.uri_h2.clone();
-                    *request.headers_mut() = req.headers_h2.clone();
-                    send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
-                    let resp = send
-                        .send_request(request)
-                        .await
-                        .map_err(|e| Failure(hyper_kind(&e)))?;
-                    let head_at = Instant::now();
-                    let status = resp.status().as_u16();
-                    let mut body = resp.into_body();
-                    while let Some(frame) = body.frame().await {
-                        frame.map_err(|e| Failure(hyper_kind(&e)))?;
+            let mut retried = false;
+            loop {
+                if !conn_slot.as_mut().is_some_and(Conn::ready_for_request) {
+                    *conn_slot = None;
+                    // A connection that fails has no connecting time to report (not 0).
+                    connecting_us = None;
+                    tls_us = None;
+                    // Boxed: the TLS handshake state would otherwise make every request's
+                    // future larger, and it is copied into place on each request.
+                    let c = Box::pin(connect(shared, origin)).await?;
+                    connecting_us = Some(c.connecting_us);
+                    tls_us = c.tls_us;
+                    *conn_slot = Some(c.conn);
+                    // A retry stays measured from the first send: the user waited for both.
+                    if !retried {
+                        sent_at = Instant::now();
                     }
-                    Ok((status, head_at, Instant::now()))
+                }
+                let Some(conn) = conn_slot.as_mut() else {
+                    return Err(Failure(ErrorKind::Connect));
+                };
+                sending = true;
+                let h1 = match conn {
+                    Conn::H1(c) => c.exchange(&req.h1).await,
+                    Conn::H1Tls(c) => c.exchange(&req.h1).await,
+                    Conn::H2 { send, .. } => {
+                        let mut request = Request::new(Full::new(req.body.clone()));
+                        *request.method_mut() = req.method.clone();
+                        *request.uri_mut() = req.uri_h2.clone();
+                        *request.headers_mut() = req.headers_h2.clone();
+                        send.ready().await.map_err(|e| Failure(hyper_kind(&e)))?;
+                        let resp = send
+                            .send_request(request)
+                            .await
+                            .map_err(|e| Failure(hyper_kind(&e)))?;
+                        let head_at = Instant::now();
+                        let status = resp.status().as_u16();
+                        let mut body = resp.into_body();
+                        while let Some(frame) = body.frame().await {
+                            frame.map_err(|e| Failure(hyper_kind(&e)))?;
+                        }
+                        return Ok((status, head_at, Instant::now()));
+                    }
+                };
+                match h1 {
+                    Ok(r) => return Ok((r.status, r.head_at, r.done_at)),
+                    // Once, on a new connection: the server closed the kept-alive one
+                    // before answering (see `H1Failure::retry`). One request is counted.
+                    Err(f) if f.retry && !retried => {
+                        retried = true;
+                        let (s, r) = conn.take_counts();
+                        carried = (carried.0 + s, carried.1 + r);
+                        *conn_slot = None;
+                    }
+                    Err(f) => return Err(Failure(f.kind)),
                 }
             }
         };
@@ -375,9 +394,11 @@ impl VuClient {
             Some(c) => c.take_counts(),
             None => (0, 0),
         };
-        let (outcome, waiting_us, duration_us, ended_at) = match result {
+        let (sent, received) = (sent + carried.0, received + carried.1);
+        let (outcome, timed, waiting_us, duration_us, ended_at) = match result {
             Ok((status, head_at, end)) => (
                 Outcome::Status(status),
+                true,
                 head_at.saturating_duration_since(sent_at).as_micros() as u64,
                 end.saturating_duration_since(sent_at).as_micros() as u64,
                 end,
@@ -389,12 +410,16 @@ impl VuClient {
                 }
                 let ended_at = Instant::now();
                 let took = ended_at.saturating_duration_since(sent_at).as_micros() as u64;
-                (Outcome::Error(kind), 0, took, ended_at)
+                // Refused, unresolvable or rejected connections measured nothing of the
+                // server; a request being sent, or any timeout, did.
+                let timed = sending || kind == ErrorKind::Timeout;
+                (Outcome::Error(kind), timed, 0, took, ended_at)
             }
         };
         Exchange {
             sample: Sample {
                 outcome,
+                timed,
                 duration_us,
                 uncorrected_us: duration_us,
                 waiting_us,

@@ -227,6 +227,97 @@ impl fmt::Display for FieldError {
     }
 }
 
+impl FieldError {
+    /// 1-based line and column of the deepest key of `path` found in the plan's YAML
+    /// `text`, each key searched after the previous one: plain, `"double"` or `'single'`
+    /// quoted, in block or flow style. `None` when not even the first key is there.
+    pub fn locate(&self, text: &str) -> Option<(usize, usize)> {
+        let mut from = 0;
+        let mut found = None;
+        for key in path_keys(&self.path) {
+            let Some(at) = find_key(&text[from..], &key).map(|i| from + i) else {
+                break;
+            };
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            found = Some((
+                text[..at].matches('\n').count() + 1,
+                text[line_start..at].chars().count() + 1,
+            ));
+            from = at + key.len();
+        }
+        found
+    }
+}
+
+/// A map key as a path segment: bare when it is a plain name, quoted otherwise (threshold
+/// selectors carry braces, colons and possibly dots), so a bare key reads as in the YAML.
+fn path_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The keys of a field path (`load.thresholds."a{name:x.y}"[0].b`), without indexes.
+fn path_keys(path: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        let (key, after) = if let Some(quoted) = rest.strip_prefix('"') {
+            // Debug-quoted: the closing quote is the first one not escaped.
+            let mut escaped = false;
+            let end = quoted
+                .char_indices()
+                .find(|&(_, c)| {
+                    let close = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    close
+                })
+                .map_or(quoted.len(), |(i, _)| i);
+            let key = quoted[..end].replace("\\\"", "\"").replace("\\\\", "\\");
+            (key, quoted.get(end + 1..).unwrap_or(""))
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            (rest[..end].to_string(), &rest[end..])
+        };
+        keys.push(key);
+        // Skip indexes and the separator before the next key.
+        let next = after.find('.').map_or("", |i| &after[i + 1..]);
+        rest = if after.starts_with('[') || after.starts_with('.') {
+            next
+        } else {
+            ""
+        };
+    }
+    keys
+}
+
+/// Byte offset of `key` written as a mapping key in `text`: bare (at a line start, or after
+/// whitespace, `{` or `,`), or quoted either way, followed by `:`.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let quoted = [format!("\"{key}\":"), format!("'{key}':")];
+    let bare = format!("{key}:");
+    let quoted_at = quoted.iter().filter_map(|q| text.find(q.as_str())).min();
+    let bare_at = text
+        .match_indices(bare.as_str())
+        .map(|(i, _)| i)
+        .find(|&i| {
+            text[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',')
+        });
+    match (quoted_at, bare_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl LoadConfig {
     /// A constant-vus or constant-arrival-rate test of one URL, as `golive load --url` runs it.
     pub fn ad_hoc(url: &str, vus: u64, duration: Duration, rate: Option<f64>) -> LoadConfig {
@@ -498,13 +589,16 @@ impl LoadConfig {
                 && !self.scenarios.contains_key(sc)
             {
                 err(
-                    format!("load.thresholds.\"{selector}\""),
+                    format!("load.thresholds.{}", path_key(&selector.to_string())),
                     format!("filters on scenario {sc:?}, which is not defined"),
                 );
             }
             for (i, spec) in specs.iter().enumerate() {
                 if let Err(m) = spec.expr.check_metric(selector.metric) {
-                    err(format!("load.thresholds.\"{selector}\"[{i}]"), m);
+                    err(
+                        format!("load.thresholds.{}[{i}]", path_key(&selector.to_string())),
+                        m,
+                    );
                 }
             }
         }

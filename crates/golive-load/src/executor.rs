@@ -5,20 +5,24 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::VuClient;
 use crate::plan::{ExecKind, Plan, ScenarioPlan};
-use crate::stats::{Outcome, Recorder};
+use crate::stats::Recorder;
 
 /// Shared between workers and the aggregator: atomics only, read on the hot path.
 pub(crate) struct Control {
     pub start: Instant,
     stopping: AtomicBool,
+    /// Cancelled by a stop "at once": scenarios interrupt their running iterations without
+    /// waiting for gracefulStop.
+    abort: CancellationToken,
     pub active_vus: AtomicU64,
     pub vus_max: AtomicU64,
 }
@@ -28,12 +32,21 @@ impl Control {
         Control {
             start,
             stopping: AtomicBool::new(false),
+            abort: CancellationToken::new(),
             active_vus: AtomicU64::new(0),
             vus_max: AtomicU64::new(0),
         }
     }
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
+    }
+    /// Stops, and interrupts what is running instead of letting it finish.
+    pub fn abort(&self) {
+        self.stop();
+        self.abort.cancel();
+    }
+    pub fn aborted(&self) -> bool {
+        self.abort.is_cancelled()
     }
     pub fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
@@ -57,6 +70,18 @@ pub(crate) enum WorkerEvent {
     Failed(String),
 }
 
+/// Hands the worker's recorder to the aggregator in exchange for its empty spare. If the
+/// aggregator stopped waiting, the samples go back into the worker's recorder, so the next
+/// flush (or the final one) carries them: a late flush never loses data.
+pub(crate) fn answer_flush(rec: &RefCell<Recorder>, req: FlushRequest) {
+    let mut spare = req.spare;
+    spare.reset();
+    std::mem::swap(&mut *rec.borrow_mut(), &mut spare);
+    if let Err(unread) = req.reply.send(spare) {
+        rec.borrow_mut().add(&unread);
+    }
+}
+
 /// Sleeps until `at` in short slices so a graceful stop is noticed within 50 ms.
 /// Returns false when the run is stopping.
 async fn sleep_until_or_stop(ctl: &Control, at: Instant) -> bool {
@@ -78,12 +103,15 @@ struct WorkerCtx {
     ctl: Arc<Control>,
     rec: Rc<RefCell<Recorder>>,
     worker: usize,
+    /// Per scenario, this worker's end of an arrival-rate scenario's shared VU pool.
+    links: RefCell<Vec<Option<PoolLink>>>,
 }
 
 pub(crate) fn spawn_worker(
     worker: usize,
     plan: Arc<Plan>,
     ctl: Arc<Control>,
+    links: Vec<Option<PoolLink>>,
     mut flush_rx: mpsc::UnboundedReceiver<FlushRequest>,
     events: mpsc::UnboundedSender<WorkerEvent>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
@@ -111,10 +139,7 @@ pub(crate) fn spawn_worker(
                 let flush_rec = rec.clone();
                 tokio::task::spawn_local(async move {
                     while let Some(req) = flush_rx.recv().await {
-                        let mut spare = req.spare;
-                        spare.reset();
-                        std::mem::swap(&mut *flush_rec.borrow_mut(), &mut spare);
-                        let _ = req.reply.send(spare);
+                        answer_flush(&flush_rec, req);
                     }
                 });
                 let ctx = Rc::new(WorkerCtx {
@@ -122,6 +147,7 @@ pub(crate) fn spawn_worker(
                     ctl,
                     rec: rec.clone(),
                     worker,
+                    links: RefCell::new(links),
                 });
                 let tasks: Vec<JoinHandle<()>> = (0..plan.scenarios.len())
                     .map(|s| tokio::task::spawn_local(run_scenario(ctx.clone(), s)))
@@ -145,8 +171,12 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     let Some(sc) = ctx.plan.scenarios.get(s) else {
         return;
     };
+    let link = ctx.links.borrow_mut().get_mut(s).and_then(Option::take);
     let begin = ctx.ctl.start + sc.start_time;
     if !sleep_until_or_stop(&ctx.ctl, begin).await {
+        if let Some(link) = link {
+            settle_unstarted(&ctx, s, &link.shared, 0);
+        }
         return;
     }
     let end = begin + sc.body_duration();
@@ -154,6 +184,7 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
     let n = ctx.plan.workers;
     let w = ctx.worker;
     let mut ramp_down = None;
+    let mut pool = None;
     let vus: Vec<JoinHandle<()>> = match &sc.kind {
         ExecKind::ConstantVus { vus, .. } => (0..share(*vus, w, n))
             .map(|_| tokio::task::spawn_local(closed_vu(ctx.clone(), s, end, None)))
@@ -163,24 +194,51 @@ async fn run_scenario(ctx: Rc<WorkerCtx>, s: usize) {
             ramp_down = Some(tail);
             vus
         }
-        ExecKind::ArrivalRate { .. } => arrival_rate(&ctx, s, sc, begin).await,
+        ExecKind::ArrivalRate { .. } => match link {
+            Some(link) => {
+                let shared = link.shared.clone();
+                let (vus, jobs) = arrival_rate(&ctx, s, sc, begin, link).await;
+                pool = Some((jobs, shared));
+                vus
+            }
+            // More workers than maxVUs: this one takes no part.
+            None => Vec::new(),
+        },
     };
     let abort_handles: Vec<_> = vus.iter().map(|h| h.abort_handle()).collect();
     let all = futures::future::join_all(vus);
-    if tokio::time::timeout_at(
-        tokio::time::Instant::from_std(hard_deadline.max(Instant::now())),
-        all,
-    )
-    .await
-    .is_err()
-    {
-        // gracefulStop elapsed: interrupt what is still running.
+    let deadline = tokio::time::Instant::from_std(hard_deadline.max(Instant::now()));
+    let finished = tokio::select! {
+        r = tokio::time::timeout_at(deadline, all) => r.is_ok(),
+        () = ctx.ctl.abort.cancelled() => false,
+    };
+    if !finished {
+        // gracefulStop elapsed, or the run was stopped at once: interrupt what still runs.
         for h in abort_handles {
             h.abort();
         }
     }
     if let Some(tail) = ramp_down {
         tail.abort();
+    }
+    if let Some((pool, shared)) = pool {
+        let unstarted = {
+            let p = pool.borrow();
+            p.accepted as i64 - p.consumed as i64
+        };
+        settle_unstarted(&ctx, s, &shared, unstarted);
+    }
+}
+
+/// Adds this worker's (accepted − taken up) iterations to the scenario's total; the last
+/// worker to finish counts what never started (still queued for dropAfter, or on its way
+/// to a VU when gracefulStop cut the scenario) as dropped, as k6 would. Summed across
+/// workers because an iteration can be accepted on one and taken up on another.
+fn settle_unstarted(ctx: &WorkerCtx, s: usize, shared: &SharedPool, unstarted: i64) {
+    shared.unstarted.fetch_add(unstarted, Ordering::SeqCst);
+    if shared.workers_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let total = shared.unstarted.load(Ordering::SeqCst);
+        count_dropped_n(ctx, s, total.max(0) as u64);
     }
 }
 
@@ -257,7 +315,9 @@ async fn iteration(
     for req in &sc.requests {
         let ex = client.exchange(&ctx.plan.shared, req).await;
         let mut sample = ex.sample;
-        if let (Some(b), Outcome::Status(_)) = (base, sample.outcome) {
+        if let Some(b) = base
+            && sample.timed
+        {
             // Coordinated-omission correction: measured from when the request should have
             // been sent (the iteration's scheduled start, or the previous request's end).
             sample.duration_us = ex.ended_at.saturating_duration_since(b).as_micros() as u64;
@@ -377,14 +437,98 @@ async fn ramping_vus(
     (handles, tail)
 }
 
-struct Job {
+pub(crate) struct Job {
+    /// Where its latency is measured from: the schedule slot, moved by the scheduler's own
+    /// wake-up lateness up to `TIMER_RESOLUTION` (see `measured_from`).
     intended: Instant,
 }
 
-struct Pool {
+/// tokio's timers fire on a 1 ms tick, so a slot is started 0–1 ms late however idle the
+/// worker is. Charging that to coordinated-omission-corrected latency inflated a sub-ms
+/// server's corrected p50 several-fold; lateness beyond it (a busy or stalled generator)
+/// is still charged.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+
+/// The instant an iteration's corrected latency counts from, given its schedule slot and
+/// the moment the scheduler woke for it.
+fn measured_from(slot: Instant, woke: Instant) -> Instant {
+    slot + woke.saturating_duration_since(slot).min(TIMER_RESOLUTION)
+}
+
+/// A counter on its own cache line: each worker updates its own on every iteration.
+#[repr(align(128))]
+struct PaddedCount(AtomicU64);
+
+/// One arrival-rate scenario's VU pool as every worker sees it (k6 has a single pool):
+/// how many VUs exist, and per worker how many idle ones nobody has claimed yet. Atomics
+/// only; a worker reads another's counter only when it has no idle VU of its own.
+pub(crate) struct SharedPool {
+    allocated: AtomicU64,
+    max: u64,
+    free: Vec<PaddedCount>,
+    unstarted: AtomicI64,
+    workers_left: AtomicUsize,
+}
+
+/// Claims one unit of `count` if there is one.
+fn claim(count: &AtomicU64) -> bool {
+    count
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// A worker's end of a shared pool: iterations for its idle VUs arrive on `inbox`, and
+/// `peers` reach every participating worker's inbox.
+pub(crate) struct PoolLink {
+    shared: Arc<SharedPool>,
+    inbox: mpsc::UnboundedReceiver<Job>,
+    peers: Vec<mpsc::UnboundedSender<Job>>,
+}
+
+/// Per worker, per scenario: the links of every arrival-rate scenario's shared pool.
+/// Only as many workers as maxVUs take part (others would have no VU to start with).
+pub(crate) fn pool_links(plan: &Plan) -> Vec<Vec<Option<PoolLink>>> {
+    let mut links: Vec<Vec<Option<PoolLink>>> = (0..plan.workers)
+        .map(|_| (0..plan.scenarios.len()).map(|_| None).collect())
+        .collect();
+    for (s, sc) in plan.scenarios.iter().enumerate() {
+        let ExecKind::ArrivalRate { pre, max, .. } = &sc.kind else {
+            continue;
+        };
+        let n = plan.workers.min((*max).max(1) as usize);
+        let shared = Arc::new(SharedPool {
+            allocated: AtomicU64::new(*pre),
+            max: *max,
+            free: (0..n).map(|_| PaddedCount(AtomicU64::new(0))).collect(),
+            unstarted: AtomicI64::new(0),
+            workers_left: AtomicUsize::new(n),
+        });
+        let (peers, inboxes): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::unbounded_channel()).unzip();
+        for (w, inbox) in inboxes.into_iter().enumerate() {
+            links[w][s] = Some(PoolLink {
+                shared: shared.clone(),
+                inbox,
+                peers: peers.clone(),
+            });
+        }
+    }
+    links
+}
+
+pub(crate) struct Pool {
     idle: Vec<usize>,
     senders: Vec<mpsc::UnboundedSender<Job>>,
     backlog: VecDeque<Job>,
+    /// Iterations this worker handed to a VU or queued, and those its VUs took up (ran or
+    /// dropped).
+    accepted: u64,
+    consumed: u64,
+}
+
+/// Where an iteration went.
+enum Placement {
+    Placed,
+    Dropped,
 }
 
 async fn arrival_rate(
@@ -392,28 +536,31 @@ async fn arrival_rate(
     s: usize,
     sc: &ScenarioPlan,
     begin: Instant,
-) -> Vec<JoinHandle<()>> {
-    let ExecKind::ArrivalRate {
-        schedule,
-        pre,
-        max,
-        drop_after,
-    } = &sc.kind
-    else {
-        return Vec::new();
-    };
-    // Fewer workers than VUs would leave some workers with none; use only as many as maxVUs.
-    let n = ctx.plan.workers.min((*max).max(1) as usize);
-    if ctx.worker >= n {
-        return Vec::new();
-    }
-    let pre_local = share(*pre, ctx.worker, n);
-    let max_local = share(*max, ctx.worker, n).max(pre_local).max(1);
+    link: PoolLink,
+) -> (Vec<JoinHandle<()>>, Rc<RefCell<Pool>>) {
     let pool = Rc::new(RefCell::new(Pool {
         idle: Vec::new(),
         senders: Vec::new(),
         backlog: VecDeque::new(),
+        accepted: 0,
+        consumed: 0,
     }));
+    let ExecKind::ArrivalRate {
+        schedule,
+        pre,
+        drop_after,
+        ..
+    } = &sc.kind
+    else {
+        return (Vec::new(), pool);
+    };
+    let PoolLink {
+        shared,
+        inbox,
+        peers,
+    } = link;
+    let n = shared.free.len();
+    let w = ctx.worker;
     let mut handles = Vec::new();
     let spawn_vu = |handles: &mut Vec<JoinHandle<()>>, first: Option<Job>| {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -424,6 +571,7 @@ async fn arrival_rate(
         };
         if first.is_none() {
             pool.borrow_mut().idle.push(id);
+            shared.free[w].0.fetch_add(1, Ordering::Release);
         }
         handles.push(tokio::task::spawn_local(open_vu(
             ctx.clone(),
@@ -432,43 +580,104 @@ async fn arrival_rate(
             rx,
             first,
             pool.clone(),
+            shared.clone(),
             *drop_after,
         )));
     };
-    for _ in 0..pre_local {
+    for _ in 0..share(*pre, w, n) {
         spawn_vu(&mut handles, None);
     }
-    for offset in schedule.times(ctx.worker as u64, n as u64) {
+    handles.push(tokio::task::spawn_local(take_transfers(
+        ctx.clone(),
+        s,
+        pool.clone(),
+        inbox,
+    )));
+    for offset in schedule.times(w as u64, n as u64) {
         let at = begin + offset;
         if !sleep_until_or_stop(&ctx.ctl, at).await {
             break;
         }
-        let job = Job { intended: at };
-        let free = pool.borrow_mut().idle.pop();
-        if let Some(id) = free {
-            let sent = pool.borrow().senders.get(id).map(|tx| tx.send(job));
-            if !matches!(sent, Some(Ok(()))) {
-                count_dropped(ctx, s);
+        let job = Job {
+            intended: measured_from(at, Instant::now()),
+        };
+        // k6's order: an idle VU here, else one idle on another worker, else a new VU
+        // while fewer than maxVUs exist, else wait (dropAfter) or drop.
+        let placed = if claim(&shared.free[w].0) {
+            let id = pool.borrow_mut().idle.pop();
+            send_to_vu(&pool, id, job)
+        } else if let Some(peer) = (1..n)
+            .map(|i| (w + i) % n)
+            .find(|&p| claim(&shared.free[p].0))
+        {
+            match peers.get(peer).map(|tx| tx.send(job)) {
+                Some(Ok(())) => Placement::Placed,
+                _ => Placement::Dropped,
             }
-        } else if (handles.len() as u64) < max_local {
+        } else if shared
+            .allocated
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |a| {
+                (a < shared.max).then_some(a + 1)
+            })
+            .is_ok()
+        {
             spawn_vu(&mut handles, Some(job));
+            Placement::Placed
         } else if !drop_after.is_zero() {
             pool.borrow_mut().backlog.push_back(job);
+            Placement::Placed
         } else {
-            count_dropped(ctx, s);
+            Placement::Dropped
+        };
+        match placed {
+            Placement::Placed => pool.borrow_mut().accepted += 1,
+            Placement::Dropped => count_dropped(ctx, s),
         }
     }
-    // No more iterations: closing the channels lets idle VUs exit.
+    // Other workers' inboxes close once every scheduler has dropped its senders.
+    drop(peers);
+    (handles, pool)
+}
+
+fn send_to_vu(pool: &RefCell<Pool>, id: Option<usize>, job: Job) -> Placement {
+    let p = pool.borrow();
+    match id.and_then(|id| p.senders.get(id)).map(|tx| tx.send(job)) {
+        Some(Ok(())) => Placement::Placed,
+        _ => Placement::Dropped,
+    }
+}
+
+/// Runs iterations other workers sent for this worker's idle VUs; when every scheduler is
+/// done (the inbox closes), closes the VUs' channels so idle VUs exit.
+async fn take_transfers(
+    ctx: Rc<WorkerCtx>,
+    s: usize,
+    pool: Rc<RefCell<Pool>>,
+    mut inbox: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = inbox.recv().await {
+        // The sender claimed one of this worker's idle VUs, so one is waiting.
+        let id = pool.borrow_mut().idle.pop();
+        if let Placement::Dropped = send_to_vu(&pool, id, job) {
+            // Accepted by the sender; taken up here, as dropped.
+            pool.borrow_mut().consumed += 1;
+            count_dropped(&ctx, s);
+        }
+    }
     pool.borrow_mut().senders.clear();
-    handles
 }
 
 fn count_dropped(ctx: &WorkerCtx, s: usize) {
+    count_dropped_n(ctx, s, 1);
+}
+
+fn count_dropped_n(ctx: &WorkerCtx, s: usize, n: u64) {
     if let Some(v) = ctx.rec.borrow_mut().dropped.get_mut(s) {
-        *v += 1;
+        *v += n;
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn open_vu(
     ctx: Rc<WorkerCtx>,
     s: usize,
@@ -476,6 +685,7 @@ async fn open_vu(
     mut rx: mpsc::UnboundedReceiver<Job>,
     first: Option<Job>,
     pool: Rc<RefCell<Pool>>,
+    shared: Arc<SharedPool>,
     drop_after: Duration,
 ) {
     let Some(sc) = ctx.plan.scenarios.get(s) else {
@@ -492,6 +702,7 @@ async fn open_vu(
                 None => break,
             },
         };
+        pool.borrow_mut().consumed += 1;
         if ctx.ctl.stopping() {
             count_dropped(&ctx, s);
         } else {
@@ -502,6 +713,7 @@ async fn open_vu(
             let queued = pool.borrow_mut().backlog.pop_front();
             match queued {
                 Some(j) if ctx.ctl.stopping() || j.intended.elapsed() > drop_after => {
+                    pool.borrow_mut().consumed += 1;
                     count_dropped(&ctx, s)
                 }
                 Some(j) => {
@@ -516,6 +728,9 @@ async fn open_vu(
                 break;
             }
             pool.borrow_mut().idle.push(id);
+            if let Some(free) = shared.free.get(ctx.worker) {
+                free.0.fetch_add(1, Ordering::Release);
+            }
         }
     }
     ctx.ctl.vu_stopped();
@@ -526,6 +741,20 @@ mod tests {
     use super::*;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn only_scheduler_lateness_beyond_the_timer_tick_is_charged() {
+        let slot = Instant::now();
+        assert_eq!(measured_from(slot, slot), slot);
+        assert_eq!(
+            measured_from(slot, slot + Duration::from_micros(700)),
+            slot + Duration::from_micros(700)
+        );
+        // A generator 30 ms late is charged 29 ms of it.
+        assert_eq!(measured_from(slot, slot + MS(30)), slot + MS(1));
+        // Woken early never moves the start earlier than the slot.
+        assert_eq!(measured_from(slot + MS(5), slot), slot + MS(5));
+    }
 
     #[test]
     fn vus_allowed_lag_the_plan_by_graceful_ramp_down_on_the_way_down() {

@@ -27,6 +27,8 @@ pub(crate) struct H1Request {
     pub bytes: Bytes,
     /// A response to HEAD has no body whatever its headers say.
     pub head: bool,
+    /// RFC 9110 §9.2.2: sending it twice has the effect of sending it once.
+    pub idempotent: bool,
 }
 
 impl H1Request {
@@ -63,6 +65,15 @@ impl H1Request {
         H1Request {
             bytes: Bytes::from(out),
             head: *method == Method::HEAD,
+            idempotent: matches!(
+                *method,
+                Method::GET
+                    | Method::HEAD
+                    | Method::OPTIONS
+                    | Method::TRACE
+                    | Method::PUT
+                    | Method::DELETE
+            ),
         }
     }
 }
@@ -382,6 +393,16 @@ fn io_failure(e: &io::Error) -> ErrorKind {
     crate::client::io_kind(e)
 }
 
+/// Why an exchange failed, and whether it may be sent again on a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct H1Failure {
+    pub kind: ErrorKind,
+    /// The server closed a kept-alive connection before any byte of the response (its idle
+    /// timeout racing this request). Like Go's net/http, a retry on a new connection is
+    /// safe when nothing was written or the method is idempotent.
+    pub retry: bool,
+}
+
 /// One keep-alive HTTP/1.1 connection over plain TCP or TLS.
 pub(crate) struct H1Conn<S> {
     io: S,
@@ -392,6 +413,8 @@ pub(crate) struct H1Conn<S> {
     /// leaves the connection mid-response, so it must not be reused.
     busy: bool,
     reusable: bool,
+    /// A response was completed on it before: the server may close it as idle at any time.
+    reused: bool,
     /// Bytes written and read since the last `take_counts`.
     pub sent: u64,
     pub received: u64,
@@ -413,6 +436,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             end: 0,
             busy: false,
             reusable: true,
+            reused: false,
             sent: 0,
             received: 0,
         }
@@ -450,17 +474,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
     }
 
     /// Sends the request and reads the whole response, discarding the body.
-    pub async fn exchange(&mut self, req: &H1Request) -> Result<H1Response, ErrorKind> {
+    pub async fn exchange(&mut self, req: &H1Request) -> Result<H1Response, H1Failure> {
+        let (sent_before, received_before, reused) = (self.sent, self.received, self.reused);
+        let result = self.send_and_read(req).await;
+        result.map_err(|kind| {
+            let wrote = self.sent > sent_before;
+            let answered = self.received > received_before;
+            H1Failure {
+                kind,
+                retry: reused
+                    && !answered
+                    && kind == ErrorKind::Reset
+                    && (req.idempotent || !wrote),
+            }
+        })
+    }
+
+    async fn send_and_read(&mut self, req: &H1Request) -> Result<H1Response, ErrorKind> {
         if !self.usable() {
             return Err(ErrorKind::Reset);
         }
         self.busy = true;
-        self.io
-            .write_all(&req.bytes)
-            .await
-            .map_err(|e| io_failure(&e))?;
+        let mut written = 0;
+        while written < req.bytes.len() {
+            let n = self
+                .io
+                .write(&req.bytes[written..])
+                .await
+                .map_err(|e| io_failure(&e))?;
+            if n == 0 {
+                return Err(ErrorKind::Reset);
+            }
+            written += n;
+            // Counted as it goes: a write that fails part-way still sent these bytes.
+            self.sent += n as u64;
+        }
         self.io.flush().await.map_err(|e| io_failure(&e))?;
-        self.sent += req.bytes.len() as u64;
 
         let mut parser = ResponseParser::new(req.head);
         // The head's time is taken when it is parsed, but a head and body that arrived
@@ -512,6 +561,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         }
         // Bytes after the response that nobody asked for: the framing can't be trusted.
         self.reusable = parser.keep_alive() && self.start == self.end;
+        self.reused = true;
         self.start = 0;
         self.end = 0;
         self.busy = false;
@@ -541,6 +591,8 @@ mod tests {
         reads: VecDeque<Vec<u8>>,
         written: Vec<u8>,
         stall: bool,
+        /// Bytes accepted before writes fail with a broken pipe; unlimited when `None`.
+        write_limit: Option<usize>,
     }
 
     impl AsyncRead for Script {
@@ -570,8 +622,18 @@ mod tests {
             _cx: &mut Context<'_>,
             data: &[u8],
         ) -> Poll<io::Result<usize>> {
-            self.get_mut().written.extend_from_slice(data);
-            Poll::Ready(Ok(data.len()))
+            let this = self.get_mut();
+            let n = match &mut this.write_limit {
+                None => data.len(),
+                Some(0) => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+                Some(left) => {
+                    let n = data.len().min(*left);
+                    *left -= n;
+                    n
+                }
+            };
+            this.written.extend_from_slice(&data[..n]);
+            Poll::Ready(Ok(n))
         }
         fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
@@ -594,6 +656,7 @@ mod tests {
             reads: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
             written: Vec::new(),
             stall: false,
+            write_limit: None,
         })
     }
 
@@ -603,7 +666,9 @@ mod tests {
         chunks: Vec<Vec<u8>>,
     ) -> (Result<(u16, bool), ErrorKind>, H1Conn<Script>) {
         let mut c = conn(chunks);
-        let r = futures::executor::block_on(c.exchange(req)).map(|r| (r.status, c.usable()));
+        let r = futures::executor::block_on(c.exchange(req))
+            .map(|r| (r.status, c.usable()))
+            .map_err(|f| f.kind);
         (r, c)
     }
 
@@ -824,6 +889,77 @@ mod tests {
         assert!(futures::executor::block_on(closed.exchange(&get())).is_ok());
         assert!(closed.usable());
         assert!(!closed.ready_for_request(), "the peer's EOF is waiting");
+    }
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    fn post() -> H1Request {
+        H1Request::new(&Method::POST, "/orders", &HeaderMap::new(), b"{}")
+    }
+
+    /// A connection that has served one response, then meets `then` on the next exchange.
+    fn second_exchange(req: &H1Request, then: Vec<Vec<u8>>) -> Result<u16, H1Failure> {
+        let mut reads = vec![OK.to_vec()];
+        reads.extend(then);
+        let mut c = conn(reads);
+        assert!(futures::executor::block_on(c.exchange(&get())).is_ok());
+        futures::executor::block_on(c.exchange(req)).map(|r| r.status)
+    }
+
+    #[test]
+    fn a_kept_alive_connection_closed_before_any_response_byte_may_be_retried() {
+        let reset = |retry| {
+            Err(H1Failure {
+                kind: ErrorKind::Reset,
+                retry,
+            })
+        };
+        assert_eq!(second_exchange(&get(), vec![]), reset(true));
+        assert_eq!(second_exchange(&head(), vec![]), reset(true));
+        // The request went out and the method is not idempotent: the server may have acted.
+        assert_eq!(second_exchange(&post(), vec![]), reset(false));
+        // Part of a response came: the server answered, nothing to retry.
+        let cut = vec![b"HTTP/1.1 200".to_vec()];
+        assert_eq!(second_exchange(&get(), cut), reset(false));
+    }
+
+    #[test]
+    fn a_fresh_connection_closed_before_answering_is_not_retried() {
+        let got = futures::executor::block_on(conn(vec![]).exchange(&get())).map(|r| r.status);
+        assert_eq!(
+            got,
+            Err(H1Failure {
+                kind: ErrorKind::Reset,
+                retry: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_write_that_fails_part_way_counts_the_bytes_it_wrote() {
+        let req = post();
+        for limit in [0, 7] {
+            let mut c = conn(vec![]);
+            c.io.write_limit = Some(limit);
+            let got = futures::executor::block_on(c.exchange(&req));
+            assert_eq!(
+                got.map(|r| r.status).map_err(|f| f.kind),
+                Err(ErrorKind::Reset)
+            );
+            assert_eq!(c.take_counts().0, limit as u64);
+        }
+        // Nothing written on a kept-alive connection: even a POST may go again.
+        let mut c = conn(vec![OK.to_vec()]);
+        assert!(futures::executor::block_on(c.exchange(&get())).is_ok());
+        c.io.write_limit = Some(0);
+        let got = futures::executor::block_on(c.exchange(&req)).map(|r| r.status);
+        assert_eq!(
+            got,
+            Err(H1Failure {
+                kind: ErrorKind::Reset,
+                retry: true
+            })
+        );
     }
 
     #[test]

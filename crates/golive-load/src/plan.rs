@@ -118,9 +118,13 @@ impl Iterator for RateTimes<'_> {
             };
             let r1 = target;
             let in_stage = r0 * d + (r1 - r0) * d / 2.0;
+            let n_after = self.n_before + in_stage;
             let c = k - self.n_before;
-            // Small epsilon so an exact boundary (e.g. k = rate × duration) belongs to the next stage.
-            if c < in_stage - 1e-9 {
+            // Iteration k belongs to this stage while k < n_after; an exact boundary
+            // (k = rate × duration) belongs to the next one. Rounding can put n_after a hair
+            // above an integer (7000 per 300ms over 1h gives 84000000.00000001, beyond any
+            // absolute epsilon), so the tolerance is relative.
+            if k < n_after - 1e-9 * n_after.max(1.0) {
                 let a = (r1 - r0) / (2.0 * d.max(1e-12));
                 let x = if a.abs() < 1e-12 {
                     if r0 <= 0.0 { 0.0 } else { c / r0 }
@@ -398,7 +402,25 @@ mod tests {
             ],
         };
         let times: Vec<Duration> = s.times(0, 1).collect();
-        assert!((999..=1001).contains(&times.len()), "{}", times.len());
+        assert_eq!(times.len(), 1000);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(
+            times[500],
+            Duration::from_secs(10),
+            "the second stage starts at 10 s"
+        );
+    }
+
+    #[test]
+    fn rate_times_duration_is_exact_when_the_rate_product_rounds_up() {
+        // 7000 per 300ms for 1h is 84,000,000 iterations; in floating point the product is
+        // 84000000.00000001, which once made a 84,000,001st iteration.
+        let per_sec = 7000.0 / Duration::from_millis(300).as_secs_f64();
+        let s = RateSchedule {
+            start_rate: per_sec,
+            stages: vec![(Duration::from_secs(3600), per_sec)],
+        };
+        assert!(s.times(83_999_999, 1).next().is_some());
+        assert_eq!(s.times(84_000_000, 1).next(), None);
     }
 }

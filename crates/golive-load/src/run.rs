@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{FieldError, LoadConfig};
-use crate::executor::{Control, FlushRequest, WorkerEvent, spawn_worker};
+use crate::executor::{Control, FlushRequest, WorkerEvent, pool_links, spawn_worker};
 use crate::plan::{Plan, compile};
 use crate::stats::{HistogramBar, LatencyStats, Recorder, Stats, bars};
 use crate::threshold::{Aggregation, Metric, ThresholdResult, ThresholdState};
@@ -113,6 +113,7 @@ impl Summary {
 enum Command {
     SnapshotNow(oneshot::Sender<Snapshot>),
     Stop,
+    Abort,
 }
 
 /// A running load test. Dropping it without `wait()` stops it gracefully.
@@ -133,9 +134,10 @@ impl LoadRun {
         let ctl = Arc::new(Control::new(Instant::now()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let mut flushers = Vec::new();
-        for w in 0..plan.workers {
+        for (w, links) in pool_links(&plan).into_iter().enumerate() {
             let (tx, rx) = mpsc::unbounded_channel();
-            if let Err(e) = spawn_worker(w, plan.clone(), ctl.clone(), rx, events_tx.clone()) {
+            let spawned = spawn_worker(w, plan.clone(), ctl.clone(), links, rx, events_tx.clone());
+            if let Err(e) = spawned {
                 ctl.stop();
                 return Err(LoadError::Spawn(e));
             }
@@ -181,6 +183,14 @@ impl LoadRun {
     pub fn stop(&self) {
         self.ctl.stop();
         let _ = self.commands.send(Command::Stop);
+    }
+
+    /// Stop at once: running iterations are interrupted (like k6's, they count in neither
+    /// `iterations` nor, for the request they were waiting on, `http_reqs`); everything
+    /// completed before is in the summary.
+    pub fn abort(&self) {
+        self.ctl.abort();
+        let _ = self.commands.send(Command::Abort);
     }
 
     /// A handle that can stop the run after `wait()` has taken it (e.g. from a Ctrl-C handler).
@@ -231,6 +241,11 @@ impl StopHandle {
         self.ctl.stop();
         let _ = self.commands.send(Command::Stop);
     }
+    /// See `LoadRun::abort`.
+    pub fn abort(&self) {
+        self.ctl.abort();
+        let _ = self.commands.send(Command::Abort);
+    }
 }
 
 struct Aggregator {
@@ -245,6 +260,8 @@ struct Aggregator {
     history: VecDeque<HistoryPoint>,
     aborted: Option<String>,
     stop_requested: bool,
+    /// How long a flush waits for a busy worker before publishing without its share.
+    flush_timeout: Duration,
 }
 
 fn empty(plan: &Plan) -> Recorder {
@@ -269,6 +286,7 @@ impl Aggregator {
             history: VecDeque::new(),
             aborted: None,
             stop_requested: false,
+            flush_timeout: Duration::from_secs(2),
         }
     }
 
@@ -282,9 +300,19 @@ impl Aggregator {
                 replies.push((i, rx));
             }
         }
-        for (_, rx) in replies {
-            // A worker that finished meanwhile drops the request; its data comes with `Done`.
-            if let Ok(Ok(rec)) = tokio::time::timeout(Duration::from_secs(2), rx).await {
+        for (_, mut rx) in replies {
+            let rec = match tokio::time::timeout(self.flush_timeout, &mut rx).await {
+                Ok(Ok(rec)) => Some(rec),
+                // A worker that finished meanwhile drops the request; its data comes with `Done`.
+                Ok(Err(_)) => None,
+                Err(_) => {
+                    // Closing settles the race with a late reply: either it is already here,
+                    // or the worker's send fails and it keeps the samples for the next flush.
+                    rx.close();
+                    rx.try_recv().ok()
+                }
+            };
+            if let Some(rec) = rec {
                 self.absorb(&rec);
                 self.spares.push(rec);
             }
@@ -341,15 +369,29 @@ impl Aggregator {
                         self.stop_requested = true;
                         self.ctl.stop();
                     }
+                    Some(Command::Abort) => {
+                        self.stop_requested = true;
+                        self.ctl.abort();
+                    }
                     None => commands_open = false,
                 },
+            }
+        }
+        // A stop can race the workers' end: its command may still be queued.
+        while let Ok(cmd) = commands.try_recv() {
+            if matches!(cmd, Command::Stop | Command::Abort) {
+                self.stop_requested = true;
             }
         }
         let snap = self.snapshot(true, true);
         snapshots.send_replace(snap.clone());
         let aborted = self.aborted.take().or_else(|| {
-            self.stop_requested
-                .then(|| "stopped on request".to_string())
+            if self.ctl.aborted() {
+                Some("stopped at once on request; running iterations were interrupted".into())
+            } else {
+                self.stop_requested
+                    .then(|| "stopped on request".to_string())
+            }
         });
         let _ = done.send(Summary {
             snapshot: snap,
@@ -560,5 +602,64 @@ fn metric_value(
             _ => Some(vus as f64),
         },
         Metric::VusMax => Some(vus_max as f64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::executor::answer_flush;
+    use crate::stats::{Outcome, Sample};
+
+    fn recorded(n: u64) -> Recorder {
+        let mut rec = Recorder::new(0, 1);
+        let sample = Sample {
+            outcome: Outcome::Status(200),
+            timed: true,
+            duration_us: 1_000,
+            uncorrected_us: 1_000,
+            waiting_us: 1_000,
+            connecting_us: Some(0),
+            tls_us: None,
+            sent: 10,
+            received: 20,
+        };
+        for _ in 0..n {
+            rec.record(&[], &sample);
+        }
+        rec
+    }
+
+    #[tokio::test]
+    async fn a_flush_answered_after_the_timeout_is_merged_into_the_next_one() {
+        let config = LoadConfig::ad_hoc("http://127.0.0.1:1/", 1, Duration::from_secs(1), None);
+        let plan = Arc::new(compile(&config).expect("an ad-hoc plan compiles"));
+        let ctl = Arc::new(Control::new(Instant::now()));
+        let (flush_tx, mut flush_rx) = mpsc::unbounded_channel();
+        let mut agg = Aggregator::new(plan, ctl, vec![Some(flush_tx)]);
+        agg.flush_timeout = Duration::from_millis(20);
+        let worker = RefCell::new(recorded(5));
+
+        // The worker is busy past the timeout: the aggregator publishes without its share.
+        let late_worker = async {
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            let req = flush_rx.recv().await.expect("a flush request");
+            answer_flush(&worker, req);
+        };
+        tokio::join!(agg.flush(), late_worker);
+        assert_eq!(agg.cumulative.global.reqs, 0);
+
+        worker.borrow_mut().add(&recorded(3));
+        let prompt_worker = async {
+            let req = flush_rx.recv().await.expect("a flush request");
+            answer_flush(&worker, req);
+        };
+        tokio::join!(agg.flush(), prompt_worker);
+        assert_eq!(agg.cumulative.global.reqs, 8, "the late interval was kept");
+        assert_eq!(agg.window.global.reqs, 8);
+        assert_eq!(agg.cumulative.data_sent, 80);
+        assert_eq!(agg.cumulative.global.duration.len(), 8);
     }
 }

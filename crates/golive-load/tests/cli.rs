@@ -2,7 +2,7 @@ mod common;
 
 use std::process::ExitCode;
 
-use golive_load::cli::{LoadArgs, build_config, parse_threshold_arg, run};
+use golive_load::cli::{LoadArgs, build_config, parse_threshold_arg, run, run_with_interrupts};
 use golive_load::{GoDuration, Metric};
 
 fn ad_hoc(url: String) -> LoadArgs {
@@ -123,4 +123,68 @@ fn plan_and_url_are_mutually_exclusive() {
     let cfg = build_config(&args, Some(plan)).unwrap();
     assert!(cfg.insecure_skip_tls_verify);
     assert_eq!(cfg.thresholds.len(), 1);
+}
+
+/// Runs `args` and sends an interrupt (a Ctrl-C) after each delay in turn.
+async fn run_interrupted(args: LoadArgs, after: &[u64]) -> ExitCode {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let press = async {
+        for ms in after {
+            tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+            let _ = tx.send(());
+        }
+    };
+    let (code, ()) = tokio::join!(run_with_interrupts(args, None, rx), press);
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_interrupt_lets_in_flight_requests_finish() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("summary.json");
+    let mut args = ad_hoc(server.url("/delay?ms=400"));
+    args.duration = Some("10s".parse::<GoDuration>().unwrap());
+    args.summary_export = Some(file.clone());
+    let started = std::time::Instant::now();
+    assert_eq!(run_interrupted(args, &[200]).await, ExitCode::SUCCESS);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // Both VUs' first requests were in flight at the interrupt and completed.
+    assert_eq!(json["metrics"]["http_reqs"]["count"], 2);
+    assert_eq!(json["state"]["aborted"], "stopped on request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_interrupt_stops_at_once_prints_what_was_measured_and_exits_105() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("summary.json");
+    let mut args = ad_hoc(server.url("/delay?ms=5000"));
+    args.duration = Some("10s".parse::<GoDuration>().unwrap());
+    args.summary_export = Some(file.clone());
+    let started = std::time::Instant::now();
+    // The first interrupt waits for the 5 s requests; the second does not.
+    assert_eq!(
+        run_interrupted(args, &[200, 200]).await,
+        ExitCode::from(105)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // k6: interrupted iterations and the requests they waited on are not counted.
+    assert_eq!(json["metrics"]["http_reqs"]["count"], 0);
+    assert_eq!(json["metrics"]["iterations"]["count"], 0);
+    assert!(
+        json["state"]["aborted"]
+            .as_str()
+            .is_some_and(|a| a.contains("at once")),
+        "{json}"
+    );
+    assert_eq!(server.requests(), 2);
 }

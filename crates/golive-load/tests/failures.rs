@@ -17,6 +17,36 @@ async fn connection_refused_counts_as_failure_without_aborting_the_run() {
     assert_eq!(s.http_req_failed, s.http_reqs);
     assert_eq!(s.error_counts, vec![("refused".to_string(), s.http_reqs)]);
     assert!((s.failure_rate - 1.0).abs() < 1e-9);
+    // Nothing was sent and no connection was made: no duration, no connecting time.
+    assert_eq!(s.latency.count, 0, "{:?}", s.latency);
+    assert_eq!(s.connecting.count, 0, "{:?}", s.connecting);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_requests_count_in_http_req_duration_at_their_timeout() {
+    let server = common::start().await;
+    let cfg = common::config(&format!(
+        "load:
+  target: {}
+  timeout: 200ms
+  scenarios:
+    s: {{executor: constant-vus, vus: 1, duration: 700ms, requests: [GET /delay?ms=2000]}}
+",
+        server.base()
+    ));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert!(s.http_reqs >= 3, "{}", s.http_reqs);
+    assert_eq!(s.error_counts, vec![("timeout".to_string(), s.http_reqs)]);
+    // k6 records an errored request's duration too; a stall beyond the timeout must not
+    // leave the percentiles looking fast.
+    assert_eq!(s.latency.count, s.http_reqs, "{:?}", s.latency);
+    assert!(
+        s.latency.min >= 199.0 && s.latency.max < 400.0,
+        "{:?}",
+        s.latency
+    );
+    assert_eq!(s.latency_uncorrected.count, s.http_reqs);
+    assert_eq!(s.waiting.count, 0, "no response head arrived");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

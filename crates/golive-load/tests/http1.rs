@@ -132,3 +132,34 @@ async fn a_keep_alive_connection_the_server_closed_while_idle_is_replaced_not_fa
     assert_eq!(s.http_req_failed, 0, "{:?}", s.error_counts);
     assert_eq!(server.connections(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_the_server_drops_on_a_kept_alive_connection_is_retried_once_on_a_new_one() {
+    let server =
+        common::start_raw_answering_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let cfg = common::config(&constant(&server.base(), "", 1, "400ms", "GET /"));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    assert!(s.http_reqs > 5, "{}", s.http_reqs);
+    assert_eq!(s.http_req_failed, 0, "{:?}", s.error_counts);
+    assert_eq!(server.requests(), s.http_reqs, "each request counted once");
+    let dropped = server.state.unanswered.load(Ordering::SeqCst);
+    assert_eq!(dropped, s.http_reqs - 1, "every reuse met the race");
+    assert_eq!(server.connections(), s.http_reqs);
+    // The attempt on the dead connection was written, so it counts in data_sent.
+    let request = format!("GET / HTTP/1.1\r\nhost: {}\r\n\r\n", server.addr);
+    assert_eq!(s.data_sent, (s.http_reqs + dropped) * request.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_the_server_drops_on_a_kept_alive_connection_fails_without_a_retry() {
+    let server =
+        common::start_raw_answering_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let cfg = common::config(&constant(&server.base(), "", 1, "400ms", "POST /orders"));
+    let s = LoadRun::start(cfg).unwrap().wait().await.snapshot;
+    let dropped = server.state.unanswered.load(Ordering::SeqCst);
+    assert!(dropped >= 2, "{dropped}");
+    // The server may have acted on a POST it read: it is not sent again.
+    assert_eq!(s.error_counts, vec![("reset".to_string(), dropped)]);
+    assert_eq!(s.status_counts, vec![(200, server.requests())]);
+    assert_eq!(s.http_reqs, server.requests() + dropped);
+}

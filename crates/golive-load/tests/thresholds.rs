@@ -15,30 +15,32 @@ fn parse_plan(yaml: &str) -> Result<Plan, String> {
     serde_saphyr::from_str::<Plan>(yaml).map_err(|e| e.to_string())
 }
 
-const BRIEF_EXAMPLE: &str = r#"name: demo
-load:
-  target: http://127.0.0.1:8080
-  insecureSkipTLSVerify: false
-  timeout: 10s
-  scenarios:
-    health:
-      executor: constant-vus
-      vus: 10
-      duration: 30s
-      requests:
-        - GET /health
-        - {method: GET, path: /api/exercises, name: exercises, headers: {accept: application/json}, body: null, timeout: 5s}
-    spike: {executor: ramping-arrival-rate, startRate: 10, timeUnit: 1s, preAllocatedVUs: 20, maxVUs: 100, stages: [{duration: 10s, target: 100}, {duration: 10s, target: 0}], requests: [GET /health]}
-  thresholds:
-    http_req_duration: ["p(95)<200", "p(99)<500"]
-    http_req_failed: ["rate<0.01"]
-    http_reqs: ["rate>100"]
-    "http_req_duration{name:health}": [{threshold: "p(99)<100", abortOnFail: true, delayAbortEval: 10s}]
-"#;
+/// The `load:` example of docs/load.md, read from the docs so they cannot drift from what
+/// parses, under a plan `name`.
+fn documented_example() -> String {
+    const DOCS: &str = include_str!("../../../docs/load.md");
+    let start = DOCS
+        .find("```yaml\nload:")
+        .expect("docs/load.md keeps its ```yaml load: example")
+        + "```yaml\n".len();
+    let len = DOCS[start..]
+        .find("```")
+        .expect("the docs example block is closed");
+    format!("name: demo\n{}", &DOCS[start..start + len])
+}
+
+/// 1-based line and column where `needle` first occurs in `text`.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {text}"));
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (text[..at].matches('\n').count() + 1, at - line_start + 1)
+}
 
 #[test]
 fn the_documented_plan_example_parses_validates_and_round_trips() {
-    let plan = parse_plan(BRIEF_EXAMPLE).unwrap();
+    let plan = parse_plan(&documented_example()).unwrap();
     plan.load.validate().unwrap();
     assert_eq!(plan.load.scenarios.len(), 2);
     assert_eq!(plan.load.timeout.0, Duration::from_secs(10));
@@ -68,34 +70,45 @@ fn the_documented_plan_example_parses_validates_and_round_trips() {
 
 #[test]
 fn a_bad_threshold_in_a_plan_is_reported_with_line_and_column() {
-    let yaml = BRIEF_EXAMPLE.replace("\"p(99)<500\"", "\"p99<500\"");
+    let yaml = documented_example().replace("\"p(99)<500\"", "\"p99<500\"");
     let err = parse_plan(&yaml).unwrap_err();
     assert!(err.contains("expected a threshold like p(95)<200"), "{err}");
     assert!(err.contains("p99<500"), "{err}");
-    assert!(err.contains("line 16 column 38"), "no position in: {err}");
+    let (line, column) = position(&yaml, "\"p99<500\"");
+    assert!(
+        err.contains(&format!("line {line} column {column}")),
+        "no position {line}:{column} in: {err}"
+    );
 }
 
 #[test]
 fn a_bad_duration_in_a_plan_is_reported_with_line_and_column() {
-    let yaml = BRIEF_EXAMPLE.replace("duration: 30s", "duration: 30 seconds");
+    let yaml = documented_example().replace("duration: 30s", "duration: 30 seconds");
     let err = parse_plan(&yaml).unwrap_err();
     assert!(err.contains("expected a duration like 30s"), "{err}");
-    assert!(err.contains("line 10 column"), "no position in: {err}");
+    let (line, _) = position(&yaml, "duration: 30 seconds");
+    assert!(
+        err.contains(&format!("line {line} column")),
+        "no line {line} in: {err}"
+    );
 }
 
 #[test]
 fn unknown_keys_and_metrics_are_plan_errors() {
-    let err = parse_plan(&BRIEF_EXAMPLE.replace("vus: 10", "vus: 10\n      vu: 3")).unwrap_err();
+    let err =
+        parse_plan(&documented_example().replace("vus: 10", "vus: 10\n      vu: 3")).unwrap_err();
     assert!(err.contains("vu"), "{err}");
-    let err = parse_plan(&BRIEF_EXAMPLE.replace("http_reqs:", "http_requests:")).unwrap_err();
+    let err =
+        parse_plan(&documented_example().replace("http_reqs:", "http_requests:")).unwrap_err();
     assert!(err.contains("unknown metric"), "{err}");
-    let err = parse_plan(&BRIEF_EXAMPLE.replace("GET /health\n", "FETCH /health\n")).unwrap_err();
+    let err =
+        parse_plan(&documented_example().replace("- GET /health", "- FETCH /health")).unwrap_err();
     assert!(err.contains("expected a request like"), "{err}");
 }
 
 #[test]
 fn validate_names_the_field_path_of_cross_field_errors() {
-    let yaml = BRIEF_EXAMPLE
+    let yaml = documented_example()
         .replace("maxVUs: 100", "maxVUs: 5")
         .replace("http_reqs: [\"rate>100\"]", "http_reqs: [\"p(95)<1\"]");
     let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
@@ -107,10 +120,10 @@ fn validate_names_the_field_path_of_cross_field_errors() {
     );
     assert!(
         text.iter()
-            .any(|e| e.starts_with("load.thresholds.\"http_reqs\"[0]")),
+            .any(|e| e.starts_with("load.thresholds.http_reqs[0]")),
         "{text:?}"
     );
-    let yaml = BRIEF_EXAMPLE.replace("vus: 10", "vus: 10\n      rate: 5");
+    let yaml = documented_example().replace("vus: 10", "vus: 10\n      rate: 5");
     let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
     assert_eq!(errs[0].path, "load.scenarios.health.rate");
     assert!(
@@ -118,6 +131,36 @@ fn validate_names_the_field_path_of_cross_field_errors() {
             .message
             .contains("not an option of executor constant-vus")
     );
+}
+
+#[test]
+fn a_threshold_that_does_not_fit_its_metric_is_located_at_its_key_quoted_or_not() {
+    let bad = "    http_reqs: [\"p(95)<1\"]";
+    let yaml = documented_example().replace("    http_reqs: [\"rate>100\"]", bad);
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(errs[0].path, "load.thresholds.http_reqs[0]", "{errs:?}");
+    let (line, _) = position(&yaml, bad);
+    assert_eq!(errs[0].locate(&yaml), Some((line, 5)));
+
+    // Single-quoted, with a dot inside the tag value: the path quotes it as one key.
+    let bad = "    'http_req_duration{name:api.v1}': ['rate<1']";
+    let yaml = documented_example().replace(
+        "    http_reqs: [\"rate>100\"]",
+        &format!("{bad}\n    http_reqs: [\"rate>100\"]"),
+    );
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(
+        errs[0].path, "load.thresholds.\"http_req_duration{name:api.v1}\"[0]",
+        "{errs:?}"
+    );
+    let (line, _) = position(&yaml, bad);
+    assert_eq!(errs[0].locate(&yaml), Some((line, 5)));
+
+    // Other paths too, inside a flow mapping; `maxVUs` is not taken for `preAllocatedVUs`.
+    let yaml = documented_example().replace("maxVUs: 100", "maxVUs: 5");
+    let errs = parse_plan(&yaml).unwrap().load.validate().unwrap_err();
+    assert_eq!(errs[0].path, "load.scenarios.spike.maxVUs", "{errs:?}");
+    assert_eq!(errs[0].locate(&yaml), Some(position(&yaml, "maxVUs: 5")));
 }
 
 fn run_config(base: &str, body: &str) -> LoadConfig {

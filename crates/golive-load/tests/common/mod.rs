@@ -23,6 +23,8 @@ pub struct ServerState {
     pub connections: AtomicU64,
     /// Requests arriving in [start, start + 1 s) are held until the window ends.
     pub stall_from: Mutex<Option<Instant>>,
+    /// Requests read but closed on without an answer (`start_raw_answering_once`).
+    pub unanswered: AtomicU64,
 }
 
 pub struct TestServer {
@@ -81,6 +83,10 @@ async fn handle(
                     tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
                 }
             }
+        }
+        // The first request to arrive takes `ms`, the others none.
+        "/first-slow" if state.mix_counter.fetch_add(1, Ordering::SeqCst) == 0 => {
+            tokio::time::sleep(Duration::from_millis(query_ms(&req))).await;
         }
         "/error" => status = 500,
         // The server ends the connection after each response.
@@ -210,6 +216,55 @@ pub async fn start_raw(response: &'static [u8], close_after: bool) -> TestServer
                             return;
                         }
                     }
+                }
+            });
+        }
+    });
+    TestServer { addr, state }
+}
+
+/// A raw TCP server that answers the first request of each connection with `response`
+/// and closes the connection when the next request arrives, without answering it: an idle
+/// timeout racing the client's next request. Counts answered and unanswered requests.
+pub async fn start_raw_answering_once(response: &'static [u8]) -> TestServer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(ServerState::default());
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            st.connections.fetch_add(1, Ordering::SeqCst);
+            let st = st.clone();
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                let mut answered = false;
+                loop {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    // Bodiless requests only: a head ends the request.
+                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    pending.drain(..end + 4);
+                    if answered {
+                        st.unanswered.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    st.requests.fetch_add(1, Ordering::SeqCst);
+                    if stream.write_all(response).await.is_err() {
+                        return;
+                    }
+                    answered = true;
                 }
             });
         }
