@@ -136,10 +136,10 @@ pub fn parse(
     if let Some(load) = &plan.load
         && let Err(field_errors) = load.validate()
     {
-        for e in field_errors {
-            let path = format!("load.{}", e.path.trim_start_matches("load."));
-            let (line, column) = locate_path(&interpolated.text, &path);
-            errors.push((line, column, format!("{path}: {}", e.message)));
+        for mut e in field_errors {
+            e.path = format!("load.{}", e.path.trim_start_matches("load."));
+            let (line, column) = e.locate(&interpolated.text).unwrap_or((0, 0));
+            errors.push((line, column, e.to_string()));
         }
     }
     let errors = errors
@@ -164,27 +164,6 @@ fn strip_position_suffix(message: &str) -> String {
         Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
         _ => message.to_string(),
     }
-}
-
-/// Best-effort position of a dotted field path (`load.scenarios.spike.maxVUs`) in the
-/// YAML text: each segment is searched as a key after the previous one.
-fn locate_path(text: &str, path: &str) -> (usize, usize) {
-    let mut from = 0;
-    let mut found = (0, 0);
-    for segment in path.split('.') {
-        let segment = segment.split('[').next().unwrap_or(segment);
-        let hit = [format!("{segment}:"), format!("\"{segment}\":")]
-            .iter()
-            .filter_map(|needle| text[from..].find(needle.as_str()))
-            .min();
-        let Some(offset) = hit else { break };
-        let at = from + offset;
-        let line = text[..at].matches('\n').count() + 1;
-        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
-        found = (line, column);
-        from = at + segment.len();
-    }
-    found
 }
 
 fn pos<T>(s: &serde_saphyr::Spanned<T>) -> (usize, usize) {

@@ -192,6 +192,28 @@ fn load_cross_field_errors_point_at_the_field() {
     let e = errors(text);
     assert!(e.iter().any(|e| e.message.contains("maxVUs")), "{e:?}");
     assert!(e.iter().any(|e| e.line >= 5), "{e:?}");
+    assert!(
+        e.iter().any(|e| e.line == 10 && e.column == 7),
+        "points at maxVUs itself: {e:?}"
+    );
+}
+
+#[test]
+fn a_threshold_that_does_not_fit_its_metric_points_at_its_key_however_quoted() {
+    for key in [
+        "http_req_failed",
+        "\"http_req_failed\"",
+        "'http_req_failed{name:health}'",
+    ] {
+        let text = format!(
+            "name: x\nload:\n  target: http://127.0.0.1:1\n  scenarios:\n    s: {{executor: constant-vus, vus: 1, duration: 1s, requests: [GET /]}}\n  thresholds:\n    http_reqs: [\"rate>1\"]\n    {key}: [\"p(95)<200\"]\n"
+        );
+        let e = errors(&text);
+        assert!(
+            e.iter().any(|e| e.line == 8 && e.column == 5),
+            "{key}: {e:?}"
+        );
+    }
 }
 
 #[test]
