@@ -23,6 +23,26 @@ fn journal(dir: &std::path::Path) {
     }
 }
 
+/// `golive report --plan gravl` on the simulator's kubeconfig and a state directory.
+async fn report(
+    kubeconfig: &std::path::Path,
+    state: &std::path::Path,
+    format: &str,
+) -> std::process::Output {
+    let mut cmd = golive();
+    cmd.args([
+        "report", "--plan", "gravl", "--format", format, "--wait", "10",
+    ])
+    .arg("--kubeconfig")
+    .arg(kubeconfig)
+    .arg("--state-dir")
+    .arg(state);
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("runs")
+}
+
 #[test]
 fn verify_passes_an_intact_journal_and_names_the_tampered_line() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -64,27 +84,7 @@ fn verify_passes_an_intact_journal_and_names_the_tampered_line() {
 async fn report_combines_the_cluster_and_the_journal() {
     let (sim, dir, kubeconfig) = gravl_sim(&[]).await;
     journal(dir.path());
-    let state = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        golive()
-            .args([
-                "report",
-                "--plan",
-                "gravl",
-                "--format",
-                "markdown",
-                "--wait",
-                "10",
-                "--kubeconfig",
-            ])
-            .arg(&kubeconfig)
-            .arg("--state-dir")
-            .arg(&state)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("runs");
+    let out = report(&kubeconfig, dir.path(), "markdown").await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -159,21 +159,7 @@ async fn report_on_a_tampered_journal_is_no_go_with_the_line_first() {
     let path = dir.path().join(FILE_NAME);
     let text = std::fs::read_to_string(&path).expect("read");
     std::fs::write(&path, text.replacen(r#""alice""#, r#""mallory""#, 1)).expect("tamper");
-    let state = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        golive()
-            .args([
-                "report", "--plan", "gravl", "--format", "json", "--wait", "10",
-            ])
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .arg("--state-dir")
-            .arg(&state)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("runs");
+    let out = report(&kubeconfig, dir.path(), "json").await;
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     assert_eq!(json["verdict"], "no-go");

@@ -55,6 +55,29 @@ impl Cockpit {
     fn send(&mut self, keys: &str) {
         self.session.send(keys).expect("send keys");
     }
+
+    /// Ticks Pre-flight by hand from its first step, which `select` focuses: DNS records,
+    /// backup (with `backup_note`, if any), stakeholders; cluster access ticks itself.
+    fn tick_preflight(&mut self, select: &str, backup_note: Option<&str>) {
+        self.send(&format!("{select} "));
+        self.wait_for("the first tick", Duration::from_secs(5), |s| {
+            s.contains("[x] Verify all production DNS records")
+        });
+        self.send("jj ");
+        self.wait_for("the backup tick", Duration::from_secs(5), |s| {
+            s.contains("[x] Validate backup procedures")
+        });
+        if let Some(note) = backup_note {
+            self.send(&format!("n{note}\r"));
+            self.wait_for("the note recorded", Duration::from_secs(5), |s| {
+                s.contains("note recorded")
+            });
+        }
+        self.send("j ");
+        self.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
+            s.contains("Pre-flight 4/4")
+        });
+    }
 }
 
 fn spawn(home: &std::path::Path, state: &std::path::Path, panic: bool) -> Cockpit {
@@ -275,23 +298,7 @@ fn ticks_a_note_and_a_sign_off_survive_sigkill_and_a_restart() {
     c.wait_for("panes and a verdict", Duration::from_secs(10), |s| {
         s.contains("Runbook") && s.contains("NO-GO")
     });
-    // Pre-flight by hand: DNS records, backup, stakeholders; cluster access ticks itself.
-    c.send("\t\t ");
-    c.wait_for("the first tick", Duration::from_secs(5), |s| {
-        s.contains("[x] Verify all production DNS records")
-    });
-    c.send("jj ");
-    c.wait_for("the backup tick", Duration::from_secs(5), |s| {
-        s.contains("[x] Validate backup procedures")
-    });
-    c.send("nbackup restored to a scratch cluster\r");
-    c.wait_for("the note recorded", Duration::from_secs(5), |s| {
-        s.contains("note recorded")
-    });
-    c.send("j ");
-    c.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
-        s.contains("Pre-flight 4/4")
-    });
+    c.tick_preflight("\t\t", Some("backup restored to a scratch cluster"));
     c.send("s");
     c.wait_for("the sign-off form", Duration::from_secs(5), |s| {
         s.contains("sign off") && s.contains("pty-tester")
@@ -356,18 +363,7 @@ fn a_step_command_runs_after_confirmation_and_its_exit_code_is_journaled() {
         s.contains("not run: this step requires Pre-flight first")
     });
     assert!(!c.screen().contains("Run this command now?"));
-    c.send("[ ");
-    c.wait_for("the first tick", Duration::from_secs(5), |s| {
-        s.contains("[x] Verify all production DNS records")
-    });
-    c.send("jj ");
-    c.wait_for("the backup tick", Duration::from_secs(5), |s| {
-        s.contains("[x] Validate backup procedures")
-    });
-    c.send("j ");
-    c.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
-        s.contains("Pre-flight 4/4")
-    });
+    c.tick_preflight("[", None);
     c.send("]x");
     c.wait_for("the confirmation", Duration::from_secs(5), |s| {
         s.contains("Run this command now?") && s.contains("$ kubectl apply")
