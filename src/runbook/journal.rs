@@ -410,18 +410,23 @@ impl Journal {
             .create(true)
             .open(&path)
             .map_err(open_error)?;
+        let mut warnings = Vec::new();
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(JournalError::Locked { path: path.clone() });
             }
-            Err(std::fs::TryLockError::Error(source)) => return Err(open_error(source)),
+            // A file system without locks: keep recording (losing ticks is worse), say so.
+            Err(std::fs::TryLockError::Error(e)) => warnings.push(format!(
+                "{}: cannot lock the journal ({e}); do not open this state directory in a \
+                 second golive",
+                path.display()
+            )),
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(open_error)?;
         let text = String::from_utf8_lossy(&bytes);
         let (entries, verification) = verify_with_head(dir, &text);
-        let mut warnings = Vec::new();
         let mut len = bytes.len() as u64;
         if let Some(line) = verification.torn_tail {
             warnings.push(format!(
