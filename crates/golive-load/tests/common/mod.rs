@@ -178,55 +178,37 @@ async fn start_tls_with(alpn: &[&[u8]]) -> TestServer {
     TestServer { addr, state }
 }
 
+/// How a raw test server treats the requests on one connection.
+#[derive(Clone, Copy, PartialEq)]
+enum RawMode {
+    /// Answer every request; keep the connection.
+    KeepAlive,
+    /// Answer one request, then close.
+    CloseAfter,
+    /// Answer the first request; on the next, close without answering (an idle timeout
+    /// racing the client's next request).
+    AnswerOnce,
+}
+
 /// A raw TCP server that answers every request head it reads with `response`, verbatim,
 /// and closes the connection after it when `close_after` is set. Counts requests.
 pub async fn start_raw(response: &'static [u8], close_after: bool) -> TestServer {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = Arc::new(ServerState::default());
-    let st = state.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            st.connections.fetch_add(1, Ordering::SeqCst);
-            let st = st.clone();
-            tokio::spawn(async move {
-                let mut pending = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let Ok(n) = stream.read(&mut buf).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    pending.extend_from_slice(&buf[..n]);
-                    // GET requests only: a head ends the request.
-                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        pending.drain(..end + 4);
-                        st.requests.fetch_add(1, Ordering::SeqCst);
-                        if stream.write_all(response).await.is_err() {
-                            return;
-                        }
-                        if close_after {
-                            let _ = stream.shutdown().await;
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    TestServer { addr, state }
+    let mode = if close_after {
+        RawMode::CloseAfter
+    } else {
+        RawMode::KeepAlive
+    };
+    serve_raw(response, mode).await
 }
 
 /// A raw TCP server that answers the first request of each connection with `response`
-/// and closes the connection when the next request arrives, without answering it: an idle
-/// timeout racing the client's next request. Counts answered and unanswered requests.
+/// and closes the connection when the next request arrives, without answering it.
+/// Counts answered and unanswered requests.
 pub async fn start_raw_answering_once(response: &'static [u8]) -> TestServer {
+    serve_raw(response, RawMode::AnswerOnce).await
+}
+
+async fn serve_raw(response: &'static [u8], mode: RawMode) -> TestServer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -252,19 +234,22 @@ pub async fn start_raw_answering_once(response: &'static [u8]) -> TestServer {
                     }
                     pending.extend_from_slice(&buf[..n]);
                     // Bodiless requests only: a head ends the request.
-                    let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    pending.drain(..end + 4);
-                    if answered {
-                        st.unanswered.fetch_add(1, Ordering::SeqCst);
-                        return;
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        if answered && mode == RawMode::AnswerOnce {
+                            st.unanswered.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        }
+                        st.requests.fetch_add(1, Ordering::SeqCst);
+                        if stream.write_all(response).await.is_err() {
+                            return;
+                        }
+                        answered = true;
+                        if mode == RawMode::CloseAfter {
+                            let _ = stream.shutdown().await;
+                            return;
+                        }
                     }
-                    st.requests.fetch_add(1, Ordering::SeqCst);
-                    if stream.write_all(response).await.is_err() {
-                        return;
-                    }
-                    answered = true;
                 }
             });
         }
