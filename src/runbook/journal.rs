@@ -174,6 +174,9 @@ pub enum JournalError {
     Poisoned { path: PathBuf, problem: String },
 }
 
+/// How every decision reason about the journal's own integrity starts.
+pub const INTEGRITY_REASON: &str = "journal line ";
+
 /// The content of `journal.head`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
@@ -207,7 +210,7 @@ impl Verification {
     pub fn integrity_reasons(&self) -> Vec<String> {
         self.problems
             .iter()
-            .map(|(line, problem)| format!("journal line {line}: {problem}"))
+            .map(|(line, problem)| format!("{INTEGRITY_REASON}{line}: {problem}"))
             .collect()
     }
 }

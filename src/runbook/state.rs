@@ -407,7 +407,9 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
         let covered: Vec<&str> = o.failing.iter().map(|r| reason_key(r)).collect();
         let uncovered: Vec<&String> = reasons
             .iter()
-            .filter(|r| r.starts_with("journal line ") || !covered.contains(&reason_key(r)))
+            .filter(|r| {
+                r.starts_with(super::journal::INTEGRITY_REASON) || !covered.contains(&reason_key(r))
+            })
             .collect();
         if uncovered.is_empty() {
             overridden = Some(o.clone());

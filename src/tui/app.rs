@@ -723,7 +723,7 @@ impl App {
         for r in &decision.reasons {
             if r.starts_with("gate ")
                 || r.starts_with("override by ")
-                || r.starts_with("journal line ")
+                || r.starts_with(crate::runbook::journal::INTEGRITY_REASON)
             {
                 continue;
             }

@@ -181,16 +181,14 @@ impl LoadRun {
 
     /// Graceful stop: no new iterations; in-flight requests finish or time out.
     pub fn stop(&self) {
-        self.ctl.stop();
-        let _ = self.commands.send(Command::Stop);
+        self.stop_handle().stop();
     }
 
     /// Stop at once: running iterations are interrupted (like k6's, they count in neither
     /// `iterations` nor, for the request they were waiting on, `http_reqs`); everything
     /// completed before is in the summary.
     pub fn abort(&self) {
-        self.ctl.abort();
-        let _ = self.commands.send(Command::Abort);
+        self.stop_handle().abort();
     }
 
     /// A handle that can stop the run after `wait()` has taken it (e.g. from a Ctrl-C handler).
