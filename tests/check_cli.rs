@@ -1,4 +1,5 @@
 //! `golive check` as a user runs it: the real binary, a kubeconfig, the simulator.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! Gates over the real kube client and watchers against the simulated API server.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The demo environment: simulated cluster with its scenario, and the demo service.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! `golive journal verify` and `golive report` as a user runs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! passes, and the step verified by it ticks itself through a real journal, with the
 //! evidence it passed on. Before the fix, and before its phase's requirements are done,
 //! it does not.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

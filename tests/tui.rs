@@ -1,5 +1,6 @@
 //! Whole-frame snapshots of the cockpit in each state at 80×24 and 160×45, and the
 //! behaviour of `App::update`. Time is injected, so frames are stable.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use golive::cluster::{ClusterEvent, WatchError, WatchErrorKind};

@@ -1,5 +1,6 @@
 //! Frame render time with 5,000 pods in the view. Ignored by default; run with
 //! `cargo test --release --test tui_bench -- --ignored --nocapture`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive::cluster::ClusterEvent;
 use golive::gates::plan_watches;

@@ -2,6 +2,7 @@
 //! disk, opens help, starts and stops the load test, quits through the confirmation and
 //! leaves the alternate screen; ticks, a note and a sign-off survive SIGKILL; a step's
 //! command runs only after confirmation and lands in the journal.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use expectrl::Expect;
 use expectrl::process::Healthcheck;

@@ -1,5 +1,6 @@
 //! `golive check --plan volundr` as a user runs it: the real binary against the simulator
 //! loaded with the Volundr demo cluster, made compliant, then broken one item at a time.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! `http`, `sse` and `tcp` checks against servers on 127.0.0.1: the prober does the I/O,
 //! the gates judge its results.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use bytes::Bytes;
 use golive::gates::{self, Context, Status};

@@ -117,36 +117,35 @@ pub fn scalar_text(v: &Value) -> String {
 }
 
 /// Whether a Kubernetes `LabelSelector` object (`matchLabels`, `matchExpressions`)
-/// selects `labels`. An empty selector selects everything.
+/// selects `labels`. An empty selector selects everything; one the API server would
+/// reject (an unknown operator, `In` without values) selects nothing.
 pub fn selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
-    if let Some(m) = selector["matchLabels"].as_object() {
-        for (k, v) in m {
-            if labels.get(k).map(String::as_str) != v.as_str() {
-                return false;
-            }
-        }
-    }
-    if let Some(exprs) = selector["matchExpressions"].as_array() {
-        for e in exprs {
-            let key = str_field(e, "key");
-            let values: Vec<&str> = e["values"]
+    let match_labels: Option<Vec<(&str, &str)>> = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+        .collect();
+    let Some(match_labels) = match_labels else {
+        return false;
+    };
+    let expressions = selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let values = e["values"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default();
-            let have = labels.get(key).map(String::as_str);
-            let ok = match str_field(e, "operator") {
-                "In" => have.is_some_and(|h| values.contains(&h)),
-                "NotIn" => have.is_none_or(|h| !values.contains(&h)),
-                "Exists" => have.is_some(),
-                "DoesNotExist" => have.is_none(),
-                _ => false,
-            };
-            if !ok {
-                return false;
-            }
-        }
-    }
-    true
+            (str_field(e, "key"), str_field(e, "operator"), values)
+        });
+    golive_grammar::Selector::from_api(match_labels, expressions).is_ok_and(|s| s.matches(labels))
 }
 
 /// The labels of a Deployment's pod template.

@@ -33,11 +33,9 @@ pub fn model(view: &ClusterView) -> Result<Arc<Model>, String> {
     })
 }
 
+/// The plan's selector, parsed when the plan was read, so a typo has a file position.
 fn selector(text: Option<&crate::plan::Selector>) -> Result<np::Selector, String> {
-    match text {
-        None => Ok(np::Selector::everything()),
-        Some(s) => np::Selector::parse(&s.text).map_err(|e| e.to_string()),
-    }
+    Ok(text.map(|s| s.parsed.clone()).unwrap_or_default())
 }
 
 fn endpoint(peer: &Peer) -> Result<EndpointSelector, String> {

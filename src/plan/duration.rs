@@ -1,4 +1,5 @@
-//! Human durations in plans: `30s`, `1m30s`, `2h`, `21d`, `500ms`.
+//! Human durations in plans: `30s`, `1m30s`, `2h`, `21d`, `500ms`, parsed by the one
+//! duration grammar of `golive_grammar` and written back in the same units.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -8,42 +9,11 @@ use std::time::Duration;
 pub struct PlanDuration(pub Duration);
 
 impl PlanDuration {
+    /// Parses golive's one duration grammar (`golive_grammar::duration`).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let expected = || {
-            format!(
-                "`{text}` is not a duration: expected a number with a unit, like 500ms, 30s, 1m30s, 2h or 21d"
-            )
-        };
-        if text.is_empty() {
-            return Err(expected());
-        }
-        let mut total = Duration::ZERO;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(expected)?;
-            if digits == 0 {
-                return Err(expected());
-            }
-            let number: f64 = rest[..digits].parse().map_err(|_| expected())?;
-            rest = &rest[digits..];
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(rest.len());
-            let seconds = match &rest[..unit_len] {
-                "ms" => number / 1000.0,
-                "s" => number,
-                "m" => number * 60.0,
-                "h" => number * 3600.0,
-                "d" => number * 86_400.0,
-                _ => return Err(expected()),
-            };
-            total += Duration::from_secs_f64(seconds);
-            rest = &rest[unit_len..];
-        }
-        Ok(Self(total))
+        golive_grammar::parse_duration(text)
+            .map(Self)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -2,7 +2,7 @@
 //! options; unknown keys are errors, never ignored.
 
 use super::duration::PlanDuration;
-use super::selector::LabelSelector;
+use golive_grammar::Selector as LabelSelector;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_saphyr::Spanned;
@@ -197,7 +197,10 @@ pub struct DnsEgressCheck {
 }
 
 fn default_dns_selector() -> Selector {
-    Selector::new("k8s-app=kube-dns").expect("the default DNS selector is valid")
+    Selector {
+        text: "k8s-app=kube-dns".into(),
+        parsed: LabelSelector::labels([("k8s-app", "kube-dns")]),
+    }
 }
 
 /// One side of a connection: pods by namespace and label selector, pods in the
@@ -361,7 +364,7 @@ impl Selector {
     pub fn new(text: &str) -> Result<Self, String> {
         Ok(Self {
             text: text.to_string(),
-            parsed: LabelSelector::parse(text)?,
+            parsed: LabelSelector::parse(text).map_err(|e| e.to_string())?,
         })
     }
 }

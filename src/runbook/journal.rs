@@ -534,8 +534,9 @@ impl Journal {
                 self.dir.join(HEAD_FILE_NAME).display()
             ));
         }
+        let index = self.entries.len();
         self.entries.push(entry);
-        Ok(self.entries.last().expect("an entry was just pushed"))
+        Ok(&self.entries[index])
     }
 
     /// Rewrites `journal.head` (a temporary file renamed over it, so it is whole or old).

@@ -1,5 +1,6 @@
 //! Shared set-up for integration tests: the simulated cluster on loopback, loaded with
 //! the Gravl demo manifests, and a live view fed by the real kube watchers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 #![allow(dead_code)]
 
 use golive::cluster::{self, ClusterView, Target};

@@ -1,4 +1,5 @@
 //! Stand-alone `golive load` for benchmarks until the root binary wires `cli::run`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use clap::Parser;
 

@@ -25,47 +25,10 @@ impl From<Duration> for GoDuration {
     }
 }
 
-/// Parses `1h2m3s`, `500ms`, `1.5s`, `250us`, `0`. Units: h, m, s, ms, us/µs, ns.
+/// Parses `1h2m3s`, `500ms`, `1.5s`, `250us`, `0`: golive's one duration grammar
+/// (`golive_grammar::duration`), which k6's Go-style durations are a part of.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let s = text.trim();
-    let bad = || format!("expected a duration like 30s, 1m30s, 500ms or 2h, got {text:?}");
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut total = 0f64;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-            i += 1;
-        }
-        if start == i {
-            return Err(bad());
-        }
-        let number: f64 = s[start..i].parse().map_err(|_| bad())?;
-        let unit_start = i;
-        while i < bytes.len() && !(bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-            i += 1;
-        }
-        let scale = match &s[unit_start..i] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-    }
-    if !total.is_finite() || !(0.0..=1e9).contains(&total) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(total))
+    golive_grammar::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// Formats like Go's `time.Duration.String()` in spirit: `1m30s`, `500ms`, `2h0m0s` becomes `2h`.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 mod common;
 
 use std::process::ExitCode;

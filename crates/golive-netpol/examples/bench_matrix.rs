@@ -1,5 +1,6 @@
 //! Matrix benchmark: 2,000 endpoints, 500 policies, 3 ports, then one policy change.
 //! `cargo run --release -p golive-netpol --example bench_matrix`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Prints gate findings, lints and explanations for the Gravl fixtures.
 //! `cargo run -p golive-netpol --example gravl_report [broken|fixed]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive_netpol::*;
 

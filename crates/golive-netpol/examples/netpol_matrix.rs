@@ -1,5 +1,6 @@
 //! Prints the reachability matrix of YAML manifests as JSON (used by scripts/diff_nca.py).
 //! `cargo run --release -p golive-netpol --example netpol_matrix -- 80/TCP,53/UDP a.yaml b.yaml`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive_netpol::{ModelBuilder, PortSpec, matrix};
 

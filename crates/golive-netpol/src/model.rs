@@ -3,6 +3,7 @@
 //! Built from `serde_json::Value` objects (a live cluster view) or multi-document
 //! YAML manifests, in any mix of kinds; unrelated kinds are ignored.
 
+use golive_grammar::edit_distance;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::IpAddr;
@@ -923,19 +924,4 @@ impl Model {
             .map(|(_, n)| n.to_string())
             .collect()
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -1,4 +1,5 @@
 //! Lints and gate edge cases beyond the Gravl fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive_netpol::*;
 

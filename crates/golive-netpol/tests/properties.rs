@@ -1,4 +1,5 @@
 //! Property tests over random clusters and policies.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive_netpol::eval::{IpMatch, explain_endpoints};
 use golive_netpol::*;

@@ -1,5 +1,6 @@
 //! One test per rule of the NetworkPolicy semantics. Every query is answered by
 //! both the reference evaluator (`explain`) and the bitset engine (`matrix`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use golive_netpol::*;
 

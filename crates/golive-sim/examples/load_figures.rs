@@ -1,6 +1,7 @@
 //! Prints how long loading 10,000 generated ConfigMaps takes, split into
 //! a sequential YAML parse and the whole `Sim::start` (parallel parse + apply).
 //! `cargo run --release -p golive-sim --example load_figures`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 use std::time::Instant;
 
 use golive_sim::{NamedText, Sim, SimConfig};

@@ -1,6 +1,7 @@
 //! Starts the simulated API server on the fixtures and waits for Ctrl-C.
 //! `cargo run -p golive-sim --example sim_smoke -- KUBECONFIG_OUT [PATH...]`;
 //! `GOLIVE_SIM_SCENARIO=FILE` plays a scenario timeline too.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 use golive_sim::{Sim, SimConfig};
 
 #[tokio::main]

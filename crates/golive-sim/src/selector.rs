@@ -1,138 +1,24 @@
 //! Label and field selectors as the API server parses them from query strings.
 
+use golive_grammar::Selector;
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq)]
-enum LabelRequirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    DoesNotExist(String),
-}
-
-/// A parsed `labelSelector`; the empty selector matches everything.
+/// A parsed `labelSelector` in golive's one selector grammar; the empty selector matches
+/// everything.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct LabelSelector {
-    requirements: Vec<LabelRequirement>,
-}
+pub(crate) struct LabelSelector(Selector);
 
 impl LabelSelector {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut requirements = Vec::new();
-        for term in split_terms(text) {
-            let term = term.trim();
-            if term.is_empty() {
-                continue;
-            }
-            requirements.push(parse_requirement(term)?);
-        }
-        Ok(LabelSelector { requirements })
+        Selector::parse(text)
+            .map(LabelSelector)
+            .map_err(|e| format!("unable to parse requirement: {}", e.0))
     }
 
     pub fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels");
-        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
-        self.requirements
-            .iter()
-            .all(|requirement| match requirement {
-                LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
-                // `!=` also matches objects without the label, as in Kubernetes.
-                LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
-                LabelRequirement::In(key, values) => {
-                    label(key).is_some_and(|v| values.iter().any(|candidate| candidate == v))
-                }
-                LabelRequirement::NotIn(key, values) => {
-                    label(key).is_none_or(|v| values.iter().all(|candidate| candidate != v))
-                }
-                LabelRequirement::Exists(key) => label(key).is_some(),
-                LabelRequirement::DoesNotExist(key) => label(key).is_none(),
-            })
-    }
-}
-
-/// Splits on commas that are not inside an `in (...)` value list.
-fn split_terms(text: &str) -> Vec<&str> {
-    let mut terms = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (index, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                terms.push(&text[start..index]);
-                start = index + 1;
-            }
-            _ => {}
-        }
-    }
-    terms.push(&text[start..]);
-    terms
-}
-
-fn parse_requirement(term: &str) -> Result<LabelRequirement, String> {
-    if let Some(key) = term.strip_prefix('!') {
-        return Ok(LabelRequirement::DoesNotExist(valid_key(key.trim())?));
-    }
-    if let Some((key, value)) = term.split_once("!=") {
-        return Ok(LabelRequirement::NotEquals(
-            valid_key(key.trim())?,
-            value.trim().to_string(),
-        ));
-    }
-    if let Some((key, value)) = term.split_once("==") {
-        return Ok(LabelRequirement::Equals(
-            valid_key(key.trim())?,
-            value.trim().to_string(),
-        ));
-    }
-    if let Some((key, value)) = term.split_once('=') {
-        return Ok(LabelRequirement::Equals(
-            valid_key(key.trim())?,
-            value.trim().to_string(),
-        ));
-    }
-    if let Some(open) = term.find('(') {
-        let head = term[..open].trim();
-        let Some(values) = term[open + 1..].trim().strip_suffix(')') else {
-            return Err(format!(
-                "unable to parse requirement: {term:?}: missing ')'"
-            ));
-        };
-        let values: Vec<String> = values
-            .split(',')
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect();
-        let mut words = head.split_whitespace();
-        let (Some(key), Some(operator), None) = (words.next(), words.next(), words.next()) else {
-            return Err(format!("unable to parse requirement: {term:?}"));
-        };
-        let key = valid_key(key)?;
-        return match operator {
-            "in" => Ok(LabelRequirement::In(key, values)),
-            "notin" => Ok(LabelRequirement::NotIn(key, values)),
-            other => Err(format!(
-                "unable to parse requirement: {term:?}: unknown operator {other:?}, expected in or notin"
-            )),
-        };
-    }
-    Ok(LabelRequirement::Exists(valid_key(term)?))
-}
-
-fn valid_key(key: &str) -> Result<String, String> {
-    let ok = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-    if ok {
-        Ok(key.to_string())
-    } else {
-        Err(format!(
-            "unable to parse requirement: invalid label key {key:?}"
-        ))
+        self.0
+            .matches_with(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
     }
 }
 

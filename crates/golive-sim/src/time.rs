@@ -69,62 +69,15 @@ pub(crate) fn human_duration(seconds: u64) -> String {
     }
 }
 
-/// Parses scenario offsets: `10s`, `1m30s`, `200ms`, `1h`, optionally prefixed `t+`.
+/// Parses scenario offsets: golive's one duration grammar (`10s`, `1m30s`, `200ms`, `1h`),
+/// optionally prefixed `t+`.
 pub(crate) fn parse_offset(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     let body = trimmed
         .strip_prefix("t+")
         .or_else(|| trimmed.strip_prefix("T+"))
-        .unwrap_or(trimmed)
-        .trim();
-    if body.is_empty() {
-        return Err(format!("empty duration {text:?}"));
-    }
-    if body == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "invalid duration {text:?}: expected a number before {rest:?} (e.g. 10s, 1m30s, 200ms)"
-            ));
-        }
-        let number: f64 = rest[..digits].parse().map_err(|_| {
-            format!(
-                "invalid duration {text:?}: bad number {:?}",
-                &rest[..digits]
-            )
-        })?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let seconds = match unit {
-            "ms" => number / 1000.0,
-            "s" => number,
-            "m" => number * 60.0,
-            "h" => number * 3600.0,
-            "" => {
-                return Err(format!(
-                    "invalid duration {text:?}: missing unit (ms, s, m or h)"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"
-                ));
-            }
-        };
-        total += Duration::from_secs_f64(seconds);
-    }
-    Ok(total)
+        .unwrap_or(trimmed);
+    golive_grammar::parse_duration(body).map_err(|e| format!("invalid offset {text:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -138,7 +91,11 @@ mod tests {
         assert_eq!(parse_offset("200ms"), Ok(Duration::from_millis(200)));
         assert_eq!(parse_offset("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_offset("10").is_err());
-        assert!(parse_offset("10d").is_err());
+        assert_eq!(
+            parse_offset("t+1d"),
+            Ok(Duration::from_secs(86_400)),
+            "one grammar: days too"
+        );
         assert!(parse_offset("s").is_err());
     }
 

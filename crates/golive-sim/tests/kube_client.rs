@@ -1,4 +1,5 @@
 //! The real kube 5 client against the simulated API server over loopback HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The real kubectl binary against the simulated API server: discovery,
 //! server-side Table printing, short names, 403s.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

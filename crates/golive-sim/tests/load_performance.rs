@@ -1,5 +1,6 @@
 //! Loading and serving thousands of objects stays fast (figures are printed,
 //! not asserted: timings depend on the machine).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! Scenario timelines played against a running sim, observed through kube.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 mod support;
 

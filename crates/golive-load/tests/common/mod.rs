@@ -1,4 +1,5 @@
 //! A real hyper server on 127.0.0.1 for the load engine's tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 #![allow(dead_code)]
 
 use std::convert::Infallible;

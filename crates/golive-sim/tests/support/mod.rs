@@ -1,5 +1,6 @@
 //! Shared helpers: start the simulated API server on the test fixtures and
 //! connect the real kube client to it over loopback HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 #![allow(dead_code)]
 
 use std::future::Future;
