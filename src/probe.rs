@@ -45,11 +45,24 @@ impl ProbeResult {
 /// The stable id a check's probe result is kept under; `None` for checks without I/O.
 pub fn probe_key(check: &Check) -> Option<String> {
     match check {
-        Check::Http(h) => Some(format!("http {} {}", h.method.to_ascii_uppercase(), h.url)),
-        Check::Sse(s) => Some(format!("sse {}", s.url)),
-        Check::Tcp(t) if !t.address.trim().is_empty() => Some(format!("tcp {}", t.address)),
+        Check::Http(h) => Some(http_key(h)),
+        Check::Sse(s) => Some(sse_key(s)),
+        Check::Tcp(t) => tcp_key(t),
         _ => None,
     }
+}
+
+pub fn http_key(h: &HttpCheck) -> String {
+    format!("http {} {}", h.method.to_ascii_uppercase(), h.url)
+}
+
+pub fn sse_key(s: &SseCheck) -> String {
+    format!("sse {}", s.url)
+}
+
+/// `None` for a `tcp` check without an address (a plan error, reported when it loads).
+pub fn tcp_key(t: &TcpCheck) -> Option<String> {
+    (!t.address.trim().is_empty()).then(|| format!("tcp {}", t.address))
 }
 
 const BODY_LIMIT: usize = 64 * 1024;

@@ -23,6 +23,54 @@ pub const EXIT_NO_GO: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_UNKNOWN: u8 = 3;
 
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Plan file or built-in plan name (gravl, volundr).
+    #[arg(long)]
+    pub plan: String,
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Seconds to wait for every watch to list before judging what is missing as unknown.
+    #[arg(long, default_value = "10")]
+    pub wait: f64,
+    /// Show the evidence of passing checks too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// A `golive load --summary-export` file: evidence for the plan's load gate
+    /// (without it, that gate is unknown).
+    #[arg(long, value_name = "FILE")]
+    pub load_summary: Option<std::path::PathBuf>,
+}
+
+/// `golive check` from its command line.
+pub async fn main(args: CheckArgs) -> ExitCode {
+    let loaded = match super::load_plan(&args.plan) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let load = match args
+        .load_summary
+        .as_deref()
+        .map(read_load_summary)
+        .transpose()
+    {
+        Ok(load) => load,
+        Err(e) => {
+            eprintln!("golive check: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let options = CheckOptions {
+        format: args.format,
+        wait: Duration::from_secs_f64(args.wait.max(0.0)),
+        verbose: args.verbose,
+        load,
+    };
+    run(loaded, args.cluster.target(), options).await
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     plan: &'a str,

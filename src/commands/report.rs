@@ -1,4 +1,4 @@
-//! `golive report` and `golive journal verify`.
+//! `golive report`, and the journal verification `golive journal verify` prints.
 
 use crate::cluster::Target;
 use crate::commands::check::{evaluate, observe};
@@ -26,6 +26,40 @@ pub struct ReportOptions {
     pub format: Format,
     pub output: Option<PathBuf>,
     pub wait: Duration,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    #[arg(long)]
+    pub plan: String,
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
+    /// State directory holding the journal (default: $XDG_DATA_HOME/golive/<plan>/).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Seconds to wait for the cluster before judging missing evidence unknown.
+    #[arg(long, default_value = "10")]
+    pub wait: f64,
+}
+
+/// `golive report` from its command line.
+pub async fn main(args: ReportArgs) -> ExitCode {
+    let loaded = match super::load_plan(&args.plan) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = ReportOptions {
+        state_dir: args.state_dir,
+        format: args.format,
+        output: args.output,
+        wait: Duration::from_secs_f64(args.wait.max(0.0)),
+    };
+    run(loaded, args.cluster.target(), options).await
 }
 
 pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> ExitCode {

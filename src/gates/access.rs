@@ -1,6 +1,8 @@
 //! `cluster_access`: the API answers and every watch the plan needs lists and watches.
 
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, WatchErrorKind};
 
 pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
@@ -78,4 +80,16 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
         )
     };
     verdict.with_evidence(evidence)
+}
+
+impl CheckKind for crate::plan::ClusterAccessCheck {
+    const NAME: &'static str = "cluster_access";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        Ok(cluster_access(view))
+    }
 }

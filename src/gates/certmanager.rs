@@ -3,7 +3,9 @@
 use super::json::{
     condition, condition_text, describe, format_age, generation, name, str_field, timestamp,
 };
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{CERTIFICATES, CLUSTER_ISSUERS, ClusterView, ISSUERS, ResourceType};
 use crate::plan::{CertificatesCheck, IssuersCheck, NamespacedIssuersCheck};
 use jiff::Timestamp;
@@ -177,4 +179,40 @@ pub fn certificates(
         }
     }
     Ok(verdict)
+}
+
+impl CheckKind for IssuersCheck {
+    const NAME: &'static str = "cluster_issuers_ready";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::cluster(CLUSTER_ISSUERS)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        cluster_issuers(self, view)
+    }
+}
+
+impl CheckKind for NamespacedIssuersCheck {
+    const NAME: &'static str = "issuers_ready";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(ISSUERS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        issuers(self, view)
+    }
+}
+
+impl CheckKind for CertificatesCheck {
+    const NAME: &'static str = "certificates_ready";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(CERTIFICATES, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        certificates(self, view, ctx.now)
+    }
 }

@@ -2,8 +2,8 @@
 //! read as metadata only; a value set from a Secret is reported, never read.
 
 use super::json::{format_age, labels, lookup, name, scalar_text, timestamp};
-use super::{CheckVerdict, Evidence, Status, require_fresh};
-use crate::cluster::{CONFIG_MAPS, ClusterView, DEPLOYMENTS, SECRETS};
+use super::{CheckKind, CheckVerdict, Context, Evidence, Status, require_fresh};
+use crate::cluster::{CONFIG_MAPS, ClusterView, DEPLOYMENTS, SECRETS, WatchKey};
 use crate::plan::{ConfigValueCheck, SecretExistsCheck, ValueFormat, ValueSource};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -345,5 +345,36 @@ pub fn config_value(
         )
         .with_evidence(evidence)
         .with_fix(format!("change {} and roll out the workload", found.object)))
+    }
+}
+
+impl CheckKind for SecretExistsCheck {
+    const NAME: &'static str = "secret_exists";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(SECRETS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        secret_exists(self, view, ctx.now)
+    }
+}
+
+impl CheckKind for ConfigValueCheck {
+    const NAME: &'static str = "config_value";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        let mut keys: Vec<WatchKey> =
+            super::expression::source_watches(&self.source(), &CONFIG_MAPS, &DEPLOYMENTS)
+                .into_iter()
+                .collect();
+        if self.names_secret {
+            keys.push(WatchKey::namespaced(SECRETS, &self.namespace));
+        }
+        keys
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        config_value(self, view)
     }
 }

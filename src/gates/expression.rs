@@ -4,7 +4,9 @@
 use super::config::resolve;
 use super::json::scalar_text;
 use super::scaling::{hpa_for, min_replicas};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, HPAS};
 use crate::plan::{ExpressionCheck, ExpressionValue, expr::Expression};
 use std::collections::BTreeMap;
@@ -124,5 +126,17 @@ pub fn source_watches(
         Some(WatchKey::namespaced(*deployments, &s.namespace))
     } else {
         None
+    }
+}
+
+impl CheckKind for ExpressionCheck {
+    const NAME: &'static str = "expression";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        self.values.values().flat_map(value_watches).collect()
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        expression(self, view)
     }
 }

@@ -2,7 +2,9 @@
 //! and the cert-manager Certificate that fills it is Ready.
 
 use super::json::{condition, condition_text, describe, labels, name};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{CERTIFICATES, ClusterView, Freshness, INGRESSES, SECRETS};
 use crate::plan::IngressTlsCheck;
 use serde_json::Value;
@@ -168,4 +170,20 @@ pub fn ingress_tls(c: &IngressTlsCheck, view: &ClusterView) -> Result<CheckVerdi
     } else {
         verdict
     })
+}
+
+impl CheckKind for IngressTlsCheck {
+    const NAME: &'static str = "ingress_tls";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![
+            WatchKey::namespaced(INGRESSES, &self.namespace),
+            WatchKey::namespaced(SECRETS, &self.namespace),
+            WatchKey::namespaced(CERTIFICATES, &self.namespace),
+        ]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        ingress_tls(self, view)
+    }
 }

@@ -1,7 +1,11 @@
 //! `load_thresholds`: the last load result met every threshold. No result is unknown.
 
-use super::{CheckVerdict, Evidence, Status};
+use super::{CheckKind, CheckVerdict, Context, Evidence, Status};
+use crate::cluster::{ClusterView, WatchKey};
 use jiff::Timestamp;
+
+/// `load_thresholds`, whose spec is empty: the plan's `load` section says what to judge.
+pub struct LoadThresholds;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ThresholdEvidence {
@@ -158,6 +162,18 @@ impl LoadEvidence {
             Some(why) => evidence.ended_early(why),
             None => evidence,
         })
+    }
+}
+
+impl CheckKind for LoadThresholds {
+    const NAME: &'static str = "load_thresholds";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![]
+    }
+
+    fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        Ok(thresholds(ctx.load.as_ref()))
     }
 }
 

@@ -7,16 +7,18 @@ mod config;
 mod expression;
 mod ingress;
 mod json;
-mod load;
+mod kind;
+pub(crate) mod load;
 pub mod netpol;
 mod objects;
-mod podspec;
+pub(crate) mod podspec;
 mod probes;
 mod scaling;
 mod sealed;
 mod storage;
 mod workloads;
 
+pub use kind::{CheckKind, KIND_NAMES};
 pub use load::{LoadEvidence, ThresholdEvidence, thresholds as load_verdict};
 
 use crate::cluster::{ClusterView, Freshness, ResourceType, WatchErrorKind, WatchKey};
@@ -129,94 +131,14 @@ pub struct Context {
     pub probes: crate::probe::Probes,
 }
 
+/// The plan key of a check's kind (`deployments_ready`).
 pub fn kind_name(check: &Check) -> &'static str {
-    match check {
-        Check::ClusterAccess(_) => "cluster_access",
-        Check::DeploymentsReady(_) => "deployments_ready",
-        Check::PodsReady(_) => "pods_ready",
-        Check::ClusterIssuersReady(_) => "cluster_issuers_ready",
-        Check::IssuersReady(_) => "issuers_ready",
-        Check::CertificatesReady(_) => "certificates_ready",
-        Check::SealingKey(_) => "sealing_key",
-        Check::DefaultDeny(_) => "default_deny",
-        Check::DnsEgress(_) => "dns_egress",
-        Check::Allow(_) => "allow",
-        Check::Deny(_) => "deny",
-        Check::LoadThresholds(_) => "load_thresholds",
-        Check::SecretExists(_) => "secret_exists",
-        Check::ConfigValue(_) => "config_value",
-        Check::IngressTls(_) => "ingress_tls",
-        Check::PodSecurity(_) => "pod_security",
-        Check::ResourcesSet(_) => "resources_set",
-        Check::Hpa(_) => "hpa",
-        Check::Pdb(_) => "pdb",
-        Check::PvcAccess(_) => "pvc_access",
-        Check::ResourceExists(_) => "resource_exists",
-        Check::InitContainerSucceeded(_) => "init_container_succeeded",
-        Check::JobSucceeded(_) => "job_succeeded",
-        Check::Http(_) => "http",
-        Check::Sse(_) => "sse",
-        Check::Tcp(_) => "tcp",
-        Check::Expression(_) => "expression",
-    }
+    kind::for_each_kind!(check, |k| kind::name_of(k))
 }
 
 /// The watches a check reads from.
 pub fn watches(check: &Check) -> Vec<WatchKey> {
-    use crate::cluster::*;
-    match check {
-        Check::ClusterAccess(_) | Check::LoadThresholds(_) => vec![],
-        Check::DeploymentsReady(d) => vec![WatchKey::namespaced(DEPLOYMENTS, &d.namespace)],
-        Check::PodsReady(p) => vec![WatchKey::namespaced(PODS, &p.namespace)],
-        Check::ClusterIssuersReady(_) => vec![WatchKey::cluster(CLUSTER_ISSUERS)],
-        Check::IssuersReady(i) => vec![WatchKey::namespaced(ISSUERS, &i.namespace)],
-        Check::CertificatesReady(c) => vec![WatchKey::namespaced(CERTIFICATES, &c.namespace)],
-        Check::SealingKey(s) => vec![WatchKey::namespaced(SECRETS, &s.namespace)],
-        Check::DefaultDeny(_) | Check::DnsEgress(_) | Check::Allow(_) | Check::Deny(_) => {
-            netpol::watches()
-        }
-        Check::SecretExists(s) => vec![WatchKey::namespaced(SECRETS, &s.namespace)],
-        Check::ConfigValue(c) => {
-            let mut keys: Vec<WatchKey> =
-                expression::source_watches(&c.source(), &CONFIG_MAPS, &DEPLOYMENTS)
-                    .into_iter()
-                    .collect();
-            if c.names_secret {
-                keys.push(WatchKey::namespaced(SECRETS, &c.namespace));
-            }
-            keys
-        }
-        Check::IngressTls(i) => vec![
-            WatchKey::namespaced(INGRESSES, &i.namespace),
-            WatchKey::namespaced(SECRETS, &i.namespace),
-            WatchKey::namespaced(CERTIFICATES, &i.namespace),
-        ],
-        Check::PodSecurity(w) | Check::ResourcesSet(w) => {
-            vec![WatchKey::namespaced(DEPLOYMENTS, &w.namespace)]
-        }
-        Check::Hpa(h) => vec![WatchKey::namespaced(HPAS, &h.namespace)],
-        Check::Pdb(p) => vec![
-            WatchKey::namespaced(DEPLOYMENTS, &p.namespace),
-            WatchKey::namespaced(PDBS, &p.namespace),
-            WatchKey::namespaced(HPAS, &p.namespace),
-        ],
-        Check::PvcAccess(p) => vec![
-            WatchKey::namespaced(PVCS, &p.namespace),
-            WatchKey::cluster(STORAGE_CLASSES),
-        ],
-        Check::ResourceExists(r) => vec![objects::watch_key(r)],
-        Check::InitContainerSucceeded(i) => vec![
-            WatchKey::namespaced(DEPLOYMENTS, &i.namespace),
-            WatchKey::namespaced(PODS, &i.namespace),
-        ],
-        Check::JobSucceeded(j) => vec![WatchKey::namespaced(JOBS, &j.namespace)],
-        Check::Http(_) | Check::Sse(_) | Check::Tcp(_) => vec![],
-        Check::Expression(e) => e
-            .values
-            .values()
-            .flat_map(expression::value_watches)
-            .collect(),
-    }
+    kind::for_each_kind!(check, |k| k.watches())
 }
 
 /// Every watch the plan needs, deduplicated; a cluster-wide watch makes the
@@ -288,35 +210,7 @@ pub(crate) fn require_fresh(
 }
 
 pub fn evaluate_check(check: &Check, view: &ClusterView, ctx: &Context) -> CheckVerdict {
-    let kind = kind_name(check);
-    let result = match check {
-        Check::ClusterAccess(_) => Ok(access::cluster_access(view)),
-        Check::DeploymentsReady(c) => workloads::deployments_ready(c, view),
-        Check::PodsReady(c) => workloads::pods_ready(c, view),
-        Check::ClusterIssuersReady(c) => certmanager::cluster_issuers(c, view),
-        Check::IssuersReady(c) => certmanager::issuers(c, view),
-        Check::CertificatesReady(c) => certmanager::certificates(c, view, ctx.now),
-        Check::SealingKey(c) => sealed::sealing_key(c, view, ctx.now),
-        Check::DefaultDeny(_) | Check::DnsEgress(_) | Check::Allow(_) | Check::Deny(_) => {
-            netpol::evaluate(check, view)
-        }
-        Check::LoadThresholds(_) => Ok(load::thresholds(ctx.load.as_ref())),
-        Check::SecretExists(c) => config::secret_exists(c, view, ctx.now),
-        Check::ConfigValue(c) => config::config_value(c, view),
-        Check::IngressTls(c) => ingress::ingress_tls(c, view),
-        Check::PodSecurity(c) => podspec::pod_security(c, view),
-        Check::ResourcesSet(c) => podspec::resources_set(c, view),
-        Check::Hpa(c) => scaling::hpa(c, view),
-        Check::Pdb(c) => scaling::pdb(c, view),
-        Check::PvcAccess(c) => storage::pvc_access(c, view),
-        Check::ResourceExists(c) => objects::resource_exists(c, view),
-        Check::InitContainerSucceeded(c) => podspec::init_container_succeeded(c, view),
-        Check::JobSucceeded(c) => objects::job_succeeded(c, view),
-        Check::Http(c) => probes::http(c, check, &ctx.probes, ctx.now),
-        Check::Sse(c) => probes::sse(c, check, &ctx.probes, ctx.now),
-        Check::Tcp(c) => probes::tcp(c, check, &ctx.probes, ctx.now),
-        Check::Expression(c) => expression::expression(c, view),
-    };
+    let (kind, result) = kind::for_each_kind!(check, |k| (kind::name_of(k), k.evaluate(view, ctx)));
     let mut verdict = result.unwrap_or_else(|v| v);
     verdict.kind = kind;
     verdict

@@ -1,9 +1,9 @@
 //! NetworkPolicy checks, evaluated by the golive-netpol analyzer over the live view.
 //! The analyzer's model is built once per view revision and shared by every check.
 
-use super::{CheckVerdict, Evidence, Status, require_fresh};
+use super::{CheckKind, CheckVerdict, Context, Evidence, Status, require_fresh};
 use crate::cluster::{ClusterView, NAMESPACES, NETWORK_POLICIES, PODS, SERVICES, WatchKey};
-use crate::plan::{Check, Direction, Peer};
+use crate::plan::{DefaultDenyCheck, Direction, DnsEgressCheck, Peer, ReachabilityCheck};
 use golive_netpol::{self as np, EndpointPreference, EndpointSelector, Model, ModelBuilder};
 use std::sync::Arc;
 
@@ -84,22 +84,32 @@ fn verdict(kind: &'static str, finding: np::Finding) -> CheckVerdict {
     }
 }
 
-pub fn evaluate(check: &Check, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
-    let kind = super::kind_name(check);
+/// Runs one analyzer query over the live model, with the freshness every netpol check needs.
+fn analyze(
+    kind: &'static str,
+    view: &ClusterView,
+    query: impl FnOnce(&Model) -> Result<np::Finding, String>,
+) -> Result<CheckVerdict, CheckVerdict> {
     for resource in &RESOURCES {
         require_fresh(kind, view, resource, None, false)?;
     }
-    let model = model(view).map_err(|e| {
-        CheckVerdict::new(
-            kind,
-            Status::Unknown,
-            format!("cannot model the cluster's policies: {e}"),
-        )
-    })?;
     let unknown = |e: String| CheckVerdict::new(kind, Status::Unknown, e);
-    let finding = match check {
-        Check::DefaultDeny(c) => {
-            let directions: Vec<np::Direction> = c
+    let model =
+        model(view).map_err(|e| unknown(format!("cannot model the cluster's policies: {e}")))?;
+    let finding = query(&model).map_err(unknown)?;
+    Ok(verdict(kind, finding))
+}
+
+impl CheckKind for DefaultDenyCheck {
+    const NAME: &'static str = "default_deny";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        watches()
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        analyze(Self::NAME, view, |model| {
+            let directions: Vec<np::Direction> = self
                 .directions
                 .iter()
                 .map(|d| match d {
@@ -107,32 +117,75 @@ pub fn evaluate(check: &Check, view: &ClusterView) -> Result<CheckVerdict, Check
                     Direction::Egress => np::Direction::Egress,
                 })
                 .collect();
-            np::default_deny(&model, &c.namespace, &directions)
-        }
-        Check::DnsEgress(c) => {
+            Ok(np::default_deny(model, &self.namespace, &directions))
+        })
+    }
+}
+
+impl CheckKind for DnsEgressCheck {
+    const NAME: &'static str = "dns_egress";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        watches()
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        analyze(Self::NAME, view, |model| {
             let default = np::DnsTarget::default();
             let target = np::DnsTarget {
-                namespace: c.dns_namespace.clone(),
-                selector: selector(Some(&c.dns_selector)).map_err(unknown)?,
-                service: if c.dns_namespace == default.namespace {
+                namespace: self.dns_namespace.clone(),
+                selector: selector(Some(&self.dns_selector))?,
+                service: if self.dns_namespace == default.namespace {
                     default.service
                 } else {
                     None
                 },
             };
-            np::dns_egress(&model, &c.namespace, &target)
-        }
-        Check::Allow(c) | Check::Deny(c) => {
-            let from = endpoint(&c.from).map_err(unknown)?;
-            let to = endpoint(&c.to).map_err(unknown)?;
-            let ports: Vec<np::PortSpec> = c.ports.iter().map(|p| p.0).collect();
-            if matches!(check, Check::Allow(_)) {
-                np::allow(&model, &from, &to, &ports)
-            } else {
-                np::deny(&model, &from, &to, &ports)
-            }
-        }
-        _ => return Err(unknown("not a NetworkPolicy check".into())),
-    };
-    Ok(verdict(kind, finding))
+            Ok(np::dns_egress(model, &self.namespace, &target))
+        })
+    }
+}
+
+/// `allow`: the connection must be allowed by the cluster's policies.
+pub struct Allow<'a>(pub &'a ReachabilityCheck);
+
+/// `deny`: the connection must be refused by the cluster's policies.
+pub struct Deny<'a>(pub &'a ReachabilityCheck);
+
+fn reachability(
+    kind: &'static str,
+    c: &ReachabilityCheck,
+    view: &ClusterView,
+    query: fn(&Model, &EndpointSelector, &EndpointSelector, &[np::PortSpec]) -> np::Finding,
+) -> Result<CheckVerdict, CheckVerdict> {
+    analyze(kind, view, |model| {
+        let from = endpoint(&c.from)?;
+        let to = endpoint(&c.to)?;
+        let ports: Vec<np::PortSpec> = c.ports.iter().map(|p| p.0).collect();
+        Ok(query(model, &from, &to, &ports))
+    })
+}
+
+impl CheckKind for Allow<'_> {
+    const NAME: &'static str = "allow";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        watches()
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        reachability(Self::NAME, self.0, view, np::allow)
+    }
+}
+
+impl CheckKind for Deny<'_> {
+    const NAME: &'static str = "deny";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        watches()
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        reachability(Self::NAME, self.0, view, np::deny)
+    }
 }

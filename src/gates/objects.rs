@@ -1,6 +1,7 @@
 //! `resource_exists` (any kind, optionally Ready or with a field set) and `job_succeeded`.
 
 use super::json::{condition, condition_text, describe, labels, lookup, name, str_field};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
 use crate::cluster::{ClusterView, JOBS, ResourceType, WatchKey, default_plural};
 use crate::plan::{JobCheck, ResourceExistsCheck};
@@ -149,4 +150,28 @@ pub fn job_succeeded(c: &JobCheck, view: &ClusterView) -> Result<CheckVerdict, C
         _ => format!("Job {} has not completed", names.join(", ")),
     };
     Ok(CheckVerdict::new(kind, status, summary).with_evidence(evidence))
+}
+
+impl CheckKind for ResourceExistsCheck {
+    const NAME: &'static str = "resource_exists";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![watch_key(self)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        resource_exists(self, view)
+    }
+}
+
+impl CheckKind for JobCheck {
+    const NAME: &'static str = "job_succeeded";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(JOBS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        job_succeeded(self, view)
+    }
 }

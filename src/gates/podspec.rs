@@ -2,10 +2,16 @@
 //! of each selected Deployment asks for, and what its current pods report.
 
 use super::json::{describe, labels, name, selector_matches};
-use super::{CheckVerdict, Evidence, Status, require_fresh};
-use crate::cluster::{ClusterView, DEPLOYMENTS, PODS};
+use super::{CheckKind, CheckVerdict, Context, Evidence, Status, require_fresh};
+use crate::cluster::{ClusterView, DEPLOYMENTS, PODS, WatchKey};
 use crate::plan::{InitContainerCheck, WorkloadsCheck};
 use serde_json::Value;
+
+/// `pod_security` over the selected Deployments' pod templates.
+pub struct PodSecurity<'a>(pub &'a WorkloadsCheck);
+
+/// `resources_set` over the selected Deployments' containers.
+pub struct ResourcesSet<'a>(pub &'a WorkloadsCheck);
 
 /// The Deployments a check names or selects (every one in the namespace with neither).
 pub fn select_deployments<'a>(
@@ -289,4 +295,43 @@ pub fn init_container_succeeded(
     } else {
         verdict
     })
+}
+
+impl CheckKind for PodSecurity<'_> {
+    const NAME: &'static str = "pod_security";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(DEPLOYMENTS, &self.0.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        pod_security(self.0, view)
+    }
+}
+
+impl CheckKind for ResourcesSet<'_> {
+    const NAME: &'static str = "resources_set";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(DEPLOYMENTS, &self.0.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        resources_set(self.0, view)
+    }
+}
+
+impl CheckKind for InitContainerCheck {
+    const NAME: &'static str = "init_container_succeeded";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![
+            WatchKey::namespaced(DEPLOYMENTS, &self.namespace),
+            WatchKey::namespaced(PODS, &self.namespace),
+        ]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        init_container_succeeded(self, view)
+    }
 }

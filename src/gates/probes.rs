@@ -2,9 +2,10 @@
 //! itself is `crate::probe`; a probe not yet run, or run too long ago, is unknown.
 
 use super::json::{lookup, scalar_text};
-use super::{CheckVerdict, Evidence, Status};
-use crate::plan::{Check, HttpCheck, SseCheck, TcpCheck};
-use crate::probe::{ProbeResult, Probes, probe_key};
+use super::{CheckKind, CheckVerdict, Context, Evidence, Status};
+use crate::cluster::{ClusterView, WatchKey};
+use crate::plan::{HttpCheck, SseCheck, TcpCheck};
+use crate::probe::{ProbeResult, Probes, http_key, sse_key, tcp_key};
 use jiff::Timestamp;
 
 /// Probe results older than this no longer count as evidence.
@@ -16,11 +17,10 @@ fn millis(d: std::time::Duration) -> String {
 
 fn result<'a>(
     kind: &'static str,
-    check: &Check,
+    key: String,
     probes: &'a Probes,
     now: Timestamp,
 ) -> Result<(&'a ProbeResult, String), CheckVerdict> {
-    let key = probe_key(check).unwrap_or_default();
     let Some(r) = probes.get(&key) else {
         return Err(CheckVerdict::new(
             kind,
@@ -39,14 +39,9 @@ fn result<'a>(
     Ok((r, key))
 }
 
-pub fn http(
-    c: &HttpCheck,
-    check: &Check,
-    probes: &Probes,
-    now: Timestamp,
-) -> Result<CheckVerdict, CheckVerdict> {
+pub fn http(c: &HttpCheck, probes: &Probes, now: Timestamp) -> Result<CheckVerdict, CheckVerdict> {
     let kind = "http";
-    let (r, key) = result(kind, check, probes, now)?;
+    let (r, key) = result(kind, http_key(c), probes, now)?;
     let Some(status) = r.status else {
         let why = r.error.clone().unwrap_or_else(|| "no answer".into());
         return Ok(
@@ -102,14 +97,9 @@ pub fn http(
     }
 }
 
-pub fn sse(
-    c: &SseCheck,
-    check: &Check,
-    probes: &Probes,
-    now: Timestamp,
-) -> Result<CheckVerdict, CheckVerdict> {
+pub fn sse(c: &SseCheck, probes: &Probes, now: Timestamp) -> Result<CheckVerdict, CheckVerdict> {
     let kind = "sse";
-    let (r, key) = result(kind, check, probes, now)?;
+    let (r, key) = result(kind, sse_key(c), probes, now)?;
     let fail = |why: String| -> Result<CheckVerdict, CheckVerdict> {
         Ok(
             CheckVerdict::new(kind, Status::Fail, format!("{}: {why}", c.url))
@@ -158,12 +148,7 @@ pub fn sse(
     }
 }
 
-pub fn tcp(
-    c: &TcpCheck,
-    check: &Check,
-    probes: &Probes,
-    now: Timestamp,
-) -> Result<CheckVerdict, CheckVerdict> {
+pub fn tcp(c: &TcpCheck, probes: &Probes, now: Timestamp) -> Result<CheckVerdict, CheckVerdict> {
     let kind = "tcp";
     if c.address.trim().is_empty() {
         let step = c
@@ -177,7 +162,7 @@ pub fn tcp(
             format!("no address to probe: a manual attestation{step}"),
         ));
     }
-    let (r, key) = result(kind, check, probes, now)?;
+    let (r, key) = result(kind, tcp_key(c).unwrap_or_default(), probes, now)?;
     match &r.error {
         None if r.elapsed <= c.within.0 => Ok(CheckVerdict::new(
             kind,
@@ -193,5 +178,41 @@ pub fn tcp(
         Some(e) => Ok(CheckVerdict::new(kind, Status::Fail, format!("{}: {e}", c.address))
             .with_evidence(vec![Evidence::new(key, e.clone())])
             .with_fix("probe from where golive runs; check firewalls, NetworkPolicy egress and the address")),
+    }
+}
+
+impl CheckKind for HttpCheck {
+    const NAME: &'static str = "http";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![]
+    }
+
+    fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        http(self, &ctx.probes, ctx.now)
+    }
+}
+
+impl CheckKind for SseCheck {
+    const NAME: &'static str = "sse";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![]
+    }
+
+    fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        sse(self, &ctx.probes, ctx.now)
+    }
+}
+
+impl CheckKind for TcpCheck {
+    const NAME: &'static str = "tcp";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![]
+    }
+
+    fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        tcp(self, &ctx.probes, ctx.now)
     }
 }

@@ -1,7 +1,9 @@
 //! `hpa` and `pdb`: the workload scales within bounds and can still be drained.
 
 use super::json::{condition_text, describe, name, selector_matches, template_labels};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, DEPLOYMENTS, HPAS, PDBS};
 use crate::plan::{HpaCheck, PdbCheck};
 use serde_json::Value;
@@ -196,4 +198,32 @@ pub fn pdb(c: &PdbCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdic
         verdict
             .with_fix("lower minAvailable (or use maxUnavailable: 1) so a node drain can proceed")
     })
+}
+
+impl CheckKind for HpaCheck {
+    const NAME: &'static str = "hpa";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(HPAS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        hpa(self, view)
+    }
+}
+
+impl CheckKind for PdbCheck {
+    const NAME: &'static str = "pdb";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![
+            WatchKey::namespaced(DEPLOYMENTS, &self.namespace),
+            WatchKey::namespaced(PDBS, &self.namespace),
+            WatchKey::namespaced(HPAS, &self.namespace),
+        ]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        pdb(self, view)
+    }
 }

@@ -2,7 +2,9 @@
 //! for renewal. Secrets are read as metadata only.
 
 use super::json::{format_age, labels, name, timestamp};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, SECRETS};
 use crate::plan::SealingKeyCheck;
 use jiff::Timestamp;
@@ -100,5 +102,17 @@ pub fn sealing_key(
             format!("{keys}, newest {} old", format_age(age)),
         )
         .with_evidence(evidence))
+    }
+}
+
+impl CheckKind for SealingKeyCheck {
+    const NAME: &'static str = "sealing_key";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(SECRETS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        sealing_key(self, view, ctx.now)
     }
 }

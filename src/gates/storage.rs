@@ -2,7 +2,9 @@
 //! StorageClass exists. Classes do not declare modes: an unsupported claim stays Pending.
 
 use super::json::{describe, labels, name};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, PVCS, STORAGE_CLASSES};
 use crate::plan::PvcAccessCheck;
 use serde_json::Value;
@@ -99,5 +101,20 @@ pub fn pvc_access(c: &PvcAccessCheck, view: &ClusterView) -> Result<CheckVerdict
                 "use a StorageClass whose provisioner supports {} (NFS, CephFS, EFS, Azure Files); a claim it cannot serve stays Pending",
                 c.access_mode
             )))
+    }
+}
+
+impl CheckKind for PvcAccessCheck {
+    const NAME: &'static str = "pvc_access";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![
+            WatchKey::namespaced(PVCS, &self.namespace),
+            WatchKey::cluster(STORAGE_CLASSES),
+        ]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        pvc_access(self, view)
     }
 }

@@ -1,7 +1,9 @@
 //! `deployments_ready` and `pods_ready`.
 
 use super::json::{condition, condition_text, describe, generation, labels, name, str_field};
+use super::{CheckKind, Context};
 use super::{CheckVerdict, Evidence, Status, require_fresh};
+use crate::cluster::WatchKey;
 use crate::cluster::{ClusterView, DEPLOYMENTS, PODS};
 use crate::plan::{DeploymentsCheck, PodsCheck};
 use serde_json::Value;
@@ -268,4 +270,28 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
         )
     };
     Ok(verdict.with_evidence(evidence))
+}
+
+impl CheckKind for DeploymentsCheck {
+    const NAME: &'static str = "deployments_ready";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(DEPLOYMENTS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        deployments_ready(self, view)
+    }
+}
+
+impl CheckKind for PodsCheck {
+    const NAME: &'static str = "pods_ready";
+
+    fn watches(&self) -> Vec<WatchKey> {
+        vec![WatchKey::namespaced(PODS, &self.namespace)]
+    }
+
+    fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
+        pods_ready(self, view)
+    }
 }

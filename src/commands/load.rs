@@ -1,0 +1,30 @@
+//! `golive load`: the plan's `load` section or an ad-hoc URL, headless.
+
+use super::load_plan;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Plan file or built-in plan name whose `load` section to run.
+    #[arg(long, conflicts_with = "url")]
+    pub plan: Option<String>,
+    #[command(flatten)]
+    pub args: golive_load::cli::LoadArgs,
+}
+
+pub async fn run(args: LoadArgs) -> ExitCode {
+    let plan_load = match args.plan {
+        None => None,
+        Some(name) => match load_plan(&name) {
+            Ok(loaded) => match loaded.plan.load {
+                Some(load) => Some(load),
+                None => {
+                    eprintln!("{}: the plan has no `load` section", loaded.source);
+                    return ExitCode::from(2);
+                }
+            },
+            Err(code) => return code,
+        },
+    };
+    golive_load::cli::run(args.args, plan_load).await
+}
