@@ -360,14 +360,22 @@ impl CheckKind for SecretExistsCheck {
     }
 }
 
+/// The watch a value source reads: its ConfigMap, or the Deployment whose env it names.
+pub fn source_watch(s: &ValueSource) -> Option<WatchKey> {
+    if s.config_map.is_some() {
+        Some(WatchKey::namespaced(CONFIG_MAPS, &s.namespace))
+    } else if s.env.is_some() {
+        Some(WatchKey::namespaced(DEPLOYMENTS, &s.namespace))
+    } else {
+        None
+    }
+}
+
 impl CheckKind for ConfigValueCheck {
     const NAME: &'static str = "config_value";
 
     fn watches(&self) -> Vec<WatchKey> {
-        let mut keys: Vec<WatchKey> =
-            super::expression::source_watches(&self.source(), &CONFIG_MAPS, &DEPLOYMENTS)
-                .into_iter()
-                .collect();
+        let mut keys: Vec<WatchKey> = source_watch(&self.source()).into_iter().collect();
         if self.names_secret {
             keys.push(WatchKey::namespaced(SECRETS, &self.namespace));
         }

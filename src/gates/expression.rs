@@ -1,7 +1,7 @@
 //! `expression`: arithmetic over configuration values, HPA bounds and literals, e.g.
 //! `pool * replicas <= max_connections` with the HPA maximum as the replica count.
 
-use super::config::resolve;
+use super::config::{resolve, source_watch};
 use super::json::scalar_text;
 use super::scaling::{hpa_for, min_replicas};
 use super::{CheckKind, Context};
@@ -102,30 +102,12 @@ pub fn expression(c: &ExpressionCheck, view: &ClusterView) -> Result<CheckVerdic
 
 /// The watches an input value reads.
 pub fn value_watches(v: &ExpressionValue) -> Vec<crate::cluster::WatchKey> {
-    use crate::cluster::{CONFIG_MAPS, DEPLOYMENTS, WatchKey};
     match v {
         ExpressionValue::Literal(_) => vec![],
-        ExpressionValue::ConfigValue(s) => source_watches(s, &CONFIG_MAPS, &DEPLOYMENTS)
-            .into_iter()
-            .collect(),
+        ExpressionValue::ConfigValue(s) => source_watch(s).into_iter().collect(),
         ExpressionValue::HpaMax(r) | ExpressionValue::HpaMin(r) => {
             vec![WatchKey::namespaced(HPAS, &r.namespace)]
         }
-    }
-}
-
-pub fn source_watches(
-    s: &crate::plan::ValueSource,
-    config_maps: &crate::cluster::ResourceType,
-    deployments: &crate::cluster::ResourceType,
-) -> Option<crate::cluster::WatchKey> {
-    use crate::cluster::WatchKey;
-    if s.config_map.is_some() {
-        Some(WatchKey::namespaced(*config_maps, &s.namespace))
-    } else if s.env.is_some() {
-        Some(WatchKey::namespaced(*deployments, &s.namespace))
-    } else {
-        None
     }
 }
 

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::failure::{hyper_kind, io_kind};
 use crate::h1::{H1Conn, H1Request};
 use crate::stats::{ErrorKind, Outcome, Sample, SubRoute};
 
@@ -178,42 +179,6 @@ pub(crate) struct VuClient {
 }
 
 struct Failure(ErrorKind);
-
-pub(crate) fn io_kind(e: &io::Error) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
-        io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => ErrorKind::Reset,
-        _ => {
-            if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-                ErrorKind::Tls
-            } else {
-                ErrorKind::Connect
-            }
-        }
-    }
-}
-
-fn hyper_kind(e: &hyper::Error) -> ErrorKind {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return io_kind(io);
-        }
-        source = s.source();
-    }
-    if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_parse() || e.is_user() {
-        ErrorKind::Protocol
-    } else {
-        // Incomplete message, canceled or closed: the peer went away mid-exchange.
-        ErrorKind::Reset
-    }
-}
 
 struct Connected {
     conn: Conn,

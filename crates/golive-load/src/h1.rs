@@ -3,7 +3,6 @@
 //! its body discarded as it arrives, so memory stays flat and nothing is allocated per
 //! request. HTTP/2 stays with hyper (`client.rs`).
 
-use std::io;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
@@ -11,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::failure::io_kind;
 use crate::stats::ErrorKind;
 
 /// First size of a connection's read buffer; a head or chunk line that does not fit makes
@@ -388,11 +388,6 @@ impl ResponseParser {
     }
 }
 
-/// Why an exchange failed, as a metric error kind.
-fn io_failure(e: &io::Error) -> ErrorKind {
-    crate::client::io_kind(e)
-}
-
 /// Why an exchange failed, and whether it may be sent again on a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct H1Failure {
@@ -501,7 +496,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 .io
                 .write(&req.bytes[written..])
                 .await
-                .map_err(|e| io_failure(&e))?;
+                .map_err(|e| io_kind(&e))?;
             if n == 0 {
                 return Err(ErrorKind::Reset);
             }
@@ -509,7 +504,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             // Counted as it goes: a write that fails part-way still sent these bytes.
             self.sent += n as u64;
         }
-        self.io.flush().await.map_err(|e| io_failure(&e))?;
+        self.io.flush().await.map_err(|e| io_kind(&e))?;
 
         let mut parser = ResponseParser::new(req.head);
         // The head's time is taken when it is parsed, but a head and body that arrived
@@ -550,7 +545,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 .io
                 .read(&mut self.buf[self.end..])
                 .await
-                .map_err(|e| io_failure(&e))?;
+                .map_err(|e| io_kind(&e))?;
             self.received += n as u64;
             if n == 0 {
                 self.reusable = false;
@@ -577,6 +572,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
+    use std::io;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 

@@ -16,16 +16,21 @@
 //! # Ok(()) }
 //! ```
 
+mod arrival;
 mod client;
+mod closed;
 mod config;
+mod control;
 mod duration;
 mod executor;
+mod failure;
 mod h1;
 mod plan;
 mod run;
 mod stats;
 mod summary;
 mod threshold;
+mod worker;
 
 pub mod cli;
 

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::arrival::pool_links;
 use crate::config::{FieldError, LoadConfig};
-use crate::executor::{Control, FlushRequest, WorkerEvent, pool_links, spawn_worker};
+use crate::control::Control;
+use crate::executor::{FlushRequest, WorkerEvent, spawn_worker};
 use crate::plan::{Plan, compile};
 use crate::stats::{HistogramBar, LatencyStats, Recorder, Stats, bars};
 use crate::threshold::{Aggregation, Metric, ThresholdResult, ThresholdState};

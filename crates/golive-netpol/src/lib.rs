@@ -27,25 +27,29 @@
 //! * Evaluate gates: [`default_deny`], [`dns_egress`], [`allow`], [`deny`] → [`Finding`].
 
 pub mod cidr;
+pub mod dns;
 pub mod engine;
 pub mod eval;
+pub mod finding;
 pub mod gates;
 pub mod lint;
+pub mod load;
 pub mod model;
 pub mod port;
 pub mod selector;
+pub mod suggestion;
 
 pub use cidr::Cidr;
+pub use dns::{DnsTarget, DnsTargets, dns_egress, find_dns};
 pub use engine::{Analyzer, Bits, Matrix, matrix};
 pub use eval::{DirectionVerdict, Explanation, IpMatch, RuleRef};
-pub use gates::{
-    DnsTarget, DnsTargets, EndpointSelector, EndpointSelectorError, Finding, Status, allow,
-    default_deny, deny, dns_egress, find_dns,
-};
+pub use finding::{Finding, Status};
+pub use gates::{EndpointSelector, EndpointSelectorError, allow, default_deny, deny};
 pub use lint::{Lint, Severity, lint, lint_with_dns};
+pub use load::{EndpointPreference, LoadError, ModelBuilder};
 pub use model::{
-    Direction, Endpoint, EndpointKind, EndpointPreference, ExternalAddr, LoadError, LookupError,
-    Model, ModelBuilder, Namespace, Peer, Policy, Rule, Service, ServicePort,
+    Direction, Endpoint, EndpointKind, ExternalAddr, LookupError, Model, Namespace, Peer, Policy,
+    Rule, Service, ServicePort,
 };
 pub use port::{ContainerPort, PortRef, PortRule, PortSpec, PortSpecError, Protocol};
 pub use selector::{Labels, Selector, SelectorError};

@@ -31,9 +31,12 @@ mod counts;
 mod discovery;
 mod jsonpath;
 mod manifests;
+mod request;
+mod respond;
 mod scenario;
 mod selector;
 mod server;
+mod state;
 mod store;
 mod table;
 mod time;
@@ -55,7 +58,7 @@ use tokio::task::JoinHandle;
 pub use counts::RequestCounts;
 pub use scenario::Scenario;
 
-use server::{Shared, lock};
+use state::{Shared, lock};
 use store::{Store, StoreError};
 
 /// A manifest or scenario text held in memory, named for error messages.

@@ -1,119 +1,26 @@
-//! The HTTP side: routing, discovery, get/list/watch, content negotiation
-//! (full, metadata-only, Table), access denials, outages and accounting.
+//! The HTTP side: routing, discovery, get and list with pagination, access
+//! denials, outages and accounting. Watches and writes are in their own modules.
 
-use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
-use crate::catalogue::ResourceType;
-use crate::counts::{RequestCounts, Verb};
+use crate::counts::Verb;
+use crate::request::{Filter, Form, Target, negotiate, resolve};
+use crate::respond::{
+    Body, bad_request, forbidden, json_bytes, json_response, not_found_object, not_found_path,
+    respond, status_response,
+};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::Store;
+use crate::state::{Shared, has_secret_data, lock};
 use crate::table::{IncludeObject, partial_metadata, table};
-
-pub(crate) type Body = BoxBody<Bytes, Infallible>;
-
-/// The user every denial names, as if the sim authenticated one.
-pub(crate) const SIM_USER: &str = "golive-sim";
-
-/// State shared by the handle, the HTTP handlers and the scenario player.
-pub(crate) struct Shared {
-    pub store: Mutex<Store>,
-    pub denied: Mutex<BTreeSet<String>>,
-    pub outage: Mutex<Option<u16>>,
-    pub counts: Mutex<RequestCounts>,
-    pub bookmark_interval: Mutex<Duration>,
-    /// Added before every answer, to simulate a slow API server.
-    pub latency: Mutex<Option<Duration>>,
-    /// Scenario steps that failed at run time, with their file:line:column.
-    pub scenario_errors: Mutex<Vec<String>>,
-    pub shutdown: watch::Receiver<bool>,
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it:
-/// every critical section leaves the state consistent before it can panic.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Shared {
-    pub(crate) fn count(&self, verb: Verb, resource: Option<&str>) {
-        lock(&self.counts).record(verb, resource);
-    }
-
-    pub(crate) fn count_secret_data(&self) {
-        lock(&self.counts).secret_data_responses += 1;
-    }
-
-    /// Whether a deny entry covers this resource: `plural` (any group) or
-    /// `plural.group`.
-    pub(crate) fn is_denied(&self, resource: &ResourceType) -> bool {
-        let denied = lock(&self.denied);
-        denied.contains(&resource.plural) || denied.contains(&resource.key())
-    }
-}
-
-/// What the client asked the body to look like, from its Accept header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    Full,
-    Metadata,
-    Table,
-}
-
-fn negotiate(accept: &str) -> Form {
-    for media in accept.split(',') {
-        let params: Vec<(&str, &str)> = media
-            .split(';')
-            .skip(1)
-            .filter_map(|p| p.trim().split_once('='))
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .collect();
-        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        match (param("as"), param("g")) {
-            (None, _) => return Form::Full,
-            (Some("Table"), Some("meta.k8s.io")) => return Form::Table,
-            (Some("PartialObjectMetadata" | "PartialObjectMetadataList"), Some("meta.k8s.io")) => {
-                return Form::Metadata;
-            }
-            // Aggregated discovery and anything else we do not serve: try the next type.
-            _ => {}
-        }
-    }
-    Form::Full
-}
-
-pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => Bytes::from(bytes),
-        // Serialising `Value`s and plain structs cannot fail; answer something valid anyway.
-        Err(error) => Bytes::from(format!(
-            "{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":{:?},\"code\":500}}",
-            error.to_string()
-        )),
-    }
-}
-
-pub(crate) fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(body).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
 
 fn aggregated_response(document: &Value) -> Response<Body> {
     let mut response = respond(StatusCode::OK, json_bytes(document));
@@ -122,57 +29,6 @@ fn aggregated_response(document: &Value) -> Response<Body> {
         header::HeaderValue::from_static(crate::discovery::AGGREGATED_CONTENT_TYPE),
     );
     response
-}
-
-pub(crate) fn json_response<T: Serialize>(value: &T) -> Response<Body> {
-    respond(StatusCode::OK, json_bytes(value))
-}
-
-pub(crate) fn status_object(
-    code: u16,
-    reason: &str,
-    message: &str,
-    details: Option<Value>,
-) -> Value {
-    let mut status = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    });
-    if let Some(details) = details {
-        status["details"] = details;
-    }
-    status
-}
-
-pub(crate) fn status_response(
-    code: u16,
-    reason: &str,
-    message: &str,
-    details: Option<Value>,
-) -> Response<Body> {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    respond(
-        status,
-        json_bytes(&status_object(code, reason, message, details)),
-    )
-}
-
-pub(crate) fn not_found_path(path: &str) -> Response<Body> {
-    status_response(
-        404,
-        "NotFound",
-        &format!("the server could not find the requested resource ({path})"),
-        Some(json!({})),
-    )
-}
-
-pub(crate) fn bad_request(message: &str) -> Response<Body> {
-    status_response(400, "BadRequest", message, None)
 }
 
 /// Entry point for every HTTP request.
@@ -397,128 +253,6 @@ fn resource_list(shared: &Shared, group: &str, version: &str, path: &str) -> Res
         "groupVersion": group_version,
         "resources": entries,
     }))
-}
-
-/// A resolved resource URL.
-pub(crate) struct Target {
-    pub resource: Arc<ResourceType>,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub subresource: Option<String>,
-}
-
-pub(crate) fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
-    let lookup = |plural: &str| store.catalogue.by_plural(group, version, plural);
-    let target = match rest {
-        ["namespaces", namespace, plural, tail @ ..]
-            if lookup(plural).is_some_and(|r| r.namespaced) =>
-        {
-            let resource = lookup(plural)?;
-            let (name, subresource) = match tail {
-                [] => (None, None),
-                [name] => (Some(name.to_string()), None),
-                [name, sub] => (Some(name.to_string()), Some(sub.to_string())),
-                _ => return None,
-            };
-            Target {
-                resource,
-                namespace: Some(namespace.to_string()),
-                name,
-                subresource,
-            }
-        }
-        [plural, tail @ ..] => {
-            let resource = lookup(plural)?;
-            let (name, subresource) = match tail {
-                [] => (None, None),
-                // Namespaced objects are only addressable inside their namespace.
-                [_, ..] if resource.namespaced => return None,
-                [name] => (Some(name.to_string()), None),
-                [name, sub] => (Some(name.to_string()), Some(sub.to_string())),
-                _ => return None,
-            };
-            Target {
-                resource,
-                namespace: None,
-                name,
-                subresource,
-            }
-        }
-        [] => return None,
-    };
-    Some(target)
-}
-
-pub(crate) fn forbidden(verb: &str, target: &Target) -> Response<Body> {
-    let resource = &target.resource;
-    let scope = match &target.namespace {
-        Some(ns) => format!("in the namespace \"{ns}\""),
-        None => "at the cluster scope".to_string(),
-    };
-    let what = match &target.name {
-        Some(name) => {
-            format!("{}.{} \"{name}\"", resource.plural, resource.group).replace(". \"", " \"")
-        }
-        None => resource.key(),
-    };
-    let message = format!(
-        "{what} is forbidden: User \"{SIM_USER}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
-        resource.plural, resource.group
-    );
-    let mut details = json!({"group": resource.group, "kind": resource.plural});
-    if let Some(name) = &target.name {
-        details["name"] = json!(name);
-    }
-    status_response(403, "Forbidden", &message, Some(details))
-}
-
-pub(crate) fn not_found_object(target: &Target, name: &str) -> Response<Body> {
-    let resource = &target.resource;
-    let what = if resource.group.is_empty() {
-        resource.plural.clone()
-    } else {
-        format!("{}.{}", resource.plural, resource.group)
-    };
-    status_response(
-        404,
-        "NotFound",
-        &format!("{what} \"{name}\" not found"),
-        Some(json!({"name": name, "group": resource.group, "kind": resource.plural})),
-    )
-}
-
-pub(crate) fn has_secret_data(resource: &ResourceType, object: &Value) -> bool {
-    resource.group.is_empty()
-        && resource.plural == "secrets"
-        && ["data", "stringData"].iter().any(|field| {
-            object
-                .get(*field)
-                .and_then(Value::as_object)
-                .is_some_and(|m| !m.is_empty())
-        })
-}
-
-/// Namespace, label and field filters of a list or watch.
-pub(crate) struct Filter {
-    pub namespace: Option<String>,
-    pub labels: LabelSelector,
-    pub fields: FieldSelector,
-}
-
-impl Filter {
-    pub(crate) fn matches(&self, object: &Value) -> bool {
-        let in_namespace = self.namespace.as_deref().is_none_or(|ns| {
-            object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                == Some(ns)
-        });
-        in_namespace && self.labels.matches(object) && self.fields.matches(object)
-    }
-
-    fn is_trivial(&self, labels_text: Option<&str>, fields_text: Option<&str>) -> bool {
-        labels_text.is_none_or(str::is_empty) && fields_text.is_none_or(str::is_empty)
-    }
 }
 
 fn resource_request<'p>(
@@ -793,27 +527,6 @@ fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn negotiation_picks_the_first_supported_form() {
-        assert_eq!(
-            negotiate(
-                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-            ),
-            Form::Table
-        );
-        assert_eq!(
-            negotiate("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
-            Form::Metadata
-        );
-        assert_eq!(
-            negotiate(
-                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-            ),
-            Form::Full
-        );
-        assert_eq!(negotiate("*/*"), Form::Full);
-    }
 
     #[test]
     fn continue_tokens_round_trip() {

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::catalogue::ResourceType;
-use crate::server::{
-    Body, Filter, Form, Shared, bad_request, has_secret_data, lock, status_object,
-};
+use crate::request::{Filter, Form};
+use crate::respond::{Body, bad_request, status_object};
+use crate::state::{Shared, has_secret_data, lock};
 use crate::store::{Event, EventType, WatchStart};
 use crate::table::{IncludeObject, partial_metadata, table};
 

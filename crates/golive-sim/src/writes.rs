@@ -10,10 +10,12 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::counts::Verb;
-use crate::server::{
-    Body, Shared, Target, bad_request, forbidden, has_secret_data, json_bytes, lock,
-    not_found_object, not_found_path, resolve, respond, status_response,
+use crate::request::{Target, resolve};
+use crate::respond::{
+    Body, bad_request, forbidden, json_bytes, not_found_object, not_found_path, respond,
+    status_response,
 };
+use crate::state::{Shared, has_secret_data, lock};
 use crate::store::{StoreError, merge_patch};
 
 pub(crate) struct Write<'a> {
