@@ -5,8 +5,10 @@ pub mod duration;
 pub mod expr;
 pub mod interpolate;
 pub mod model;
+pub mod phases;
 
 pub use model::*;
+pub use phases::*;
 
 use golive_grammar::edit_distance;
 use std::collections::{BTreeSet, HashMap};
