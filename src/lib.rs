@@ -11,4 +11,5 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod runbook;
+pub mod text;
 pub mod tui;

@@ -218,15 +218,18 @@ pub fn render_text(
     verdicts: &[GateVerdict],
     verbose: bool,
 ) -> String {
+    use crate::text::for_terminal as safe;
     use std::fmt::Write;
     let mut out = String::new();
     let banner = verdict.word();
     let _ = writeln!(
         out,
         "{} · context {} ({})",
-        loaded.plan.name, view.context, view.server
+        safe(&loaded.plan.name),
+        safe(&view.context),
+        safe(&view.server)
     );
-    let _ = writeln!(out, "{banner} · {reason}");
+    let _ = writeln!(out, "{banner} · {}", safe(reason));
     let width = verdicts.iter().map(|g| g.id.len()).max().unwrap_or(0);
     let mut groups: Vec<&str> = Vec::new();
     for g in verdicts {
@@ -242,7 +245,7 @@ pub fn render_text(
                 "  {} {:width$}  {}",
                 g.status.symbol(),
                 g.id,
-                g.summary
+                safe(&g.summary)
             );
             for c in &g.checks {
                 let show = verbose || c.status != Status::Pass;
@@ -250,11 +253,17 @@ pub fn render_text(
                     continue;
                 }
                 if g.checks.len() > 1 || verbose {
-                    let _ = writeln!(out, "      {} {}: {}", c.status.symbol(), c.kind, c.summary);
+                    let _ = writeln!(
+                        out,
+                        "      {} {}: {}",
+                        c.status.symbol(),
+                        c.kind,
+                        safe(&c.summary)
+                    );
                 }
                 let limit = if verbose { usize::MAX } else { EVIDENCE_LINES };
                 for e in c.evidence.iter().take(limit) {
-                    let _ = writeln!(out, "        {}: {}", e.object, e.detail);
+                    let _ = writeln!(out, "        {}: {}", safe(&e.object), safe(&e.detail));
                 }
                 if c.evidence.len() > limit {
                     let _ = writeln!(
@@ -264,7 +273,7 @@ pub fn render_text(
                     );
                 }
                 if let Some(fix) = &c.fix {
-                    let _ = writeln!(out, "        fix: {fix}");
+                    let _ = writeln!(out, "        fix: {}", safe(fix));
                 }
             }
         }
