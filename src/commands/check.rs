@@ -58,7 +58,10 @@ pub async fn main(args: CheckArgs) -> ExitCode {
     {
         Ok(load) => load,
         Err(e) => {
-            eprintln!("golive check: {e}");
+            eprintln!(
+                "golive check: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -172,7 +175,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
     let view = match view {
         Ok(view) => view,
         Err(e) => {
-            eprintln!("golive check: {e}");
+            eprintln!(
+                "golive check: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(EXIT_USAGE);
         }
     };

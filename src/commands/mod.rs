@@ -37,7 +37,7 @@ impl ClusterArgs {
 /// Loads a plan by file or built-in name; a bad plan prints its positioned errors, exit 2.
 pub fn load_plan(name: &str) -> Result<LoadedPlan, ExitCode> {
     crate::plan::load(name).map_err(|errors| {
-        eprintln!("{errors}");
+        eprintln!("{}", crate::text::for_terminal_lines(&errors.to_string()));
         ExitCode::from(2)
     })
 }

@@ -123,7 +123,10 @@ pub async fn run(command: NetpolCommand) -> ExitCode {
     let model = match model(source).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("golive netpol: {e}");
+            eprintln!(
+                "golive netpol: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -139,7 +142,7 @@ pub async fn run(command: NetpolCommand) -> ExitCode {
             };
             let matrix = np::matrix(&model, &ports);
             match format {
-                Format::Text => print!("{matrix}"),
+                Format::Text => print!("{}", crate::text::for_terminal_lines(&matrix.to_string())),
                 Format::Json => println!("{}", matrix.to_json()),
             }
             ExitCode::SUCCESS
@@ -147,7 +150,10 @@ pub async fn run(command: NetpolCommand) -> ExitCode {
         NetpolCommand::Explain { from, to, port, .. } => {
             match np::explain(&model, &from, &to, port) {
                 Ok(explanation) => {
-                    print!("{explanation}");
+                    print!(
+                        "{}",
+                        crate::text::for_terminal_lines(&explanation.to_string())
+                    );
                     if explanation.allowed() {
                         ExitCode::SUCCESS
                     } else {
@@ -155,7 +161,10 @@ pub async fn run(command: NetpolCommand) -> ExitCode {
                     }
                 }
                 Err(e) => {
-                    eprintln!("golive netpol: {e}");
+                    eprintln!(
+                        "golive netpol: {}",
+                        crate::text::for_terminal_lines(&e.to_string())
+                    );
                     ExitCode::from(2)
                 }
             }
@@ -168,13 +177,16 @@ pub async fn run(command: NetpolCommand) -> ExitCode {
                         println!("no findings");
                     }
                     for lint in &lints {
-                        println!("{lint}");
+                        println!("{}", crate::text::for_terminal_lines(&lint.to_string()));
                     }
                 }
                 Format::Json => match serde_json::to_string_pretty(&lints) {
                     Ok(text) => println!("{text}"),
                     Err(e) => {
-                        eprintln!("golive netpol: {e}");
+                        eprintln!(
+                            "golive netpol: {}",
+                            crate::text::for_terminal_lines(&e.to_string())
+                        );
                         return ExitCode::from(2);
                     }
                 },

@@ -69,7 +69,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     let (entries, verification) = match read_journal(&dir) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("golive report: {e}");
+            eprintln!(
+                "golive report: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -81,7 +84,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     let view = match view {
         Ok(view) => view,
         Err(e) => {
-            eprintln!("golive report: {e}");
+            eprintln!(
+                "golive report: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -106,7 +112,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         Format::Json => match serde_json::to_string_pretty(&report::json(&input)) {
             Ok(t) => t + "\n",
             Err(e) => {
-                eprintln!("golive report: {e}");
+                eprintln!(
+                    "golive report: {}",
+                    crate::text::for_terminal_lines(&e.to_string())
+                );
                 return ExitCode::from(2);
             }
         },
@@ -130,7 +139,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
 pub fn verify(dir: &Path, expect: Option<&str>) -> ExitCode {
     match journal::verify_dir(dir) {
         Err(e) => {
-            eprintln!("golive journal: {e}");
+            eprintln!(
+                "golive journal: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             ExitCode::from(2)
         }
         Ok((entries, mut v)) => {
@@ -145,7 +157,11 @@ pub fn verify(dir: &Path, expect: Option<&str>) -> ExitCode {
                 );
             }
             for (line, problem) in &v.problems {
-                println!("{}:{line}: {problem}", path.display());
+                println!(
+                    "{}:{line}: {}",
+                    path.display(),
+                    crate::text::for_terminal(problem)
+                );
             }
             if v.ok() {
                 println!(

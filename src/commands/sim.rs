@@ -38,7 +38,10 @@ pub async fn run(args: SimArgs) -> ExitCode {
     let sim = match Sim::start(config).await {
         Ok(sim) => sim,
         Err(e) => {
-            eprintln!("golive sim: {e}");
+            eprintln!(
+                "golive sim: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -57,7 +60,10 @@ pub async fn run(args: SimArgs) -> ExitCode {
     match golive_sim::serve_until_signal(sim).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("golive sim: {e}");
+            eprintln!(
+                "golive sim: {}",
+                crate::text::for_terminal_lines(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }

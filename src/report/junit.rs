@@ -1,16 +1,20 @@
 use super::ReportInput;
 use crate::gates::{Status, Verdict};
+use crate::text::{for_terminal, for_xml as xml, for_xml_lines};
 use std::fmt::Write;
 
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Lines of text from outside, each made safe on its own, joined by golive's newlines.
+fn lines<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let shown: Vec<String> = items
+        .into_iter()
+        .map(|item| for_terminal(&item.to_string()).into_owned())
+        .collect();
+    for_xml_lines(&shown.join("\n"))
 }
 
 /// Each gate and each load threshold is a test case. A failing gate is a failure; an
-/// undecided one is an error, so CI never reads it as passed.
+/// undecided one is an error, so CI never reads it as passed. Every text from outside
+/// goes through [`crate::text`], so any conforming XML parser reads the file.
 pub fn render(input: &ReportInput) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let mut groups: Vec<&str> = Vec::new();
@@ -32,15 +36,11 @@ pub fn render(input: &ReportInput) -> String {
             input.generated_at
         );
         for g in gates {
-            let evidence: Vec<String> = g
-                .checks
-                .iter()
-                .flat_map(|c| {
-                    c.evidence
-                        .iter()
-                        .map(|e| format!("{}: {}", e.object, e.detail))
-                })
-                .collect();
+            let evidence = lines(g.checks.iter().flat_map(|c| {
+                c.evidence
+                    .iter()
+                    .map(|e| format!("{}: {}", e.object, e.detail))
+            }));
             let _ = write!(
                 out,
                 "    <testcase classname=\"gates.{}\" name=\"{}\">",
@@ -53,7 +53,7 @@ pub fn render(input: &ReportInput) -> String {
                         out,
                         "<failure message=\"{}\">{}</failure>",
                         xml(&g.summary),
-                        xml(&evidence.join("\n"))
+                        evidence
                     );
                 }
                 Status::Unknown => {
@@ -61,7 +61,7 @@ pub fn render(input: &ReportInput) -> String {
                         out,
                         "<error message=\"undecided: {}\">{}</error>",
                         xml(&g.summary),
-                        xml(&evidence.join("\n"))
+                        evidence
                     );
                 }
                 Status::Warn | Status::Pass => {
@@ -140,18 +140,18 @@ pub fn render(input: &ReportInput) -> String {
 /// names the override.
 fn decision_suite(out: &mut String, input: &ReportInput) {
     let decision = input.decision;
-    let mut reasons = decision.reasons.join("\n");
+    let mut reasons: Vec<String> = decision.reasons.iter().map(|r| r.to_string()).collect();
     let overridden = match &decision.overridden {
         Some(o) => {
-            reasons = format!(
-                "overridden to GO by {} at {}: {}\n{reasons}",
-                o.by, o.at, o.reason
+            reasons.insert(
+                0,
+                format!("overridden to GO by {} at {}: {}", o.by, o.at, o.reason),
             );
             " (overridden to GO)"
         }
         None => "",
     };
-    let reasons = xml(&reasons);
+    let reasons = lines(reasons);
     let (failures, errors, body) = match decision.verdict {
         Verdict::Go => (0, 0, format!("<system-out>GO: {reasons}</system-out>")),
         Verdict::NoGo => (

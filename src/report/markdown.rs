@@ -1,5 +1,6 @@
 use super::{ReportInput, verdict_word};
 use crate::gates::Status;
+use crate::text::{for_markdown as md, for_terminal, markdown_code as code};
 use std::fmt::Write;
 
 fn badge(s: Status) -> &'static str {
@@ -11,21 +12,20 @@ fn badge(s: Status) -> &'static str {
     }
 }
 
-/// Markdown cells cannot hold pipes or newlines.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
+/// The report for the launch ticket. Text from outside the plan (cluster evidence,
+/// names, comments, notes, command lines) goes through [`crate::text::for_markdown`], so
+/// it renders as the text it is and never as markup; the plan's own words (its name, its
+/// steps) may use Markdown and only lose their control characters.
 pub fn render(input: &ReportInput) -> String {
     let mut out = String::new();
     let plan = input.plan;
-    let _ = writeln!(out, "# Go-live report: {}\n", plan.name);
+    let _ = writeln!(out, "# Go-live report: {}\n", for_terminal(&plan.name));
     let _ = writeln!(
         out,
-        "Generated {} by golive {} · context `{}` · journal {} entries, final hash `{}`\n",
+        "Generated {} by golive {} · context {} · journal {} entries, final hash `{}`\n",
         input.generated_at,
         env!("CARGO_PKG_VERSION"),
-        input.context,
+        code(input.context),
         input.journal.entries,
         input.journal.final_hash
     );
@@ -34,7 +34,7 @@ pub fn render(input: &ReportInput) -> String {
             let _ = writeln!(
                 out,
                 "## Verdict: GO by override ({} overrode {})\n",
-                o.by,
+                md(&o.by),
                 verdict_word(input.decision.verdict)
             );
         }
@@ -50,19 +50,22 @@ pub fn render(input: &ReportInput) -> String {
         let _ = writeln!(out, "The evidence does not support GO:");
     }
     for reason in &input.decision.reasons {
-        let _ = writeln!(out, "- {reason}");
+        let _ = writeln!(out, "- {}", md(&reason.to_string()));
     }
     if let Some(o) = &input.decision.overridden {
         let _ = writeln!(
             out,
             "\n> **OVERRIDDEN to GO** by {} at {}: {}\n> The verdict was {}; the override was given over:",
-            o.by, o.at, o.reason, o.verdict,
+            md(&o.by),
+            o.at,
+            md(&o.reason),
+            o.verdict,
         );
         if o.failing.is_empty() {
             let _ = writeln!(out, "> - nothing recorded");
         }
         for f in &o.failing {
-            let _ = writeln!(out, "> - {f}");
+            let _ = writeln!(out, "> - {}", md(f));
         }
     }
     let _ = writeln!(out, "\n## Readiness\n");
@@ -75,7 +78,8 @@ pub fn render(input: &ReportInput) -> String {
     for group in groups {
         let _ = writeln!(
             out,
-            "### {group}\n\n| Gate | Status | Summary | Evidence |\n|---|---|---|---|"
+            "### {}\n\n| Gate | Status | Summary | Evidence |\n|---|---|---|---|",
+            md(group)
         );
         for g in input.gates.iter().filter(|g| g.group == group) {
             let evidence: Vec<String> = g
@@ -85,14 +89,14 @@ pub fn render(input: &ReportInput) -> String {
                     c.evidence
                         .iter()
                         .take(3)
-                        .map(|e| format!("{}: {}", e.object, e.detail))
+                        .map(|e| format!("{}: {}", md(&e.object), md(&e.detail)))
                 })
                 .collect();
             let fixes: Vec<String> = g
                 .checks
                 .iter()
                 .filter_map(|c| c.fix.clone())
-                .map(|f| format!("fix: {f}"))
+                .map(|f| format!("fix: {}", md(&f)))
                 .collect();
             let mut detail = evidence.join("<br>");
             if !fixes.is_empty() {
@@ -101,11 +105,10 @@ pub fn render(input: &ReportInput) -> String {
             }
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
-                g.id,
+                "| {} | {} | {} | {detail} |",
+                md(&g.id),
                 badge(g.status),
-                cell(&g.summary),
-                cell(&detail)
+                md(&g.summary),
             );
         }
         let _ = writeln!(out);
@@ -144,11 +147,10 @@ pub fn render(input: &ReportInput) -> String {
             for t in &load.thresholds {
                 let _ = writeln!(
                     out,
-                    "| `{} {}` | {} | {} |",
-                    t.metric,
-                    t.expr,
+                    "| {} | {} | {} |",
+                    code(&format!("{} {}", t.metric, t.expr)),
                     if t.ok { "✅ met" } else { "❌ failed" },
-                    cell(&t.measured)
+                    md(&t.measured)
                 );
             }
             let _ = writeln!(out);
@@ -160,7 +162,7 @@ pub fn render(input: &ReportInput) -> String {
             .budget
             .map(|b| format!(" (budget {b})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "### {}{budget}\n", phase.phase.value);
+        let _ = writeln!(out, "### {}{budget}\n", for_terminal(&phase.phase.value));
         for step in &phase.steps {
             let st = input.state.steps.get(&step.id());
             let checked = st.is_some_and(|s| s.checked);
@@ -168,8 +170,8 @@ pub fn render(input: &ReportInput) -> String {
                 Some(s) if checked => {
                     let at = s.at.map(|t| t.to_string()).unwrap_or_default();
                     match &s.verified_by {
-                        Some(v) => format!(" — verified by {v} at {at}"),
-                        None => format!(" — {} at {at}", s.by.as_deref().unwrap_or("?")),
+                        Some(v) => format!(" — verified by {} at {at}", md(v)),
+                        None => format!(" — {} at {at}", md(s.by.as_deref().unwrap_or("?"))),
                     }
                 }
                 _ => String::new(),
@@ -178,32 +180,36 @@ pub fn render(input: &ReportInput) -> String {
                 out,
                 "- [{}] {}{who}",
                 if checked { "x" } else { " " },
-                step.0.text
+                for_terminal(&step.0.text)
             );
             if let Some(s) = st.filter(|s| s.checked && s.verified_by.is_some()) {
                 for e in &s.evidence {
-                    let _ = writeln!(out, "  - evidence: {e}");
+                    let _ = writeln!(out, "  - evidence: {}", md(e));
                 }
             }
             if let Some(c) = st.and_then(|s| s.last_command.as_ref()) {
-                let code = c
+                let exit = c
                     .exit_code
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "none (killed or timed out)".into());
                 let _ = writeln!(
                     out,
-                    "  - ran `{}` ({} at {}): exit {code}",
-                    c.command, c.by, c.at
+                    "  - ran {} ({} at {}): exit {exit}",
+                    code(&c.command),
+                    md(&c.by),
+                    c.at
                 );
             }
             if let Some((at, by, command)) = st.and_then(|s| s.command_started.as_ref()) {
                 let _ = writeln!(
                     out,
-                    "  - started `{command}` ({by} at {at}): no result recorded (golive stopped while it ran)"
+                    "  - started {} ({} at {at}): no result recorded (golive stopped while it ran)",
+                    code(command),
+                    md(by)
                 );
             }
             for (at, by, text) in st.map(|s| s.notes.as_slice()).unwrap_or(&[]) {
-                let _ = writeln!(out, "  - note by {by} at {at}: {text}");
+                let _ = writeln!(out, "  - note by {} at {at}: {}", md(by), md(text));
             }
         }
         let _ = writeln!(out);
@@ -217,8 +223,9 @@ pub fn render(input: &ReportInput) -> String {
             Some(s) => {
                 let _ = writeln!(
                     out,
-                    "| {role} | {} | {} | {} | {} | {} | {} |",
-                    cell(&s.name),
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    md(role),
+                    md(&s.name),
                     if s.approve {
                         "✅ approved"
                     } else {
@@ -226,12 +233,12 @@ pub fn render(input: &ReportInput) -> String {
                     },
                     s.at,
                     s.verdict,
-                    cell(&gates_then(&s.gates)),
-                    cell(s.comment.as_deref().unwrap_or(""))
+                    md(&gates_then(&s.gates)),
+                    md(s.comment.as_deref().unwrap_or(""))
                 );
             }
             None => {
-                let _ = writeln!(out, "| {role} | — | pending | — | — | — | |");
+                let _ = writeln!(out, "| {} | — | pending | — | — | — | |", md(role));
             }
         }
     }
@@ -241,10 +248,13 @@ pub fn render(input: &ReportInput) -> String {
             let _ = writeln!(
                 out,
                 "- {} by {}: {} (verdict was {}; given over:)",
-                o.at, o.by, o.reason, o.verdict,
+                o.at,
+                md(&o.by),
+                md(&o.reason),
+                o.verdict,
             );
             for f in &o.failing {
-                let _ = writeln!(out, "  - {f}");
+                let _ = writeln!(out, "  - {}", md(f));
             }
         }
     }
@@ -261,7 +271,7 @@ pub fn render(input: &ReportInput) -> String {
             "**The journal's chain is broken**; its record cannot be trusted as is:"
         );
         for (line, problem) in &input.journal.problems {
-            let _ = writeln!(out, "- line {line}: {problem}");
+            let _ = writeln!(out, "- line {line}: {}", md(problem));
         }
     }
     out
