@@ -1,9 +1,11 @@
 //! Cluster access: client from kubeconfig, watchers, and the view they feed.
 
+pub mod projection;
 pub mod resource;
 pub mod view;
 pub mod watch;
 
+pub use projection::Projection;
 pub use resource::*;
 pub use view::*;
 

@@ -205,3 +205,23 @@ impl fmt::Display for WatchKey {
         }
     }
 }
+
+/// A watch as golive runs it: what to watch, which fields to keep of each object, and
+/// why the plan needs it (check kinds and gates), shown by `cluster_access`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub key: WatchKey,
+    pub projection: std::sync::Arc<super::Projection>,
+    pub why: Vec<String>,
+}
+
+impl From<WatchKey> for Watch {
+    /// Whole objects, for callers that name no checks (tests, tools).
+    fn from(key: WatchKey) -> Self {
+        Watch {
+            key,
+            projection: std::sync::Arc::new(super::Projection::whole()),
+            why: Vec::new(),
+        }
+    }
+}

@@ -49,6 +49,8 @@ pub struct WatchError {
 #[derive(Debug, Clone, Default)]
 pub struct ResourceState {
     pub objects: BTreeMap<(String, String), Value>,
+    /// Why the plan watches this (check kinds and their gates), for `cluster_access`.
+    pub why: Vec<String>,
     pub synced: bool,
     pub last_sync: Option<Timestamp>,
     pub last_event: Option<Timestamp>,
@@ -118,6 +120,17 @@ impl ClusterView {
         }
     }
 
+    /// A view for these watches, each with the reason the plan needs it.
+    pub fn for_watches(context: &str, server: &str, watches: &[super::Watch]) -> Self {
+        let mut view = Self::new(context, server, watches.iter().map(|w| w.key.clone()));
+        for w in watches {
+            if let Some(state) = view.resources.get_mut(&w.key) {
+                state.why = w.why.clone();
+            }
+        }
+        view
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = (&WatchKey, &ResourceState)> {
         self.resources.iter()
     }
@@ -169,43 +182,70 @@ impl ClusterView {
         }
     }
 
-    /// The watch that covers `resource` in `namespace`, preferring the narrowest.
-    fn covering(
-        &self,
-        resource: &ResourceType,
-        namespace: Option<&str>,
-    ) -> Option<(&WatchKey, &ResourceState)> {
-        self.resources
+    /// The watches that hold `resource` in `namespace`: the narrowest one that covers it.
+    /// For `None` (every namespace golive sees) without a cluster-wide watch, every
+    /// namespaced watch of the resource: the plan watches only the namespaces it needs.
+    fn covering(&self, resource: &ResourceType, namespace: Option<&str>) -> Vec<&ResourceState> {
+        let narrowest = self
+            .resources
             .iter()
             .filter(|(k, _)| k.covers(resource, namespace))
-            .min_by_key(|(k, _)| k.namespace.is_none())
-    }
-
-    pub fn freshness(&self, resource: &ResourceType, namespace: Option<&str>) -> Freshness<'_> {
-        match self.covering(resource, namespace) {
-            None => Freshness::NotWatched,
-            Some((_, state)) => match &state.error {
-                Some((at, error)) => Freshness::Failed(error, *at),
-                None if state.synced => Freshness::Fresh,
-                None => Freshness::Pending,
-            },
+            .min_by_key(|(k, _)| k.namespace.is_none());
+        match (narrowest, namespace) {
+            (Some((_, state)), _) => vec![state],
+            (None, Some(_)) => Vec::new(),
+            (None, None) => self
+                .resources
+                .iter()
+                .filter(|(k, _)| k.resource == *resource)
+                .map(|(_, s)| s)
+                .collect(),
         }
     }
 
-    /// When the evidence for `resource` was last confirmed (list or event).
-    pub fn as_of(&self, resource: &ResourceType, namespace: Option<&str>) -> Option<Timestamp> {
-        self.covering(resource, namespace)
-            .and_then(|(_, s)| s.last_sync.max(s.last_event))
+    /// How far the view can be trusted for `resource` in `namespace`; over several
+    /// watches, the least fresh of them.
+    pub fn freshness(&self, resource: &ResourceType, namespace: Option<&str>) -> Freshness<'_> {
+        let mut worst = None;
+        for state in self.covering(resource, namespace) {
+            let this = match &state.error {
+                Some((at, error)) => Freshness::Failed(error, *at),
+                None if state.synced => Freshness::Fresh,
+                None => Freshness::Pending,
+            };
+            let rank = |f: &Freshness| match f {
+                Freshness::Fresh => 0,
+                Freshness::Pending => 1,
+                Freshness::Failed(..) | Freshness::NotWatched => 2,
+            };
+            if worst.as_ref().is_none_or(|w| rank(&this) > rank(w)) {
+                worst = Some(this);
+            }
+        }
+        worst.unwrap_or(Freshness::NotWatched)
     }
 
-    /// Objects of `resource` in `namespace` (all namespaces when `None`).
+    /// When the evidence for `resource` was last confirmed (list or event); over several
+    /// watches, the oldest confirmation.
+    pub fn as_of(&self, resource: &ResourceType, namespace: Option<&str>) -> Option<Timestamp> {
+        let states = self.covering(resource, namespace);
+        let times: Vec<Option<Timestamp>> = states
+            .iter()
+            .map(|s| s.last_sync.max(s.last_event))
+            .collect();
+        if times.iter().any(Option::is_none) {
+            return None;
+        }
+        times.into_iter().flatten().min()
+    }
+
+    /// Objects of `resource` in `namespace` (every namespace watched when `None`).
     pub fn objects<'a>(
         &'a self,
         resource: &ResourceType,
         namespace: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        let state = self.covering(resource, namespace).map(|(_, s)| s);
-        state
+        self.covering(resource, namespace)
             .into_iter()
             .flat_map(|s| s.objects.iter())
             .filter(move |((ns, _), _)| namespace.is_none_or(|want| ns == want))
@@ -218,9 +258,9 @@ impl ClusterView {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<&Value> {
-        let state = self.covering(resource, namespace)?.1;
-        state
-            .objects
-            .get(&(namespace.unwrap_or_default().to_string(), name.to_string()))
+        let key = (namespace.unwrap_or_default().to_string(), name.to_string());
+        self.covering(resource, namespace)
+            .into_iter()
+            .find_map(|s| s.objects.get(&key))
     }
 }

@@ -1,8 +1,13 @@
-//! kube-runtime watchers, one per [`WatchKey`], feeding [`ClusterEvent`]s into a channel.
+//! kube-runtime watchers, one per [`Watch`], feeding [`ClusterEvent`]s into a channel.
 //! Watcher errors are stream items: they are reported and the watcher carries on with
 //! backoff; a task never ends because of one.
+//!
+//! Objects are projected as they arrive ([`super::Projection`]): the initial list comes
+//! in pages of [`PAGE_SIZE`], each object is cut down to what the checks read before the
+//! next one is looked at, so golive never holds more than a page of whole objects.
 
-use super::resource::WatchKey;
+use super::projection::Projection;
+use super::resource::{Watch, WatchKey};
 use super::view::{ClusterEvent, WatchError, WatchErrorKind};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -13,17 +18,27 @@ use kube::{Api, Client};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Starts one watcher task per key. Tasks end when the receiver is dropped.
-pub fn spawn_watchers(
+/// Objects per page of the initial list. kubectl asks for 500; a page of 500 real pods
+/// is ~75 MB once parsed, so golive asks for fewer and projects each page before the next.
+pub const PAGE_SIZE: u32 = 100;
+
+/// Starts one watcher task per watch (a bare [`WatchKey`] keeps whole objects). Tasks end
+/// when the receiver is dropped.
+pub fn spawn_watchers<W: Into<Watch>>(
     client: &Client,
-    keys: impl IntoIterator<Item = WatchKey>,
+    watches: impl IntoIterator<Item = W>,
     tx: mpsc::Sender<ClusterEvent>,
 ) -> Vec<JoinHandle<()>> {
-    keys.into_iter()
-        .map(|key| {
+    watches
+        .into_iter()
+        .map(|watch| {
+            let Watch {
+                key, projection, ..
+            } = watch.into();
             let client = client.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -32,7 +47,7 @@ pub fn spawn_watchers(
                         Some(ns) => Api::namespaced(client, ns),
                         None => Api::all(client),
                     };
-                    run(api, key, tx).await;
+                    run(api, key, projection, tx).await;
                 } else {
                     let r = &key.resource;
                     let gvk = GroupVersionKind::gvk(r.group, r.version, r.kind);
@@ -41,28 +56,88 @@ pub fn spawn_watchers(
                         (Some(ns), true) => Api::namespaced_with(client, ns, &ar),
                         _ => Api::all_with(client, &ar),
                     };
-                    run(api, key, tx).await;
+                    run(api, key, projection, tx).await;
                 }
             })
         })
         .collect()
 }
 
-fn to_value<K: Serialize>(object: &K, key: &WatchKey) -> serde_json::Value {
-    let mut value = serde_json::to_value(object).unwrap_or_default();
-    // PartialObjectMeta serializes as PartialObjectMetadata; keep the real kind for evidence.
-    if let Some(map) = value.as_object_mut() {
-        map.insert("kind".into(), key.resource.kind.into());
-        map.insert("apiVersion".into(), key.resource.api_version().into());
+/// An object as the view keeps it: plain JSON, projected. The object is taken apart
+/// rather than copied, and the parts nothing reads are dropped before the rest is
+/// turned into JSON.
+trait IntoProjected {
+    fn into_projected(self, key: &WatchKey, projection: &Projection) -> serde_json::Value;
+}
+
+fn slim_metadata(meta: &mut kube::api::ObjectMeta) {
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(super::projection::LAST_APPLIED);
     }
+}
+
+fn assemble(
+    key: &WatchKey,
+    meta: &kube::api::ObjectMeta,
+    rest: serde_json::Map<String, serde_json::Value>,
+    projection: &Projection,
+) -> serde_json::Value {
+    let mut map = rest;
+    // The real kind and version for evidence: PartialObjectMeta says PartialObjectMetadata,
+    // and list items may carry none.
+    map.insert("kind".into(), key.resource.kind.into());
+    map.insert("apiVersion".into(), key.resource.api_version().into());
+    map.insert(
+        "metadata".into(),
+        serde_json::to_value(meta).unwrap_or_default(),
+    );
+    let mut value = serde_json::Value::Object(map);
+    projection.apply(&mut value);
     value
 }
 
-async fn run<K>(api: Api<K>, key: WatchKey, tx: mpsc::Sender<ClusterEvent>)
-where
-    K: kube::Resource + Clone + DeserializeOwned + Debug + Serialize + Send + 'static,
+impl IntoProjected for DynamicObject {
+    fn into_projected(mut self, key: &WatchKey, projection: &Projection) -> serde_json::Value {
+        slim_metadata(&mut self.metadata);
+        let mut rest = match self.data {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        // Prune the bulk (spec, status) before metadata is added back.
+        let mut staged = serde_json::Value::Object(std::mem::take(&mut rest));
+        projection.apply(&mut staged);
+        if let serde_json::Value::Object(map) = staged {
+            rest = map;
+        }
+        assemble(key, &self.metadata, rest, projection)
+    }
+}
+
+impl IntoProjected for PartialObjectMeta<Secret> {
+    fn into_projected(mut self, key: &WatchKey, projection: &Projection) -> serde_json::Value {
+        slim_metadata(&mut self.metadata);
+        assemble(key, &self.metadata, serde_json::Map::new(), projection)
+    }
+}
+
+async fn run<K>(
+    api: Api<K>,
+    key: WatchKey,
+    projection: Arc<Projection>,
+    tx: mpsc::Sender<ClusterEvent>,
+) where
+    K: kube::Resource
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Serialize
+        + Send
+        + IntoProjected
+        + 'static,
 {
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
+    let stream = watcher::watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
     let mut buffer: Vec<serde_json::Value> = Vec::new();
     while let Some(item) = stream.next().await {
@@ -72,7 +147,7 @@ where
                 continue;
             }
             Ok(Event::InitApply(object)) => {
-                buffer.push(to_value(&object, &key));
+                buffer.push(object.into_projected(&key, &projection));
                 continue;
             }
             Ok(Event::InitDone) => ClusterEvent::Synced {
@@ -81,11 +156,11 @@ where
             },
             Ok(Event::Apply(object)) => ClusterEvent::Applied {
                 key: key.clone(),
-                object: to_value(&object, &key),
+                object: object.into_projected(&key, &projection),
             },
             Ok(Event::Delete(object)) => ClusterEvent::Deleted {
                 key: key.clone(),
-                object: to_value(&object, &key),
+                object: object.into_projected(&key, &projection),
             },
             Err(error) => ClusterEvent::Failed {
                 key: key.clone(),

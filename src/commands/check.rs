@@ -91,19 +91,20 @@ pub async fn observe(
     target: &Target,
     wait: Duration,
 ) -> Result<ClusterView, cluster::ConnectError> {
-    observe_keys(gates::plan_watches(&loaded.plan), target, wait).await
+    observe_keys(gates::plan_watch_specs(&loaded.plan), target, wait).await
 }
 
-/// Watches `keys` until every one has listed or failed, or `wait` runs out.
-pub async fn observe_keys(
-    keys: Vec<cluster::WatchKey>,
+/// Runs `watches` until every one has listed or failed, or `wait` runs out.
+pub async fn observe_keys<W: Into<cluster::Watch>>(
+    watches: Vec<W>,
     target: &Target,
     wait: Duration,
 ) -> Result<ClusterView, cluster::ConnectError> {
     let connection = cluster::connect(target).await?;
-    let mut view = ClusterView::new(&connection.context, &connection.server, keys.clone());
+    let watches: Vec<cluster::Watch> = watches.into_iter().map(Into::into).collect();
+    let mut view = ClusterView::for_watches(&connection.context, &connection.server, &watches);
     let (tx, mut rx) = mpsc::channel(256);
-    let tasks = cluster::watch::spawn_watchers(&connection.client, keys, tx);
+    let tasks = cluster::watch::spawn_watchers(&connection.client, watches, tx);
     let deadline = tokio::time::Instant::now() + wait;
     let settled = |view: &ClusterView| view.keys().all(|(_, s)| s.synced || s.error.is_some());
     while !settled(&view) {

@@ -97,7 +97,7 @@ async fn model(source: &Source) -> Result<Model, String> {
         context: source.context.clone(),
     };
     let view = observe_keys(
-        crate::gates::netpol::watches(),
+        crate::gates::netpol::watches_for(None),
         &target,
         Duration::from_secs(15),
     )

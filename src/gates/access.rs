@@ -11,12 +11,17 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
     let (mut ok, mut pending, mut denied, mut missing, mut unreachable, mut other) =
         (0, 0, Vec::new(), Vec::new(), 0, 0);
     for (key, state) in view.keys() {
+        let why = if state.why.is_empty() {
+            String::new()
+        } else {
+            format!("; for {}", state.why.join(", "))
+        };
         match &state.error {
             None if state.synced => {
                 ok += 1;
                 evidence.push(Evidence::new(
                     key.to_string(),
-                    format!("listed, watching ({} objects)", state.objects.len()),
+                    format!("listed, watching ({} objects){why}", state.objects.len()),
                 ));
             }
             None => {

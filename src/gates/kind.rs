@@ -7,7 +7,11 @@
 //! its section in `docs/plan.md`. ARCHITECTURE.md walks through it.
 
 use super::{CheckVerdict, Context};
-use crate::cluster::{ClusterView, WatchKey};
+use crate::cluster::{ClusterView, ResourceType, WatchKey};
+
+/// The fields a check reads of one resource's objects, as dotted paths (an array on the
+/// way applies the rest to each element); identity and labels are always kept.
+pub type Reads = (ResourceType, &'static [&'static str]);
 
 /// What golive knows about one kind of check.
 pub trait CheckKind {
@@ -16,6 +20,14 @@ pub trait CheckKind {
 
     /// The watches its evidence comes from; the cockpit and `check` start exactly these.
     fn watches(&self) -> Vec<WatchKey>;
+
+    /// The fields it reads, for the resources whose objects golive cuts down as they
+    /// arrive (pods: a real one is 6–15 KB). A watched resource not named here is kept
+    /// whole, so a check that declares nothing never reads a dropped field. The
+    /// projection tests evaluate every kind on cut and whole objects and compare.
+    fn reads(&self) -> Vec<Reads> {
+        Vec::new()
+    }
 
     /// The verdict, or the early verdict (`Err`) when the evidence is missing or stale.
     fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict>;

@@ -141,6 +141,62 @@ pub fn watches(check: &Check) -> Vec<WatchKey> {
     kind::for_each_kind!(check, |k| k.watches())
 }
 
+/// The fields `check` reads per resource (see [`CheckKind::reads`]).
+pub fn reads(check: &Check) -> Vec<kind::Reads> {
+    kind::for_each_kind!(check, |k| k.reads())
+}
+
+/// Every watch the plan needs, as golive runs it: each with the fields kept of its
+/// objects (the union over the plan's checks of that resource; whole when any check
+/// declared nothing) and the checks that need it.
+pub fn plan_watch_specs(plan: &Plan) -> Vec<crate::cluster::Watch> {
+    use crate::cluster::{Projection, Watch};
+    use std::collections::BTreeMap;
+    let keys = plan_watches(plan);
+    let mut projections: BTreeMap<ResourceType, Projection> = BTreeMap::new();
+    let mut why: BTreeMap<&WatchKey, Vec<String>> = BTreeMap::new();
+    for gate in &plan.gates {
+        for check in &gate.checks {
+            let declared = reads(check);
+            for key in watches(check) {
+                let paths: Vec<&str> = declared
+                    .iter()
+                    .filter(|(r, _)| *r == key.resource)
+                    .flat_map(|(_, paths)| paths.iter().copied())
+                    .collect();
+                let projection = if declared.iter().any(|(r, _)| *r == key.resource) {
+                    Projection::of(paths)
+                } else {
+                    Projection::whole()
+                };
+                projections
+                    .entry(key.resource)
+                    .and_modify(|p| *p = p.union(&projection))
+                    .or_insert(projection);
+                if let Some(covering) = keys
+                    .iter()
+                    .find(|k| k.covers(&key.resource, key.namespace.as_deref()))
+                {
+                    let reason = format!("{} ({})", kind_name(check), gate.id.value);
+                    let list = why.entry(covering).or_default();
+                    if !list.contains(&reason) {
+                        list.push(reason);
+                    }
+                }
+            }
+        }
+    }
+    keys.iter()
+        .map(|key| Watch {
+            key: key.clone(),
+            projection: std::sync::Arc::new(
+                projections.get(&key.resource).cloned().unwrap_or_default(),
+            ),
+            why: why.get(key).cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// Every watch the plan needs, deduplicated; a cluster-wide watch makes the
 /// namespaced ones of the same resource redundant.
 pub fn plan_watches(plan: &Plan) -> Vec<WatchKey> {
@@ -336,3 +392,6 @@ mod tests;
 
 #[cfg(test)]
 mod volundr_tests;
+
+#[cfg(test)]
+mod projection_tests;

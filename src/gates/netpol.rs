@@ -9,8 +9,57 @@ use std::sync::Arc;
 
 const RESOURCES: [crate::cluster::ResourceType; 4] = [NAMESPACES, PODS, NETWORK_POLICIES, SERVICES];
 
-pub fn watches() -> Vec<WatchKey> {
-    RESOURCES.iter().map(|r| WatchKey::cluster(*r)).collect()
+/// What the analyzer needs to answer a question about `namespaces`: their pods, services
+/// and policies (egress rules live with the source, ingress rules with the destination),
+/// and every namespace's labels, which `namespaceSelector` rules match. `None`: a peer
+/// selects namespaces by label, so pods anywhere may be part of the answer.
+pub fn watches_for(namespaces: Option<&[&str]>) -> Vec<WatchKey> {
+    let mut keys = vec![WatchKey::cluster(NAMESPACES)];
+    for resource in [PODS, NETWORK_POLICIES, SERVICES] {
+        match namespaces {
+            None => keys.push(WatchKey::cluster(resource)),
+            Some(list) => keys.extend(list.iter().map(|ns| WatchKey::namespaced(resource, ns))),
+        }
+    }
+    keys
+}
+
+/// What the analyzer reads of a pod: one endpoint per running pod, with its address,
+/// labels and ports.
+pub const POD_READS: &[&str] = &[
+    "spec.containers.name",
+    "spec.containers.ports",
+    "spec.initContainers.name",
+    "spec.initContainers.ports",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.podIPs",
+];
+
+fn pod_reads() -> Vec<super::kind::Reads> {
+    vec![(PODS, POD_READS)]
+}
+
+/// The namespaces a peer's pods live in; `None` when a label selector picks them.
+fn peer_namespaces(peer: &Peer) -> Option<Vec<&str>> {
+    match (&peer.namespace, &peer.namespace_selector) {
+        (Some(ns), _) => Some(vec![ns.as_str()]),
+        (None, Some(_)) => None,
+        (None, None) => Some(Vec::new()),
+    }
+}
+
+fn reachability_watches(c: &ReachabilityCheck) -> Vec<WatchKey> {
+    match (peer_namespaces(&c.from), peer_namespaces(&c.to)) {
+        (Some(mut from), Some(to)) => {
+            from.extend(to);
+            from.sort_unstable();
+            from.dedup();
+            watches_for(Some(&from))
+        }
+        _ => watches_for(None),
+    }
 }
 
 /// The analyzer's model of the live view: one endpoint per running pod.
@@ -104,7 +153,11 @@ impl CheckKind for DefaultDenyCheck {
     const NAME: &'static str = "default_deny";
 
     fn watches(&self) -> Vec<WatchKey> {
-        watches()
+        watches_for(Some(&[self.namespace.as_str()]))
+    }
+
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        pod_reads()
     }
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
@@ -126,7 +179,14 @@ impl CheckKind for DnsEgressCheck {
     const NAME: &'static str = "dns_egress";
 
     fn watches(&self) -> Vec<WatchKey> {
-        watches()
+        watches_for(Some(&[
+            self.namespace.as_str(),
+            self.dns_namespace.as_str(),
+        ]))
+    }
+
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        pod_reads()
     }
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
@@ -170,7 +230,11 @@ impl CheckKind for Allow<'_> {
     const NAME: &'static str = "allow";
 
     fn watches(&self) -> Vec<WatchKey> {
-        watches()
+        reachability_watches(self.0)
+    }
+
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        pod_reads()
     }
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
@@ -182,7 +246,11 @@ impl CheckKind for Deny<'_> {
     const NAME: &'static str = "deny";
 
     fn watches(&self) -> Vec<WatchKey> {
-        watches()
+        reachability_watches(self.0)
+    }
+
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        pod_reads()
     }
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {

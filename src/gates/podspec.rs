@@ -331,6 +331,11 @@ impl CheckKind for InitContainerCheck {
         ]
     }
 
+    /// Of pods, the init containers' states (Deployments are kept whole).
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        vec![(PODS, &["status.initContainerStatuses"])]
+    }
+
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
         init_container_succeeded(self, view)
     }

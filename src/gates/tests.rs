@@ -493,3 +493,54 @@ fn overall_verdict_names_the_failing_gates() {
     assert_eq!(verdict, Verdict::NoGo);
     assert!(reason.contains("cluster-issuers"), "{reason}");
 }
+
+#[test]
+fn every_gravl_verdict_is_the_same_on_projected_objects() {
+    // Controllers, issuers, certificates, sealing keys, NetworkPolicies and pods: the
+    // report's cluster, a fixed one, and pods broken every way pods_ready tells apart.
+    let plan = gravl();
+    let ctx = Context {
+        now: now(),
+        load: None,
+        probes: Default::default(),
+    };
+    let report = objects();
+    let mut crashing = objects();
+    let mut pending = objects();
+    let mut finished = objects();
+    let staging =
+        |o: &&mut Value| o["kind"] == "Pod" && o["metadata"]["namespace"] == "gravl-staging";
+    for o in crashing.iter_mut().filter(staging).take(2) {
+        o["status"]["containerStatuses"][0]["ready"] = json!(false);
+        o["status"]["containerStatuses"][0]["restartCount"] = json!(7);
+        o["status"]["containerStatuses"][0]["state"] =
+            json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}});
+        o["status"]["conditions"] =
+            json!([{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]);
+    }
+    let mut restarting = objects();
+    for o in restarting.iter_mut().filter(staging).take(1) {
+        o["status"]["containerStatuses"][0]["restartCount"] = json!(12);
+    }
+    for o in pending.iter_mut().filter(staging).take(1) {
+        o["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+            "reason": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient cpu."}]});
+    }
+    for o in finished.iter_mut().filter(staging).take(1) {
+        o["status"]["phase"] = json!("Succeeded");
+        o["metadata"]["deletionTimestamp"] = json!("2026-11-25T11:00:00Z");
+    }
+    for (case, objs) in [
+        ("report", report),
+        ("crashing", crashing),
+        ("restarting", restarting),
+        ("pending", pending),
+        ("finished", finished),
+    ] {
+        let (whole, projected) = super::projection_tests::both_ways(&plan.plan, &objs, &ctx);
+        assert_eq!(
+            whole, projected,
+            "{case}: verdicts differ on projected objects"
+        );
+    }
+}

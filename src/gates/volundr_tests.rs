@@ -1038,3 +1038,29 @@ fn tcp_attestation_must_name_a_runbook_step() {
     let e = plan::parse("t.yaml", text, |_| None).expect_err("unknown step");
     assert!(e.to_string().contains("did you mean `pg-checked`"), "{e}");
 }
+
+#[test]
+fn every_volundr_verdict_is_the_same_on_projected_objects() {
+    // Config values, expressions, HPAs, PDBs, PVCs, Jobs, init containers, pod security,
+    // resources, ingress TLS and secrets: the compliant cluster and each breakage.
+    let plan = volundr_with_postgres();
+    let ctx = Context {
+        now: now(),
+        load: None,
+        probes: healthy_probes(&plan),
+    };
+    let mut cases: Vec<(&str, Vec<Value>)> =
+        vec![("compliant", compliant()), ("demo", demo_objects())];
+    for (id, breaks, _, _) in breakages() {
+        let mut objs = compliant();
+        breaks(&mut objs);
+        cases.push((id, objs));
+    }
+    for (case, objs) in cases {
+        let (whole, projected) = super::projection_tests::both_ways(&plan.plan, &objs, &ctx);
+        assert_eq!(
+            whole, projected,
+            "{case}: verdicts differ on projected objects"
+        );
+    }
+}

@@ -284,11 +284,26 @@ impl CheckKind for DeploymentsCheck {
     }
 }
 
+/// What `pods_ready` reads of a pod besides its identity: phase, conditions and the
+/// containers' states and restarts.
+pub const POD_READS: &[&str] = &[
+    "status.phase",
+    "status.reason",
+    "status.message",
+    "status.conditions",
+    "status.containerStatuses",
+    "status.initContainerStatuses",
+];
+
 impl CheckKind for PodsCheck {
     const NAME: &'static str = "pods_ready";
 
     fn watches(&self) -> Vec<WatchKey> {
         vec![WatchKey::namespaced(PODS, &self.namespace)]
+    }
+
+    fn reads(&self) -> Vec<super::kind::Reads> {
+        vec![(PODS, POD_READS)]
     }
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {

@@ -56,10 +56,10 @@ impl LiveView {
         let connection = cluster::connect(&target)
             .await
             .expect("client from the sim kubeconfig");
-        let keys = gates::plan_watches(&plan.plan);
-        let view = ClusterView::new(&connection.context, &connection.server, keys.clone());
+        let watches = gates::plan_watch_specs(&plan.plan);
+        let view = ClusterView::for_watches(&connection.context, &connection.server, &watches);
         let (tx, rx) = mpsc::channel(1024);
-        let tasks = cluster::watch::spawn_watchers(&connection.client, keys, tx);
+        let tasks = cluster::watch::spawn_watchers(&connection.client, watches, tx);
         Self { view, rx, tasks }
     }
 
