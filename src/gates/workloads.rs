@@ -290,9 +290,18 @@ pub const POD_READS: &[&str] = &[
     "status.phase",
     "status.reason",
     "status.message",
-    "status.conditions",
-    "status.containerStatuses",
-    "status.initContainerStatuses",
+    "status.conditions.type",
+    "status.conditions.status",
+    "status.conditions.reason",
+    "status.conditions.message",
+    "status.containerStatuses.name",
+    "status.containerStatuses.ready",
+    "status.containerStatuses.restartCount",
+    "status.containerStatuses.state",
+    "status.initContainerStatuses.name",
+    "status.initContainerStatuses.ready",
+    "status.initContainerStatuses.restartCount",
+    "status.initContainerStatuses.state",
 ];
 
 impl CheckKind for PodsCheck {
