@@ -140,7 +140,8 @@ pub fn render(input: &ReportInput) -> String {
 /// names the override.
 fn decision_suite(out: &mut String, input: &ReportInput) {
     let decision = input.decision;
-    let mut reasons = decision.reasons.join("\n");
+    let reasons: Vec<String> = decision.reasons.iter().map(|r| r.to_string()).collect();
+    let mut reasons = reasons.join("\n");
     let overridden = match &decision.overridden {
         Some(o) => {
             reasons = format!(

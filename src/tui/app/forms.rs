@@ -115,7 +115,12 @@ impl App {
             );
             return;
         }
-        let failing = self.decision.reasons.clone();
+        let failing: Vec<String> = self
+            .decision
+            .reasons
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         let mut intro = vec![format!(
             "Overriding {} to GO: your name, this reason and the evidence below go into the \
              journal and the report. Anything that fails later is not covered.",

@@ -9,6 +9,7 @@ use crate::cluster::{ClusterEvent, Freshness, WatchErrorKind};
 use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
 use crate::plan::Verify;
 use crate::runbook::journal::Action as Record;
+use crate::runbook::state::Reason;
 use crate::tui::format::{self, first_line, measured};
 use crate::tui::rows;
 use golive_load::{Snapshot, ThresholdState};
@@ -148,41 +149,42 @@ impl App {
         let mut parts = Vec::new();
         // A record that fails its check, and an override that stopped covering, are the
         // first things the operator must read.
-        if let Some(first) = self.runbook.integrity.first() {
+        let integrity: Vec<&Reason> = decision
+            .reasons
+            .iter()
+            .filter(|r| matches!(r, Reason::JournalIntegrity(_)))
+            .collect();
+        if let Some(first) = integrity.first() {
             parts.push(format!(
                 "journal fails verification ({} problem{}), {first}",
-                self.runbook.integrity.len(),
-                if self.runbook.integrity.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
+                integrity.len(),
+                if integrity.len() == 1 { "" } else { "s" }
             ));
         }
         parts.extend(
             decision
                 .reasons
                 .iter()
-                .filter(|r| r.starts_with("override by "))
-                .cloned(),
+                .filter(|r| matches!(r, Reason::OverrideUncovered { .. }))
+                .map(Reason::to_string),
         );
         if gate_verdict != Verdict::Go {
             parts.push(gate_reason);
         }
+        // The gate part is said above, in its own words; missing roles go on one line.
         let mut missing = Vec::new();
         for r in &decision.reasons {
-            if r.starts_with("gate ")
-                || r.starts_with("override by ")
-                || r.starts_with(crate::runbook::journal::INTEGRITY_REASON)
-            {
-                continue;
-            }
-            match r
-                .strip_prefix("sign-off ")
-                .and_then(|x| x.strip_suffix(" missing"))
-            {
-                Some(role) => missing.push(role.to_string()),
-                None => parts.push(r.clone()),
+            match r {
+                Reason::JournalIntegrity(_)
+                | Reason::OverrideUncovered { .. }
+                | Reason::GateFailing { .. }
+                | Reason::GateUndecided { .. } => {}
+                Reason::SignOffMissing { role } => missing.push(role.as_str()),
+                Reason::LoadFailing(_)
+                | Reason::LoadUndecided(_)
+                | Reason::StepsOpen { .. }
+                | Reason::SignOffRejected { .. }
+                | Reason::AllClear => parts.push(r.to_string()),
             }
         }
         if !missing.is_empty() {
@@ -194,7 +196,8 @@ impl App {
             decision.verdict
         };
         let reason = if parts.is_empty() {
-            decision.reasons.join("; ")
+            let all: Vec<String> = decision.reasons.iter().map(Reason::to_string).collect();
+            all.join("; ")
         } else {
             parts.join(" · ")
         };
