@@ -252,25 +252,20 @@ impl App {
         self.detail_scroll = 0;
     }
 
-    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) {
+    /// A click focuses the pane under it and selects the row; the wheel moves the selection.
+    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
         match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) => {}
-            MouseEventKind::ScrollDown => {
-                self.on_action(Action::Down);
-                return;
-            }
-            MouseEventKind::ScrollUp => {
-                self.on_action(Action::Up);
-                return;
-            }
-            _ => return,
+            MouseEventKind::ScrollDown => return self.on_action(Action::Down),
+            MouseEventKind::ScrollUp => return self.on_action(Action::Up),
+            _ => return Vec::new(),
         }
         if self.overlay != Overlay::None {
-            return;
+            return Vec::new();
         }
         let areas = self.areas();
         let Some((pane, rect)) = areas.pane_at(mouse.column, mouse.row) else {
-            return;
+            return Vec::new();
         };
         self.focus_pane(pane);
         let inner_row = mouse.row.saturating_sub(rect.y + 1) as usize;
@@ -307,6 +302,7 @@ impl App {
             }
             Pane::Load | Pane::Detail => {}
         }
+        Vec::new()
     }
 }
 

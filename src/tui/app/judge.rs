@@ -21,7 +21,7 @@ pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
 pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
 
 impl App {
-    pub(super) fn on_connected(&mut self, context: String, server: String) {
+    pub(super) fn on_connected(&mut self, context: String, server: String) -> Vec<Effect> {
         self.view.context = context.clone();
         self.view.server = server.clone();
         self.connection = Connection::Connected {
@@ -30,24 +30,28 @@ impl App {
             at: self.now,
         };
         self.needs_evaluation = true;
+        Vec::new()
     }
 
-    pub(super) fn on_connect_failed(&mut self, error: String) {
+    pub(super) fn on_connect_failed(&mut self, error: String) -> Vec<Effect> {
         self.connection = Connection::Failed {
             error,
             at: self.now,
         };
         self.needs_evaluation = true;
+        Vec::new()
     }
 
-    pub(super) fn on_cluster(&mut self, event: ClusterEvent) {
+    pub(super) fn on_cluster(&mut self, event: ClusterEvent) -> Vec<Effect> {
         self.view.apply(event, self.now);
         self.needs_evaluation = true;
+        Vec::new()
     }
 
-    pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) {
+    pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
         self.probes = probes;
         self.needs_evaluation = true;
+        Vec::new()
     }
 
     /// Whether [`App::settle`] would judge the gates now: something they read changed, or

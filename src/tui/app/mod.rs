@@ -157,93 +157,61 @@ impl App {
         app
     }
 
-    /// Applies a message. Pure apart from the clock handed in.
+    /// Applies a message. Pure apart from the clock handed in. Each handler answers with
+    /// the effects the runtime is to carry out, most often none.
     pub fn update(&mut self, msg: Msg, now: Timestamp) -> Vec<Effect> {
         self.now = now;
-        let none = Vec::new();
         match msg {
-            Msg::Tick => none,
-            Msg::Resize(w, h) => {
-                self.size = (w, h);
-                none
-            }
+            Msg::Tick => Vec::new(),
+            Msg::Resize(w, h) => self.on_resize(w, h),
             Msg::Key(key) => self.on_key(key),
-            Msg::Mouse(mouse) => {
-                self.on_mouse(mouse);
-                none
-            }
+            Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Terminated => self.force_quit(),
-            Msg::Connected { context, server } => {
-                self.on_connected(context, server);
-                none
-            }
-            Msg::ConnectFailed(error) => {
-                self.on_connect_failed(error);
-                none
-            }
-            Msg::Cluster(event) => {
-                self.on_cluster(event);
-                none
-            }
-            Msg::Probes(probes) => {
-                self.on_probes(probes);
-                none
-            }
-            Msg::LoadStarted => {
-                self.on_load_started();
-                none
-            }
-            Msg::LoadFailed(error) => {
-                self.on_load_failed(error);
-                none
-            }
-            Msg::LoadSnapshot(snapshot) => {
-                self.on_load_snapshot(snapshot);
-                none
-            }
-            Msg::LoadFinished(summary) => self.on_load_finished(summary),
-            Msg::Recorded(entry) => {
-                self.on_recorded(entry);
-                none
-            }
-            Msg::RecordFailed { action, error } => {
-                self.on_record_failed(*action, error);
-                none
-            }
-            Msg::CommandOutput(lines) => {
-                self.on_command_output(lines);
-                none
-            }
-            Msg::CommandNotStarted(error) => {
-                self.on_command_not_started(error);
-                none
-            }
+            Msg::Connected { context, server } => self.on_connected(context, server),
+            Msg::ConnectFailed(error) => self.on_connect_failed(error),
+            Msg::Cluster(event) => self.on_cluster(event),
+            Msg::Probes(probes) => self.on_probes(probes),
+            Msg::LoadStarted => self.on_load_started(),
+            Msg::LoadFailed(error) => self.on_load_failed(error),
+            Msg::LoadSnapshot(snapshot) => self.on_load_snapshot(snapshot),
+            Msg::LoadFinished(summary) => self.on_load_finished(*summary),
+            Msg::Recorded(entry) => self.on_recorded(&entry),
+            Msg::RecordFailed { action, error } => self.on_record_failed(*action, error),
+            Msg::CommandOutput(lines) => self.on_command_output(lines),
+            Msg::CommandNotStarted(error) => self.on_command_not_started(error),
             Msg::CommandFinished(result) => self.on_command_finished(result),
-            Msg::ReportWritten(path) => {
-                self.set_status(
-                    format!("report written to {}", path.display()),
-                    Severity::Info,
-                );
-                none
-            }
-            Msg::ReportFailed(error) => {
-                self.set_status(format!("report NOT written: {error}"), Severity::Error);
-                none
-            }
-            Msg::Warning(text) => {
-                self.on_warning(text);
-                none
-            }
+            Msg::ReportWritten(path) => self.on_report_written(&path),
+            Msg::ReportFailed(error) => self.on_report_failed(error),
+            Msg::Warning(text) => self.on_warning(text),
         }
     }
 
-    fn on_warning(&mut self, text: String) {
+    fn on_resize(&mut self, width: u16, height: u16) -> Vec<Effect> {
+        self.size = (width, height);
+        Vec::new()
+    }
+
+    fn on_report_written(&mut self, path: &std::path::Path) -> Vec<Effect> {
+        self.set_status(
+            format!("report written to {}", path.display()),
+            Severity::Info,
+        );
+        Vec::new()
+    }
+
+    fn on_report_failed(&mut self, error: String) -> Vec<Effect> {
+        self.set_status(format!("report NOT written: {error}"), Severity::Error);
+        Vec::new()
+    }
+
+    fn on_warning(&mut self, text: String) -> Vec<Effect> {
         self.warnings.push(text.clone());
         let shown = match self.warnings.len() {
             1 => text,
             n => format!("{text} · {n} start-up warnings, ? lists them"),
         };
         self.set_status(shown, Severity::Warning);
+        Vec::new()
     }
 
     pub fn set_status(&mut self, text: impl Into<String>, severity: Severity) {

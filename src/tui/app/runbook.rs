@@ -12,7 +12,7 @@ use golive_load::{Snapshot, Summary};
 pub const DEFAULT_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl App {
-    pub(super) fn on_load_started(&mut self) {
+    pub(super) fn on_load_started(&mut self) -> Vec<Effect> {
         if matches!(self.load, LoadState::Starting) {
             let planned = self
                 .plan
@@ -31,15 +31,17 @@ impl App {
             };
             self.needs_evaluation = true;
         }
+        Vec::new()
     }
 
-    pub(super) fn on_load_failed(&mut self, error: String) {
+    pub(super) fn on_load_failed(&mut self, error: String) -> Vec<Effect> {
         self.set_status(format!("load test did not start: {error}"), Severity::Error);
         self.load = LoadState::Failed(error);
         self.needs_evaluation = true;
+        Vec::new()
     }
 
-    pub(super) fn on_load_snapshot(&mut self, snapshot: Box<Snapshot>) {
+    pub(super) fn on_load_snapshot(&mut self, snapshot: Box<Snapshot>) -> Vec<Effect> {
         if let LoadState::Running {
             snapshot: current, ..
         } = &mut self.load
@@ -47,10 +49,10 @@ impl App {
             *current = snapshot;
             self.needs_evaluation = true;
         }
+        Vec::new()
     }
 
-    pub(super) fn on_load_finished(&mut self, summary: Box<Summary>) -> Vec<Effect> {
-        let summary = *summary;
+    pub(super) fn on_load_finished(&mut self, summary: Summary) -> Vec<Effect> {
         let text = match &summary.aborted {
             Some(why) => format!("load test ended early: {why}"),
             None if summary.thresholds_ok() => {
@@ -69,7 +71,7 @@ impl App {
         vec![Effect::Record(record)]
     }
 
-    pub(super) fn on_recorded(&mut self, entry: Box<Entry>) {
+    pub(super) fn on_recorded(&mut self, entry: &Entry) -> Vec<Effect> {
         if let Record::StepChecked { step } | Record::StepUnchecked { step } = &entry.action
             && self.saving.as_deref() == Some(step.as_str())
         {
@@ -98,11 +100,12 @@ impl App {
             Record::Note { .. } => self.set_status("note recorded", Severity::Info),
             _ => {}
         }
-        self.runbook.apply(&entry);
+        self.runbook.apply(entry);
         self.refresh_verdict();
+        Vec::new()
     }
 
-    pub(super) fn on_record_failed(&mut self, action: Record, error: String) {
+    pub(super) fn on_record_failed(&mut self, action: Record, error: String) -> Vec<Effect> {
         let text = match action {
             Record::StepChecked { .. } | Record::StepUnchecked { .. } => {
                 self.saving = None;
@@ -119,9 +122,10 @@ impl App {
             _ => format!("journal NOT written: {error}"),
         };
         self.set_status(text, Severity::Error);
+        Vec::new()
     }
 
-    pub(super) fn on_command_output(&mut self, lines: Vec<String>) {
+    pub(super) fn on_command_output(&mut self, lines: Vec<String>) -> Vec<Effect> {
         if let Some(running) = &mut self.command {
             for line in lines {
                 if running.output.len() == COMMAND_LINES {
@@ -130,11 +134,13 @@ impl App {
                 running.output.push_back(line);
             }
         }
+        Vec::new()
     }
 
-    pub(super) fn on_command_not_started(&mut self, error: String) {
+    pub(super) fn on_command_not_started(&mut self, error: String) -> Vec<Effect> {
         self.command = None;
         self.set_status(format!("command NOT run: {error}"), Severity::Error);
+        Vec::new()
     }
 
     pub(super) fn on_command_finished(&mut self, result: CommandResult) -> Vec<Effect> {
