@@ -122,8 +122,7 @@ async fn a_step_ticks_itself_when_the_scenario_makes_its_gate_pass() {
             .expect("the step ticked itself before the deadline")
             .expect("watchers running");
         app.update(Msg::Cluster(event), Timestamp::now());
-        app.settle(Timestamp::now());
-        let effects = app.take_effects();
+        let effects = app.settle(Timestamp::now());
         let status = gate_status(&app);
         if status == Some(golive::gates::Status::Fail) {
             saw_fail = true;

@@ -114,11 +114,16 @@ fn sync(app: &mut App, objects: &[Value], now: Timestamp) {
 }
 
 fn failing_app() -> App {
+    failing_app_and_effects().0
+}
+
+/// `failing_app`, with the effects its settling asked for (the auto-verifications).
+fn failing_app_and_effects() -> (App, Vec<Effect>) {
     let mut app = new_app();
     connect(&mut app, at(1));
     sync(&mut app, &objects(), at(2));
-    app.settle(at(14));
-    app
+    let effects = app.settle(at(14));
+    (app, effects)
 }
 
 fn threshold(metric: &str, expr: &str, state: ThresholdState, value: f64) -> ThresholdResult {
@@ -916,7 +921,7 @@ fn filter_narrows_gates_and_steps() {
         app.update(key(KeyCode::Char(c)), at(15));
     }
     app.update(key(KeyCode::Enter), at(15));
-    let ids: Vec<&str> = golive::tui::rows::gate_lines(&app, false)
+    let ids: Vec<&str> = golive::tui::rows::gate_lines(&app.gates, &app.filter, false)
         .iter()
         .filter_map(|l| match l {
             golive::tui::rows::GateLine::Gate(i) => Some(app.gates[*i].verdict.id.as_str()),
@@ -925,7 +930,8 @@ fn filter_narrows_gates_and_steps() {
         .collect();
     assert_eq!(ids, vec!["cert-manager", "certificates"]);
     assert!(
-        golive::tui::rows::visible_steps(&app).is_empty(),
+        golive::tui::rows::visible_steps(&app.plan.plan.runbook[app.phase_selected], &app.filter)
+            .is_empty(),
         "no Pre-flight step mentions cert"
     );
 }
@@ -993,9 +999,8 @@ fn failing_gate_symbol_is_drawn_in_the_theme_fail_colour() {
 fn auto_verify_ticks_cluster_access_once_the_journal_records_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
-    let mut app = failing_app();
-    let verified: Vec<Action> = app
-        .take_effects()
+    let (mut app, effects) = failing_app_and_effects();
+    let verified: Vec<Action> = effects
         .into_iter()
         .filter_map(|e| match e {
             Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
@@ -1012,9 +1017,8 @@ fn auto_verify_ticks_cluster_access_once_the_journal_records_it() {
         !app.runbook.is_checked("confirm-production-cluster-access"),
         "not ticked before the journal wrote it"
     );
-    app.settle(at(30));
     assert!(
-        app.take_effects().is_empty(),
+        app.settle(at(30)).is_empty(),
         "a verification in flight is not asked for again"
     );
     for action in verified {
@@ -1102,9 +1106,8 @@ fn report_key_writes_a_markdown_report_with_the_verdict_next_to_the_journal() {
 
 #[test]
 fn refused_auto_verification_is_reported_once_and_not_retried() {
-    let mut app = failing_app();
-    let action = app
-        .take_effects()
+    let (mut app, effects) = failing_app_and_effects();
+    let action = effects
         .into_iter()
         .find_map(|e| match e {
             Effect::Record(a @ Action::StepVerified { .. }) => Some(a),
@@ -1121,9 +1124,8 @@ fn refused_auto_verification_is_reported_once_and_not_retried() {
     let status = app.current_status().expect("status line");
     assert!(status.text.contains("NOT recorded"), "{}", status.text);
     app.update(Msg::Tick, at(30));
-    app.settle(at(30));
     assert!(
-        app.take_effects().is_empty(),
+        app.settle(at(30)).is_empty(),
         "not retried every evaluation"
     );
 }

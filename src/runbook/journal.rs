@@ -174,9 +174,6 @@ pub enum JournalError {
     Poisoned { path: PathBuf, problem: String },
 }
 
-/// How every decision reason about the journal's own integrity starts.
-pub const INTEGRITY_REASON: &str = "journal line ";
-
 /// The content of `journal.head`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
@@ -206,11 +203,12 @@ impl Verification {
         self.lines.get(entry_index).copied().unwrap_or(0)
     }
 
-    /// The problems as the reasons a decision cannot rest on this record.
+    /// The problems as the reasons a decision cannot rest on this record
+    /// (`journal line N: …`); the decision holds each as a `Reason::JournalIntegrity`.
     pub fn integrity_reasons(&self) -> Vec<String> {
         self.problems
             .iter()
-            .map(|(line, problem)| format!("{INTEGRITY_REASON}{line}: {problem}"))
+            .map(|(line, problem)| format!("journal line {line}: {problem}"))
             .collect()
     }
 }

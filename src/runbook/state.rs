@@ -330,23 +330,126 @@ pub fn missing_requirements(
         .collect()
 }
 
+/// Why the launch decision is what it is. `Display` writes the text the journal, the
+/// screen and the reports show; code decides on the variant, never on that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// What the journal's chain check found wrong (`journal line N: …`), as it wrote it.
+    /// No ground for a GO, and no override covers it.
+    JournalIntegrity(String),
+    GateFailing {
+        gate: String,
+        summary: String,
+    },
+    GateUndecided {
+        gate: String,
+        summary: String,
+    },
+    LoadFailing(String),
+    LoadUndecided(String),
+    StepsOpen {
+        open: usize,
+        first: String,
+    },
+    SignOffRejected {
+        role: String,
+        by: String,
+    },
+    SignOffMissing {
+        role: String,
+    },
+    /// The last override was given on evidence that did not include these (their keys).
+    OverrideUncovered {
+        by: String,
+        since: Vec<String>,
+    },
+    /// Nothing stands in the way of a GO.
+    AllClear,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::JournalIntegrity(problem) => f.write_str(problem),
+            Reason::GateFailing { gate, summary } => write!(f, "gate {gate} failing: {summary}"),
+            Reason::GateUndecided { gate, summary } => {
+                write!(f, "gate {gate} undecided: {summary}")
+            }
+            Reason::LoadFailing(summary) => write!(f, "load test failing: {summary}"),
+            Reason::LoadUndecided(summary) => write!(f, "load test undecided: {summary}"),
+            Reason::StepsOpen { open, first } => {
+                write!(f, "runbook steps open: {open} (first: {first})")
+            }
+            Reason::SignOffRejected { role, by } => write!(f, "sign-off {role} rejected by {by}"),
+            Reason::SignOffMissing { role } => write!(f, "sign-off {role} missing"),
+            Reason::OverrideUncovered { by, since } => write!(
+                f,
+                "override by {by} does not cover what failed since: {}",
+                since.join(", ")
+            ),
+            Reason::AllClear => {
+                f.write_str("every gate passes, every step done, every role approved")
+            }
+        }
+    }
+}
+
+/// Written as its text, as the journal and the reports have always had it.
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Reason {
+    /// What the reason is about, without the figures that change as it is worked on:
+    /// `gate cert-manager failing: 1 of 3…` → `gate cert-manager failing`.
+    pub fn key(&self) -> String {
+        reason_key(&self.to_string()).to_string()
+    }
+
+    /// Whether an override given on `failing` (the reasons it recorded, as the journal
+    /// holds them) covers this reason. Both are compared by [`reason_key`] of their text,
+    /// the only form a recorded reason has. A journal that fails its check is never covered.
+    pub fn covered_by(&self, failing: &[String]) -> bool {
+        match self {
+            Reason::JournalIntegrity(_) => false,
+            _ => {
+                let key = self.key();
+                failing.iter().any(|f| reason_key(f) == key)
+            }
+        }
+    }
+}
+
 /// The launch decision: GO only when every gate passes, the load thresholds are met,
 /// every step is done and every sign-off role approved. Reasons name what is missing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     pub verdict: Verdict,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// An operator overrode a non-GO verdict; the record says who and why.
     pub overridden: Option<OverrideRecord>,
 }
 
 pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decision {
-    let mut blocking: Vec<String> = state.integrity.clone();
+    let mut blocking: Vec<Reason> = state
+        .integrity
+        .iter()
+        .cloned()
+        .map(Reason::JournalIntegrity)
+        .collect();
     let mut pending = Vec::new();
     for g in gates {
         match g.status {
-            Status::Fail => blocking.push(format!("gate {} failing: {}", g.id, g.summary)),
-            Status::Unknown => pending.push(format!("gate {} undecided: {}", g.id, g.summary)),
+            Status::Fail => blocking.push(Reason::GateFailing {
+                gate: g.id.clone(),
+                summary: g.summary.clone(),
+            }),
+            Status::Unknown => pending.push(Reason::GateUndecided {
+                gate: g.id.clone(),
+                summary: g.summary.clone(),
+            }),
             Status::Pass | Status::Warn => {}
         }
     }
@@ -359,8 +462,8 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     {
         let v = crate::gates::load_verdict(state.load.as_ref());
         match v.status {
-            Status::Fail => blocking.push(format!("load test failing: {}", v.summary)),
-            Status::Unknown => pending.push(format!("load test undecided: {}", v.summary)),
+            Status::Fail => blocking.push(Reason::LoadFailing(v.summary)),
+            Status::Unknown => pending.push(Reason::LoadUndecided(v.summary)),
             _ => {}
         }
     }
@@ -371,18 +474,20 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
         .filter(|s| !state.is_checked(&s.id()))
         .map(|s| s.0.text.clone())
         .collect();
-    if !open.is_empty() {
-        pending.push(format!(
-            "runbook steps open: {} (first: {})",
-            open.len(),
-            open[0]
-        ));
+    if let Some(first) = open.first() {
+        pending.push(Reason::StepsOpen {
+            open: open.len(),
+            first: first.clone(),
+        });
     }
     for role in &plan.signoff {
         match state.signoffs.iter().find(|s| &s.role == role) {
             Some(s) if s.approve => {}
-            Some(s) => blocking.push(format!("sign-off {role} rejected by {}", s.name)),
-            None => pending.push(format!("sign-off {role} missing")),
+            Some(s) => blocking.push(Reason::SignOffRejected {
+                role: role.clone(),
+                by: s.name.clone(),
+            }),
+            None => pending.push(Reason::SignOffMissing { role: role.clone() }),
         }
     }
     let (verdict, mut reasons) = if !blocking.is_empty() {
@@ -390,10 +495,7 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     } else if !pending.is_empty() {
         (Verdict::Unknown, pending.clone())
     } else {
-        (
-            Verdict::Go,
-            vec!["every gate passes, every step done, every role approved".into()],
-        )
+        (Verdict::Go, vec![Reason::AllClear])
     };
     if verdict == Verdict::NoGo {
         reasons.extend(pending);
@@ -404,22 +506,18 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     if verdict != Verdict::Go
         && let Some(o) = state.overrides.last()
     {
-        let covered: Vec<&str> = o.failing.iter().map(|r| reason_key(r)).collect();
-        let uncovered: Vec<&String> = reasons
+        let since: Vec<String> = reasons
             .iter()
-            .filter(|r| {
-                r.starts_with(super::journal::INTEGRITY_REASON) || !covered.contains(&reason_key(r))
-            })
+            .filter(|r| !r.covered_by(&o.failing))
+            .map(Reason::key)
             .collect();
-        if uncovered.is_empty() {
+        if since.is_empty() {
             overridden = Some(o.clone());
         } else {
-            let new: Vec<&str> = uncovered.iter().map(|r| reason_key(r)).collect();
-            reasons.push(format!(
-                "override by {} does not cover what failed since: {}",
-                o.by,
-                new.join(", ")
-            ));
+            reasons.push(Reason::OverrideUncovered {
+                by: o.by.clone(),
+                since,
+            });
         }
     }
     Decision {
@@ -429,7 +527,7 @@ pub fn decide(plan: &Plan, gates: &[GateVerdict], state: &RunbookState) -> Decis
     }
 }
 
-/// What a reason is about, without the figures that change as it is worked on:
+/// What a reason's text is about, without the figures that change as it is worked on:
 /// `gate cert-manager failing: 1 of 3…` → `gate cert-manager failing`.
 pub fn reason_key(reason: &str) -> &str {
     reason.split(':').next().unwrap_or(reason).trim()

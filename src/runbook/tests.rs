@@ -140,7 +140,9 @@ fn go_needs_gates_steps_and_every_signoff() {
     let d = decide(&plan, &gates, &state);
     assert_eq!(d.verdict, Verdict::Unknown);
     assert!(
-        d.reasons.iter().any(|r| r.contains("runbook steps open")),
+        d.reasons
+            .iter()
+            .any(|r| r.to_string().contains("runbook steps open")),
         "{:?}",
         d.reasons
     );
@@ -154,7 +156,7 @@ fn go_needs_gates_steps_and_every_signoff() {
     assert!(
         d.reasons
             .iter()
-            .any(|r| r.contains("sign-off DevOps/PM missing")),
+            .any(|r| r.to_string().contains("sign-off DevOps/PM missing")),
         "{:?}",
         d.reasons
     );
@@ -175,7 +177,11 @@ fn go_needs_gates_steps_and_every_signoff() {
     failing[2].status = Status::Fail;
     let d = decide(&plan, &failing, &state);
     assert_eq!(d.verdict, Verdict::NoGo);
-    assert!(d.reasons[0].contains("cluster-issuers"), "{:?}", d.reasons);
+    assert!(
+        d.reasons[0].to_string().contains("cluster-issuers"),
+        "{:?}",
+        d.reasons
+    );
 }
 
 #[test]
@@ -199,19 +205,17 @@ fn a_rejected_signoff_is_no_go_and_an_override_is_recorded_not_hidden() {
     let gates = all_gates(&plan, Status::Pass);
     let before = decide(&plan, &gates, &RunbookState::replay(&journal.entries));
     assert_eq!(before.verdict, Verdict::NoGo);
-    assert!(
-        before
-            .reasons
-            .iter()
-            .any(|r| r.contains("sign-off Security rejected by carol"))
-    );
+    assert!(before.reasons.iter().any(|r| {
+        r.to_string()
+            .contains("sign-off Security rejected by carol")
+    }));
     assert!(before.overridden.is_none());
     journal
         .append(
             Action::Override {
                 reason: "internal CA unused in prod".into(),
                 verdict: "no-go".into(),
-                failing: before.reasons.clone(),
+                failing: before.reasons.iter().map(ToString::to_string).collect(),
             },
             t(2),
         )
@@ -236,7 +240,7 @@ fn a_rejected_signoff_is_no_go_and_an_override_is_recorded_not_hidden() {
     let d = decide(&plan, &failing, &state);
     assert!(d.overridden.is_none(), "{d:?}");
     assert!(
-        d.reasons.iter().any(|r| r.contains(
+        d.reasons.iter().any(|r| r.to_string().contains(
             "override by bob does not cover what failed since: gate cluster-issuers failing"
         )),
         "{:?}",
@@ -439,7 +443,8 @@ fn an_edited_journal_is_no_go_whatever_it_records_and_no_override_covers_it() {
     let d = decide(&plan, &gates, &state);
     assert_eq!(d.verdict, Verdict::NoGo, "{d:?}");
     assert!(
-        d.reasons[0].starts_with("journal line ") && d.reasons[0].contains("edited"),
+        d.reasons[0].to_string().starts_with("journal line ")
+            && d.reasons[0].to_string().contains("edited"),
         "{:?}",
         d.reasons
     );
@@ -449,7 +454,7 @@ fn an_edited_journal_is_no_go_whatever_it_records_and_no_override_covers_it() {
         by: "mallory".into(),
         reason: "trust me".into(),
         verdict: "no-go".into(),
-        failing: d.reasons.clone(),
+        failing: d.reasons.iter().map(ToString::to_string).collect(),
     });
     let d = decide(&plan, &gates, &state);
     assert!(d.overridden.is_none(), "{d:?}");
@@ -471,7 +476,7 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
         before
             .reasons
             .iter()
-            .any(|r| r.starts_with("load test undecided")),
+            .any(|r| r.to_string().starts_with("load test undecided")),
         "{:?}",
         before.reasons
     );
@@ -480,7 +485,7 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
         by: "bob".into(),
         reason: "load test tomorrow".into(),
         verdict: "unknown".into(),
-        failing: before.reasons.clone(),
+        failing: before.reasons.iter().map(ToString::to_string).collect(),
     });
     assert!(decide(&plan, &gates, &state).overridden.is_some());
     state.load = Some(LoadEvidence {
@@ -497,9 +502,9 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
     let d = decide(&plan, &gates, &state);
     assert!(d.overridden.is_none(), "{d:?}");
     assert!(
-        d.reasons
-            .iter()
-            .any(|r| r.contains("does not cover what failed since: load test failing")),
+        d.reasons.iter().any(|r| r
+            .to_string()
+            .contains("does not cover what failed since: load test failing")),
         "{:?}",
         d.reasons
     );

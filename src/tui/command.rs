@@ -102,7 +102,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Msg>, cancel: CancellationToken) {
             _ = &mut deadline, if status.is_none() => {
                 note = Some(format!(
                     "[golive: killed after its {} timeout]",
-                    super::rows::short_duration(spec.timeout.as_secs())
+                    super::format::short_duration(spec.timeout.as_secs())
                 ));
                 status = Some(kill_group(pgid, &mut child).await);
                 drain_until = Some(tokio::time::Instant::now() + DRAIN);

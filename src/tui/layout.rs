@@ -1,8 +1,7 @@
 //! Where each pane goes for a terminal size. One function, used by drawing and by mouse
-//! hit-testing, so both agree.
+//! hit-testing, so both agree. It reads only the sizes of what the panes hold.
 
-use super::app::{App, Pane};
-use super::rows;
+use super::app::state::Pane;
 use ratatui::layout::Rect;
 
 pub const MIN_WIDTH: u16 = 80;
@@ -42,7 +41,15 @@ impl Areas {
     }
 }
 
-pub fn areas(width: u16, height: u16, app: &App) -> Areas {
+/// What the layout sizes panes by, besides the terminal: the gate pane's lines (group
+/// headers included) and the longest phase's step count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Content {
+    pub gate_lines: usize,
+    pub longest_phase: usize,
+}
+
+pub fn areas(width: u16, height: u16, content: Content) -> Areas {
     let full = Rect::new(0, 0, width, height);
     if width < MIN_WIDTH || height < MIN_HEIGHT {
         return Areas {
@@ -56,7 +63,7 @@ pub fn areas(width: u16, height: u16, app: &App) -> Areas {
     let body_y = HEADER;
     let body_h = height - HEADER - FOOTER;
 
-    let gates_needed = rows::gate_lines(app, true).len() as u16 + 2;
+    let gates_needed = content.gate_lines as u16 + 2;
     let load_wanted = if height >= 40 {
         (body_h * 45 / 100).clamp(18, 30)
     } else {
@@ -77,14 +84,7 @@ pub fn areas(width: u16, height: u16, app: &App) -> Areas {
     let load = Rect::new(gates_w, body_y, width - gates_w, top_h);
 
     let (runbook, detail) = if height >= 40 {
-        let longest = app
-            .plan
-            .plan
-            .runbook
-            .iter()
-            .map(|p| p.steps.len())
-            .max()
-            .unwrap_or(0) as u16;
+        let longest = content.longest_phase as u16;
         let runbook_h = (longest + 3).clamp(5, bottom_h.saturating_sub(6).max(5));
         (
             Rect::new(0, bottom_y, width, runbook_h),

@@ -1,8 +1,12 @@
 //! What the list panes list, after the filter: shared by drawing and mouse hit-testing
-//! so a click lands on the row that is drawn there.
+//! so a click lands on the row that is drawn there. Each function takes the values it
+//! reads (the gate rows, a phase, the runbook state), not the whole app.
 
-use super::app::App;
-use jiff::SignedDuration;
+use super::app::state::GateRow;
+use super::format::short_duration;
+use crate::plan::Phase;
+use crate::runbook::state::RunbookState;
+use jiff::{SignedDuration, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateLine {
@@ -20,23 +24,22 @@ fn matches(filter: &str, fields: &[&str]) -> bool {
 }
 
 /// Gates grouped in plan order of their groups, with a header per group if asked.
-pub fn gate_lines(app: &App, headers: bool) -> Vec<GateLine> {
+pub fn gate_lines(gates: &[GateRow], filter: &str, headers: bool) -> Vec<GateLine> {
     let mut groups: Vec<&str> = Vec::new();
-    for g in &app.gates {
+    for g in gates {
         if !groups.contains(&g.verdict.group.as_str()) {
             groups.push(&g.verdict.group);
         }
     }
     let mut lines = Vec::new();
     for group in groups {
-        let members: Vec<usize> = app
-            .gates
+        let members: Vec<usize> = gates
             .iter()
             .enumerate()
             .filter(|(_, g)| g.verdict.group == group)
             .filter(|(_, g)| {
                 matches(
-                    &app.filter,
+                    filter,
                     &[
                         &g.verdict.id,
                         &g.verdict.title,
@@ -58,18 +61,25 @@ pub fn gate_lines(app: &App, headers: bool) -> Vec<GateLine> {
     lines
 }
 
+/// The gates the filter lets through, as indices into `gates`, in the order they are listed.
+pub fn visible_gates(gates: &[GateRow], filter: &str) -> Vec<usize> {
+    gate_lines(gates, filter, false)
+        .iter()
+        .filter_map(|l| match l {
+            GateLine::Gate(i) => Some(*i),
+            GateLine::Header(_) => None,
+        })
+        .collect()
+}
+
 /// Group headers only when every line fits; a short pane spends its rows on gates.
-pub fn gate_lines_for_height(app: &App, height: usize) -> Vec<GateLine> {
-    let with = gate_lines(app, true);
+pub fn gate_lines_for_height(gates: &[GateRow], filter: &str, height: usize) -> Vec<GateLine> {
+    let with = gate_lines(gates, filter, true);
     if with.len() <= height {
         with
     } else {
-        gate_lines(app, false)
+        gate_lines(gates, filter, false)
     }
-}
-
-pub fn gate_count(app: &App) -> usize {
-    gate_lines(app, false).len()
 }
 
 /// First line to draw so that `selected` stays visible in `height` rows.
@@ -81,12 +91,12 @@ pub fn window_start(selected: usize, len: usize, height: usize) -> usize {
     }
 }
 
-/// The line index (into `gate_lines_for_height`) of the selected gate.
-pub fn selected_gate_line(app: &App, lines: &[GateLine]) -> usize {
+/// The line index (into `gate_lines_for_height`) of the `selected`-th visible gate.
+pub fn selected_gate_line(lines: &[GateLine], selected: usize) -> usize {
     let mut seen = 0;
     for (i, line) in lines.iter().enumerate() {
         if let GateLine::Gate(_) = line {
-            if seen == app.gate_selected {
+            if seen == selected {
                 return i;
             }
             seen += 1;
@@ -106,13 +116,21 @@ pub fn gate_rows(lines: usize, height: usize) -> usize {
     }
 }
 
-pub fn gate_at(app: &App, row: usize, height: usize) -> Option<usize> {
-    let lines = gate_lines_for_height(app, height);
+/// The visible gate drawn on `row` of a gate pane `height` rows tall, the `selected`-th
+/// kept in view.
+pub fn gate_at(
+    gates: &[GateRow],
+    filter: &str,
+    selected: usize,
+    row: usize,
+    height: usize,
+) -> Option<usize> {
+    let lines = gate_lines_for_height(gates, filter, height);
     let height = gate_rows(lines.len(), height);
     if row >= height {
         return None;
     }
-    let start = window_start(selected_gate_line(app, &lines), lines.len(), height);
+    let start = window_start(selected_gate_line(&lines, selected), lines.len(), height);
     let target = start + row;
     if !matches!(lines.get(target), Some(GateLine::Gate(_))) {
         return None;
@@ -125,18 +143,15 @@ pub fn gate_at(app: &App, row: usize, height: usize) -> Option<usize> {
     )
 }
 
-/// Indices of the selected phase's steps that pass the filter.
-pub fn visible_steps(app: &App) -> Vec<usize> {
-    let Some(phase) = app.plan.plan.runbook.get(app.phase_selected) else {
-        return Vec::new();
-    };
+/// Indices of the phase's steps that pass the filter.
+pub fn visible_steps(phase: &Phase, filter: &str) -> Vec<usize> {
     phase
         .steps
         .iter()
         .enumerate()
         .filter(|(_, s)| {
             matches(
-                &app.filter,
+                filter,
                 &[
                     &s.0.text,
                     s.0.owner.as_deref().unwrap_or(""),
@@ -148,31 +163,30 @@ pub fn visible_steps(app: &App) -> Vec<usize> {
         .collect()
 }
 
-pub fn step_at(app: &App, row: usize, height: usize) -> Option<usize> {
-    let steps = visible_steps(app);
-    let start = window_start(app.step_selected, steps.len(), height);
+/// The step (position among `visible` steps) drawn on `row` of a list `height` rows tall,
+/// the `selected`-th kept in view.
+pub fn step_at(visible: usize, selected: usize, row: usize, height: usize) -> Option<usize> {
+    let start = window_start(selected, visible, height);
     let target = start + row;
-    (target < steps.len()).then_some(target)
+    (target < visible).then_some(target)
 }
 
 /// Tab labels for the runbook phases: name, ticked/total, elapsed/budget.
-pub fn phase_tabs(app: &App) -> Vec<String> {
-    app.plan
-        .plan
-        .runbook
+pub fn phase_tabs(phases: &[Phase], runbook: &RunbookState, now: Timestamp) -> Vec<String> {
+    phases
         .iter()
         .map(|phase| {
             let total = phase.steps.len();
             let done = phase
                 .steps
                 .iter()
-                .filter(|s| app.runbook.is_checked(&s.id()))
+                .filter(|s| runbook.is_checked(&s.id()))
                 .count();
             let mut label = format!("{} {done}/{total}", phase.phase.value);
             if let Some(budget) = phase.budget {
                 let limit = budget.0.as_secs();
                 let budget = short_duration(limit);
-                match phase_elapsed(app, phase) {
+                match phase_elapsed(phases, runbook, phase, now) {
                     Some(e) => {
                         let spent = e.as_secs().max(0) as u64;
                         label.push_str(&format!(" {}/{budget}", short_duration(spent)));
@@ -192,51 +206,60 @@ pub const TAB_SEPARATOR: &str = " │ ";
 /// Ends a phase tab whose time is over its budget.
 pub const OVERDUE: &str = " over";
 
+/// When a step was ticked; None while it is not.
+fn ticked_at(runbook: &RunbookState, step: &str) -> Option<Timestamp> {
+    runbook
+        .steps
+        .get(step)
+        .filter(|s| s.checked)
+        .and_then(|s| s.at)
+}
+
 /// Time spent in a phase, to its last tick once every step is done or to now while it is
 /// under way. It starts when the phase opened: the first phase when the go-live started,
 /// a phase with `requires` when the last of them was met, any other at its first tick.
 /// None before it opened.
-pub fn phase_elapsed(app: &App, phase: &crate::plan::Phase) -> Option<SignedDuration> {
+pub fn phase_elapsed(
+    phases: &[Phase],
+    runbook: &RunbookState,
+    phase: &Phase,
+    now: Timestamp,
+) -> Option<SignedDuration> {
     let ticks: Vec<_> = phase
         .steps
         .iter()
-        .filter_map(|s| app.tick(&s.id()).and_then(|t| t.at))
+        .filter_map(|s| ticked_at(runbook, &s.id()))
         .collect();
-    let first_phase = app
-        .plan
-        .plan
-        .runbook
+    let first_phase = phases
         .first()
         .is_some_and(|p| p.phase.value == phase.phase.value);
     let opened = if first_phase {
-        app.runbook.started_at
+        runbook.started_at
     } else if !phase.requires.is_empty() {
-        requirements_met_at(app, phase)
+        requirements_met_at(phases, runbook, phase)
     } else {
         None
     };
     let start = opened.into_iter().chain(ticks.iter().copied()).min()?;
     let end = if ticks.len() == phase.steps.len() && !ticks.is_empty() {
-        ticks.iter().copied().max().unwrap_or(app.now)
+        ticks.iter().copied().max().unwrap_or(now)
     } else {
-        app.now
+        now
     };
     Some(end.duration_since(start))
 }
 
 /// When the last of a phase's `requires` (whole phases or single steps) was ticked; None
 /// while any is open.
-fn requirements_met_at(app: &App, phase: &crate::plan::Phase) -> Option<jiff::Timestamp> {
-    let tick_of = |id: &str| app.tick(id).and_then(|t| t.at);
+fn requirements_met_at(
+    phases: &[Phase],
+    runbook: &RunbookState,
+    phase: &Phase,
+) -> Option<Timestamp> {
+    let tick_of = |id: &str| ticked_at(runbook, id);
     let mut met = None;
     for r in &phase.requires {
-        let at = match app
-            .plan
-            .plan
-            .runbook
-            .iter()
-            .find(|p| p.phase.value == r.value)
-        {
+        let at = match phases.iter().find(|p| p.phase.value == r.value) {
             Some(required) => required
                 .steps
                 .iter()
@@ -251,9 +274,10 @@ fn requirements_met_at(app: &App, phase: &crate::plan::Phase) -> Option<jiff::Ti
     met
 }
 
-pub fn phase_at(app: &App, column: u16, _width: u16) -> Option<usize> {
+/// The phase whose tab (of `tabs`, drawn after the "▸ " marker) is at `column`.
+pub fn phase_at(tabs: &[String], column: u16) -> Option<usize> {
     let mut x = 2usize; // the "▸ " marker
-    for (i, label) in phase_tabs(app).iter().enumerate() {
+    for (i, label) in tabs.iter().enumerate() {
         let w = label.chars().count();
         if (column as usize) < x + w {
             return Some(i);
@@ -261,33 +285,4 @@ pub fn phase_at(app: &App, column: u16, _width: u16) -> Option<usize> {
         x += w + TAB_SEPARATOR.chars().count();
     }
     None
-}
-
-/// `41s`, `12m`, `3h`, `2d`: how old a piece of evidence is.
-pub fn age(d: SignedDuration) -> String {
-    let s = d.as_secs().max(0) as u64;
-    short_duration(s)
-}
-
-pub fn short_duration(s: u64) -> String {
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else if s < 86_400 {
-        let (h, m) = (s / 3600, (s % 3600) / 60);
-        if m == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{m:02}")
-        }
-    } else {
-        format!("{}d", s / 86_400)
-    }
-}
-
-/// `hh:mm:ss` for the header clock.
-pub fn clock(d: SignedDuration) -> String {
-    let s = d.as_secs().max(0);
-    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }

@@ -2,8 +2,8 @@
 //! or the load test's full configuration and counters.
 
 use super::{pane_block, pane_title, shown_style};
-use crate::tui::app::{App, LoadState, Pane, Shown, measured};
-use crate::tui::rows;
+use crate::tui::app::{App, LoadState, Pane, Shown};
+use crate::tui::format::{self, measured};
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -55,11 +55,11 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     let age = match row.as_of {
         Some(at) if row.shown == Shown::Stale => format!(
             "last evidence {} ago; its watch is failing",
-            rows::age(app.now.duration_since(at))
+            format::age(app.now.duration_since(at))
         ),
         Some(at) => format!(
             "evidence last changed {} ago; watches live",
-            rows::age(app.now.duration_since(at))
+            format::age(app.now.duration_since(at))
         ),
         None => "no evidence yet".into(),
     };
@@ -209,8 +209,8 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
             lines.push(Line::from(Span::styled(
                 format!(
                     "  ⏵ running for {} (killed after {})",
-                    rows::age(app.now.duration_since(running.started)),
-                    rows::short_duration(running.timeout.as_secs())
+                    format::age(app.now.duration_since(running.started)),
+                    format::short_duration(running.timeout.as_secs())
                 ),
                 theme.bold(Role::Accent),
             )));
@@ -237,7 +237,7 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
                         "  ran {} by {}, {} · ",
                         when(c.at),
                         c.by,
-                        rows::age(jiff::SignedDuration::from_millis(c.duration_ms as i64))
+                        format::age(jiff::SignedDuration::from_millis(c.duration_ms as i64))
                     ),
                     theme.fg(Role::Muted),
                 ),

@@ -2,6 +2,7 @@
 
 use super::{fit, pad, pane_block, pane_title, shown_style};
 use crate::tui::app::{App, Pane, Shown};
+use crate::tui::format;
 use crate::tui::rows::{self, GateLine};
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
@@ -44,13 +45,13 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         );
         return;
     }
-    let lines = rows::gate_lines_for_height(app, height);
+    let lines = rows::gate_lines_for_height(&app.gates, &app.filter, height);
     if lines.is_empty() {
         let text = format!("no gate matches /{}", app.filter);
         frame.render_widget(Paragraph::new(text).style(theme.fg(Role::Muted)), inner);
         return;
     }
-    let selected_line = rows::selected_gate_line(app, &lines);
+    let selected_line = rows::selected_gate_line(&lines, app.gate_selected);
     let list_height = rows::gate_rows(lines.len(), height);
     let start = rows::window_start(selected_line, lines.len(), list_height);
     let id_width = app
@@ -76,7 +77,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 let row = &app.gates[*index];
                 let age = match (row.shown, row.as_of) {
                     (Shown::Stale, _) | (_, None) => String::new(),
-                    (_, Some(at)) => rows::age(app.now.duration_since(at)),
+                    (_, Some(at)) => format::age(app.now.duration_since(at)),
                 };
                 let mut line = Line::from(vec![
                     Span::styled(

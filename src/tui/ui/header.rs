@@ -3,7 +3,7 @@
 use super::fit;
 use crate::gates::Verdict;
 use crate::tui::app::{App, Connection};
-use crate::tui::rows;
+use crate::tui::format;
 use crate::tui::theme::{Role, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,7 +26,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     } else {
         ""
     };
-    let clock = format!("T+{}", rows::clock(app.now.duration_since(app.started)));
+    let clock = format!("T+{}", format::clock(app.now.duration_since(app.started)));
     let (ctx_label, ctx_style) = match &app.connection {
         Connection::Connecting => ("connecting…".to_string(), theme.fg(Role::Muted)),
         Connection::Connected { context, .. } => (format!("ctx {context}"), theme.fg(Role::Text)),

@@ -2,8 +2,8 @@
 //! sparklines, the latency histogram and every threshold with its live state.
 
 use super::{fit, flow, pane_block, pane_title};
-use crate::tui::app::{App, LoadState, Pane, measured, planned_duration};
-use crate::tui::rows;
+use crate::tui::app::{App, LoadState, Pane};
+use crate::tui::format::{measured, planned_duration, short_duration};
 use crate::tui::theme::{Role, Theme};
 use golive_load::{LoadConfig, Snapshot, ThresholdState};
 use ratatui::Frame;
@@ -178,7 +178,7 @@ fn configured<'a>(
         Span::styled(
             format!(
                 " to run {} against the target",
-                rows::short_duration(planned_duration(config).as_secs())
+                short_duration(planned_duration(config).as_secs())
             ),
             theme.fg(Role::Muted),
         ),

@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    let areas = super::layout::areas(area.width, area.height, app);
+    let areas = app.areas_for(area.width, area.height);
     if areas.too_small {
         too_small(frame, app, theme, area);
         return;

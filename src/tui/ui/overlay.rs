@@ -168,7 +168,7 @@ pub(super) fn confirm_command(
             Span::styled("limit  ", theme.fg(Role::Muted)),
             Span::raw(format!(
                 "killed after {}",
-                crate::tui::rows::short_duration(timeout.as_secs())
+                crate::tui::format::short_duration(timeout.as_secs())
             )),
         ]),
     ];

@@ -3,6 +3,7 @@
 
 use super::{fit, pad, pane_block, pane_title, shown_style};
 use crate::tui::app::{App, Pane, Shown};
+use crate::tui::format;
 use crate::tui::keys::Action;
 use crate::tui::rows::{self, TAB_SEPARATOR};
 use crate::tui::theme::{Role, Theme};
@@ -65,7 +66,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     };
-    let visible = rows::visible_steps(app);
+    let visible = rows::visible_steps(phase, &app.filter);
     if visible.is_empty() {
         lines.push(Line::from(Span::styled(
             format!("no step in {} matches /{}", phase.phase.value, app.filter),
@@ -104,7 +105,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             right.push(Span::styled(
                 format!(
                     "⏵ running {}",
-                    rows::age(app.now.duration_since(running.started))
+                    format::age(app.now.duration_since(running.started))
                 ),
                 theme.bold(Role::Accent),
             ));
@@ -217,7 +218,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
 }
 
 fn tabs<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
-    let labels = rows::phase_tabs(app);
+    let labels = app.phase_tabs();
     let full: usize = 2
         + labels.iter().map(|l| l.chars().count()).sum::<usize>()
         + TAB_SEPARATOR.chars().count() * labels.len().saturating_sub(1);

@@ -1,0 +1,411 @@
+//! Judging: evidence in (connection, watch events, probes), verdicts out. Turns gate
+//! states, load evidence and the journal into what each gate shows, the step
+//! auto-verifications and the launch decision in the header. The one place where
+//! freshness turns a verdict into stale.
+
+use super::state::{Connection, GateRow, LoadState, Shown};
+use super::{App, Effect};
+use crate::cluster::{ClusterEvent, Freshness, WatchErrorKind};
+use crate::gates::{self, GateVerdict, LoadEvidence, Status, ThresholdEvidence, Verdict};
+use crate::plan::Verify;
+use crate::runbook::journal::Action as Record;
+use crate::runbook::state::Reason;
+use crate::tui::format::{self, first_line, measured};
+use crate::tui::rows;
+use golive_load::{Snapshot, ThresholdState};
+use jiff::{SignedDuration, Timestamp};
+
+/// A watch that has not listed this long after connecting counts as stale, not pending.
+pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
+/// Time-dependent gates (certificate expiry, key age, staleness) are re-judged this often.
+pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
+
+impl App {
+    pub(super) fn on_connected(&mut self, context: String, server: String) -> Vec<Effect> {
+        self.view.context = context.clone();
+        self.view.server = server.clone();
+        self.connection = Connection::Connected {
+            context,
+            server,
+            at: self.now,
+        };
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    pub(super) fn on_connect_failed(&mut self, error: String) -> Vec<Effect> {
+        self.connection = Connection::Failed {
+            error,
+            at: self.now,
+        };
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    pub(super) fn on_cluster(&mut self, event: ClusterEvent) -> Vec<Effect> {
+        self.view.apply(event, self.now);
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
+        self.probes = probes;
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    /// Whether [`App::settle`] would judge the gates now: something they read changed, or
+    /// the time-dependent ones are due.
+    pub fn judging_due(&self, now: Timestamp) -> bool {
+        self.needs_evaluation
+            || self
+                .evaluated_at
+                .is_none_or(|at| now.duration_since(at) >= REEVALUATE_EVERY)
+    }
+
+    /// Re-judges the gates if anything they read changed, or every few seconds for the
+    /// time-dependent ones. The runtime calls this once per burst of messages, before drawing,
+    /// and carries out what it returns (the auto-verifications to record), so the journal
+    /// has them before a frame shows them. Returns nothing when there was nothing to judge.
+    pub fn settle(&mut self, now: Timestamp) -> Vec<Effect> {
+        self.now = now;
+        if !self.judging_due(now) {
+            return Vec::new();
+        }
+        self.needs_evaluation = false;
+        self.evaluated_at = Some(now);
+        self.judge();
+        self.auto_verify()
+    }
+
+    /// Judges every gate at `self.now`, refreshes the decision and, until the operator
+    /// moves, selects the first failing gate.
+    pub(super) fn judge(&mut self) {
+        let ctx = gates::Context {
+            now: self.now,
+            load: self.load_evidence(),
+            probes: self.probes.clone(),
+        };
+        let rows: Vec<GateRow> = self
+            .plan
+            .plan
+            .gates
+            .iter()
+            .map(|gate| {
+                let verdict = gates::evaluate_gate(gate, &self.view, &ctx);
+                self.shown(gate, verdict)
+            })
+            .collect();
+        self.gates = rows;
+        self.refresh_verdict();
+        let visible = rows::visible_gates(&self.gates, &self.filter);
+        if !self.moved
+            && let Some(pos) = visible
+                .iter()
+                .position(|i| self.gates[*i].shown == Shown::Fail)
+        {
+            self.gate_selected = pos;
+        }
+        self.gate_selected = self.gate_selected.min(visible.len().saturating_sub(1));
+    }
+
+    /// Asks the journal to tick every step whose verification passes now. Stale gates count
+    /// as undecided: a step is never verified on evidence nobody can vouch for.
+    fn auto_verify(&mut self) -> Vec<Effect> {
+        let verdicts = self.judged();
+        let load = self.load_evidence();
+        let mut effects = Vec::new();
+        for action in crate::runbook::state::auto_verify(
+            &self.plan.plan,
+            &self.runbook,
+            &verdicts,
+            load.as_ref(),
+        ) {
+            if let Record::StepVerified { step, .. } = &action
+                && self.verifying.insert(step.clone())
+            {
+                effects.push(Effect::Record(action));
+            }
+        }
+        effects
+    }
+
+    /// Each gate's verdict as it counts for decisions: stale is undecided.
+    pub fn judged(&self) -> Vec<GateVerdict> {
+        self.gates
+            .iter()
+            .map(|row| {
+                let mut v = row.verdict.clone();
+                if matches!(row.shown, Shown::Stale | Shown::Unknown) {
+                    v.status = Status::Unknown;
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// The header's verdict: the launch decision over gates, load, runbook and sign-offs.
+    /// The gate part keeps its own wording (connection, stale gates); the rest follows.
+    pub(super) fn refresh_verdict(&mut self) {
+        let judged = self.judged();
+        let decision = crate::runbook::state::decide(&self.plan.plan, &judged, &self.runbook);
+        let (gate_verdict, gate_reason) = self.overall();
+        let mut parts = Vec::new();
+        // A record that fails its check, and an override that stopped covering, are the
+        // first things the operator must read.
+        let integrity: Vec<&Reason> = decision
+            .reasons
+            .iter()
+            .filter(|r| matches!(r, Reason::JournalIntegrity(_)))
+            .collect();
+        if let Some(first) = integrity.first() {
+            parts.push(format!(
+                "journal fails verification ({} problem{}), {first}",
+                integrity.len(),
+                if integrity.len() == 1 { "" } else { "s" }
+            ));
+        }
+        parts.extend(
+            decision
+                .reasons
+                .iter()
+                .filter(|r| matches!(r, Reason::OverrideUncovered { .. }))
+                .map(Reason::to_string),
+        );
+        if gate_verdict != Verdict::Go {
+            parts.push(gate_reason);
+        }
+        // The gate part is said above, in its own words; missing roles go on one line.
+        let mut missing = Vec::new();
+        for r in &decision.reasons {
+            match r {
+                Reason::JournalIntegrity(_)
+                | Reason::OverrideUncovered { .. }
+                | Reason::GateFailing { .. }
+                | Reason::GateUndecided { .. } => {}
+                Reason::SignOffMissing { role } => missing.push(role.as_str()),
+                Reason::LoadFailing(_)
+                | Reason::LoadUndecided(_)
+                | Reason::StepsOpen { .. }
+                | Reason::SignOffRejected { .. }
+                | Reason::AllClear => parts.push(r.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            parts.push(format!("sign-off missing: {}", missing.join(", ")));
+        }
+        let verdict = if matches!(self.connection, Connection::Failed { .. }) {
+            Verdict::Unknown
+        } else {
+            decision.verdict
+        };
+        let reason = if parts.is_empty() {
+            let all: Vec<String> = decision.reasons.iter().map(Reason::to_string).collect();
+            all.join("; ")
+        } else {
+            parts.join(" · ")
+        };
+        self.verdict = (verdict, reason);
+        self.decision = decision;
+    }
+
+    fn overall(&self) -> (Verdict, String) {
+        // Stale counts as undecided: evidence nobody can vouch for decides nothing.
+        let judged = self.judged();
+        let (verdict, reason) = gates::overall(&judged);
+        if let Connection::Failed { .. } = self.connection {
+            return (Verdict::Unknown, format!("no cluster connection; {reason}"));
+        }
+        let stale: Vec<&str> = self
+            .gates
+            .iter()
+            .filter(|r| r.shown == Shown::Stale)
+            .map(|r| r.verdict.id.as_str())
+            .collect();
+        if verdict == Verdict::Unknown
+            && !stale.is_empty()
+            && stale.len()
+                == judged
+                    .iter()
+                    .filter(|g| g.status == Status::Unknown)
+                    .count()
+        {
+            let plural = if stale.len() == 1 { "gate" } else { "gates" };
+            return (
+                verdict,
+                format!("{} {plural} stale: {}", stale.len(), stale.join(", ")),
+            );
+        }
+        (verdict, reason)
+    }
+
+    fn shown(&self, gate: &crate::plan::Gate, verdict: GateVerdict) -> GateRow {
+        let mut shown = Shown::from_status(verdict.status);
+        let mut summary = verdict.summary.clone();
+        let mut as_of = verdict.as_of;
+        let uses_load = gate
+            .checks
+            .iter()
+            .any(|c| matches!(c, crate::plan::Check::LoadThresholds(_)));
+        if uses_load {
+            match &self.load {
+                LoadState::Finished { finished_at, .. } => as_of = Some(*finished_at),
+                LoadState::Idle => {
+                    as_of = self.runbook.load.as_ref().and_then(|l| l.finished_at);
+                }
+                _ => {}
+            }
+        }
+        let reads_access = gate
+            .checks
+            .iter()
+            .any(|c| matches!(c, crate::plan::Check::ClusterAccess(_)));
+        if reads_access {
+            // Access is as fresh as the stalest watch it vouches for.
+            as_of = self
+                .view
+                .keys()
+                .map(|(_, s)| s.last_sync.max(s.last_event))
+                .min()
+                .flatten();
+        }
+        let keys: Vec<_> = gate.checks.iter().flat_map(gates::watches).collect();
+        let reads_cluster = !keys.is_empty() || reads_access;
+        if reads_cluster {
+            match &self.connection {
+                Connection::Failed { .. } => {
+                    shown = Shown::Unknown;
+                    summary = "no cluster connection (see the header)".into();
+                }
+                Connection::Connecting => {
+                    shown = Shown::Unknown;
+                    summary = "connecting to the cluster…".into();
+                }
+                Connection::Connected { at, .. } => {
+                    for key in &keys {
+                        match self.view.freshness(&key.resource, key.namespace.as_deref()) {
+                            Freshness::Failed(error, since)
+                                if error.kind != WatchErrorKind::NotServed =>
+                            {
+                                shown = Shown::Stale;
+                                let age = format::age(self.now.duration_since(since));
+                                summary = format!("stale {age}: {}", first_line(&error.message));
+                                break;
+                            }
+                            Freshness::Pending if self.now.duration_since(*at) >= LIST_DEADLINE => {
+                                shown = Shown::Stale;
+                                summary = format!(
+                                    "stale: {} not listed after {}",
+                                    key.resource.qualified_name(),
+                                    format::age(self.now.duration_since(*at))
+                                );
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        if shown == Shown::Pass && verdict.status != Status::Pass {
+            shown = Shown::Unknown;
+        }
+        GateRow {
+            verdict,
+            shown,
+            summary,
+            as_of,
+        }
+    }
+
+    /// The load result as the `load_thresholds` check sees it. A run stopped early, or
+    /// one that died, does not pass: it did not run the planned test.
+    pub fn load_evidence(&self) -> Option<LoadEvidence> {
+        let thresholds = |s: &Snapshot| -> Vec<ThresholdEvidence> {
+            s.thresholds
+                .iter()
+                .map(|t| ThresholdEvidence {
+                    metric: t.metric.clone(),
+                    expr: t.expr.clone(),
+                    ok: t.state == ThresholdState::Pass,
+                    measured: measured(t),
+                })
+                .collect()
+        };
+        match &self.load {
+            LoadState::Running { snapshot, .. } => Some(LoadEvidence {
+                finished_at: None,
+                running: true,
+                thresholds: thresholds(snapshot),
+                requests: snapshot.http_reqs,
+            }),
+            LoadState::Finished {
+                snapshot,
+                finished_at,
+                aborted,
+            } => {
+                let evidence = LoadEvidence {
+                    finished_at: Some(*finished_at),
+                    running: false,
+                    thresholds: thresholds(snapshot),
+                    requests: snapshot.http_reqs,
+                };
+                Some(match aborted {
+                    Some(why) => evidence.ended_early(why),
+                    None => evidence,
+                })
+            }
+            // Nothing run this session: the last result the journal holds, if any.
+            LoadState::Idle => self.runbook.load.clone().filter(|l| !l.running),
+            LoadState::Starting | LoadState::Failed(_) | LoadState::NotConfigured => None,
+        }
+    }
+
+    /// What a step's `verify:` shows now: the gate it points at, the worst of a group, or
+    /// the load test; and how to name it.
+    pub fn verify_status(&self, verify: &Verify) -> (Shown, String) {
+        match verify {
+            Verify::Gate(id) => match self.gates.iter().find(|g| g.verdict.id == *id) {
+                Some(g) => (g.shown, format!("gate {id}")),
+                None => (Shown::Unknown, format!("gate {id} (not in plan)")),
+            },
+            Verify::Group(group) => {
+                let rows: Vec<&GateRow> = self
+                    .gates
+                    .iter()
+                    .filter(|g| g.verdict.group == *group)
+                    .collect();
+                let worst = rows
+                    .iter()
+                    .map(|g| g.shown)
+                    .max_by_key(|s| match s {
+                        Shown::Pass => 0,
+                        Shown::Warn => 1,
+                        Shown::Stale => 2,
+                        Shown::Unknown => 3,
+                        Shown::Fail => 4,
+                    })
+                    .unwrap_or(Shown::Unknown);
+                (worst, format!("group {group}"))
+            }
+            Verify::Load => {
+                let shown = match self.load_evidence() {
+                    Some(e) => Shown::from_status(
+                        gates::evaluate_check(
+                            &crate::plan::Check::LoadThresholds(Default::default()),
+                            &self.view,
+                            &gates::Context {
+                                now: self.now,
+                                load: Some(e),
+                                ..Default::default()
+                            },
+                        )
+                        .status,
+                    ),
+                    None => Shown::Unknown,
+                };
+                (shown, "load test".into())
+            }
+        }
+    }
+}
