@@ -552,8 +552,8 @@ fn frame_stale_when_a_watch_fails() {
     let mut app = failing_app();
     let key = plan_watches(&app.plan.plan)
         .into_iter()
-        .find(|k| k.resource.kind == "Pod")
-        .expect("the plan watches pods");
+        .find(|k| k.resource.kind == "Pod" && k.namespace.as_deref() == Some("gravl-staging"))
+        .expect("the plan watches staging pods");
     app.update(
         Msg::Cluster(ClusterEvent::Failed {
             key,

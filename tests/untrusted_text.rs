@@ -222,3 +222,110 @@ fn arbitrary_cluster_text_never_reaches_a_terminal_or_breaks_a_report() {
     });
     rt.block_on(sim.shutdown());
 }
+
+/// Everything the cockpit wrote to its terminal while it showed `hostile` in a condition.
+fn cockpit_bytes(hostile: &str) -> (Vec<u8>, String) {
+    use expectrl::Expect;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (sim, dir, kubeconfig) = rt.block_on(gravl_sim(&[]));
+    plant(&sim, hostile);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_golive"));
+    cmd.args(["run", "--plan", "gravl", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("TERM", "xterm-256color")
+        .env("GOLIVE_OPERATOR", "pty-tester")
+        .env_remove("NO_COLOR")
+        .env_remove("GOLIVE_CONFIG");
+    let mut session = expectrl::Session::spawn(cmd).expect("spawn golive run");
+    session
+        .get_process_mut()
+        .set_window_size(160, 45)
+        .expect("window size");
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(45).expect("rows"),
+        std::num::NonZeroU16::new(160).expect("cols"),
+        0,
+    );
+    let mut raw = Vec::new();
+    let mut pump = |session: &mut expectrl::session::OsSession, parser: &mut vt100::Parser| {
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = session.try_read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            parser.process(&buf[..n]);
+            raw.extend_from_slice(&buf[..n]);
+        }
+    };
+    let wait = |what: &str,
+                session: &mut expectrl::session::OsSession,
+                parser: &mut vt100::Parser,
+                pump: &mut dyn FnMut(&mut expectrl::session::OsSession, &mut vt100::Parser),
+                done: &dyn Fn(&str) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            pump(session, parser);
+            if done(&parser.screen().contents()) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}:\n{}",
+                parser.screen().contents()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait("the gates", &mut session, &mut parser, &mut pump, &|s| {
+        s.contains("cluster-issuers")
+    });
+    // The fourth gate is cluster-issuers; its details (enter) show the condition message.
+    session.send("jjj\r").expect("keys");
+    wait(
+        "the issuer's evidence",
+        &mut session,
+        &mut parser,
+        &mut pump,
+        &|s| s.contains("PWNED-TITLE"),
+    );
+    let screen = parser.screen().contents();
+    session.send("q").expect("quit");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send("y").expect("confirm");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    pump(&mut session, &mut parser);
+    let pid = session.get_process().pid().to_string();
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    rt.block_on(sim.shutdown());
+    (raw, screen)
+}
+
+#[test]
+fn the_cockpit_shows_cluster_control_sequences_and_never_sends_them() {
+    // Sequences golive never writes itself: a title (OSC 0), a clipboard write (OSC 52),
+    // a cursor report request, an odd 256-colour pair, raw C1 CSI and OSC, a bidi override.
+    let hostile = "PWNED-TITLE\x1b]0;PWNED\x07\x1b]52;c;cGFzcw==\x07\x1b[6n\x1b[38;5;199m\u{9b}2J\u{9d}8;;x\u{202e}evil";
+    let (raw, screen) = cockpit_bytes(hostile);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains("\x1b]"),
+        "an OSC sequence reached the terminal"
+    );
+    for sequence in ["\x1b[6n", "\x1b[38;5;199m"] {
+        assert!(
+            !text.contains(sequence),
+            "{sequence:?} reached the terminal"
+        );
+    }
+    for c in ['\u{9b}', '\u{9d}', '\u{202e}'] {
+        assert!(!text.contains(c), "{c:?} reached the terminal");
+    }
+    assert!(
+        screen.contains(r"PWNED-TITLE\x1b]0;PWNED\x07"),
+        "the operator sees the escapes:\n{screen}"
+    );
+}

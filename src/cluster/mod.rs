@@ -5,7 +5,7 @@ pub mod resource;
 pub mod view;
 pub mod watch;
 
-pub use projection::Projection;
+pub use projection::{Projection, Reads};
 pub use resource::*;
 pub use view::*;
 

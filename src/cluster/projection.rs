@@ -13,6 +13,10 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The fields a check reads of one resource's objects, as dotted paths (an array on the
+/// way applies the rest to each element); identity and labels are always kept.
+pub type Reads = (super::ResourceType, &'static [&'static str]);
+
 /// Metadata every projected object keeps: identity, ownership and the labels selectors
 /// match on.
 pub const IDENTITY: &[&str] = &[

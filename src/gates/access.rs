@@ -75,13 +75,13 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
         CheckVerdict::new(
             kind,
             Status::Unknown,
-            format!("{ok} of {total} resources listed; waiting"),
+            format!("{ok} of {total} watches listed; waiting"),
         )
     } else {
         CheckVerdict::new(
             kind,
             Status::Pass,
-            format!("all {total} resources listable and watched{context}"),
+            format!("all {total} watches listed and live{context}"),
         )
     };
     verdict.with_evidence(evidence)

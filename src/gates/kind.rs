@@ -7,11 +7,7 @@
 //! its section in `docs/plan.md`. ARCHITECTURE.md walks through it.
 
 use super::{CheckVerdict, Context};
-use crate::cluster::{ClusterView, ResourceType, WatchKey};
-
-/// The fields a check reads of one resource's objects, as dotted paths (an array on the
-/// way applies the rest to each element); identity and labels are always kept.
-pub type Reads = (ResourceType, &'static [&'static str]);
+use crate::cluster::{ClusterView, Reads, WatchKey};
 
 /// What golive knows about one kind of check.
 pub trait CheckKind {

@@ -142,7 +142,7 @@ pub fn watches(check: &Check) -> Vec<WatchKey> {
 }
 
 /// The fields `check` reads per resource (see [`CheckKind::reads`]).
-pub fn reads(check: &Check) -> Vec<kind::Reads> {
+pub fn reads(check: &Check) -> Vec<crate::cluster::Reads> {
     kind::for_each_kind!(check, |k| k.reads())
 }
 
@@ -154,7 +154,8 @@ pub fn plan_watch_specs(plan: &Plan) -> Vec<crate::cluster::Watch> {
     use std::collections::BTreeMap;
     let keys = plan_watches(plan);
     let mut projections: BTreeMap<ResourceType, Projection> = BTreeMap::new();
-    let mut why: BTreeMap<&WatchKey, Vec<String>> = BTreeMap::new();
+    // Per watch: the gates that need it, each with its check kinds.
+    let mut why: BTreeMap<&WatchKey, Vec<(String, Vec<&'static str>)>> = BTreeMap::new();
     for gate in &plan.gates {
         for check in &gate.checks {
             let declared = reads(check);
@@ -177,10 +178,17 @@ pub fn plan_watch_specs(plan: &Plan) -> Vec<crate::cluster::Watch> {
                     .iter()
                     .find(|k| k.covers(&key.resource, key.namespace.as_deref()))
                 {
-                    let reason = format!("{} ({})", kind_name(check), gate.id.value);
-                    let list = why.entry(covering).or_default();
-                    if !list.contains(&reason) {
-                        list.push(reason);
+                    let gates = why.entry(covering).or_default();
+                    let at = match gates.iter().position(|(id, _)| *id == gate.id.value) {
+                        Some(at) => at,
+                        None => {
+                            gates.push((gate.id.value.clone(), Vec::new()));
+                            gates.len() - 1
+                        }
+                    };
+                    let kinds = &mut gates[at].1;
+                    if !kinds.contains(&kind_name(check)) {
+                        kinds.push(kind_name(check));
                     }
                 }
             }
@@ -192,7 +200,12 @@ pub fn plan_watch_specs(plan: &Plan) -> Vec<crate::cluster::Watch> {
             projection: std::sync::Arc::new(
                 projections.get(&key.resource).cloned().unwrap_or_default(),
             ),
-            why: why.get(key).cloned().unwrap_or_default(),
+            why: why
+                .get(key)
+                .into_iter()
+                .flatten()
+                .map(|(gate, kinds)| format!("{gate} ({})", kinds.join(", ")))
+                .collect(),
         })
         .collect()
 }

@@ -37,7 +37,7 @@ pub const POD_READS: &[&str] = &[
     "status.podIPs",
 ];
 
-fn pod_reads() -> Vec<super::kind::Reads> {
+fn pod_reads() -> Vec<crate::cluster::Reads> {
     vec![(PODS, POD_READS)]
 }
 
@@ -156,7 +156,7 @@ impl CheckKind for DefaultDenyCheck {
         watches_for(Some(&[self.namespace.as_str()]))
     }
 
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         pod_reads()
     }
 
@@ -185,7 +185,7 @@ impl CheckKind for DnsEgressCheck {
         ]))
     }
 
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         pod_reads()
     }
 
@@ -233,7 +233,7 @@ impl CheckKind for Allow<'_> {
         reachability_watches(self.0)
     }
 
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         pod_reads()
     }
 
@@ -249,7 +249,7 @@ impl CheckKind for Deny<'_> {
         reachability_watches(self.0)
     }
 
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         pod_reads()
     }
 

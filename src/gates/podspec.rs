@@ -332,7 +332,7 @@ impl CheckKind for InitContainerCheck {
     }
 
     /// Of pods, the init containers' states (Deployments are kept whole).
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         vec![(PODS, &["status.initContainerStatuses"])]
     }
 

@@ -311,7 +311,7 @@ impl CheckKind for PodsCheck {
         vec![WatchKey::namespaced(PODS, &self.namespace)]
     }
 
-    fn reads(&self) -> Vec<super::kind::Reads> {
+    fn reads(&self) -> Vec<crate::cluster::Reads> {
         vec![(PODS, POD_READS)]
     }
 

@@ -69,12 +69,15 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     )));
     if let crate::tui::app::Connection::Failed { error, .. } = &app.connection {
         lines.push(Line::from(Span::styled(
-            format!("cluster connection failed: {error}"),
+            format!(
+                "cluster connection failed: {}",
+                crate::text::for_terminal(error)
+            ),
             theme.bold(Role::Fail),
         )));
     } else if row.shown == Shown::Stale || row.summary != v.summary {
         lines.push(Line::from(Span::styled(
-            row.summary.clone(),
+            crate::text::for_terminal(&row.summary).into_owned(),
             shown_style(theme, row.shown),
         )));
     }
@@ -83,12 +86,21 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", shown.symbol()), shown_style(theme, shown)),
             Span::styled(format!("{}: ", check.kind), theme.fg(Role::Muted)),
-            Span::styled(check.summary.clone(), theme.fg(Role::Text)),
+            Span::styled(
+                crate::text::for_terminal(&check.summary).into_owned(),
+                theme.fg(Role::Text),
+            ),
         ]));
         for e in check.evidence.iter().take(EVIDENCE_LINES) {
             lines.push(Line::from(vec![
-                Span::styled(format!("    {}: ", e.object), theme.fg(Role::Muted)),
-                Span::styled(e.detail.clone(), theme.fg(Role::Text)),
+                Span::styled(
+                    format!("    {}: ", crate::text::for_terminal(&e.object)),
+                    theme.fg(Role::Muted),
+                ),
+                Span::styled(
+                    crate::text::for_terminal(&e.detail).into_owned(),
+                    theme.fg(Role::Text),
+                ),
             ]));
         }
         if check.evidence.len() > EVIDENCE_LINES {
@@ -103,7 +115,10 @@ fn gate<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         if let Some(fix) = &check.fix {
             lines.push(Line::from(vec![
                 Span::styled("    fix: ", theme.bold(Role::Accent)),
-                Span::styled(fix.clone(), theme.fg(Role::Accent)),
+                Span::styled(
+                    crate::text::for_terminal(fix).into_owned(),
+                    theme.fg(Role::Accent),
+                ),
             ]));
         }
     }
@@ -215,7 +230,10 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
                 theme.bold(Role::Accent),
             )));
             for l in running.output.iter() {
-                lines.push(Line::from(format!("  │ {l}")));
+                lines.push(Line::from(format!(
+                    "  │ {}",
+                    crate::text::command_output(l)
+                )));
             }
         } else if let Some((at, by, _)) = recorded.and_then(|r| r.command_started.as_ref()) {
             lines.push(Line::from(Span::styled(
@@ -244,7 +262,10 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
                 Span::styled(text, theme.bold(role)),
             ]));
             for l in c.output_tail.lines() {
-                lines.push(Line::from(format!("  │ {l}")));
+                lines.push(Line::from(format!(
+                    "  │ {}",
+                    crate::text::command_output(l)
+                )));
             }
         }
     }
@@ -269,18 +290,19 @@ fn step<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         lines.push(Line::from(vec![
             Span::styled(
                 format!(
-                    "note {} {by}: ",
-                    at.to_zoned(app.tz.clone()).strftime("%H:%M")
+                    "note {} {}: ",
+                    at.to_zoned(app.tz.clone()).strftime("%H:%M"),
+                    crate::text::for_terminal(by)
                 ),
                 theme.fg(Role::Muted),
             ),
-            Span::raw(text.clone()),
+            Span::raw(crate::text::for_terminal(text).into_owned()),
         ]));
     }
     if let Some(notes) = &spec.notes {
         lines.push(Line::from(Span::styled("notes", theme.fg(Role::Muted))));
         for l in notes.lines() {
-            lines.push(Line::from(format!("  {l}")));
+            lines.push(Line::from(format!("  {}", crate::text::for_terminal(l))));
         }
     }
     (format!("step {id}"), lines)

@@ -81,7 +81,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             Severity::Warning => "! ",
             Severity::Error => "✗ ",
         };
-        let text = format!("{symbol}{} ", status.text);
+        let text = format!("{symbol}{} ", crate::text::for_terminal(&status.text));
         let room = width.saturating_sub(keys_width + 2);
         if text.chars().count() <= room {
             spans.push(Span::raw(

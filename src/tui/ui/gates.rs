@@ -87,7 +87,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                     Span::styled(pad(&row.verdict.id, id_width), theme.fg(Role::Text)),
                     Span::raw(" "),
                     Span::styled(
-                        pad(&row.summary, summary_width),
+                        pad(&crate::text::for_terminal(&row.summary), summary_width),
                         summary_style(theme, row.shown),
                     ),
                     Span::raw(" "),

@@ -29,10 +29,14 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let clock = format!("T+{}", format::clock(app.now.duration_since(app.started)));
     let (ctx_label, ctx_style) = match &app.connection {
         Connection::Connecting => ("connecting…".to_string(), theme.fg(Role::Muted)),
-        Connection::Connected { context, .. } => (format!("ctx {context}"), theme.fg(Role::Text)),
-        Connection::Failed { error, .. } => {
-            (format!("✗ no cluster: {error}"), theme.bold(Role::Fail))
-        }
+        Connection::Connected { context, .. } => (
+            format!("ctx {}", crate::text::for_terminal(context)),
+            theme.fg(Role::Text),
+        ),
+        Connection::Failed { error, .. } => (
+            format!("✗ no cluster: {}", crate::text::for_terminal(error)),
+            theme.bold(Role::Fail),
+        ),
     };
     let fixed = " golive · ".len() + 3 + 3 + clock.chars().count() + demo.chars().count() + 1;
     let room = width.saturating_sub(fixed);

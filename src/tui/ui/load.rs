@@ -64,7 +64,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             l.insert(
                 0,
                 Line::from(Span::styled(
-                    fit(&format!("✗ {error}"), width),
+                    fit(&format!("✗ {}", crate::text::for_terminal(error)), width),
                     theme.bold(Role::Fail),
                 )),
             );
@@ -89,7 +89,10 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                         ),
                         Span::styled(
                             fit(
-                                &format!("last run {when} (journal): {}", verdict.summary),
+                                &format!(
+                                    "last run {when} (journal): {}",
+                                    crate::text::for_terminal(&verdict.summary)
+                                ),
                                 width.saturating_sub(2),
                             ),
                             theme.fg(Role::Text),

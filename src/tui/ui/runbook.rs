@@ -194,7 +194,10 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         let mut spans = vec![
             Span::styled(checkbox, box_style),
             Span::raw(" "),
-            Span::styled(pad(&step.0.text, text_w), text_style),
+            Span::styled(
+                pad(&crate::text::for_terminal(&step.0.text), text_w),
+                text_style,
+            ),
             Span::raw(" "),
         ];
         if right_w
