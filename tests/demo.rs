@@ -71,6 +71,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
         now: jiff::Timestamp::now(),
         load: None,
         probes,
+        moments: Default::default(),
     };
     let status = |id: &str| {
         let g = demo

@@ -112,6 +112,7 @@ async fn verdicts(yaml_checks: &str) -> Vec<(String, gates::GateVerdict)> {
         now: Timestamp::now(),
         load: None,
         probes,
+        moments: Default::default(),
     };
     loaded
         .plan
@@ -200,6 +201,7 @@ async fn volundr_monitoring_gates_pass_against_the_demo_service() {
         now: Timestamp::now(),
         load: None,
         probes,
+        moments: Default::default(),
     };
     for id in ["health", "sessions-stream", "events-health"] {
         let g = loaded

@@ -112,6 +112,19 @@ pub const STORAGE_CLASSES: ResourceType = grouped(
     false,
 );
 pub const JOBS: ResourceType = grouped("batch", "v1", "Job", "jobs", true);
+pub const STATEFULSETS: ResourceType = grouped("apps", "v1", "StatefulSet", "statefulsets", true);
+pub const DAEMONSETS: ResourceType = grouped("apps", "v1", "DaemonSet", "daemonsets", true);
+pub const REPLICASETS: ResourceType = grouped("apps", "v1", "ReplicaSet", "replicasets", true);
+/// The revision history of StatefulSets and DaemonSets (`kubectl rollout undo --to-revision`).
+pub const CONTROLLER_REVISIONS: ResourceType = grouped(
+    "apps",
+    "v1",
+    "ControllerRevision",
+    "controllerrevisions",
+    true,
+);
+/// Events as kubectl 1.33 reads them (`events.k8s.io/v1`, not the core v1 form).
+pub const EVENTS: ResourceType = grouped("events.k8s.io", "v1", "Event", "events", true);
 
 /// Names interned for the life of the process: plans name a handful of kinds, and
 /// `ResourceType` stays `Copy` for the watch machinery.

@@ -187,6 +187,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         now: Timestamp::now(),
         load,
         probes,
+        moments: Default::default(),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -95,6 +95,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         now: Timestamp::now(),
         load: state.load.clone(),
         probes,
+        moments: Default::default(),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

@@ -142,6 +142,14 @@ macro_rules! for_each_kind {
                 let $kind = c;
                 $body
             }
+            $crate::plan::Check::Rollout(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::WarningEvents(c) => {
+                let $kind = c;
+                $body
+            }
         }
     };
 }
@@ -181,6 +189,8 @@ pub const KIND_NAMES: &[&str] = &[
     <crate::plan::SseCheck as CheckKind>::NAME,
     <crate::plan::TcpCheck as CheckKind>::NAME,
     <crate::plan::ExpressionCheck as CheckKind>::NAME,
+    <crate::plan::RolloutCheck as CheckKind>::NAME,
+    <crate::plan::WarningEventsCheck as CheckKind>::NAME,
 ];
 
 #[cfg(test)]

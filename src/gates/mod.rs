@@ -4,6 +4,7 @@
 mod access;
 mod certmanager;
 mod config;
+pub mod events;
 mod expression;
 mod ingress;
 mod json;
@@ -13,6 +14,7 @@ pub mod netpol;
 mod objects;
 pub(crate) mod podspec;
 mod probes;
+pub mod rollout;
 mod scaling;
 mod sealed;
 mod storage;
@@ -129,6 +131,17 @@ pub struct Context {
     pub load: Option<LoadEvidence>,
     /// Results of `http`, `sse` and `tcp` probes, from `crate::probe::run_probes`.
     pub probes: crate::probe::Probes,
+    /// Moments of the go-live that checks count from (`warning_events`' `since`).
+    pub moments: Moments,
+}
+
+/// Moments of the go-live, from its journal; empty where none is known (`golive check`).
+#[derive(Debug, Clone, Default)]
+pub struct Moments {
+    /// When the go-live started (the journal's first entry).
+    pub started: Option<Timestamp>,
+    /// The runbook's phases in order, each with the moment it opened.
+    pub phases: Vec<(String, Option<Timestamp>)>,
 }
 
 /// The plan key of a check's kind (`deployments_ready`).

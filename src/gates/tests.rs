@@ -60,6 +60,7 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
             now: now(),
             load: None,
             probes: Default::default(),
+            moments: Default::default(),
         },
     )
 }
@@ -384,6 +385,7 @@ fn nothing_listed_yet_is_unknown_everywhere() {
                 now: now(),
                 load: None,
                 probes: Default::default(),
+                moments: Default::default(),
             },
         );
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
@@ -424,7 +426,8 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             &Context {
                 now: now(),
                 load: None,
-                probes: Default::default()
+                probes: Default::default(),
+                moments: Default::default()
             }
         )
         .status,
@@ -449,6 +452,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             now: now(),
             load: Some(load(false)),
             probes: Default::default(),
+            moments: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Fail);
@@ -464,6 +468,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             now: now(),
             load: Some(load(true)),
             probes: Default::default(),
+            moments: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Pass);
@@ -485,6 +490,7 @@ fn overall_verdict_names_the_failing_gates() {
                     now: now(),
                     load: None,
                     probes: Default::default(),
+                    moments: Default::default(),
                 },
             )
         })
@@ -503,6 +509,7 @@ fn every_gravl_verdict_is_the_same_on_projected_objects() {
         now: now(),
         load: None,
         probes: Default::default(),
+        moments: Default::default(),
     };
     let report = objects();
     let mut crashing = objects();

@@ -135,6 +135,7 @@ fn evaluate_all(plan: &LoadedPlan, view: &ClusterView, probes: Probes) -> Vec<Ga
         now: now(),
         load: None,
         probes,
+        moments: Default::default(),
     };
     plan.plan
         .gates
@@ -620,6 +621,7 @@ fn probe_gate(id: &str, result: ProbeResult, at: Timestamp) -> GateVerdict {
             now: at,
             load: None,
             probes,
+            moments: Default::default(),
         },
     )
 }
@@ -1048,6 +1050,7 @@ fn every_volundr_verdict_is_the_same_on_projected_objects() {
         now: now(),
         load: None,
         probes: healthy_probes(&plan),
+        moments: Default::default(),
     };
     let mut cases: Vec<(&str, Vec<Value>)> =
         vec![("compliant", compliant()), ("demo", demo_objects())];

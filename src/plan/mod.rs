@@ -1,12 +1,14 @@
 //! Go-live plan files: model, environment interpolation, validation with positions,
 //! and the plans that ship with golive.
 
+pub mod deploy;
 pub mod duration;
 pub mod expr;
 pub mod interpolate;
 pub mod model;
 pub mod phases;
 
+pub use deploy::*;
 pub use model::*;
 pub use phases::*;
 
@@ -219,6 +221,24 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             for message in check_errors(check) {
                 errors.push((line, column, format!("gate `{}`: {message}", gate.id.value)));
             }
+            if let Check::WarningEvents(w) = check
+                && let Since::Phase(name) = &w.since
+                && !plan.runbook.is_empty()
+                && w.since
+                    .phase(plan.runbook.iter().map(|p| p.phase.value.as_str()))
+                    .is_none()
+            {
+                let known = plan.runbook.iter().map(|p| p.phase.value.as_str());
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}`: warning_events since: {}",
+                        gate.id.value,
+                        unknown("phase", name, known)
+                    ),
+                ));
+            }
             if let Check::Allow(r) | Check::Deny(r) = check {
                 for (side, peer) in [("from", &r.from), ("to", &r.to)] {
                     let kinds = [
@@ -394,6 +414,9 @@ fn check_errors(check: &Check) -> Vec<String> {
         }
         Check::ResourceExists(c) if c.api_version.trim().is_empty() || c.kind.trim().is_empty() => {
             vec!["resource_exists needs `api_version` and `kind`".into()]
+        }
+        Check::Rollout(c) if c.kinds.is_empty() => {
+            vec!["rollout needs at least one of `kinds`: Deployment, StatefulSet, DaemonSet".into()]
         }
         Check::JobSucceeded(c) if c.name.is_none() && c.selector.is_none() => {
             vec!["job_succeeded needs `name` or `selector`".into()]

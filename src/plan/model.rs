@@ -72,6 +72,11 @@ pub enum Check {
     Sse(SseCheck),
     Tcp(TcpCheck),
     Expression(ExpressionCheck),
+    /// The rolling update of Deployments, StatefulSets and DaemonSets, with fail-fast on
+    /// broken pods of the new revision.
+    Rollout(super::deploy::RolloutCheck),
+    /// Warning events on the service's objects since a moment of the go-live.
+    WarningEvents(super::deploy::WarningEventsCheck),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

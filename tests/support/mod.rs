@@ -94,6 +94,7 @@ impl LiveView {
                 now: Timestamp::now(),
                 load: None,
                 probes: Default::default(),
+                moments: Default::default(),
             },
         )
     }

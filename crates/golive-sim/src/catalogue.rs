@@ -131,6 +131,15 @@ const BUILT_INS: &[BuiltIn] = &[
     ("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"]),
     ("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"]),
     ("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"]),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+        &[],
+    ),
+    ("events.k8s.io", "v1", "Event", "events", true, &["ev"]),
     ("batch", "v1", "Job", "jobs", true, &[]),
     ("batch", "v1", "CronJob", "cronjobs", true, &["cj"]),
     (

@@ -85,6 +85,7 @@ impl App {
             now: self.now,
             load: self.load_evidence(),
             probes: self.probes.clone(),
+            moments: Default::default(),
         };
         let rows: Vec<GateRow> = self
             .plan
