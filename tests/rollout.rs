@@ -797,3 +797,205 @@ async fn every_rollout_state_gets_its_verdict_and_kubectl_agrees() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     sim.shutdown().await;
 }
+
+fn event(
+    ns: &str,
+    name: &str,
+    kind: &str,
+    object: &str,
+    reason: &str,
+    note: &str,
+    last: &str,
+    count: Option<i64>,
+) -> Value {
+    let mut e = json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": last},
+        "eventTime": last, "type": "Warning", "reason": reason, "note": note,
+        "action": "Killing", "reportingController": "kubelet", "reportingInstance": "node-1",
+        "regarding": {"apiVersion": "v1", "kind": kind, "namespace": ns, "name": object}
+    });
+    if let Some(count) = count {
+        e["series"] = json!({"count": count, "lastObservedTime": last});
+    }
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_deploy() {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let sim = Sim::start(SimConfig {
+        kubeconfig_out: Some(kubeconfig.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let ns = "shop";
+    sim.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        .unwrap();
+    for e in [
+        // Before the deploy: not counted once the Deploy phase has opened.
+        event(
+            ns,
+            "e1",
+            "Pod",
+            "web-old-1",
+            "BackOff",
+            "Back-off restarting failed container",
+            "2026-11-25T09:00:00Z",
+            None,
+        ),
+        // After it: one series of 12 and a single event on the same pod and reason.
+        event(
+            ns,
+            "e2",
+            "Pod",
+            "web-new-1",
+            "BackOff",
+            "Back-off restarting failed container app",
+            "2026-11-25T10:05:00Z",
+            Some(12),
+        ),
+        event(
+            ns,
+            "e3",
+            "Pod",
+            "web-new-1",
+            "BackOff",
+            "Back-off restarting failed container app (newest)",
+            "2026-11-25T10:06:00Z",
+            None,
+        ),
+        event(
+            ns,
+            "e4",
+            "Pod",
+            "web-new-2",
+            "Failed",
+            "Failed to pull image \"web:2\"",
+            "2026-11-25T10:04:00Z",
+            None,
+        ),
+        // Not about the service's workloads, or not a warning, or ignored: never counted.
+        event(
+            ns,
+            "e5",
+            "Node",
+            "node-1",
+            "NodeNotReady",
+            "node is not ready",
+            "2026-11-25T10:05:00Z",
+            None,
+        ),
+        event(
+            ns,
+            "e6",
+            "Pod",
+            "web-new-3",
+            "Unhealthy",
+            "Readiness probe failed",
+            "2026-11-25T10:05:30Z",
+            None,
+        ),
+    ] {
+        sim.apply(e).unwrap();
+    }
+    let mut normal = event(
+        ns,
+        "e7",
+        "Pod",
+        "web-new-1",
+        "Pulled",
+        "pulled",
+        "2026-11-25T10:05:00Z",
+        None,
+    );
+    normal["type"] = json!("Normal");
+    sim.apply(normal).unwrap();
+
+    let text = "name: events\ngates:\n  - id: events\n    title: events\n    group: operational\n    checks:\n      - warning_events: {namespace: shop, ignore: [Unhealthy]}\nrunbook:\n  - phase: Pre-flight\n    steps: [a]\n  - phase: Deploy services\n    steps: [b]\n";
+    let plan = golive::plan::parse("events.yaml", text, |_| None).expect("plan parses");
+    let mut live = LiveView::start(&plan, &kubeconfig).await;
+    live.wait_until("events to list", Duration::from_secs(10), |v| {
+        v.keys().all(|(_, s)| s.synced)
+    })
+    .await;
+    let check = &plan.plan.gates[0].checks[0];
+    let judge = |moments: golive::gates::Moments| {
+        golive::gates::evaluate_check(
+            check,
+            &live.view,
+            &golive::gates::Context {
+                now: "2026-11-25T10:10:00Z".parse().unwrap(),
+                moments,
+                ..Default::default()
+            },
+        )
+    };
+
+    // The Deploy phase (found as "Deploy services") opened at 10:00.
+    let deployed = judge(golive::gates::Moments {
+        started: Some("2026-11-25T08:00:00Z".parse().unwrap()),
+        phases: vec![
+            (
+                "Pre-flight".into(),
+                Some("2026-11-25T08:00:00Z".parse().unwrap()),
+            ),
+            (
+                "Deploy services".into(),
+                Some("2026-11-25T10:00:00Z".parse().unwrap()),
+            ),
+        ],
+    });
+    assert_eq!(deployed.status, Status::Fail, "{}", deployed.summary);
+    assert!(
+        deployed
+            .summary
+            .starts_with("14 Warning events on 2 objects since phase Deploy opened"),
+        "{}",
+        deployed.summary
+    );
+    let details: Vec<String> = deployed
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.object, e.detail))
+        .collect();
+    assert_eq!(
+        details[1],
+        "Pod shop/web-new-1: BackOff ×13, last 4m ago: Back-off restarting failed container app (newest)",
+        "{details:#?}"
+    );
+    assert_eq!(
+        details[2], "Pod shop/web-new-2: Failed ×1, last 6m ago: Failed to pull image \"web:2\"",
+        "{details:#?}"
+    );
+    assert_eq!(details.len(), 3, "{details:#?}");
+
+    // Before the Deploy phase opens, every event the API server holds counts, and says so.
+    let before = judge(golive::gates::Moments::default());
+    assert_eq!(before.status, Status::Fail);
+    assert!(
+        before.summary.contains("held by the API server"),
+        "{}",
+        before.summary
+    );
+    assert!(
+        before.evidence[0].detail.contains("is not known yet"),
+        "{:?}",
+        before.evidence
+    );
+    assert_eq!(before.evidence.len(), 4, "{:?}", before.evidence);
+
+    // After the last warning: pass, and only on a synced watch.
+    let later = judge(golive::gates::Moments {
+        started: None,
+        phases: vec![(
+            "Deploy services".into(),
+            Some("2026-11-25T10:07:00Z".parse().unwrap()),
+        )],
+    });
+    assert_eq!(later.status, Status::Pass, "{}", later.summary);
+    sim.shutdown().await;
+}

@@ -585,14 +585,14 @@ async fn play_scenario(shared: Arc<Shared>, scenario: Scenario) {
         tokio::time::sleep_until(started + step.at).await;
         let mut store = lock(&shared.store);
         let result = match &step.action {
-            scenario::Action::Apply(object) => store.apply(object.clone()).map(drop),
+            scenario::Action::Apply(object) => store.apply(scenario::stamped(object)).map(drop),
             scenario::Action::Patch { target, merge } => store
                 .merge_patch(
                     &target.api_version,
                     &target.kind,
                     target.namespace.as_deref(),
                     &target.name,
-                    merge,
+                    &scenario::stamped(merge),
                 )
                 .map(drop),
             scenario::Action::Delete(target) => store

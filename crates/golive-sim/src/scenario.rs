@@ -246,6 +246,22 @@ impl Scenario {
     }
 }
 
+/// The text a step writes where a controller would write the current time.
+pub const NOW: &str = "$(now)";
+
+/// `value` with every string [`NOW`] replaced by the moment the step plays, as a
+/// controller stamps `startedAt`, `lastTransitionTime` or an event's time.
+pub(crate) fn stamped(value: &Value) -> Value {
+    match value {
+        Value::String(s) if s == NOW => Value::String(crate::time::now_rfc3339()),
+        Value::Array(items) => Value::Array(items.iter().map(stamped).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), stamped(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
