@@ -2,10 +2,12 @@
 //! behaviour of `App::update`. Time is injected, so frames are stable.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
+mod support;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use golive::cluster::{ClusterEvent, WatchError, WatchErrorKind};
 use golive::gates::{Status, Verdict, plan_watches};
-use golive::plan::{self, LoadedPlan};
+use golive::plan::LoadedPlan;
 use golive::runbook::journal::{Action, Journal};
 use golive::runbook::state::RunbookState;
 use golive::tui::app::{Effect, LoadState, Overlay, Pane, Shown};
@@ -21,9 +23,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-const CLUSTER: &str = include_str!("../assets/demo/gravl/cluster.yaml");
-const POLICIES: &str = include_str!("../assets/demo/gravl/network-policies.yaml");
-
 fn t0() -> Timestamp {
     "2026-11-25T03:00:00Z".parse().expect("valid timestamp")
 }
@@ -33,20 +32,11 @@ fn at(secs: i64) -> Timestamp {
 }
 
 fn gravl() -> Arc<LoadedPlan> {
-    Arc::new(plan::load_with_env("gravl", |_| None).expect("the built-in gravl plan is valid"))
+    Arc::new(support::gravl())
 }
 
 fn objects() -> Vec<Value> {
-    let mut all = serde_saphyr::from_multiple::<Value>(CLUSTER).expect("the demo cluster parses");
-    all.extend(serde_saphyr::from_multiple::<Value>(POLICIES).expect("the demo policies parse"));
-    all.retain(|o| !o.is_null());
-    // The simulator stamps creation times when it serves objects; the fixture must too.
-    for o in &mut all {
-        if o["metadata"].get("creationTimestamp").is_none() {
-            o["metadata"]["creationTimestamp"] = json!("2026-11-15T03:00:00Z");
-        }
-    }
-    all
+    support::gravl_objects()
 }
 
 /// The demo cluster with the report's two mistakes fixed: issuer Ready, DNS egress right.

@@ -2,9 +2,10 @@
 //! `cargo test --release --test tui_bench -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
+mod support;
+
 use golive::cluster::ClusterEvent;
 use golive::gates::plan_watches;
-use golive::plan;
 use golive::runbook::state::RunbookState;
 use golive::tui::keys::Keymap;
 use golive::tui::{App, Msg, Theme};
@@ -15,21 +16,12 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CLUSTER: &str = include_str!("../assets/demo/gravl/cluster.yaml");
-const POLICIES: &str = include_str!("../assets/demo/gravl/network-policies.yaml");
 const PODS: usize = 5000;
 
 fn big_view_app() -> App {
     let t0: Timestamp = "2026-11-25T03:00:00Z".parse().expect("timestamp");
-    let loaded = Arc::new(plan::load_with_env("gravl", |_| None).expect("gravl plan"));
-    let mut objects = serde_saphyr::from_multiple::<Value>(CLUSTER).expect("cluster");
-    objects.extend(serde_saphyr::from_multiple::<Value>(POLICIES).expect("policies"));
-    objects.retain(|o| !o.is_null());
-    for o in &mut objects {
-        if o["metadata"].get("creationTimestamp").is_none() {
-            o["metadata"]["creationTimestamp"] = json!("2026-11-15T03:00:00Z");
-        }
-    }
+    let loaded = Arc::new(support::gravl());
+    let mut objects = support::gravl_objects();
     let template = objects
         .iter()
         .find(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == "gravl-staging")

@@ -1,5 +1,6 @@
 use super::{ReportInput, verdict_word};
 use crate::gates::Status;
+use crate::runbook::timing::PhaseTime;
 use crate::text::{for_markdown as md, for_terminal, markdown_code as code};
 use std::fmt::Write;
 
@@ -157,12 +158,18 @@ pub fn render(input: &ReportInput) -> String {
         }
     }
     let _ = writeln!(out, "## Runbook\n");
+    if plan.runbook.iter().any(|p| p.budget.is_some()) {
+        let _ = writeln!(
+            out,
+            "Time per phase as elapsed/budget, as the cockpit's phase tabs show it: to the last tick of a finished phase, to this report for one under way; – before a phase opened.\n"
+        );
+    }
     for phase in &plan.runbook {
-        let budget = phase
-            .budget
-            .map(|b| format!(" (budget {b})"))
+        let time = PhaseTime::of(&plan.runbook, input.state, phase, input.generated_at)
+            .against_budget()
+            .map(|t| format!(" ({t})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "### {}{budget}\n", for_terminal(&phase.phase.value));
+        let _ = writeln!(out, "### {}{time}\n", for_terminal(&phase.phase.value));
         for step in &phase.steps {
             let st = input.state.steps.get(&step.id());
             let checked = st.is_some_and(|s| s.checked);

@@ -1,5 +1,7 @@
 //! Go-live reports: Markdown for the launch ticket, JSON with the same content, JUnit for CI.
 //! Nothing in a report is typed by hand: every ✅ comes from evidence or a named person's tick.
+//! A phase's time against its budget is the cockpit's (`runbook::timing`), as of
+//! `generated_at`.
 
 mod junit;
 mod markdown;
@@ -8,6 +10,7 @@ use crate::gates::{GateVerdict, Verdict};
 use crate::plan::Plan;
 use crate::runbook::journal::Verification;
 use crate::runbook::state::{CommandRecord, Decision, RunbookState};
+use crate::runbook::timing::{PhaseTime, short_duration};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -95,9 +98,13 @@ pub fn json(input: &ReportInput) -> serde_json::Value {
                     }
                 })
                 .collect();
+            let time = PhaseTime::of(&input.plan.runbook, input.state, p, input.generated_at);
             serde_json::json!({
                 "phase": p.phase.value,
                 "budget": p.budget.map(|b| b.to_string()),
+                "elapsed": time.spent_secs().map(short_duration),
+                "elapsed_s": time.spent_secs(),
+                "over_budget": time.over_budget(),
                 "steps": steps,
             })
         })

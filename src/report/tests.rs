@@ -128,15 +128,23 @@ fn fixture() -> (
     (plan, state, verification, dir)
 }
 
-/// Renders the fixture's go-live with `render`.
+/// Renders the fixture's go-live with `render`, an hour after it started.
 fn render<T>(render: impl Fn(&ReportInput) -> T) -> (T, crate::runbook::journal::Verification) {
+    render_at(t(3600), render)
+}
+
+/// Renders the fixture's go-live with `render` as of `generated_at`.
+fn render_at<T>(
+    generated_at: Timestamp,
+    render: impl Fn(&ReportInput) -> T,
+) -> (T, crate::runbook::journal::Verification) {
     let (plan, state, verification, _dir) = fixture();
     let gates = gates(&plan);
     let decision = decide(&plan, &gates, &state);
     let input = ReportInput {
         plan: &plan,
         context: "kind-staging",
-        generated_at: t(3600),
+        generated_at,
         gates: &gates,
         state: &state,
         decision: &decision,
@@ -240,4 +248,53 @@ fn markdown_shows_what_a_step_was_verified_on_and_the_gates_under_each_sign_off(
             && text.contains("| cluster-issuers fail |"),
         "a sign-off shows the gates it was given over: {text}"
     );
+}
+
+#[test]
+fn markdown_shows_each_phase_against_its_budget_as_the_phase_tab_does() {
+    let (text, _) = render(markdown);
+    assert!(
+        text.contains("### Pre-flight (1h/30m over)\n"),
+        "an open phase runs to the report's time, an hour after the start: {text}"
+    );
+    assert!(
+        text.contains("### Deploy (–/2h)\n"),
+        "a phase whose requires are open has not started: {text}"
+    );
+    let (early, _) = render_at(t(20 * 60), markdown);
+    assert!(early.contains("### Pre-flight (20m/30m)\n"), "{early}");
+}
+
+#[test]
+fn markdown_phase_times_are_the_cockpits_words_for_the_same_go_live() {
+    let (plan, state, _, _dir) = fixture();
+    let (text, _) = render(markdown);
+    for phase in &plan.runbook {
+        let time = crate::runbook::timing::PhaseTime::of(&plan.runbook, &state, phase, t(3600))
+            .against_budget()
+            .expect("every gravl phase has a budget");
+        let heading = format!("### {} ({time})\n", phase.phase.value);
+        assert!(text.contains(&heading), "{heading} in {text}");
+    }
+}
+
+#[test]
+fn json_gives_each_phase_its_elapsed_time_and_whether_it_is_over_budget() {
+    let (report, _) = render(json);
+    let phases = &report["runbook"]["phases"];
+    assert_eq!(phases[0]["phase"], "Pre-flight");
+    assert_eq!(phases[0]["budget"], "30m");
+    assert_eq!(phases[0]["elapsed"], "1h");
+    assert_eq!(phases[0]["elapsed_s"], 3600);
+    assert_eq!(phases[0]["over_budget"], true);
+    assert_eq!(
+        phases[1]["elapsed"],
+        serde_json::Value::Null,
+        "Deploy has not opened"
+    );
+    assert_eq!(phases[1]["elapsed_s"], serde_json::Value::Null);
+    assert_eq!(phases[1]["over_budget"], false);
+    let (early, _) = render_at(t(20 * 60), json);
+    assert_eq!(early["runbook"]["phases"][0]["elapsed"], "20m");
+    assert_eq!(early["runbook"]["phases"][0]["over_budget"], false);
 }

@@ -1,7 +1,9 @@
-//! The go-live runbook: steps from the plan, their state replayed from the journal.
+//! The go-live runbook: steps from the plan, their state replayed from the journal, and
+//! how long each phase took against its budget.
 
 pub mod journal;
 pub mod state;
+pub mod timing;
 
 use std::path::PathBuf;
 

@@ -3,27 +3,14 @@
 
 use jiff::SignedDuration;
 
+/// The runbook's phase times and the cockpit's ages, timeouts and test lengths are written
+/// alike; the reports print phase times too, so the function lives below them.
+pub use crate::runbook::timing::short_duration;
+
 /// `41s`, `12m`, `3h`, `2d`: how old a piece of evidence is.
 pub fn age(d: SignedDuration) -> String {
     let s = d.as_secs().max(0) as u64;
     short_duration(s)
-}
-
-pub fn short_duration(s: u64) -> String {
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else if s < 86_400 {
-        let (h, m) = (s / 3600, (s % 3600) / 60);
-        if m == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{m:02}")
-        }
-    } else {
-        format!("{}d", s / 86_400)
-    }
 }
 
 /// `hh:mm:ss` for the header clock.

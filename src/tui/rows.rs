@@ -3,10 +3,10 @@
 //! reads (the gate rows, a phase, the runbook state), not the whole app.
 
 use super::app::state::GateRow;
-use super::format::short_duration;
 use crate::plan::Phase;
 use crate::runbook::state::RunbookState;
-use jiff::{SignedDuration, Timestamp};
+use crate::runbook::timing::PhaseTime;
+use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateLine {
@@ -171,7 +171,8 @@ pub fn step_at(visible: usize, selected: usize, row: usize, height: usize) -> Op
     (target < visible).then_some(target)
 }
 
-/// Tab labels for the runbook phases: name, ticked/total, elapsed/budget.
+/// Tab labels for the runbook phases: name, ticked/total, elapsed/budget (the words of
+/// [`PhaseTime::against_budget`], which the reports print too).
 pub fn phase_tabs(phases: &[Phase], runbook: &RunbookState, now: Timestamp) -> Vec<String> {
     phases
         .iter()
@@ -183,19 +184,9 @@ pub fn phase_tabs(phases: &[Phase], runbook: &RunbookState, now: Timestamp) -> V
                 .filter(|s| runbook.is_checked(&s.id()))
                 .count();
             let mut label = format!("{} {done}/{total}", phase.phase.value);
-            if let Some(budget) = phase.budget {
-                let limit = budget.0.as_secs();
-                let budget = short_duration(limit);
-                match phase_elapsed(phases, runbook, phase, now) {
-                    Some(e) => {
-                        let spent = e.as_secs().max(0) as u64;
-                        label.push_str(&format!(" {}/{budget}", short_duration(spent)));
-                        if spent > limit {
-                            label.push_str(OVERDUE);
-                        }
-                    }
-                    None => label.push_str(&format!(" –/{budget}")),
-                }
+            if let Some(time) = PhaseTime::of(phases, runbook, phase, now).against_budget() {
+                label.push(' ');
+                label.push_str(&time);
             }
             label
         })
@@ -203,76 +194,6 @@ pub fn phase_tabs(phases: &[Phase], runbook: &RunbookState, now: Timestamp) -> V
 }
 
 pub const TAB_SEPARATOR: &str = " │ ";
-/// Ends a phase tab whose time is over its budget.
-pub const OVERDUE: &str = " over";
-
-/// When a step was ticked; None while it is not.
-fn ticked_at(runbook: &RunbookState, step: &str) -> Option<Timestamp> {
-    runbook
-        .steps
-        .get(step)
-        .filter(|s| s.checked)
-        .and_then(|s| s.at)
-}
-
-/// Time spent in a phase, to its last tick once every step is done or to now while it is
-/// under way. It starts when the phase opened: the first phase when the go-live started,
-/// a phase with `requires` when the last of them was met, any other at its first tick.
-/// None before it opened.
-pub fn phase_elapsed(
-    phases: &[Phase],
-    runbook: &RunbookState,
-    phase: &Phase,
-    now: Timestamp,
-) -> Option<SignedDuration> {
-    let ticks: Vec<_> = phase
-        .steps
-        .iter()
-        .filter_map(|s| ticked_at(runbook, &s.id()))
-        .collect();
-    let first_phase = phases
-        .first()
-        .is_some_and(|p| p.phase.value == phase.phase.value);
-    let opened = if first_phase {
-        runbook.started_at
-    } else if !phase.requires.is_empty() {
-        requirements_met_at(phases, runbook, phase)
-    } else {
-        None
-    };
-    let start = opened.into_iter().chain(ticks.iter().copied()).min()?;
-    let end = if ticks.len() == phase.steps.len() && !ticks.is_empty() {
-        ticks.iter().copied().max().unwrap_or(now)
-    } else {
-        now
-    };
-    Some(end.duration_since(start))
-}
-
-/// When the last of a phase's `requires` (whole phases or single steps) was ticked; None
-/// while any is open.
-fn requirements_met_at(
-    phases: &[Phase],
-    runbook: &RunbookState,
-    phase: &Phase,
-) -> Option<Timestamp> {
-    let tick_of = |id: &str| ticked_at(runbook, id);
-    let mut met = None;
-    for r in &phase.requires {
-        let at = match phases.iter().find(|p| p.phase.value == r.value) {
-            Some(required) => required
-                .steps
-                .iter()
-                .map(|s| tick_of(&s.id()))
-                .collect::<Option<Vec<_>>>()?
-                .into_iter()
-                .max(),
-            None => Some(tick_of(&r.value)?),
-        };
-        met = met.max(at);
-    }
-    met
-}
 
 /// The phase whose tab (of `tabs`, drawn after the "▸ " marker) is at `column`.
 pub fn phase_at(tabs: &[String], column: u16) -> Option<usize> {

@@ -1,5 +1,6 @@
 //! Shared set-up for integration tests: the simulated cluster on loopback, loaded with
-//! the Gravl demo manifests, and a live view fed by the real kube watchers.
+//! the Gravl demo manifests, those manifests as objects for tests without the simulator,
+//! and a live view fed by the real kube watchers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 #![allow(dead_code)]
 
@@ -18,6 +19,28 @@ pub fn root() -> PathBuf {
 
 pub fn gravl() -> LoadedPlan {
     plan::load_with_env("gravl", |_| None).expect("the built-in gravl plan is valid")
+}
+
+const GRAVL_CLUSTER: &str = include_str!("../../assets/demo/gravl/cluster.yaml");
+const GRAVL_POLICIES: &str = include_str!("../../assets/demo/gravl/network-policies.yaml");
+
+/// The Gravl demo cluster and its NetworkPolicies as API objects, for feeding a view or
+/// the cockpit without the simulator.
+pub fn gravl_objects() -> Vec<serde_json::Value> {
+    let mut all = serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_CLUSTER)
+        .expect("the demo cluster parses");
+    all.extend(
+        serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_POLICIES)
+            .expect("the demo policies parse"),
+    );
+    all.retain(|o| !o.is_null());
+    // The simulator stamps creation times when it serves objects; the fixture must too.
+    for o in &mut all {
+        if o["metadata"].get("creationTimestamp").is_none() {
+            o["metadata"]["creationTimestamp"] = serde_json::json!("2026-11-15T03:00:00Z");
+        }
+    }
+    all
 }
 
 pub fn install_crypto() {

@@ -162,6 +162,13 @@ pub(crate) async fn arrival_rate(
     let n = shared.free.len();
     let w = ctx.worker;
     let mut handles = Vec::new();
+    let vus = ScenarioVus {
+        ctx: ctx.clone(),
+        s,
+        pool: pool.clone(),
+        shared: shared.clone(),
+        drop_after: *drop_after,
+    };
     let spawn_vu = |handles: &mut Vec<JoinHandle<()>>, first: Option<Job>| {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = {
@@ -174,14 +181,10 @@ pub(crate) async fn arrival_rate(
             shared.free[w].0.fetch_add(1, Ordering::Release);
         }
         handles.push(tokio::task::spawn_local(open_vu(
-            ctx.clone(),
-            s,
+            vus.clone(),
             id,
             rx,
             first,
-            pool.clone(),
-            shared.clone(),
-            *drop_after,
         )));
     };
     for _ in 0..share(*pre, w, n) {
@@ -267,17 +270,33 @@ async fn take_transfers(
     pool.borrow_mut().senders.clear();
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn open_vu(
+/// What every VU of one arrival-rate scenario on this worker shares: the worker, the
+/// scenario's index, this worker's pool, the pool all workers share, and how long queued
+/// work may wait (`dropAfter`).
+#[derive(Clone)]
+struct ScenarioVus {
     ctx: Rc<WorkerCtx>,
     s: usize,
-    id: usize,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    first: Option<Job>,
     pool: Rc<RefCell<Pool>>,
     shared: Arc<SharedPool>,
     drop_after: Duration,
+}
+
+/// One VU of the scenario: `id` is its place in the pool, its iterations arrive on `rx`,
+/// and it starts with `first` when it was created for a waiting iteration.
+async fn open_vu(
+    vus: ScenarioVus,
+    id: usize,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    first: Option<Job>,
 ) {
+    let ScenarioVus {
+        ctx,
+        s,
+        pool,
+        shared,
+        drop_after,
+    } = vus;
     let Some(sc) = ctx.plan.scenarios.get(s) else {
         return;
     };

@@ -464,6 +464,7 @@ impl Aggregator {
             .active_vus
             .load(std::sync::atomic::Ordering::Relaxed);
         let vus_max = self.ctl.vus_max.load(std::sync::atomic::Ordering::Relaxed);
+        let run = RunFigures { secs, vus, vus_max };
         let thresholds = self
             .plan
             .thresholds
@@ -473,20 +474,18 @@ impl Aggregator {
                     Some(i) => self.cumulative.subs.get(i).unwrap_or(cum),
                     None => cum,
                 };
-                let value = metric_value(
-                    t.selector.metric,
-                    t.spec.expr.aggregation,
+                let measured = Measured {
                     stats,
-                    &self.cumulative,
-                    t.selector
+                    recorder: &self.cumulative,
+                    scenario: t
+                        .selector
                         .filter
                         .scenario
                         .as_deref()
                         .and_then(|s| self.plan.scenarios.iter().position(|p| p.name == s)),
-                    secs,
-                    vus,
-                    vus_max,
-                );
+                };
+                let value =
+                    metric_value(t.selector.metric, t.spec.expr.aggregation, &measured, run);
                 let state = match value {
                     None => ThresholdState::NoData,
                     Some(v) if t.spec.expr.operator.holds(v, t.spec.expr.value) => {
@@ -550,17 +549,36 @@ impl Aggregator {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn metric_value(
-    metric: Metric,
-    agg: Aggregation,
-    stats: &Stats,
-    rec: &Recorder,
+/// What one threshold is judged on: the statistics its selector picks (the run's, or its
+/// sub-metric's), the recorder for the counters kept per scenario, and the scenario it
+/// names, if any.
+struct Measured<'a> {
+    stats: &'a Stats,
+    recorder: &'a Recorder,
     scenario: Option<usize>,
+}
+
+/// The run-wide figures of one snapshot that every threshold may read.
+#[derive(Clone, Copy)]
+struct RunFigures {
+    /// Seconds since the start, for rates (never zero).
     secs: f64,
     vus: u64,
     vus_max: u64,
+}
+
+fn metric_value(
+    metric: Metric,
+    agg: Aggregation,
+    measured: &Measured,
+    run: RunFigures,
 ) -> Option<f64> {
+    let Measured {
+        stats,
+        recorder: rec,
+        scenario,
+    } = *measured;
+    let RunFigures { secs, vus, vus_max } = run;
     let trend = |h: &hdrhistogram::Histogram<u64>| -> Option<f64> {
         if h.is_empty() {
             return None;

@@ -2,6 +2,7 @@
 //! status of the gate a step is verified by.
 
 use super::{fit, pad, pane_block, pane_title, shown_style};
+use crate::runbook::timing::OVERDUE;
 use crate::tui::app::{App, Pane, Shown};
 use crate::tui::format;
 use crate::tui::keys::Action;
@@ -234,7 +235,7 @@ fn tabs<'a>(app: &App, theme: &Theme, width: usize) -> Line<'a> {
             }
             let style = if i == app.phase_selected {
                 selected_style
-            } else if label.ends_with(rows::OVERDUE) {
+            } else if label.ends_with(OVERDUE) {
                 theme.bold(Role::Warn)
             } else {
                 theme.fg(Role::Muted)
