@@ -92,3 +92,94 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
     }
     demo.shutdown().await;
 }
+
+/// The demo's deploy, ten times faster: backend 1.9.0 crash-loops and the rollout fails
+/// within seconds with the pod, its reason and the way back; 1.9.1 then rolls out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_deploy_fails_fast_offers_the_undo_and_then_completes() {
+    install_crypto();
+    let demo = golive::demo::start_at_speed("gravl", 10)
+        .await
+        .expect("the demo starts");
+    let gate = |view: &golive::cluster::ClusterView, id: &str| {
+        let g = demo
+            .plan
+            .plan
+            .gates
+            .iter()
+            .find(|g| g.id.value == id)
+            .expect("gate");
+        golive::gates::evaluate_gate(
+            g,
+            view,
+            &golive::gates::Context {
+                now: jiff::Timestamp::now(),
+                ..Default::default()
+            },
+        )
+    };
+    let mut live = LiveView::start(&demo.plan, &demo.kubeconfig).await;
+    live.wait_until("every watch to list", Duration::from_secs(10), |v| {
+        v.keys().all(|(_, s)| s.synced)
+    })
+    .await;
+    let before = gate(&live.view, "rollout");
+    assert_eq!(before.status, Status::Pass, "{}", before.summary);
+    assert!(
+        before.summary.contains("backend rev 3"),
+        "{}",
+        before.summary
+    );
+
+    live.wait_until("the new pod's crash loop", Duration::from_secs(15), |v| {
+        gate(v, "rollout").status == Status::Fail
+    })
+    .await;
+    let failed = gate(&live.view, "rollout");
+    assert!(
+        failed.summary.contains(
+            "backend: new pod backend-5b7f9d4c8-k2m7x container backend CrashLoopBackOff"
+        ),
+        "{}",
+        failed.summary
+    );
+    let check = &failed.checks[0];
+    assert_eq!(
+        check.fix.as_deref(),
+        Some(
+            "the way back: kubectl rollout undo deployment/backend -n gravl-staging --to-revision=3"
+        )
+    );
+    let evidence: Vec<String> = check
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.object, e.detail))
+        .collect();
+    assert!(
+        evidence.iter().any(|e| e == "Deployment gravl-staging/backend: image backend: ghcr.io/gravl/backend:1.8.0 → ghcr.io/gravl/backend:1.9.0"),
+        "{evidence:#?}"
+    );
+    assert!(
+        evidence.iter().any(|e| e
+            .starts_with("Deployment gravl-staging/backend: failed: rev 3 → 4, 1/2 updated")
+            || e.starts_with(
+                "Deployment gravl-staging/backend: progressing: rev 3 → 4, 1/2 updated"
+            )),
+        "{evidence:#?}"
+    );
+    live.wait_until("the BackOff warning event", Duration::from_secs(5), |v| {
+        gate(v, "warning-events").status == Status::Fail
+    })
+    .await;
+    let events = gate(&live.view, "warning-events");
+    assert!(events.summary.contains("BackOff"), "{}", events.summary);
+
+    live.wait_until("revision 5 rolled out", Duration::from_secs(15), |v| {
+        gate(v, "rollout").status == Status::Pass
+    })
+    .await;
+    let done = gate(&live.view, "rollout");
+    assert!(done.summary.contains("backend rev 5"), "{}", done.summary);
+    assert_eq!(demo.sim.scenario_errors(), Vec::<String>::new());
+    demo.shutdown().await;
+}

@@ -95,7 +95,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         now: Timestamp::now(),
         load: state.load.clone(),
         probes,
-        moments: Default::default(),
+        moments: crate::runbook::timing::moments(&loaded.plan.runbook, &state),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

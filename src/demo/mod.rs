@@ -77,6 +77,11 @@ impl Demo {
 
 /// Starts the simulated cluster, the demo service and the plan `name` pointed at both.
 pub async fn start(name: &str) -> Result<Demo, DemoError> {
+    start_at_speed(name, 1).await
+}
+
+/// [`start`], with the story's timeline played `speed` times faster.
+pub async fn start_at_speed(name: &str, speed: u32) -> Result<Demo, DemoError> {
     let (manifests, scenario) = match name {
         "gravl" => (GRAVL, Some(GRAVL_SCENARIO)),
         "volundr" => (VOLUNDR, None),
@@ -95,12 +100,14 @@ pub async fn start(name: &str) -> Result<Demo, DemoError> {
             .chain(manifests)
             .map(|(name, text)| NamedText::new(*name, *text))
             .collect(),
-        scenario_text: scenario
-            .map(|text| NamedText::new("assets/demo/scenarios/gravl.yaml", text)),
         kubeconfig_out: Some(kubeconfig.clone()),
         ..Default::default()
     })
     .await?;
+    if let Some(text) = scenario {
+        let story = golive_sim::Scenario::from_text("assets/demo/scenarios/gravl.yaml", text)?;
+        sim.play(story.faster(speed))?;
+    }
     let url = service.url();
     let plan = plan::load_with_env(name, |var| match var {
         "GRAVL_API_URL" | "VOLUNDR_URL" => Some(url.clone()),

@@ -96,6 +96,24 @@ pub fn phase_elapsed(
         .iter()
         .filter_map(|s| ticked_at(runbook, &s.id()))
         .collect();
+    let start = phase_opened(phases, runbook, phase)?;
+    let end = if ticks.len() == phase.steps.len() && !ticks.is_empty() {
+        ticks.iter().copied().max().unwrap_or(now)
+    } else {
+        now
+    };
+    Some(end.duration_since(start))
+}
+
+/// When a phase opened: the first phase when the go-live started, a phase with
+/// `requires` when the last of them was met, any other at its first tick (whichever of
+/// these came first). None before it opened.
+pub fn phase_opened(phases: &[Phase], runbook: &RunbookState, phase: &Phase) -> Option<Timestamp> {
+    let first_tick = phase
+        .steps
+        .iter()
+        .filter_map(|s| ticked_at(runbook, &s.id()))
+        .min();
     let first_phase = phases
         .first()
         .is_some_and(|p| p.phase.value == phase.phase.value);
@@ -106,13 +124,19 @@ pub fn phase_elapsed(
     } else {
         None
     };
-    let start = opened.into_iter().chain(ticks.iter().copied()).min()?;
-    let end = if ticks.len() == phase.steps.len() && !ticks.is_empty() {
-        ticks.iter().copied().max().unwrap_or(now)
-    } else {
-        now
-    };
-    Some(end.duration_since(start))
+    opened.into_iter().chain(first_tick).min()
+}
+
+/// The go-live's moments that checks count from (`warning_events`' `since`): its start
+/// and each phase's opening.
+pub fn moments(phases: &[Phase], runbook: &RunbookState) -> crate::gates::Moments {
+    crate::gates::Moments {
+        started: runbook.started_at,
+        phases: phases
+            .iter()
+            .map(|p| (p.phase.value.clone(), phase_opened(phases, runbook, p)))
+            .collect(),
+    }
 }
 
 /// When the last of a phase's `requires` (whole phases or single steps) was ticked; None

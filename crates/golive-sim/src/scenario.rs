@@ -184,6 +184,16 @@ impl Scenario {
         Self::from_text(&path.display().to_string(), &text)
     }
 
+    /// The same timeline played `factor` times faster (a demo in a hurry, a test of a
+    /// story that takes minutes).
+    pub fn faster(mut self, factor: u32) -> Self {
+        let factor = factor.max(1);
+        for step in &mut self.steps {
+            step.at /= factor;
+        }
+        self
+    }
+
     /// Number of steps in the timeline.
     pub fn len(&self) -> usize {
         self.steps.len()

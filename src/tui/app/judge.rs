@@ -85,7 +85,7 @@ impl App {
             now: self.now,
             load: self.load_evidence(),
             probes: self.probes.clone(),
-            moments: Default::default(),
+            moments: crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook),
         };
         let rows: Vec<GateRow> = self
             .plan
