@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Built-in demo plan (gravl, volundr).
     #[arg(long, default_value = "gravl")]
     pub plan: String,
+    /// Play the demo's story this many times faster (the deploy comes at 40 s at 1×).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub speed: u32,
     #[command(flatten)]
     pub cockpit: CockpitArgs,
 }
@@ -46,7 +49,9 @@ fn cockpit_exit(result: color_eyre::Result<ExitCode>) -> ExitCode {
 
 pub async fn demo(args: DemoArgs) -> ExitCode {
     let c = args.cockpit;
-    cockpit_exit(crate::tui::run_demo(&args.plan, c.theme, c.state_dir, c.operator).await)
+    cockpit_exit(
+        crate::tui::run_demo(&args.plan, args.speed, c.theme, c.state_dir, c.operator).await,
+    )
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {

@@ -167,10 +167,24 @@ impl Rollout {
         }
     }
 
+    /// `rev 3 → 4` whatever the state: what the journal keys a rollout by.
+    pub fn revision_change(&self) -> String {
+        match (&self.previous, self.revision.number) {
+            (
+                Some(Revision {
+                    number: Some(a), ..
+                }),
+                Some(b),
+            ) => format!("rev {a} → {b}"),
+            (Some(p), _) => format!("{} → {}", p.label(), self.revision.label()),
+            (None, _) => self.revision.label(),
+        }
+    }
+
     /// How long it has been rolling out (or took, as far as golive can see).
     pub fn age(&self, now: Timestamp) -> Option<String> {
         self.started
-            .map(|s| format_age(now.as_second() - s.as_second()))
+            .map(|s| age_words(now.as_second() - s.as_second()))
     }
 
     /// The gate's status for this workload.
@@ -199,6 +213,16 @@ impl Rollout {
             self.available,
             self.revisions()
         )
+    }
+}
+
+/// `1m12s`, `4m`, `2h`: a rollout's duration.
+pub fn age_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s >= 60 && s < 600 && s % 60 != 0 {
+        format!("{}m{}s", s / 60, s % 60)
+    } else {
+        format_age(s)
     }
 }
 
@@ -807,7 +831,7 @@ fn evidence_for(r: &Rollout, now: Timestamp) -> Vec<Evidence> {
 }
 
 /// Why this workload is not complete, in one phrase.
-fn trouble(r: &Rollout, now: Timestamp) -> String {
+pub fn trouble(r: &Rollout, now: Timestamp) -> String {
     if let Some(p) = r.problems.iter().find(|p| p.hard).or(r.problems.first()) {
         return format!("{}: new pod {} {}", r.name, p.pod, p.text());
     }

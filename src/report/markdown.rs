@@ -221,6 +221,24 @@ pub fn render(input: &ReportInput) -> String {
         }
         let _ = writeln!(out);
     }
+    if !input.state.rollouts.is_empty() {
+        let _ = writeln!(out, "### Rollouts\n");
+        for r in &input.state.rollouts {
+            let _ = writeln!(
+                out,
+                "- {} {} {}: **{}**, {}",
+                r.at,
+                md(&r.workload),
+                md(&r.revision),
+                md(&r.event),
+                md(&r.detail)
+            );
+            for image in &r.images {
+                let _ = writeln!(out, "  - image {}", md(image));
+            }
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(
         out,
         "## Sign-off\n\n| Role | Name | Decision | Time | Verdict then | Gates then | Comment |\n|---|---|---|---|---|---|---|"

@@ -121,7 +121,7 @@ pub fn json(input: &ReportInput) -> serde_json::Value {
             "result": input.state.load,
             "stats": input.state.load_stats,
         },
-        "runbook": {"phases": phases},
+        "runbook": {"phases": phases, "rollouts": input.state.rollouts},
         "signoffs": input.state.signoffs,
         "overrides": input.state.overrides,
         "journal": {

@@ -74,6 +74,21 @@ pub enum Action {
     LoadStarted {
         target: String,
     },
+    /// A workload's rollout as golive saw it: `started` when a new revision appeared,
+    /// `failed` when it broke, `complete` when it finished; with the revision, the images
+    /// that changed and, once it ended, how long it took.
+    Rollout {
+        /// `Deployment gravl-staging/backend`.
+        workload: String,
+        event: String,
+        /// `rev 3 → 4`.
+        revision: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<String>,
+        detail: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_s: Option<i64>,
+    },
     LoadFinished {
         requests: u64,
         thresholds_ok: bool,

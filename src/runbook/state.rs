@@ -55,6 +55,25 @@ pub struct OverrideRecord {
     pub failing: Vec<String>,
 }
 
+/// One journaled rollout event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutRecord {
+    pub at: Timestamp,
+    pub workload: String,
+    pub event: String,
+    pub revision: String,
+    pub images: Vec<String>,
+    pub detail: String,
+    pub duration_s: Option<i64>,
+}
+
+impl RolloutRecord {
+    /// Whether this records `event` for `workload` at `revision`.
+    pub fn is(&self, workload: &str, revision: &str, event: &str) -> bool {
+        self.workload == workload && self.revision == revision && self.event == event
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunbookState {
     pub steps: BTreeMap<String, StepState>,
@@ -64,6 +83,8 @@ pub struct RunbookState {
     pub load_started: Option<Timestamp>,
     pub load_stats: Option<super::journal::LoadStats>,
     pub started_at: Option<Timestamp>,
+    /// Rollouts golive journaled (`started`, `failed`, `complete`), in order.
+    pub rollouts: Vec<RolloutRecord>,
     /// What the journal's chain check found wrong (`journal line N: …`). Not part of the
     /// replay: the reader of the journal sets it. A record that fails its check is no
     /// ground for a GO, and no override covers it.
@@ -186,6 +207,22 @@ impl RunbookState {
                 reason: reason.clone(),
                 verdict: verdict.clone(),
                 failing: failing.clone(),
+            }),
+            Action::Rollout {
+                workload,
+                event,
+                revision,
+                images,
+                detail,
+                duration_s,
+            } => self.rollouts.push(RolloutRecord {
+                at: e.at,
+                workload: workload.clone(),
+                event: event.clone(),
+                revision: revision.clone(),
+                images: images.clone(),
+                detail: detail.clone(),
+                duration_s: *duration_s,
             }),
             Action::LoadStarted { .. } => {
                 self.load_started = Some(e.at);

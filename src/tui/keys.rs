@@ -23,6 +23,8 @@ pub enum Action {
     SignOff,
     Override,
     Load,
+    Deploy,
+    Undo,
     Filter,
     Report,
     Help,
@@ -81,6 +83,8 @@ bindings! {
     SignOff,    "sign_off",   ["s"],               "sign",    Everywhere, "sign off for a role: approve or reject";
     Override,   "override",   ["o"],               "",        Everywhere, "override the verdict, with a reason";
     Load,       "load",       ["l"],               "load",    Everywhere, "start or stop the load test";
+    Deploy,     "deploy",     ["d"],               "deploy",  Everywhere, "show the rollouts in place of the load test, or back";
+    Undo,       "undo",       ["u"],               "",        Everywhere, "roll the failing workload back: kubectl rollout undo (asks first)";
     Filter,     "filter",     ["/"],               "filter",  Everywhere, "filter gates and steps by text";
     Report,     "report",     ["r"],               "report",  Everywhere, "write the go-live report next to the journal";
     Quit,       "quit",       ["q"],               "quit",    Everywhere, "quit (asks first while a load test runs)";

@@ -58,11 +58,12 @@ pub struct Options {
 /// shut down when the cockpit ends.
 pub async fn run_demo(
     plan_name: &str,
+    speed: u32,
     theme: Option<String>,
     state_dir: Option<PathBuf>,
     operator: Option<String>,
 ) -> color_eyre::Result<ExitCode> {
-    let demo = crate::demo::start(plan_name)
+    let demo = crate::demo::start_at_speed(plan_name, speed)
         .await
         .map_err(|e| eyre!("golive demo: {e}"))?;
     let options = Options {

@@ -217,6 +217,11 @@ impl App {
                 Vec::new()
             }
             Action::RunCommand => self.confirm_command(),
+            Action::Deploy => {
+                self.deploy_view = !self.deploy_view;
+                Vec::new()
+            }
+            Action::Undo => self.confirm_undo(),
             Action::CopyCommand => {
                 match self.runbook_step_in_focus().map(|s| s.0.command.clone()) {
                     Some(Some(command)) => {

@@ -75,7 +75,91 @@ impl App {
         self.needs_evaluation = false;
         self.evaluated_at = Some(now);
         self.judge();
-        self.auto_verify()
+        let mut effects = self.auto_verify();
+        effects.extend(self.record_rollouts());
+        effects
+    }
+
+    /// Asks the journal to record each rollout's start, failure and completion once, from
+    /// fresh evidence only: a revision seen rolling out is `started`, a broken one
+    /// `failed`, and a started one that finished `complete`, with how long it took.
+    fn record_rollouts(&mut self) -> Vec<Effect> {
+        use crate::gates::rollout::{self, RolloutState};
+        let mut effects = Vec::new();
+        for r in self.rollouts() {
+            let workload = format!("{} {}/{}", r.kind, r.namespace, r.name);
+            let revision = r.revision_change();
+            let journaled = |event: &str| {
+                self.runbook
+                    .rollouts
+                    .iter()
+                    .any(|x| x.workload == workload && x.revision == revision && x.event == event)
+            };
+            let images: Vec<String> = r
+                .images
+                .iter()
+                .map(|(c, old, new)| format!("{c}: {old} → {new}"))
+                .collect();
+            let status = r.status();
+            let mut wanted = Vec::new();
+            if r.state != RolloutState::Complete && !journaled("started") {
+                let since = r
+                    .started
+                    .map(|s| format!(", since {s}"))
+                    .unwrap_or_default();
+                let said = match &r.kubectl {
+                    rollout::KubectlSays::Done(t)
+                    | rollout::KubectlSays::Waiting(t)
+                    | rollout::KubectlSays::Error(t) => t.trim_end_matches('.').to_string(),
+                };
+                wanted.push(("started", format!("{said}{since}"), None));
+            }
+            if status == Status::Fail && !journaled("failed") {
+                let mut detail = rollout::trouble(&r, self.now);
+                if let Some(undo) = r.undo_command() {
+                    detail.push_str(&format!("; the way back: {undo}"));
+                }
+                wanted.push(("failed", detail, None));
+            }
+            if r.state == RolloutState::Complete
+                && status != Status::Fail
+                && journaled("started")
+                && !journaled("complete")
+            {
+                let began = r.started.or_else(|| {
+                    self.runbook
+                        .rollouts
+                        .iter()
+                        .find(|x| x.workload == workload && x.revision == revision)
+                        .map(|x| x.at)
+                });
+                let took = began.map(|b| self.now.as_second() - b.as_second());
+                let detail = format!(
+                    "{}/{} updated and available{}",
+                    r.updated,
+                    r.desired,
+                    took.map(|t| format!(", took {}", crate::gates::rollout::age_words(t)))
+                        .unwrap_or_default()
+                );
+                wanted.push(("complete", detail, took));
+            }
+            for (event, detail, duration_s) in wanted {
+                if self
+                    .rollouts_asked
+                    .insert(format!("{workload}|{revision}|{event}"))
+                {
+                    effects.push(Effect::Record(Record::Rollout {
+                        workload: workload.clone(),
+                        event: event.to_string(),
+                        revision: revision.clone(),
+                        images: images.clone(),
+                        detail,
+                        duration_s,
+                    }));
+                }
+            }
+        }
+        effects
     }
 
     /// Judges every gate at `self.now`, refreshes the decision and, until the operator

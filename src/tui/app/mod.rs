@@ -62,6 +62,8 @@ pub struct App {
     /// Steps whose `step_verified` was asked of the journal this session: asked once, not
     /// per evaluation, and not again after the journal refused it.
     pub verifying: BTreeSet<String>,
+    /// Rollout events (`workload|revision|event`) asked of the journal this session.
+    pub rollouts_asked: BTreeSet<String>,
 
     // What golive judged from it (`judge.rs`).
     pub gates: Vec<GateRow>,
@@ -87,6 +89,8 @@ pub struct App {
     pub filter: String,
     pub filter_editing: bool,
     pub overlay: Overlay,
+    /// The top-right pane shows the rollouts (`d`) instead of the load test.
+    pub deploy_view: bool,
     pub status: Option<StatusLine>,
     /// Start-up problems (config, theme, journal): the status line shows the latest for a
     /// while, the `?` help lists them all for as long as golive runs.
@@ -127,6 +131,7 @@ impl App {
             runbook,
             saving: None,
             verifying: Default::default(),
+            rollouts_asked: Default::default(),
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             decision: Decision {
@@ -148,6 +153,7 @@ impl App {
             filter: String::new(),
             filter_editing: false,
             overlay: Overlay::None,
+            deploy_view: false,
             status: None,
             warnings: Vec::new(),
             quit: false,

@@ -288,6 +288,64 @@ impl App {
         Vec::new()
     }
 
+    /// The rollouts of the plan's `rollout` checks whose evidence is fresh, for the deploy
+    /// view and the way back.
+    pub fn rollouts(&self) -> Vec<crate::gates::rollout::Rollout> {
+        let mut out = Vec::new();
+        for check in self.plan.plan.gates.iter().flat_map(|g| &g.checks) {
+            let crate::plan::Check::Rollout(c) = check else {
+                continue;
+            };
+            let fresh = crate::gates::watches(check).iter().all(|w| {
+                matches!(
+                    self.view.freshness(&w.resource, w.namespace.as_deref()),
+                    crate::cluster::Freshness::Fresh
+                )
+            });
+            if fresh {
+                out.extend(crate::gates::rollout::rollouts(c, &self.view).0);
+            }
+        }
+        out
+    }
+
+    /// The way back for the first failing rollout: `kubectl rollout undo`, asked first,
+    /// then run, journaled and shown like a step's command.
+    pub(super) fn confirm_undo(&mut self) -> Vec<Effect> {
+        let failing = self
+            .rollouts()
+            .into_iter()
+            .filter(|r| r.status() == crate::gates::Status::Fail)
+            .find_map(|r| Some((r.undo_command()?, r)));
+        let Some((command, r)) = failing else {
+            self.set_status(
+                "no failing rollout with an earlier revision to go back to",
+                Severity::Info,
+            );
+            return Vec::new();
+        };
+        if let Some(running) = &self.command {
+            self.set_status(
+                format!("a command is still running: {}", running.command),
+                Severity::Info,
+            );
+            return Vec::new();
+        }
+        // The cockpit's cluster, not whatever context kubectl would pick by itself.
+        let context = self.context();
+        let command = if context.is_empty() {
+            command
+        } else {
+            format!("{command} --context {}", shell_word(&context))
+        };
+        self.overlay = Overlay::ConfirmCommand {
+            step: format!("undo {}/{}/{}", r.kind.kubectl(), r.namespace, r.name),
+            command,
+            timeout: DEFAULT_COMMAND_TIMEOUT,
+        };
+        Vec::new()
+    }
+
     /// What the step still requires (its own `requires` and its phase's), not yet done.
     pub fn waits_for(&self, step: &crate::plan::Step) -> Vec<String> {
         let id = step.id();
@@ -305,5 +363,18 @@ impl App {
                 )
             })
             .unwrap_or_default()
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/@+-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }

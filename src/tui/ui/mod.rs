@@ -1,5 +1,6 @@
 //! Drawing: a pure function of `&App` and the theme. One pane, one file.
 
+mod deploy;
 mod detail;
 mod footer;
 mod gates;
@@ -26,7 +27,11 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     header::render(frame, app, theme, areas.header);
     gates::render(frame, app, theme, areas.gates);
-    load::render(frame, app, theme, areas.load);
+    if app.deploy_view {
+        deploy::render(frame, app, theme, areas.load);
+    } else {
+        load::render(frame, app, theme, areas.load);
+    }
     runbook::render(frame, app, theme, areas.runbook);
     detail::render(frame, app, theme, areas.detail);
     footer::render(frame, app, theme, areas.footer);
