@@ -1,7 +1,8 @@
 //! The real binary in a pseudo-terminal: `golive demo` draws its panes, ticks a step to
 //! disk, opens help, starts and stops the load test, quits through the confirmation and
 //! leaves the alternate screen; ticks, a note and a sign-off survive SIGKILL; a step's
-//! command runs only after confirmation and lands in the journal.
+//! command runs only after confirmation and lands in the journal; the demo's deploy fails
+//! fast on its crash-looping pod, offers the way back and journals its completion.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools stop at the first surprise
 
 use expectrl::Expect;
@@ -82,9 +83,19 @@ impl Cockpit {
 }
 
 fn spawn(home: &std::path::Path, state: &std::path::Path, panic: bool) -> Cockpit {
+    spawn_demo(home, state, panic, &[])
+}
+
+fn spawn_demo(
+    home: &std::path::Path,
+    state: &std::path::Path,
+    panic: bool,
+    extra: &[&str],
+) -> Cockpit {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_golive"));
     cmd.args(["demo", "--state-dir"])
         .arg(state)
+        .args(extra)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
@@ -394,4 +405,95 @@ fn a_step_command_runs_after_confirmation_and_its_exit_code_is_journaled() {
     );
     journal_verifies(state.path());
     c.send("q");
+}
+
+#[test]
+fn the_demo_deploy_fails_fast_offers_the_undo_and_journals_its_completion() {
+    let home = tempfile::tempdir().expect("home");
+    let state = tempfile::tempdir().expect("state dir");
+    // Ten times faster: the deploy at 4 s, the crash loop at 4.6 s, revision 5 done at 10.5 s.
+    let mut c = spawn_demo(home.path(), state.path(), false, &["--speed", "10"]);
+    c.wait_for("panes", Duration::from_secs(10), |s| s.contains("Runbook"));
+    c.send("d");
+    c.wait_for("the deploy view", Duration::from_secs(5), |s| {
+        s.contains("Deploy") && s.contains("deployment/backend")
+    });
+    let failing = Instant::now();
+    c.wait_for(
+        "the crash loop failing the rollout",
+        Duration::from_secs(15),
+        |s| {
+            s.contains("✗ failing")
+                && s.contains("✗ pod backend-5b7f9d4c8-k2m7x container backend CrashLoopBackOff")
+                && s.contains("↶ u: kubectl rollout undo deployment/backend -n gravl-staging --to-")
+        },
+    );
+    eprintln!(
+        "fail-fast shown {:?} after the deploy view opened",
+        failing.elapsed()
+    );
+    c.send("u");
+    c.wait_for("the undo asked first", Duration::from_secs(5), |s| {
+        s.contains("Run this command now?")
+            && s.contains(
+                "$ kubectl rollout undo deployment/backend -n gravl-staging --to-revision=3",
+            )
+    });
+    c.send("n");
+    c.wait_for("the undo not run", Duration::from_secs(5), |s| {
+        s.contains("command not run")
+    });
+    c.wait_for("revision 5 rolled out", Duration::from_secs(15), |s| {
+        s.contains("✓ rolled out") && s.contains("deployment/backend rev 4 → 5")
+    });
+    c.send("q");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while c.session.is_alive().unwrap_or(false) {
+        c.pump();
+        assert!(
+            Instant::now() < deadline,
+            "golive did not exit; screen:\n{}",
+            c.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let journal = journal(state.path());
+    let rollouts: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a journal line is JSON"))
+        .filter(|e| e["action"]["type"] == "rollout")
+        .map(|e| e["action"].clone())
+        .collect();
+    let events: Vec<(String, String)> = rollouts
+        .iter()
+        .map(|a| {
+            (
+                a["revision"].as_str().unwrap().to_string(),
+                a["event"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("rev 3 → 4".to_string(), "started".to_string()),
+            ("rev 3 → 4".to_string(), "failed".to_string()),
+            ("rev 4 → 5".to_string(), "started".to_string()),
+            ("rev 4 → 5".to_string(), "complete".to_string()),
+        ],
+        "{rollouts:#?}"
+    );
+    assert_eq!(
+        rollouts[0]["images"][0],
+        "backend: ghcr.io/gravl/backend:1.8.0 → ghcr.io/gravl/backend:1.9.0"
+    );
+    assert!(
+        rollouts[3]["duration_s"].as_i64().is_some(),
+        "{rollouts:#?}"
+    );
+    assert!(
+        !journal.contains("command_started"),
+        "nothing runs without y"
+    );
+    journal_verifies(state.path());
 }

@@ -33,6 +33,8 @@ fn gravl_plan_declares_the_gates_of_the_field_report() {
             "sealed-secrets",
             "network-policies",
             "staging-pods",
+            "rollout",
+            "warning-events",
             "load-test"
         ]
     );
