@@ -219,7 +219,7 @@ impl Rollout {
 /// `1m12s`, `4m`, `2h`: a rollout's duration.
 pub fn age_words(seconds: i64) -> String {
     let s = seconds.max(0);
-    if s >= 60 && s < 600 && s % 60 != 0 {
+    if (60..600).contains(&s) && s % 60 != 0 {
         format!("{}m{}s", s / 60, s % 60)
     } else {
         format_age(s)

@@ -336,7 +336,7 @@ impl App {
         let command = if context.is_empty() {
             command
         } else {
-            format!("{command} --context {}", shell_word(&context))
+            format!("{command} --context {}", shell_word(context))
         };
         self.overlay = Overlay::ConfirmCommand {
             step: format!("undo {}/{}/{}", r.kind.kubectl(), r.namespace, r.name),
