@@ -798,8 +798,9 @@ async fn every_rollout_state_gets_its_verdict_and_kubectl_agrees() {
     sim.shutdown().await;
 }
 
+const EVENTS_NS: &str = "shop";
+
 fn event(
-    ns: &str,
     name: &str,
     kind: &str,
     object: &str,
@@ -810,10 +811,10 @@ fn event(
 ) -> Value {
     let mut e = json!({
         "apiVersion": "events.k8s.io/v1", "kind": "Event",
-        "metadata": {"name": name, "namespace": ns, "creationTimestamp": last},
+        "metadata": {"name": name, "namespace": EVENTS_NS, "creationTimestamp": last},
         "eventTime": last, "type": "Warning", "reason": reason, "note": note,
         "action": "Killing", "reportingController": "kubelet", "reportingInstance": "node-1",
-        "regarding": {"apiVersion": "v1", "kind": kind, "namespace": ns, "name": object}
+        "regarding": {"apiVersion": "v1", "kind": kind, "namespace": EVENTS_NS, "name": object}
     });
     if let Some(count) = count {
         e["series"] = json!({"count": count, "lastObservedTime": last});
@@ -838,7 +839,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
     for e in [
         // Before the deploy: not counted once the Deploy phase has opened.
         event(
-            ns,
             "e1",
             "Pod",
             "web-old-1",
@@ -849,7 +849,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
         ),
         // After it: one series of 12 and a single event on the same pod and reason.
         event(
-            ns,
             "e2",
             "Pod",
             "web-new-1",
@@ -859,7 +858,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
             Some(12),
         ),
         event(
-            ns,
             "e3",
             "Pod",
             "web-new-1",
@@ -869,7 +867,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
             None,
         ),
         event(
-            ns,
             "e4",
             "Pod",
             "web-new-2",
@@ -880,7 +877,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
         ),
         // Not about the service's workloads, or not a warning, or ignored: never counted.
         event(
-            ns,
             "e5",
             "Node",
             "node-1",
@@ -890,7 +886,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
             None,
         ),
         event(
-            ns,
             "e6",
             "Pod",
             "web-new-3",
@@ -903,7 +898,6 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
         sim.apply(e).unwrap();
     }
     let mut normal = event(
-        ns,
         "e7",
         "Pod",
         "web-new-1",
