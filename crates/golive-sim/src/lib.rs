@@ -29,6 +29,7 @@
 mod catalogue;
 mod counts;
 mod discovery;
+mod jsonpatch;
 mod jsonpath;
 mod manifests;
 mod request;

@@ -99,13 +99,22 @@ pub(crate) fn write(
     }
     match verb {
         "delete" => delete(shared, &target),
+        "patch" if media == "application/json-patch+json" => {
+            match serde_json::from_slice::<Value>(request.body) {
+                Ok(ops) if ops.is_array() => update(shared, &target, |existing| {
+                    crate::jsonpatch::apply(existing, &ops)
+                        .map_err(|e| Box::new(status_error(422, "Invalid", e)))
+                }),
+                _ => bad_request("the JSON patch is not an array of operations"),
+            }
+        }
         "patch" => {
             if media != "application/merge-patch+json" {
                 return status_error(
                     415,
                     "UnsupportedMediaType",
                     format!(
-                        "the simulated API server only accepts application/merge-patch+json patches, not {media}"
+                        "the simulated API server accepts application/merge-patch+json and application/json-patch+json patches, not {media}"
                     ),
                 );
             }
