@@ -1148,3 +1148,99 @@ fn a_journal_that_fails_its_check_heads_the_verdict() {
         app.verdict.1
     );
 }
+
+/// The demo cluster in the middle of the deploy: backend's revision 4 (1.9.0) has one pod,
+/// crash-looping, with a BackOff warning event on it.
+fn mid_deploy_objects() -> Vec<Value> {
+    let mut all = objects();
+    for o in all.iter_mut() {
+        if o["kind"] == "Deployment" && o["metadata"]["name"] == "backend" {
+            o["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("4");
+            o["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!("ghcr.io/gravl/backend:1.9.0");
+            o["status"]["replicas"] = json!(3);
+            o["status"]["updatedReplicas"] = json!(1);
+        }
+    }
+    let labels = json!({"app": "backend", "pod-template-hash": "5b7f9d4c8"});
+    all.push(json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "backend-5b7f9d4c8", "namespace": "gravl-staging", "labels": labels,
+                     "creationTimestamp": "2026-11-25T02:58:48Z",
+                     "annotations": {"deployment.kubernetes.io/revision": "4"},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "backend", "uid": "uid-backend", "controller": true}]},
+        "spec": {"replicas": 1, "template": {"metadata": {"labels": labels},
+                 "spec": {"containers": [{"name": "backend", "image": "ghcr.io/gravl/backend:1.9.0"}]}}},
+        "status": {"replicas": 1}
+    }));
+    all.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "backend-5b7f9d4c8-k2m7x", "namespace": "gravl-staging", "labels": labels,
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "backend-5b7f9d4c8", "uid": "uid-backend-5b7f9d4c8", "controller": true}]},
+        "spec": {"containers": [{"name": "backend", "image": "ghcr.io/gravl/backend:1.9.0"}]},
+        "status": {"phase": "Running", "podIP": "10.244.1.31",
+                   "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+                   "containerStatuses": [{"name": "backend", "ready": false, "restartCount": 2,
+                       "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 20s restarting failed container=backend"}},
+                       "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}
+    }));
+    all.push(json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "backend-5b7f9d4c8-k2m7x.backoff", "namespace": "gravl-staging", "creationTimestamp": "2026-11-25T02:59:50Z"},
+        "type": "Warning", "reason": "BackOff", "note": "Back-off restarting failed container backend",
+        "regarding": {"kind": "Pod", "namespace": "gravl-staging", "name": "backend-5b7f9d4c8-k2m7x"},
+        "deprecatedCount": 3, "deprecatedLastTimestamp": "2026-11-25T02:59:50Z"
+    }));
+    all
+}
+
+#[test]
+fn frame_deploy_view_with_a_crash_looping_rollout_and_its_journal_records() {
+    let mut app = new_app();
+    connect(&mut app, at(1));
+    sync(&mut app, &mid_deploy_objects(), at(2));
+    let effects = app.settle(at(14));
+    let rollouts: Vec<(String, String, String)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record(Action::Rollout {
+                workload,
+                event,
+                revision,
+                ..
+            }) => Some((workload.clone(), revision.clone(), event.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        rollouts,
+        [
+            (
+                "Deployment gravl-staging/backend".into(),
+                "rev 3 → 4".into(),
+                "started".into()
+            ),
+            (
+                "Deployment gravl-staging/backend".into(),
+                "rev 3 → 4".into(),
+                "failed".into()
+            ),
+        ]
+    );
+    // Asked once: the next settle does not ask again while the journal answers.
+    assert!(
+        app.settle(at(30))
+            .iter()
+            .all(|e| !matches!(e, Effect::Record(Action::Rollout { .. })))
+    );
+    app.update(key(KeyCode::Char('d')), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    snap("deploy", &mut app);
+    app.update(key(KeyCode::Char('u')), at(16));
+    assert!(
+        matches!(&app.overlay, golive::tui::app::Overlay::ConfirmCommand { command, .. }
+            if command == "kubectl rollout undo deployment/backend -n gravl-staging --to-revision=3 --context golive-demo"),
+        "{:?}",
+        app.overlay
+    );
+}

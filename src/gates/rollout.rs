@@ -202,6 +202,14 @@ impl Rollout {
         }
     }
 
+    /// The state in a word, `failing` for a rollout still going with a broken new pod.
+    pub fn word(&self) -> &'static str {
+        match (self.status(), self.state) {
+            (Status::Fail, s) if s != RolloutState::Failed => "failing",
+            (_, s) => s.word(),
+        }
+    }
+
     /// One line: `backend 2/4 updated, 1 available, rev 7 → 8, 1m12s`.
     pub fn line(&self, now: Timestamp) -> String {
         let age = self.age(now).map(|a| format!(", {a}")).unwrap_or_default();
@@ -771,7 +779,8 @@ pub fn rollouts(c: &RolloutCheck, view: &ClusterView) -> (Vec<Rollout>, Vec<Stri
     (found, missing)
 }
 
-fn evidence_for(r: &Rollout, now: Timestamp) -> Vec<Evidence> {
+/// The evidence for one workload's rollout, as the gate and the Details pane show it.
+pub fn evidence_for(r: &Rollout, now: Timestamp) -> Vec<Evidence> {
     let object = format!("{} {}/{}", r.kind, r.namespace, r.name);
     let started = match r.started {
         Some(at) => format!(
@@ -784,7 +793,7 @@ fn evidence_for(r: &Rollout, now: Timestamp) -> Vec<Evidence> {
         object.clone(),
         format!(
             "{}: {}, {}/{} updated, {} ready, {} available{started}",
-            r.state.word(),
+            r.word(),
             r.revisions(),
             r.updated,
             r.desired,

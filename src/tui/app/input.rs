@@ -180,6 +180,12 @@ impl App {
                             self.detail_scroll.saturating_sub(1)
                         };
                     }
+                    Pane::Load if self.deploy_view => {
+                        let n = self.rollouts().len();
+                        self.deploy_selected = step_index(self.deploy_selected, n, down);
+                        self.subject = Pane::Load;
+                        self.detail_scroll = 0;
+                    }
                     Pane::Load => {}
                 }
                 Vec::new()

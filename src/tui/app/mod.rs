@@ -91,6 +91,8 @@ pub struct App {
     pub overlay: Overlay,
     /// The top-right pane shows the rollouts (`d`) instead of the load test.
     pub deploy_view: bool,
+    /// The workload selected in the deploy view.
+    pub deploy_selected: usize,
     pub status: Option<StatusLine>,
     /// Start-up problems (config, theme, journal): the status line shows the latest for a
     /// while, the `?` help lists them all for as long as golive runs.
@@ -154,6 +156,7 @@ impl App {
             filter_editing: false,
             overlay: Overlay::None,
             deploy_view: false,
+            deploy_selected: 0,
             status: None,
             warnings: Vec::new(),
             quit: false,

@@ -312,9 +312,15 @@ impl App {
     /// The way back for the first failing rollout: `kubectl rollout undo`, asked first,
     /// then run, journaled and shown like a step's command.
     pub(super) fn confirm_undo(&mut self) -> Vec<Effect> {
-        let failing = self
-            .rollouts()
+        // The selected workload in the deploy view when it is failing, else the first.
+        let rollouts = self.rollouts();
+        let selected = rollouts
+            .get(self.deploy_selected)
+            .filter(|_| self.deploy_view)
+            .cloned();
+        let failing = selected
             .into_iter()
+            .chain(rollouts)
             .filter(|r| r.status() == crate::gates::Status::Fail)
             .find_map(|r| Some((r.undo_command()?, r)));
         let Some((command, r)) = failing else {

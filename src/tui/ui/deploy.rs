@@ -72,7 +72,8 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         lines.push(Line::from(Span::styled(text, theme.fg(Role::Muted))));
     }
     let wide = width >= 60;
-    for r in &rollouts {
+    let selected = app.deploy_selected.min(rollouts.len().saturating_sub(1));
+    for (i, r) in rollouts.iter().enumerate() {
         let status = r.status();
         let name = if wide {
             format!("{}/{}", r.kind.kubectl(), r.name)
@@ -84,10 +85,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         } else {
             r.revision_change().replace("rev ", "").replace(" → ", "→")
         };
-        let word = match (status, r.state) {
-            (Status::Fail, s) if s != RolloutState::Failed => "failing",
-            (_, s) => s.word(),
-        };
+        let word = r.word();
         let age = r.age(app.now).map(|a| format!(" {a}")).unwrap_or_default();
         let head = format!("{} {} {revision} ", status.symbol(), for_terminal(&name));
         let tail = format!(
@@ -105,8 +103,13 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         } else {
             format!(" {}", tail.trim_start())
         };
+        let head_style = if app.focus == Pane::Load && i == selected {
+            theme.fg(role(status)).patch(theme.selected(true))
+        } else {
+            theme.fg(role(status))
+        };
         lines.push(Line::from(vec![
-            Span::styled(fit(&head, width), theme.fg(role(status))),
+            Span::styled(fit(&head, width), head_style),
             Span::styled(bar, theme.fg(Role::Gauge)),
             Span::styled(
                 fit(&tail, width.saturating_sub(head.chars().count())),

@@ -2,6 +2,7 @@
 //! or the load test's full configuration and counters.
 
 use super::{pane_block, pane_title, shown_style};
+use crate::text::for_terminal;
 use crate::tui::app::{App, LoadState, Pane, Shown};
 use crate::tui::format::{self, measured};
 use crate::tui::theme::{Role, Theme};
@@ -16,6 +17,7 @@ const EVIDENCE_LINES: usize = 40;
 pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let (subject, lines) = match app.subject {
         Pane::Runbook => step(app, theme),
+        Pane::Load if app.deploy_view => workload(app, theme),
         Pane::Load => load(app, theme),
         Pane::Gates | Pane::Detail => gate(app, theme),
     };
@@ -394,4 +396,90 @@ fn load<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         }
     }
     ("load test".into(), lines)
+}
+
+/// The workload selected in the deploy view: its rollout's full evidence, the way back,
+/// and the Warning events on it, its ReplicaSets and its pods.
+fn workload<'a>(app: &App, theme: &Theme) -> (String, Vec<Line<'a>>) {
+    let rollouts = app.rollouts();
+    let Some(r) = rollouts.get(app.deploy_selected.min(rollouts.len().saturating_sub(1))) else {
+        return (
+            "deploy".into(),
+            vec![Line::from(Span::styled(
+                "no rollout with fresh evidence",
+                theme.fg(Role::Muted),
+            ))],
+        );
+    };
+    let status = r.status();
+    let role = match status {
+        crate::gates::Status::Pass => Role::Pass,
+        crate::gates::Status::Warn => Role::Warn,
+        crate::gates::Status::Unknown => Role::Unknown,
+        crate::gates::Status::Fail => Role::Fail,
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} {} ", status.symbol(), r.word()),
+            theme.bold(role),
+        ),
+        Span::styled(
+            for_terminal(&format!("{} {}/{}", r.kind, r.namespace, r.name)).into_owned(),
+            theme.bold(Role::Text),
+        ),
+    ])];
+    for e in crate::gates::rollout::evidence_for(r, app.now) {
+        lines.push(Line::from(Span::styled(
+            for_terminal(&format!("  {}: {}", e.object, e.detail)).into_owned(),
+            theme.fg(Role::Text),
+        )));
+    }
+    if status == crate::gates::Status::Fail
+        && let Some(undo) = r.undo_command()
+    {
+        lines.push(Line::from(vec![
+            Span::styled("the way back (u): ", theme.bold(Role::Accent)),
+            Span::styled(for_terminal(&undo).into_owned(), theme.fg(Role::Text)),
+        ]));
+    }
+    let moments = crate::runbook::timing::moments(&app.plan.plan.runbook, &app.runbook);
+    let mine = |object: &str| {
+        object
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n == r.name || n.starts_with(&format!("{}-", r.name)))
+    };
+    let mut events = Vec::new();
+    for check in app.plan.plan.gates.iter().flat_map(|g| &g.checks) {
+        let crate::plan::Check::WarningEvents(c) = check else {
+            continue;
+        };
+        if c.namespace != r.namespace {
+            continue;
+        }
+        let from = crate::gates::events::moment(&c.since, &moments);
+        events.extend(
+            crate::gates::events::warnings(c, &app.view, from)
+                .into_iter()
+                .filter(|g| mine(&g.object)),
+        );
+    }
+    if !events.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Warning events",
+            theme.bold(Role::Title),
+        )));
+        for g in events {
+            let when = g.last.map(|t| format!(" at {t}")).unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                for_terminal(&format!(
+                    "  {} ×{} {}{when}: {}",
+                    g.reason, g.count, g.object, g.note
+                ))
+                .into_owned(),
+                theme.fg(Role::Warn),
+            )));
+        }
+    }
+    (format!("{} {}", r.kind.kubectl(), r.name), lines)
 }
