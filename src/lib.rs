@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod commands;
 pub mod demo;
 pub mod gates;
+pub mod metrics;
 pub mod plan;
 pub mod probe;
 pub mod report;
