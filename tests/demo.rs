@@ -72,6 +72,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
         load: None,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     let status = |id: &str| {
         let g = demo

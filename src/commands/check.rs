@@ -188,6 +188,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         load,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -96,6 +96,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         load: state.load.clone(),
         probes,
         moments: crate::runbook::timing::moments(&loaded.plan.runbook, &state),
+        metrics: None,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

@@ -6,10 +6,12 @@ pub mod duration;
 pub mod expr;
 pub mod interpolate;
 pub mod model;
+pub mod monitor;
 pub mod phases;
 
 pub use deploy::*;
 pub use model::*;
+pub use monitor::*;
 pub use phases::*;
 
 use golive_grammar::edit_distance;

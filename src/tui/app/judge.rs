@@ -170,6 +170,7 @@ impl App {
             load: self.load_evidence(),
             probes: self.probes.clone(),
             moments: crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook),
+            metrics: Some(self.metrics.clone()),
         };
         let rows: Vec<GateRow> = self
             .plan

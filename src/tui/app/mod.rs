@@ -52,6 +52,8 @@ pub struct App {
     pub view: ClusterView,
     /// The latest HTTP, SSE and TCP probe results; gates read them as evidence.
     pub probes: crate::probe::Probes,
+    /// What Prometheus and Alertmanager answered, with each monitored check's history.
+    pub metrics: Arc<crate::metrics::MetricsEvidence>,
     pub load: LoadState,
     /// The step command running now, if any.
     pub command: Option<RunningCommand>,
@@ -128,6 +130,7 @@ impl App {
             connection: Connection::Connecting,
             view: ClusterView::for_watches("", "", &watches),
             probes: Default::default(),
+            metrics: Default::default(),
             load,
             command: None,
             runbook,
