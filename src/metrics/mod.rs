@@ -54,3 +54,74 @@ pub struct MetricsEvidence {
     /// Prometheus's own pending and firing alerts (`/api/v1/alerts`).
     pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
 }
+
+/// One round of answers from the poller.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsUpdate {
+    pub at: Timestamp,
+    /// (query text, answer)
+    pub queries: Vec<(String, Result<prom::QueryAnswer, prom::PromError>)>,
+    pub alerts: Option<Result<Vec<alertmanager::Alert>, prom::PromError>>,
+    pub alertmanager_status: Option<Result<alertmanager::Status, prom::PromError>>,
+    pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
+    pub prometheus_version: Option<Result<String, prom::PromError>>,
+}
+
+/// How many evaluations a check's history keeps: four hours at the 15 s minimum.
+pub const HISTORY_LIMIT: usize = 4 * 60 * 4;
+
+impl MetricsEvidence {
+    /// Takes in a round of answers: each query's newest answer, each `prometheus` check's
+    /// outcome appended to its history (judged as the gate judges it).
+    pub fn apply(&mut self, update: MetricsUpdate, checks: &[&crate::plan::PrometheusCheck]) {
+        for (query, answer) in update.queries {
+            self.queries.insert(
+                query.trim().to_string(),
+                Observation {
+                    at: update.at,
+                    answer,
+                },
+            );
+        }
+        if let Some(alerts) = update.alerts {
+            self.alerts = Some((update.at, alerts));
+        }
+        if update.alertmanager_status.is_some() {
+            self.alertmanager_status = update.alertmanager_status;
+        }
+        if update.prometheus_alerts.is_some() {
+            self.prometheus_alerts = update.prometheus_alerts;
+        }
+        if update.prometheus_version.is_some() {
+            self.prometheus_version = update.prometheus_version;
+        }
+        for c in checks {
+            let Some(Observation { at, answer }) = self.queries.get(c.query.trim()) else {
+                continue;
+            };
+            if *at != update.at {
+                continue;
+            }
+            let outcome = match answer {
+                Err(e) => Outcome::Undecided(e.to_string()),
+                Ok(a) => {
+                    let traffic = c.min_traffic.as_ref().and_then(|m| {
+                        self.queries
+                            .get(m.query.trim())
+                            .and_then(|o| o.answer.as_ref().ok())
+                    });
+                    crate::gates::monitor::judge(c, a, traffic)
+                }
+            };
+            let history = self
+                .history
+                .entry(crate::gates::monitor::key(c))
+                .or_default();
+            history.push((update.at, outcome));
+            if history.len() > HISTORY_LIMIT {
+                let extra = history.len() - HISTORY_LIMIT;
+                history.drain(..extra);
+            }
+        }
+    }
+}

@@ -326,7 +326,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             if let Some(verify) = &step.0.verify {
                 let (line, column) = pos(verify);
                 match &verify.value {
-                    Verify::Gate(id) if !gate_ids.contains_key(id.as_str()) => {
+                    Verify::Gate(id) | Verify::Held(id, _)
+                        if !gate_ids.contains_key(id.as_str()) =>
+                    {
                         errors.push((line, column, unknown("gate", id, gate_ids.keys().copied())))
                     }
                     Verify::Group(g) if !groups.contains(g.as_str()) => errors.push((

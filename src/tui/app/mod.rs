@@ -64,6 +64,8 @@ pub struct App {
     /// Steps whose `step_verified` was asked of the journal this session: asked once, not
     /// per evaluation, and not again after the journal refused it.
     pub verifying: BTreeSet<String>,
+    /// Since when each gate has passed without a break (held verifications count on it).
+    pub pass_since: std::collections::BTreeMap<String, Timestamp>,
     /// Rollout events (`workload|revision|event`) asked of the journal this session.
     pub rollouts_asked: BTreeSet<String>,
 
@@ -137,6 +139,7 @@ impl App {
             saving: None,
             verifying: Default::default(),
             rollouts_asked: Default::default(),
+            pass_since: Default::default(),
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             decision: Decision {
@@ -183,6 +186,7 @@ impl App {
             Msg::ConnectFailed(error) => self.on_connect_failed(error),
             Msg::Cluster(event) => self.on_cluster(event),
             Msg::Probes(probes) => self.on_probes(probes),
+            Msg::Metrics(update) => self.on_metrics(*update),
             Msg::LoadStarted => self.on_load_started(),
             Msg::LoadFailed(error) => self.on_load_failed(error),
             Msg::LoadSnapshot(snapshot) => self.on_load_snapshot(snapshot),

@@ -28,6 +28,8 @@ pub enum Msg {
     LoadFinished(Box<Summary>),
     /// Fresh results of the plan's HTTP, SSE and TCP probes.
     Probes(crate::probe::Probes),
+    /// A round of Prometheus and Alertmanager answers from the metrics poller.
+    Metrics(Box<crate::metrics::MetricsUpdate>),
     /// The journal wrote and fsync'd this entry; only now does the screen show it.
     Recorded(Box<Entry>),
     /// The journal could not record this action; the screen does not show it.
