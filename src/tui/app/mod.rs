@@ -93,8 +93,10 @@ pub struct App {
     pub filter: String,
     pub filter_editing: bool,
     pub overlay: Overlay,
-    /// The top-right pane shows the rollouts (`d`) instead of the load test.
+    /// The top-right pane shows the rollouts (`d`) or the monitoring (`m`) instead of
+    /// the load test.
     pub deploy_view: bool,
+    pub monitor_view: bool,
     /// The workload selected in the deploy view.
     pub deploy_selected: usize,
     pub status: Option<StatusLine>,
@@ -162,6 +164,7 @@ impl App {
             filter_editing: false,
             overlay: Overlay::None,
             deploy_view: false,
+            monitor_view: false,
             deploy_selected: 0,
             status: None,
             warnings: Vec::new(),
