@@ -434,6 +434,33 @@ pub fn evaluate_scraped(c: &ScrapedCheck, ctx: &Context) -> CheckVerdict {
     verdict.with_evidence(out)
 }
 
+/// One Alertmanager matcher: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"`
+/// (regular expressions anchored, as Alertmanager anchors them).
+pub fn matcher_matches(matcher: &str, labels: &BTreeMap<String, String>) -> Result<bool, String> {
+    let m = matcher.trim();
+    let ops = ["!~", "=~", "!=", "="];
+    let (name, op, value) = ops
+        .iter()
+        .filter_map(|op| m.find(op).map(|i| (i, *op)))
+        .min_by_key(|(i, op)| (*i, std::cmp::Reverse(op.len())))
+        .map(|(i, op)| (m[..i].trim(), op, m[i + op.len()..].trim()))
+        .ok_or_else(|| format!("matcher `{m}` has no =, !=, =~ or !~"))?;
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let actual = labels.get(name).map(String::as_str).unwrap_or("");
+    Ok(match op {
+        "=" => actual == value,
+        "!=" => actual != value,
+        _ => {
+            let re = regex::Regex::new(&format!("^(?:{value})$"))
+                .map_err(|e| format!("matcher `{m}`: {e}"))?;
+            (op == "=~") == re.is_match(actual)
+        }
+    })
+}
+
 pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
     const KIND: &str = "alerts";
     let Some(evidence) = ctx.metrics.as_deref() else {
@@ -485,6 +512,21 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
     let name = |a: &crate::metrics::alertmanager::Alert| {
         a.labels.get("alertname").cloned().unwrap_or_default()
     };
+    let mut selected = Vec::new();
+    for a in alerts {
+        let mut keep = true;
+        for m in &c.matchers {
+            match matcher_matches(m, &a.labels) {
+                Ok(yes) => keep &= yes,
+                Err(e) => return CheckVerdict::new(KIND, Status::Unknown, e),
+            }
+        }
+        // The watchdog proves the pipeline whatever its labels.
+        if keep || c.watchdog.as_deref() == Some(name(a).as_str()) {
+            selected.push(a);
+        }
+    }
+    let alerts = selected;
     if let Some(w) = &c.watchdog
         && !alerts.iter().any(|a| name(a) == *w)
     {
@@ -496,7 +538,7 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
         .with_evidence(out);
     }
     let mut firing = Vec::new();
-    for a in alerts {
+    for a in alerts.iter().copied() {
         let n = name(a);
         if c.watchdog.as_deref() == Some(n.as_str()) {
             continue;

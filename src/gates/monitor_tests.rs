@@ -401,3 +401,35 @@ fn scraped_needs_enough_targets_up() {
     assert_eq!(none.status, Status::Fail);
     assert!(none.summary.contains("no target of job `gravl-backend`"));
 }
+
+#[test]
+fn matchers_select_as_alertmanager_does() {
+    let labels: BTreeMap<String, String> = [
+        ("namespace".to_string(), "gravl-staging".to_string()),
+        ("severity".to_string(), "critical".to_string()),
+    ]
+    .into();
+    assert!(matcher_matches(r#"namespace="gravl-staging""#, &labels).unwrap());
+    assert!(!matcher_matches(r#"namespace!="gravl-staging""#, &labels).unwrap());
+    assert!(matcher_matches(r#"severity=~"crit.*""#, &labels).unwrap());
+    assert!(!matcher_matches(r#"severity=~"crit""#, &labels).unwrap(), "anchored");
+    assert!(matcher_matches(r#"team!~"a|b""#, &labels).unwrap());
+    assert!(matcher_matches("namespace", &labels).is_err());
+    let c = AlertsCheck {
+        matchers: vec![r#"namespace="other""#.into()],
+        ignore: vec![],
+        watchdog: Some("Watchdog".into()),
+    };
+    let v = evaluate_alerts(
+        &c,
+        &alerts_ctx(
+            "ready",
+            vec![
+                alert("Watchdog", AlertState::Active, false),
+                alert("HighErrors", AlertState::Active, false),
+            ],
+            vec![],
+        ),
+    );
+    assert_eq!(v.status, Status::Pass, "another namespace's alert: {}", v.summary);
+}
