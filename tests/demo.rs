@@ -162,7 +162,7 @@ async fn the_demo_deploy_fails_fast_offers_the_undo_and_then_completes() {
     );
     assert!(
         evidence.iter().any(|e| e
-            .starts_with("Deployment gravl-staging/backend: failed: rev 3 → 4, 1/2 updated")
+            .starts_with("Deployment gravl-staging/backend: failing: rev 3 → 4, 1/2 updated")
             || e.starts_with(
                 "Deployment gravl-staging/backend: progressing: rev 3 → 4, 1/2 updated"
             )),

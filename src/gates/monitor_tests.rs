@@ -412,7 +412,10 @@ fn matchers_select_as_alertmanager_does() {
     assert!(matcher_matches(r#"namespace="gravl-staging""#, &labels).unwrap());
     assert!(!matcher_matches(r#"namespace!="gravl-staging""#, &labels).unwrap());
     assert!(matcher_matches(r#"severity=~"crit.*""#, &labels).unwrap());
-    assert!(!matcher_matches(r#"severity=~"crit""#, &labels).unwrap(), "anchored");
+    assert!(
+        !matcher_matches(r#"severity=~"crit""#, &labels).unwrap(),
+        "anchored"
+    );
     assert!(matcher_matches(r#"team!~"a|b""#, &labels).unwrap());
     assert!(matcher_matches("namespace", &labels).is_err());
     let c = AlertsCheck {
@@ -431,5 +434,10 @@ fn matchers_select_as_alertmanager_does() {
             vec![],
         ),
     );
-    assert_eq!(v.status, Status::Pass, "another namespace's alert: {}", v.summary);
+    assert_eq!(
+        v.status,
+        Status::Pass,
+        "another namespace's alert: {}",
+        v.summary
+    );
 }
