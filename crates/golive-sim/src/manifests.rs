@@ -412,6 +412,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_documents_load_like_yaml_with_crds_first_and_a_yaml_tail() {
+        let crds = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../assets/crds/sealed-secrets.yaml"
+        ))
+        .expect("the CRD fixture");
+        // The custom resource comes before its CRD, in a JSON text with a YAML tail.
+        let json = concat!(
+            "{\"apiVersion\":\"bitnami.com/v1alpha1\",\"kind\":\"SealedSecret\",",
+            "\"metadata\":{\"name\":\"s\",\"namespace\":\"ns\"}}\n---\n",
+            "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\"}}]\n---\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: ns}\n"
+        );
+        let texts = [
+            NamedText::new("objects.json", json),
+            NamedText::new("crds.yaml", crds),
+        ];
+        let mut store = Store::new();
+        load(&mut store, &[], &texts).expect("loads");
+        let sealed = store
+            .catalogue
+            .by_kind("bitnami.com/v1alpha1", "SealedSecret")
+            .expect("the CRD registered");
+        assert!(store.get(&sealed, "ns", "s").is_some());
+        let maps = store
+            .catalogue
+            .by_kind("v1", "ConfigMap")
+            .expect("built in");
+        let names: Vec<String> = store
+            .scan(&maps, Some("ns"), None)
+            .map(|(key, _)| key.1.clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+
+        let broken = NamedText::new(
+            "broken.json",
+            concat!(
+                "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}\n",
+                "---\nkind: [unclosed\n"
+            ),
+        );
+        let error = load(&mut Store::new(), &[], &[broken])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("broken.json:3:"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn split_documents_cuts_only_at_document_markers() {
         let text = "a: 1\n---\nb: |\n  ---x\n--- \nc: 3\n";
         let chunks = split_documents(text, 3);

@@ -295,3 +295,25 @@ pub(crate) fn start_watch(
     });
     streaming_response(rx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+
+    #[test]
+    fn a_line_from_stored_bytes_equals_the_serialised_event() {
+        let catalogue = Catalogue::with_built_ins();
+        let pods = catalogue.by_kind("v1", "Pod").expect("built in");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "\"b\""}},
+            "status": {"phase": "Running"}});
+        let stored = StoredObject::new(&pod, &pods);
+        for event_type in ["ADDED", "MODIFIED", "DELETED"] {
+            assert_eq!(
+                stored_event_bytes(event_type, &stored),
+                event_bytes(event_type, &pod)
+            );
+        }
+    }
+}
