@@ -1,6 +1,7 @@
 //! `golive demo`: the simulated cluster with a built-in scenario and a demo HTTP service,
 //! both on 127.0.0.1, and a plan pointed at them. Nothing outside the machine is needed.
 
+pub mod http_metrics;
 pub mod service;
 
 use crate::plan::{self, LoadedPlan, PlanErrors};

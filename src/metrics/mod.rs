@@ -5,6 +5,7 @@
 //! judge without I/O.
 
 pub mod alertmanager;
+pub mod client;
 pub mod prom;
 
 use jiff::Timestamp;

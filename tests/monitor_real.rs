@@ -1,0 +1,188 @@
+//! The metrics client against a real Prometheus 2.42 and Alertmanager 0.25 (Debian's
+//! `prometheus` and `prometheus-alertmanager`), scraping the demo service whose errors
+//! and latency the test sets: no traffic, healthy traffic, an error burst, an alert that
+//! fires and is silenced, a syntax error, Prometheus gone. Missing binaries fail the test
+//! (CI installs them in `.ci/run`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/monitor_procs.rs"]
+mod monitor_procs;
+
+use golive::demo::service::DemoService;
+use golive::metrics::alertmanager::AlertState;
+use golive::metrics::client::{self, Endpoint};
+use golive::metrics::prom::{PromError, QueryData};
+use monitor_procs::*;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(5);
+
+const RATIO: &str = r#"sum(rate(http_requests_total{job="gravl-backend",code=~"5.."}[5s]))
+  / sum(rate(http_requests_total{job="gravl-backend"}[5s]))"#;
+const P95: &str = r#"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="gravl-backend"}[5s])))"#;
+
+const RULES: &str = r#"groups:
+  - name: gravl
+    rules:
+      - alert: GravlBackendHighErrorRate
+        expr: |
+          sum(rate(http_requests_total{job="gravl-backend",code=~"5.."}[5s]))
+            / sum(rate(http_requests_total{job="gravl-backend"}[5s])) > 0.05
+        for: 0s
+        labels: {severity: critical, namespace: gravl-staging}
+        annotations: {summary: "gravl-backend answers more than 5% 5xx"}
+"#;
+
+/// The single value of an instant vector, or `None` when it is empty.
+async fn ratio(prom: &Endpoint) -> Option<f64> {
+    let answer = client::instant(prom, RATIO, None, T).await.unwrap();
+    let QueryData::Vector(samples) = answer.data else {
+        panic!("the ratio is not a vector: {answer:?}")
+    };
+    assert!(samples.len() <= 1, "{samples:?}");
+    samples.first().map(|s| s.value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_prometheus_and_alertmanager_answer_the_client() {
+    let started = Instant::now();
+    let service = DemoService::start().await.unwrap();
+    let am = start_alertmanager();
+    let prom = start_prometheus(&service.url(), Some(&am.url), RULES);
+    let prom_ep = Endpoint::new(&prom.url);
+    let am_ep = Endpoint::new(&am.url);
+    wait_ready(&prom_ep, Some(&am_ep), &[&prom, &am]).await;
+
+    let version = client::buildinfo(&prom_ep, T).await.unwrap();
+    assert!(version.starts_with("2."), "{version}");
+    let status = client::am_status(&am_ep, T).await.unwrap();
+    assert_eq!(status.cluster, "disabled");
+    assert!(status.version.starts_with("0."), "{}", status.version);
+
+    let err = client::instant(&prom_ep, "sum(rate(http_requests_total[1m])", None, T)
+        .await
+        .unwrap_err();
+    let PromError::Api {
+        status,
+        error_type,
+        error,
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!((status, error_type.as_str()), (400, "bad_data"));
+    assert!(error.contains("parse error"), "{error}");
+
+    // Scraped, but nobody called the service: no request series, so no ratio at all.
+    wait_for("the first scrape of the demo service", || async {
+        let up = client::instant(&prom_ep, r#"up{job="gravl-backend"}"#, None, T).await;
+        matches!(up, Ok(a) if matches!(&a.data, QueryData::Vector(s) if s.len() == 1 && s[0].value == 1.0))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        ratio(&prom_ep).await,
+        None,
+        "no traffic must be no data, not 0"
+    );
+
+    let traffic = Traffic::start(&service.url());
+    wait_for("a ratio over healthy traffic", || async {
+        ratio(&prom_ep).await.is_some()
+    })
+    .await;
+    assert_eq!(
+        ratio(&prom_ep).await,
+        Some(0.0),
+        "healthy traffic is a real 0"
+    );
+
+    service.set_faults(0.3, Duration::from_millis(40));
+    wait_for("the error ratio to rise", || async {
+        ratio(&prom_ep).await.is_some_and(|r| r > 0.05)
+    })
+    .await;
+    let r = ratio(&prom_ep).await.unwrap();
+    assert!(r > 0.0 && r < 1.0, "{r}");
+    wait_for("p95 above the injected 40 ms", || async {
+        let answer = client::instant(&prom_ep, P95, None, T).await.unwrap();
+        matches!(&answer.data, QueryData::Vector(s) if s.len() == 1 && s[0].value > 0.025)
+    })
+    .await;
+
+    let filter = [r#"alertname="GravlBackendHighErrorRate""#.to_string()];
+    wait_for("the alert to reach Alertmanager", || async {
+        let alerts = client::am_alerts(&am_ep, &filter, T).await.unwrap();
+        alerts.len() == 1 && alerts[0].state == AlertState::Active
+    })
+    .await;
+    let alerts = client::am_alerts(&am_ep, &filter, T).await.unwrap();
+    assert_eq!(alerts[0].labels["namespace"], "gravl-staging");
+    assert_eq!(
+        alerts[0].annotations["summary"],
+        "gravl-backend answers more than 5% 5xx"
+    );
+    assert!(alerts[0].starts_at.is_some() && !alerts[0].fingerprint.is_empty());
+    let rule_alerts = client::prometheus_alerts(&prom_ep, T).await.unwrap();
+    assert!(
+        rule_alerts
+            .iter()
+            .any(|a| a.labels["alertname"] == "GravlBackendHighErrorRate" && a.state == "firing"),
+        "{rule_alerts:?}"
+    );
+
+    let silence = create_silence(&am.url, "GravlBackendHighErrorRate").await;
+    wait_for("the alert to be silenced", || async {
+        let alerts = client::am_alerts(&am_ep, &filter, T).await.unwrap();
+        alerts.len() == 1 && alerts[0].state == AlertState::Suppressed
+    })
+    .await;
+    let alerts = client::am_alerts(&am_ep, &filter, T).await.unwrap();
+    assert_eq!(alerts[0].silenced_by, [silence]);
+
+    traffic.stop().await;
+    let prom_url = prom.url.clone();
+    drop(prom);
+    let err = client::instant(&prom_ep, RATIO, None, T).await.unwrap_err();
+    assert!(
+        matches!(&err, PromError::Unreachable { url, .. } if url.starts_with(&prom_url)),
+        "{err:?}"
+    );
+    drop(am);
+    eprintln!("end to end in {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn demo_metrics_pass_promtool() {
+    require("promtool");
+    let service = DemoService::start().await.unwrap();
+    let traffic = Traffic::start(&service.url());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    service.set_faults(0.5, Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    traffic.stop().await;
+    let text = scrape(&format!("{}/metrics", service.url())).await;
+    assert!(text.contains(r#"code="500""#), "{text}");
+    assert!(text.contains(r#"le="+Inf""#), "{text}");
+    let mut check = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
