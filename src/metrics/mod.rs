@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod client;
+pub mod poll;
 pub mod prom;
 
 use jiff::Timestamp;

@@ -65,6 +65,71 @@ impl App {
         Vec::new()
     }
 
+    /// The deploy moment monitoring compares against: the first rollout golive saw start,
+    /// else the Deploy phase's opening.
+    pub fn deploy_moment(&self) -> Option<Timestamp> {
+        self.runbook
+            .rollouts
+            .iter()
+            .find(|r| r.event == "started")
+            .map(|r| r.at)
+            .or_else(|| {
+                let moments =
+                    crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook);
+                crate::gates::events::moment(&crate::plan::Since::default(), &moments)
+            })
+    }
+
+    /// Once the deploy moment is known, asks Prometheus once for each baseline the plan
+    /// wants and the journal does not hold yet.
+    fn capture_baselines(&mut self) -> Vec<Effect> {
+        let Some(end) = self.deploy_moment() else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        for check in self.plan.plan.gates.iter().flat_map(|g| &g.checks) {
+            let crate::plan::Check::Prometheus(c) = check else {
+                continue;
+            };
+            let Some(spec) = &c.baseline else {
+                continue;
+            };
+            let key = crate::gates::monitor::key(c);
+            if self.runbook.baselines.contains_key(&key) || self.baselines_asked.contains_key(&key)
+            {
+                continue;
+            }
+            let window =
+                jiff::SignedDuration::try_from(spec.window.0).unwrap_or(jiff::SignedDuration::ZERO);
+            self.baselines_asked.insert(key.clone(), None);
+            effects.push(Effect::CaptureBaseline {
+                check: key,
+                query: c.query.trim().to_string(),
+                start: end - window,
+                end,
+            });
+        }
+        effects
+    }
+
+    pub(super) fn on_baseline(
+        &mut self,
+        check: String,
+        result: Result<crate::metrics::BaselineValue, String>,
+    ) -> Vec<Effect> {
+        match result {
+            Ok(baseline) => vec![Effect::Record(Record::Baseline { check, baseline })],
+            Err(why) => {
+                self.set_status(
+                    format!("no baseline for {check}: {why}"),
+                    super::state::Severity::Warning,
+                );
+                self.baselines_asked.insert(check, Some(why));
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
         self.probes = probes;
         self.needs_evaluation = true;
@@ -94,6 +159,7 @@ impl App {
         self.judge();
         let mut effects = self.auto_verify();
         effects.extend(self.record_rollouts());
+        effects.extend(self.capture_baselines());
         effects
     }
 
@@ -182,6 +248,9 @@ impl App {
     /// Judges every gate at `self.now`, refreshes the decision and, until the operator
     /// moves, selects the first failing gate.
     pub(super) fn judge(&mut self) {
+        if self.metrics.baselines != self.runbook.baselines {
+            std::sync::Arc::make_mut(&mut self.metrics).baselines = self.runbook.baselines.clone();
+        }
         let ctx = gates::Context {
             now: self.now,
             load: self.load_evidence(),

@@ -66,6 +66,8 @@ pub struct App {
     pub verifying: BTreeSet<String>,
     /// Since when each gate has passed without a break (held verifications count on it).
     pub pass_since: std::collections::BTreeMap<String, Timestamp>,
+    /// Baselines asked of Prometheus this session, by check key; and why one failed.
+    pub baselines_asked: std::collections::BTreeMap<String, Option<String>>,
     /// Rollout events (`workload|revision|event`) asked of the journal this session.
     pub rollouts_asked: BTreeSet<String>,
 
@@ -141,6 +143,7 @@ impl App {
             saving: None,
             verifying: Default::default(),
             rollouts_asked: Default::default(),
+            baselines_asked: Default::default(),
             pass_since: Default::default(),
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
@@ -190,6 +193,7 @@ impl App {
             Msg::Cluster(event) => self.on_cluster(event),
             Msg::Probes(probes) => self.on_probes(probes),
             Msg::Metrics(update) => self.on_metrics(*update),
+            Msg::BaselineCaptured { check, result } => self.on_baseline(check, result),
             Msg::LoadStarted => self.on_load_started(),
             Msg::LoadFailed(error) => self.on_load_failed(error),
             Msg::LoadSnapshot(snapshot) => self.on_load_snapshot(snapshot),

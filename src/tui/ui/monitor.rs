@@ -49,19 +49,6 @@ fn sparkline(values: &[Option<f64>], width: usize) -> String {
         .collect()
 }
 
-/// The deploy moment: the first rollout golive saw start, else the Deploy phase opening.
-fn deploy_moment(app: &App) -> Option<Timestamp> {
-    app.runbook
-        .rollouts
-        .iter()
-        .find(|r| r.event == "started")
-        .map(|r| r.at)
-        .or_else(|| {
-            let moments = crate::runbook::timing::moments(&app.plan.plan.runbook, &app.runbook);
-            crate::gates::events::moment(&crate::plan::Since::default(), &moments)
-        })
-}
-
 pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let prom = match (&app.plan.plan.monitoring, &app.metrics.prometheus_version) {
         (None, _) => ("no monitoring in plan".to_string(), Role::Muted),
@@ -175,7 +162,8 @@ fn chart(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, gate: &str, c:
     let top = if top <= 0.0 { 1.0 } else { top * 1.2 };
     let threshold = vec![(start, c.condition.bound), (now, c.condition.bound)];
     let baseline: Vec<(f64, f64)> = base.map(|b| vec![(start, b), (now, b)]).unwrap_or_default();
-    let deploy: Vec<(f64, f64)> = deploy_moment(app)
+    let deploy: Vec<(f64, f64)> = app
+        .deploy_moment()
         .map(|t| t.as_second() as f64)
         .filter(|t| *t >= start)
         .map(|t| vec![(t, 0.0), (t, top)])
@@ -242,8 +230,31 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
             theme.fg(Role::Unknown),
         ))),
         Some((_, Ok(alerts))) => {
+            let watchdogs: Vec<&str> = app
+                .plan
+                .plan
+                .gates
+                .iter()
+                .flat_map(|g| &g.checks)
+                .filter_map(|c| match c {
+                    Check::Alerts(a) => a.watchdog.as_deref(),
+                    _ => None,
+                })
+                .collect();
             for a in alerts {
                 let name = a.labels.get("alertname").cloned().unwrap_or_default();
+                if watchdogs.contains(&name.as_str()) {
+                    out.push(Line::from(Span::styled(
+                        fit(
+                            &for_terminal(&format!(
+                                "✓ watchdog {name} firing: the alert pipeline works"
+                            )),
+                            width,
+                        ),
+                        theme.fg(Role::Muted),
+                    )));
+                    continue;
+                }
                 let (word, role) = match a.state {
                     AlertState::Suppressed if !a.silenced_by.is_empty() => {
                         ("silenced", Role::Muted)
