@@ -45,15 +45,7 @@ fn value(query: &str, t: f64) -> Option<f64> {
     let bad = BAD.contains(&t);
     let q = normal(query);
     if q == normal(ERROR_RATIO) {
-        Some(
-            if bad {
-                0.06
-            } else if t < 40.0 {
-                0.001
-            } else {
-                0.002
-            } * wobble(t, 0.3),
-        )
+        Some(if bad { 0.06 } else { 0.001 } * wobble(t, 0.3))
     } else if q == normal(TRAFFIC) {
         Some(20.0 * wobble(t, 0.05))
     } else if q == normal(P95) {

@@ -199,8 +199,9 @@ fn warnings(answer: &QueryAnswer, out: &mut Vec<Evidence>) {
     }
 }
 
-/// The relative comparison with the pre-deploy baseline, when it can be made.
-fn against_baseline(
+/// The relative comparison with the pre-deploy baseline, when it can be made: why the
+/// value is too much worse than the baseline, or None.
+pub fn against_baseline(
     c: &PrometheusCheck,
     base: Option<&BaselineValue>,
     after: &[(Timestamp, Outcome)],
@@ -360,9 +361,20 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
         ),
     };
     match relative {
-        Some(worse) if status != Status::Fail => {
+        // With `for`, the history already counts a worse-than-baseline value as bad, so
+        // the comparison waits as the absolute condition does; without, it fails now.
+        Some(worse) if status != Status::Fail && c.hold.is_none() => {
             CheckVerdict::new(KIND, Status::Fail, worse).with_evidence(out)
         }
+        Some(worse) if status == Status::Pass => CheckVerdict::new(
+            KIND,
+            Status::Warn,
+            format!(
+                "{worse}; fails after {}",
+                c.hold.map(|h| h.to_string()).unwrap_or_default()
+            ),
+        )
+        .with_evidence(out),
         _ => CheckVerdict::new(KIND, status, summary).with_evidence(out),
     }
 }

@@ -115,10 +115,26 @@ impl MetricsEvidence {
                     crate::gates::monitor::judge(c, a, traffic)
                 }
             };
-            let history = self
-                .history
-                .entry(crate::gates::monitor::key(c))
-                .or_default();
+            let key = crate::gates::monitor::key(c);
+            // Worse than the pre-deploy baseline counts as bad, so `for` holds it too.
+            let outcome = match outcome {
+                Outcome::Good(v) => {
+                    let history = self.history.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                    let mut ignored = Vec::new();
+                    match crate::gates::monitor::against_baseline(
+                        c,
+                        self.baselines.get(&key),
+                        history,
+                        v,
+                        &mut ignored,
+                    ) {
+                        Some(_) => Outcome::Bad(v),
+                        None => Outcome::Good(v),
+                    }
+                }
+                other => other,
+            };
+            let history = self.history.entry(key).or_default();
             history.push((update.at, outcome));
             if history.len() > HISTORY_LIMIT {
                 let extra = history.len() - HISTORY_LIMIT;
