@@ -244,6 +244,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
         })),
         at(34),
     );
+    app.update(metrics_round(38, 0.001, false), at(38));
     app.settle(at(40));
     // Every gate passes, but the launch is not decided until the runbook and the roles are.
     assert_eq!(app.verdict.0, Verdict::Unknown, "{}", app.verdict.1);
@@ -279,6 +280,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
         };
         record(&mut app, &mut journal, action, at(42));
     }
+    app.update(metrics_round(44, 0.001, false), at(44));
     app.settle(at(45));
     assert_eq!(app.verdict.0, Verdict::Go, "{}", app.verdict.1);
     snap("healthy", &mut app);
