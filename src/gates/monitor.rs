@@ -12,7 +12,9 @@ use super::{CheckKind, CheckVerdict, Context, Evidence, Status};
 use crate::cluster::{ClusterView, WatchKey};
 use crate::metrics::alertmanager::AlertState;
 use crate::metrics::prom::{QueryAnswer, QueryData};
-use crate::metrics::{BaselineValue, MetricsEvidence, Outcome};
+use crate::metrics::{
+    BaselineValue, HISTORY_LIMIT, MetricsEvidence, MetricsUpdate, Observation, Outcome,
+};
 use crate::plan::{AlertsCheck, PrometheusCheck, ScrapedCheck};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
@@ -634,6 +636,71 @@ impl CheckKind for AlertsCheck {
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
         Ok(evaluate_alerts(self, ctx))
+    }
+}
+
+/// Takes in a round of answers: each query's newest answer, each `prometheus` check's
+/// outcome appended to its history (judged as the gate judges it).
+pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[&PrometheusCheck]) {
+    for (query, answer) in update.queries {
+        evidence.queries.insert(
+            query.trim().to_string(),
+            Observation {
+                at: update.at,
+                answer,
+            },
+        );
+    }
+    if let Some(alerts) = update.alerts {
+        evidence.alerts = Some((update.at, alerts));
+    }
+    if update.alertmanager_status.is_some() {
+        evidence.alertmanager_status = update.alertmanager_status;
+    }
+    if update.prometheus_alerts.is_some() {
+        evidence.prometheus_alerts = update.prometheus_alerts;
+    }
+    if update.prometheus_version.is_some() {
+        evidence.prometheus_version = update.prometheus_version;
+    }
+    for c in checks {
+        let Some(Observation { at, answer }) = evidence.queries.get(c.query.trim()) else {
+            continue;
+        };
+        if *at != update.at {
+            continue;
+        }
+        let outcome = match answer {
+            Err(e) => Outcome::Undecided(e.to_string()),
+            Ok(a) => {
+                let traffic = c.min_traffic.as_ref().and_then(|m| {
+                    evidence
+                        .queries
+                        .get(m.query.trim())
+                        .and_then(|o| o.answer.as_ref().ok())
+                });
+                judge(c, a, traffic)
+            }
+        };
+        let key = key(c);
+        // Worse than the pre-deploy baseline counts as bad, so `for` holds it too.
+        let outcome = match outcome {
+            Outcome::Good(v) => {
+                let history = evidence.history.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+                let mut ignored = Vec::new();
+                match against_baseline(c, evidence.baselines.get(&key), history, v, &mut ignored) {
+                    Some(_) => Outcome::Bad(v),
+                    None => Outcome::Good(v),
+                }
+            }
+            other => other,
+        };
+        let history = evidence.history.entry(key).or_default();
+        history.push((update.at, outcome));
+        if history.len() > HISTORY_LIMIT {
+            let extra = history.len() - HISTORY_LIMIT;
+            history.drain(..extra);
+        }
     }
 }
 

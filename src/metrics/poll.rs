@@ -229,7 +229,7 @@ pub async fn once(plan: &Plan) -> Option<super::MetricsEvidence> {
             }
         }
     }
-    evidence.apply(update, &checks);
+    crate::gates::monitor::take_in(&mut evidence, update, &checks);
     Some(evidence)
 }
 

@@ -313,7 +313,9 @@ pub fn verification(
                         vec![format!(
                             "gate {}: passed without a break for {} (since {}), held {hold}: {}",
                             g.id,
-                            crate::runbook::timing::short_duration(held.as_secs().max(0) as u64),
+                            crate::plan::duration::PlanDuration(std::time::Duration::from_secs(
+                                held.as_secs().max(0) as u64
+                            )),
                             clock
                                 .pass_since
                                 .get(id)
@@ -327,9 +329,9 @@ pub fn verification(
                         vec![format!(
                             "gate {}: passing, held {} of {hold}",
                             g.id,
-                            crate::runbook::timing::short_duration(
+                            crate::plan::duration::PlanDuration(std::time::Duration::from_secs(
                                 held.map(|h| h.as_secs().max(0) as u64).unwrap_or(0)
-                            )
+                            ))
                         )],
                     ),
                 }

@@ -45,7 +45,7 @@ impl ObjectIndex {
                     .collect()
             })
             .unwrap_or_default();
-        let fields = crate::selector::kind_fields(&resource.kind)
+        let fields = kind_fields(&resource.kind)
             .iter()
             .map(|field| (*field, text(&format!("/{}", field.replace('.', "/")))))
             .collect();
@@ -139,6 +139,37 @@ impl StoredObject {
     #[cfg(test)]
     pub fn json_len(&self) -> usize {
         self.json.len()
+    }
+}
+
+/// The fields a kind can be selected by besides name and namespace.
+pub(crate) fn kind_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Pod" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+        ],
+        "Secret" => &["type"],
+        "Namespace" => &["status.phase"],
+        "Node" => &["spec.unschedulable"],
+        "Event" => &[
+            "involvedObject.apiVersion",
+            "involvedObject.fieldPath",
+            "involvedObject.kind",
+            "involvedObject.name",
+            "involvedObject.namespace",
+            "involvedObject.resourceVersion",
+            "involvedObject.uid",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        _ => &[],
     }
 }
 

@@ -2,7 +2,7 @@
 
 use golive_grammar::Selector;
 
-use crate::object::ObjectIndex;
+use crate::object::{ObjectIndex, kind_fields};
 
 /// A parsed `labelSelector` in golive's one selector grammar; the empty selector matches
 /// everything.
@@ -72,37 +72,6 @@ impl FieldSelector {
             .iter()
             .find(|(field, equal, _)| field == "metadata.name" && *equal)
             .map(|(_, _, value)| value.as_str())
-    }
-}
-
-/// The fields a kind can be selected by besides name and namespace.
-pub(crate) fn kind_fields(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "Pod" => &[
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "status.phase",
-            "status.podIP",
-        ],
-        "Secret" => &["type"],
-        "Namespace" => &["status.phase"],
-        "Node" => &["spec.unschedulable"],
-        "Event" => &[
-            "involvedObject.apiVersion",
-            "involvedObject.fieldPath",
-            "involvedObject.kind",
-            "involvedObject.name",
-            "involvedObject.namespace",
-            "involvedObject.resourceVersion",
-            "involvedObject.uid",
-            "reason",
-            "reportingComponent",
-            "source",
-            "type",
-        ],
-        _ => &[],
     }
 }
 

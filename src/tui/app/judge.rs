@@ -60,7 +60,11 @@ impl App {
                 _ => None,
             })
             .collect();
-        std::sync::Arc::make_mut(&mut self.metrics).apply(update, &checks);
+        crate::gates::monitor::take_in(
+            std::sync::Arc::make_mut(&mut self.metrics),
+            update,
+            &checks,
+        );
         self.needs_evaluation = true;
         Vec::new()
     }
