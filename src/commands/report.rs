@@ -113,6 +113,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         state: &state,
         decision: &decision,
         journal: &verification,
+        metrics: ctx.metrics.as_deref(),
     };
     let text = match options.format {
         Format::Markdown => report::markdown(&input),

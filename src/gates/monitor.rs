@@ -651,6 +651,20 @@ pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[
             },
         );
     }
+    if let Some(Ok(alerts)) = &update.alerts {
+        for a in alerts.iter().filter(|a| a.state == AlertState::Active) {
+            let seen = evidence
+                .alert_log
+                .entry(a.fingerprint.clone())
+                .or_insert_with(|| crate::metrics::AlertSeen {
+                    name: a.labels.get("alertname").cloned().unwrap_or_default(),
+                    labels: a.labels.clone(),
+                    starts_at: a.starts_at,
+                    last_seen: update.at,
+                });
+            seen.last_seen = update.at;
+        }
+    }
     if let Some(alerts) = update.alerts {
         evidence.alerts = Some((update.at, alerts));
     }

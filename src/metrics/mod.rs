@@ -38,6 +38,15 @@ pub struct BaselineValue {
     pub samples: usize,
 }
 
+/// An alert golive saw firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSeen {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub starts_at: Option<Timestamp>,
+    pub last_seen: Timestamp,
+}
+
 /// Everything the metrics sources said, as the gates read it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsEvidence {
@@ -48,6 +57,9 @@ pub struct MetricsEvidence {
     pub history: BTreeMap<String, Vec<(Timestamp, Outcome)>>,
     /// Per check key: the pre-deploy baseline, once captured.
     pub baselines: BTreeMap<String, BaselineValue>,
+    /// Every alert seen firing this session (not silenced or inhibited), by fingerprint:
+    /// its name, labels, when it started and when golive last saw it.
+    pub alert_log: BTreeMap<String, AlertSeen>,
     /// Prometheus's readiness and version, Alertmanager's, as last asked.
     pub prometheus_version: Option<Result<String, prom::PromError>>,
     /// Alertmanager's active alerts and its status, when asked.

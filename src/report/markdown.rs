@@ -133,6 +133,7 @@ pub fn render(input: &ReportInput) -> String {
             }
         }
     }
+    monitor_section(&mut out, input);
     let _ = writeln!(out, "## Load test\n");
     match (&input.state.load, &input.state.load_stats) {
         (None, _) => {
@@ -334,5 +335,166 @@ fn gates_then(gates: &[(String, String)]) -> String {
         (n, true) => format!("all {n} pass"),
         (0, false) => others.join(", "),
         (n, false) => format!("{n} pass; {}", others.join(", ")),
+    }
+}
+
+/// `## Monitor`: per monitored query its baseline, what it did after the deploy (min, max,
+/// last, how long it failed) and the gate now; the alerts that fired during the go-live.
+fn monitor_section(out: &mut String, input: &ReportInput) {
+    use crate::metrics::Outcome;
+    let checks: Vec<(&str, &crate::plan::PrometheusCheck)> = input
+        .plan
+        .gates
+        .iter()
+        .flat_map(|g| {
+            g.checks.iter().filter_map(move |c| match c {
+                crate::plan::Check::Prometheus(p) => Some((g.id.value.as_str(), p)),
+                _ => None,
+            })
+        })
+        .collect();
+    let Some(metrics) = input.metrics else {
+        if !checks.is_empty() {
+            let _ = writeln!(
+                out,
+                "## Monitor\n\nNo Prometheus answers were available for this report.\n"
+            );
+        }
+        return;
+    };
+    if checks.is_empty() && metrics.alert_log.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Monitor\n");
+    let deploy = input
+        .state
+        .rollouts
+        .iter()
+        .find(|r| r.event == "started")
+        .map(|r| r.at)
+        .or_else(|| {
+            let moments = crate::runbook::timing::moments(&input.plan.runbook, input.state);
+            crate::gates::events::moment(&crate::plan::Since::default(), &moments)
+        });
+    match deploy {
+        Some(at) => {
+            let _ = writeln!(out, "Deploy moment: {at}.\n");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "No deploy moment recorded: figures cover everything golive saw.\n"
+            );
+        }
+    }
+    for (gate, c) in checks {
+        let key = crate::gates::monitor::key(c);
+        let status = input
+            .gates
+            .iter()
+            .find(|g| g.id == gate)
+            .map(|g| format!("{} {}", badge(g.status), md(&g.summary)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "### {} `{}`\n", md(gate), md(&c.condition.to_string()));
+        let _ = writeln!(out, "- query: {}", code(c.query.trim()));
+        let _ = writeln!(out, "- now: {status}");
+        match input
+            .state
+            .baselines
+            .get(&key)
+            .or(metrics.baselines.get(&key))
+        {
+            Some(b) => {
+                let _ = writeln!(
+                    out,
+                    "- baseline: {} over {} samples, {} to {}",
+                    crate::gates::monitor::number(b.value),
+                    b.samples,
+                    b.start,
+                    b.end
+                );
+            }
+            None if c.baseline.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "- baseline: none captured (no relative comparison made)"
+                );
+            }
+            None => {}
+        }
+        let history: Vec<&(jiff::Timestamp, Outcome)> = metrics
+            .history
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| deploy.is_none_or(|d| *at >= d))
+            .collect();
+        let decided: Vec<(jiff::Timestamp, f64, bool)> = history
+            .iter()
+            .filter_map(|(at, o)| match o {
+                Outcome::Good(v) => Some((*at, *v, true)),
+                Outcome::Bad(v) => Some((*at, *v, false)),
+                Outcome::Undecided(_) => None,
+            })
+            .collect();
+        let undecided = history.len() - decided.len();
+        if decided.is_empty() {
+            let _ = writeln!(
+                out,
+                "- after the deploy: no decided evaluation ({undecided} undecided)\n"
+            );
+            continue;
+        }
+        let min = decided.iter().map(|d| d.1).fold(f64::MAX, f64::min);
+        let max = decided.iter().map(|d| d.1).fold(f64::MIN, f64::max);
+        let worst = if c.condition.upper_bound() {
+            decided.iter().max_by(|a, b| a.1.total_cmp(&b.1))
+        } else {
+            decided.iter().min_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let last = decided.last();
+        let bad = decided.iter().filter(|d| !d.2).count();
+        let first = decided.first().map(|d| d.0);
+        let span = match (first, last) {
+            (Some(a), Some(b)) => {
+                crate::runbook::timing::short_duration(b.0.duration_since(a).as_secs().max(0) as u64)
+            }
+            _ => "0s".into(),
+        };
+        let _ = writeln!(
+            out,
+            "- after the deploy: {} evaluations over {span} ({undecided} undecided); min {}, max {}, last {}",
+            decided.len(),
+            crate::gates::monitor::number(min),
+            crate::gates::monitor::number(max),
+            last.map(|l| format!("{} at {}", crate::gates::monitor::number(l.1), l.0))
+                .unwrap_or_default()
+        );
+        if let Some(w) = worst {
+            let _ = writeln!(
+                out,
+                "- worst {} at {}; the condition failed in {bad} of {} evaluations\n",
+                crate::gates::monitor::number(w.1),
+                w.0,
+                decided.len()
+            );
+        }
+    }
+    if !metrics.alert_log.is_empty() {
+        let _ = writeln!(out, "### Alerts that fired\n");
+        for a in metrics.alert_log.values() {
+            let start = a
+                .starts_at
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "?".into());
+            let _ = writeln!(
+                out,
+                "- {} {}: firing from {start}, last seen {}",
+                md(&a.name),
+                md(&crate::gates::monitor::labels_text(&a.labels)),
+                a.last_seen
+            );
+        }
+        let _ = writeln!(out);
     }
 }

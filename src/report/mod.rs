@@ -33,6 +33,9 @@ pub struct ReportInput<'a> {
     pub state: &'a RunbookState,
     pub decision: &'a Decision,
     pub journal: &'a Verification,
+    /// What Prometheus and Alertmanager said: the cockpit's whole session, or one look
+    /// for `golive report`; None when the plan monitors nothing or nobody asked.
+    pub metrics: Option<&'a crate::metrics::MetricsEvidence>,
 }
 
 #[derive(Serialize)]

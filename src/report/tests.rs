@@ -149,6 +149,7 @@ fn render_at<T>(
         state: &state,
         decision: &decision,
         journal: &verification,
+        metrics: None,
     };
     (render(&input), verification.clone())
 }
@@ -216,6 +217,7 @@ fn junit_without_a_load_run_lists_the_planned_thresholds_as_undecided_and_the_ve
         state: &state,
         decision: &decision,
         journal: &verification,
+        metrics: None,
     };
     let xml = junit(&input);
     assert!(
@@ -297,4 +299,97 @@ fn json_gives_each_phase_its_elapsed_time_and_whether_it_is_over_budget() {
     let (early, _) = render_at(t(20 * 60), json);
     assert_eq!(early["runbook"]["phases"][0]["elapsed"], "20m");
     assert_eq!(early["runbook"]["phases"][0]["over_budget"], false);
+}
+
+#[test]
+fn markdown_monitor_section_gives_baseline_figures_after_the_deploy_and_alerts() {
+    use crate::metrics::{AlertSeen, BaselineValue, MetricsEvidence, Outcome};
+    let (plan, mut state, verification, _dir) = fixture();
+    let error_rate = plan
+        .gates
+        .iter()
+        .flat_map(|g| &g.checks)
+        .find_map(|c| match c {
+            plan::Check::Prometheus(p) if p.condition.to_string() == "< 0.01" => Some(p),
+            _ => None,
+        })
+        .expect("the gravl plan has an error-rate query");
+    let key = crate::gates::monitor::key(error_rate);
+    state.baselines.insert(
+        key.clone(),
+        BaselineValue {
+            query: error_rate.query.clone(),
+            start: t(0),
+            end: t(1800),
+            value: 0.001,
+            samples: 120,
+        },
+    );
+    let mut metrics = MetricsEvidence::default();
+    metrics.history.insert(
+        key,
+        vec![
+            (t(1700), Outcome::Good(0.0005)),
+            (t(1815), Outcome::Good(0.001)),
+            (t(1830), Outcome::Bad(0.06)),
+            (t(1845), Outcome::Undecided("no traffic".into())),
+            (t(1860), Outcome::Good(0.002)),
+        ],
+    );
+    metrics.alert_log.insert(
+        "f1".into(),
+        AlertSeen {
+            name: "GravlBackendHighErrorRate".into(),
+            labels: [(
+                "alertname".to_string(),
+                "GravlBackendHighErrorRate".to_string(),
+            )]
+            .into(),
+            starts_at: Some(t(1832)),
+            last_seen: t(1900),
+        },
+    );
+    // The deploy moment: a rollout started at 1800.
+    state.rollouts.push(crate::runbook::state::RolloutRecord {
+        at: t(1800),
+        workload: "Deployment gravl-staging/backend".into(),
+        event: "started".into(),
+        revision: "rev 3 → 4".into(),
+        images: vec![],
+        detail: String::new(),
+        duration_s: None,
+    });
+    let gates = gates(&plan);
+    let decision = decide(&plan, &gates, &state);
+    let text = markdown(&ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+        metrics: Some(&metrics),
+    });
+    let section = &text[text.find("## Monitor").expect("a Monitor section")..];
+    assert!(
+        section.contains(&format!("Deploy moment: {}.", t(1800))),
+        "{section}"
+    );
+    assert!(
+        section.contains("- baseline: 0.001 over 120 samples"),
+        "{section}"
+    );
+    assert!(
+        section.contains("- after the deploy: 3 evaluations over 45s (1 undecided); min 0.001, max 0.06, last 0.002"),
+        "{section}"
+    );
+    assert!(
+        section.contains(&format!(
+            "- worst 0.06 at {}; the condition failed in 1 of 3 evaluations",
+            t(1830)
+        )),
+        "{section}"
+    );
+    assert!(section.contains("- GravlBackendHighErrorRate"), "{section}");
 }
