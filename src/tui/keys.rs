@@ -26,6 +26,7 @@ pub enum Action {
     Deploy,
     Undo,
     Monitor,
+    Grafana,
     Filter,
     Report,
     Help,
@@ -86,6 +87,7 @@ bindings! {
     Load,       "load",       ["l"],               "load",    Everywhere, "start or stop the load test";
     Deploy,     "deploy",     ["d"],               "deploy",  Everywhere, "show the rollouts in place of the load test, or back";
     Monitor,    "monitor",    ["m"],               "",        Everywhere, "show Prometheus and Alertmanager in place of the load test, or back";
+    Grafana,    "grafana",    ["g"],               "",        Everywhere, "copy the Grafana link for the go-live's time range (OSC 52)";
     Undo,       "undo",       ["u"],               "",        Everywhere, "roll the failing workload back: kubectl rollout undo (asks first)";
     Filter,     "filter",     ["/"],               "filter",  Everywhere, "filter gates and steps by text";
     Report,     "report",     ["r"],               "report",  Everywhere, "write the go-live report next to the journal";

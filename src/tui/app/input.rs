@@ -229,6 +229,19 @@ impl App {
                 Vec::new()
             }
             Action::Undo => self.confirm_undo(),
+            Action::Grafana => match self.grafana_link() {
+                Some(link) => {
+                    self.set_status(
+                        format!("copied to the clipboard (if your terminal allows OSC 52): {link}"),
+                        Severity::Info,
+                    );
+                    vec![Effect::Copy(link)]
+                }
+                None => {
+                    self.set_status("the plan's monitoring names no grafana", Severity::Info);
+                    Vec::new()
+                }
+            },
             Action::Monitor => {
                 self.monitor_view = !self.monitor_view;
                 self.deploy_view = false;

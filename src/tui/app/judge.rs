@@ -69,6 +69,21 @@ impl App {
         Vec::new()
     }
 
+    /// The plan's Grafana dashboard for the go-live's time range (its start to now).
+    pub fn grafana_link(&self) -> Option<String> {
+        let g = self.plan.plan.monitoring.as_ref()?.grafana.as_ref()?;
+        let base = g.url.trim_end_matches('/');
+        let from = self
+            .runbook
+            .started_at
+            .unwrap_or(self.started)
+            .as_millisecond();
+        Some(match &g.dashboard {
+            Some(d) => format!("{base}/d/{d}?from={from}&to=now"),
+            None => format!("{base}?from={from}&to=now"),
+        })
+    }
+
     /// The deploy moment monitoring compares against: the first rollout golive saw start,
     /// else the Deploy phase's opening.
     pub fn deploy_moment(&self) -> Option<Timestamp> {

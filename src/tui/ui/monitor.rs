@@ -67,7 +67,16 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let checks = monitored(app);
-    let alerts = alert_lines(app, theme, width);
+    let mut alerts = alert_lines(app, theme, width);
+    if let Some(link) = app.grafana_link() {
+        alerts.push(Line::from(vec![
+            Span::styled("g ", theme.bold(Role::Accent)),
+            Span::styled(
+                fit(&for_terminal(&link), width.saturating_sub(2)),
+                theme.fg(Role::Muted),
+            ),
+        ]));
+    }
     let mut lines: Vec<Line> = Vec::new();
     if checks.is_empty() && app.plan.plan.monitoring.is_none() {
         lines.push(Line::from(Span::styled(
