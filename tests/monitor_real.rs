@@ -186,3 +186,182 @@ async fn demo_metrics_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A JSON value's shape: keys and kinds, with arrays reduced to their distinct element
+/// shapes. Values differ between the stand-in and Prometheus; shapes must not.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(_) => "number".into(),
+        Value::String(_) => "string".into(),
+        Value::Array(items) => {
+            let mut shapes: Vec<Value> = items.iter().map(shape).collect();
+            shapes.sort_by_key(|s| s.to_string());
+            shapes.dedup();
+            Value::Array(shapes)
+        }
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+    }
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    let text = scrape(url).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+}
+
+fn query_url(base: &str, path: &str, pairs: &[(&str, String)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{base}{path}?{}", q.finish())
+}
+
+const WATCHDOG: &str = r#"groups:
+  - name: pipeline
+    rules:
+      - alert: Watchdog
+        expr: vector(1)
+        labels: {severity: none}
+        annotations: {summary: "Always firing: proves the alerting pipeline works end to end."}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_answers_in_the_same_shapes_as_real_prometheus() {
+    use golive::demo::monitor::{self, MonitorStandIn};
+    let service = DemoService::start().await.unwrap();
+    let am = start_alertmanager();
+    let prom = start_prometheus(&service.url(), Some(&am.url), WATCHDOG);
+    let standin = MonitorStandIn::start_at(
+        1,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(70),
+    )
+    .await
+    .unwrap();
+    let prom_ep = Endpoint::new(&prom.url);
+    let am_ep = Endpoint::new(&am.url);
+    wait_ready(&prom_ep, Some(&am_ep), &[&prom, &am]).await;
+    let traffic = Traffic::start(&service.url());
+    let real = prom.url.clone();
+    let fake = standin.url();
+
+    for query in monitor::QUERIES {
+        let instant =
+            |base: &str| query_url(base, "/api/v1/query", &[("query", query.to_string())]);
+        // Wait until the real one has data: rate() needs two scrapes in its window.
+        wait_for(&format!("real data for {query}"), || async {
+            let v = get_json(&instant(&real)).await;
+            v["data"]["result"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .await;
+        let (r, f) = (
+            get_json(&instant(&real)).await,
+            get_json(&instant(&fake)).await,
+        );
+        assert_eq!(
+            shape(&r),
+            shape(&f),
+            "instant {query}:\nreal {r}\nstand-in {f}"
+        );
+        assert_eq!(f["data"]["resultType"], "vector");
+        assert!(f["data"]["result"][0]["value"][1].is_string());
+
+        let end = jiff::Timestamp::now();
+        let range = |base: &str| {
+            query_url(
+                base,
+                "/api/v1/query_range",
+                &[
+                    ("query", query.to_string()),
+                    (
+                        "start",
+                        golive::metrics::prom::unix_text(end - jiff::SignedDuration::from_secs(10)),
+                    ),
+                    ("end", golive::metrics::prom::unix_text(end)),
+                    ("step", "1".into()),
+                ],
+            )
+        };
+        let (r, f) = (get_json(&range(&real)).await, get_json(&range(&fake)).await);
+        assert_eq!(
+            shape(&r),
+            shape(&f),
+            "range {query}:\nreal {r}\nstand-in {f}"
+        );
+        assert_eq!(f["data"]["resultType"], "matrix");
+    }
+
+    let bad = |base: &str| query_url(base, "/api/v1/query", &[("query", "nonsense(".into())]);
+    let (r, f) = (get_json(&bad(&real)).await, get_json(&bad(&fake)).await);
+    assert_eq!(shape(&r), shape(&f), "bad_data:\nreal {r}\nstand-in {f}");
+    assert_eq!(
+        (r["errorType"].as_str(), f["errorType"].as_str()),
+        (Some("bad_data"), Some("bad_data"))
+    );
+
+    let path = "/api/v1/status/buildinfo";
+    let (r, f) = (
+        get_json(&format!("{real}{path}")).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    assert_eq!(shape(&r), shape(&f), "buildinfo:\nreal {r}\nstand-in {f}");
+
+    let watchdog = |base: &str| {
+        query_url(
+            base,
+            "/api/v2/alerts",
+            &[("filter", r#"alertname="Watchdog""#.into())],
+        )
+    };
+    wait_for("the Watchdog in Alertmanager", || async {
+        get_json(&watchdog(&am.url))
+            .await
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (r, f) = (
+        get_json(&watchdog(&am.url)).await,
+        get_json(&watchdog(&fake)).await,
+    );
+    assert_eq!(
+        shape(&r),
+        shape(&f),
+        "/api/v2/alerts:\nreal {r}\nstand-in {f}"
+    );
+    let path = "/api/v2/status";
+    let (r, f) = (
+        get_json(&format!("{}{path}", am.url)).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    assert_eq!(
+        shape(&r),
+        shape(&f),
+        "/api/v2/status:\nreal {r}\nstand-in {f}"
+    );
+
+    let path = "/api/v1/alerts";
+    let (r, f) = (
+        get_json(&format!("{real}{path}")).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    let real_alert = &r["data"]["alerts"][0];
+    let fake_watchdog = f["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "Watchdog")
+        .unwrap();
+    assert_eq!(
+        shape(real_alert),
+        shape(fake_watchdog),
+        "/api/v1/alerts:\nreal {r}\nstand-in {f}"
+    );
+    traffic.stop().await;
+}

@@ -357,14 +357,15 @@ async fn answer(req: Request<hyper::body::Incoming>, story: Story) -> Response<F
             StatusCode::OK,
             "application/json",
             serde_json::json!({
-                "cluster": {"name": "golive-demo-stand-in", "peers": [], "status": "disabled"},
+                // Without clustering, Alertmanager leaves out the cluster's name.
+                "cluster": {"peers": [], "status": "disabled"},
                 "versionInfo": {
                     "branch": "golive", "buildDate": "", "buildUser": "golive",
                     "goVersion": "none: the golive demo stand-in, not Alertmanager",
                     "revision": "golive-demo-stand-in", "version": AM_VERSION,
                 },
                 "config": {"original": "# the golive demo stand-in has no configuration\n"},
-                "uptime": story.start.to_string(),
+                "uptime": am_time(story.start),
             })
             .to_string(),
         ),
@@ -528,6 +529,11 @@ fn rule_alerts(story: Story, now: Timestamp) -> String {
         .join(",")
 }
 
+/// A time as Alertmanager writes it: RFC 3339 in UTC with milliseconds.
+fn am_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// FNV-1a over the label set: a stable fingerprint, as Alertmanager's is.
 fn fingerprint(labels: &BTreeMap<String, String>) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -594,12 +600,12 @@ fn am_alerts(
         let ends = now.checked_add(SignedDuration::from_mins(4)).unwrap_or(now);
         out.push(serde_json::json!({
             "annotations": alert.annotations,
-            "endsAt": ends.to_string(),
+            "endsAt": am_time(ends),
             "fingerprint": fingerprint(&alert.labels),
             "receivers": [{"name": "gravl-oncall"}],
-            "startsAt": starts_at.to_string(),
+            "startsAt": am_time(starts_at),
             "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"},
-            "updatedAt": now.to_string(),
+            "updatedAt": am_time(now),
             "generatorURL": "http://golive-demo-stand-in/graph",
             "labels": alert.labels,
         }));
