@@ -144,17 +144,3 @@ async fn other_queries_are_refused_as_a_stand_in() {
     let spaced = "sum( rate( http_requests_total{job=\"gravl-backend\"}[1m] ) )";
     assert!(client::instant(&ep, spaced, None, T).await.is_ok());
 }
-
-#[tokio::test]
-async fn the_gravl_demo_starts_the_stand_in_with_its_story() {
-    let demo = golive::demo::start_at_speed("gravl", 10).await.unwrap();
-    let url = demo.monitor.as_ref().expect("gravl has a stand-in").url();
-    let ep = Endpoint::new(&url);
-    assert_eq!(client::buildinfo(&ep, T).await.unwrap(), monitor::VERSION);
-    let ratio = single(&ep, monitor::ERROR_RATIO).await;
-    assert!(ratio < 0.002, "the story has just begun: {ratio}");
-    demo.shutdown().await;
-    let volundr = golive::demo::start("volundr").await.unwrap();
-    assert!(volundr.monitor.is_none());
-    volundr.shutdown().await;
-}

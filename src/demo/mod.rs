@@ -1,7 +1,5 @@
 //! `golive demo`: the simulated cluster with a built-in scenario and a demo HTTP service,
 //! both on 127.0.0.1, and a plan pointed at them. Nothing outside the machine is needed.
-//! The Gravl demo adds a Prometheus and Alertmanager stand-in (`monitor`) playing the
-//! same story's metrics and alerts.
 
 pub mod http_metrics;
 pub mod monitor;
@@ -9,7 +7,6 @@ pub mod service;
 
 use crate::plan::{self, LoadedPlan, PlanErrors};
 use golive_sim::{NamedText, Sim, SimConfig};
-use monitor::MonitorStandIn;
 use service::DemoService;
 use std::path::PathBuf;
 
@@ -68,8 +65,6 @@ pub enum DemoError {
 pub struct Demo {
     pub sim: Sim,
     pub service: DemoService,
-    /// The Prometheus and Alertmanager stand-in (Gravl only; one URL serves both APIs).
-    pub monitor: Option<MonitorStandIn>,
     pub plan: LoadedPlan,
     pub kubeconfig: PathBuf,
     dir: PathBuf,
@@ -111,26 +106,18 @@ pub async fn start_at_speed(name: &str, speed: u32) -> Result<Demo, DemoError> {
         ..Default::default()
     })
     .await?;
-    let mut monitor = None;
     if let Some(text) = scenario {
         let story = golive_sim::Scenario::from_text("assets/demo/scenarios/gravl.yaml", text)?;
-        // Started with the scenario, so the metrics' bad deploy lines up with the cluster's.
-        monitor = Some(MonitorStandIn::start(speed).await?);
         sim.play(story.faster(speed))?;
     }
     let url = service.url();
-    let monitor_url = monitor.as_ref().map(MonitorStandIn::url);
     let plan = plan::load_with_env(name, |var| match var {
         "GRAVL_API_URL" | "VOLUNDR_URL" => Some(url.clone()),
-        "GRAVL_PROMETHEUS_URL" | "GRAVL_ALERTMANAGER_URL" if monitor_url.is_some() => {
-            monitor_url.clone()
-        }
         other => std::env::var(other).ok(),
     })?;
     Ok(Demo {
         sim,
         service,
-        monitor,
         plan,
         kubeconfig,
         dir,
