@@ -12,10 +12,23 @@ fn golive() -> Command {
 }
 
 async fn check_json(kubeconfig: &std::path::Path, extra: &[&str]) -> (i32, Value) {
+    check_json_env(kubeconfig, extra, &[]).await
+}
+
+async fn check_json_env(
+    kubeconfig: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> (i32, Value) {
     let kubeconfig = kubeconfig.to_path_buf();
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let output = tokio::task::spawn_blocking(move || {
         golive()
+            .envs(env)
             .args([
                 "check",
                 "--plan",
@@ -83,6 +96,14 @@ async fn report_cluster_is_no_go_with_the_issuer_and_dns_evidence() {
 #[tokio::test]
 async fn fixed_cluster_with_a_passing_load_result_is_go() {
     let (sim, dir, kubeconfig) = gravl_sim(&[]).await;
+    // Monitoring answered by the demo's stand-in, before its story's deploy: healthy.
+    let standin = golive::demo::standin::StandIn::start(1)
+        .await
+        .expect("stand-in");
+    let monitoring = [
+        ("GRAVL_PROMETHEUS_URL", standin.url()),
+        ("GRAVL_ALERTMANAGER_URL", standin.url()),
+    ];
     sim.merge_patch(
         "cert-manager.io/v1",
         "ClusterIssuer",
@@ -100,7 +121,7 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}}),
     )
     .expect("fix the DNS rule");
-    let (code, report) = check_json(&kubeconfig, &["--wait", "10"]).await;
+    let (code, report) = check_json_env(&kubeconfig, &["--wait", "10"], &monitoring).await;
     assert_eq!(code, 3, "only the load gate is undecided: {report}");
     assert_eq!(report["verdict"], "unknown");
 
@@ -110,9 +131,10 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
                        "http_reqs": [{"expr": "rate>100", "ok": true, "value": 150.0}]}});
     std::fs::write(&summary, passing.to_string()).expect("write summary");
     let summary_arg = summary.to_string_lossy().to_string();
-    let (code, report) = check_json(
+    let (code, report) = check_json_env(
         &kubeconfig,
         &["--wait", "10", "--load-summary", &summary_arg],
+        &monitoring,
     )
     .await;
     assert_eq!(code, 0, "{report}");
@@ -121,9 +143,10 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
     let failing = json!({"metrics": {"http_reqs": {"count": 600, "rate": 19.8}},
         "thresholds": {"http_reqs": [{"expr": "rate>100", "ok": false, "value": 19.8}]}});
     std::fs::write(&summary, failing.to_string()).expect("write summary");
-    let (code, report) = check_json(
+    let (code, report) = check_json_env(
         &kubeconfig,
         &["--wait", "10", "--load-summary", &summary_arg],
+        &monitoring,
     )
     .await;
     assert_eq!(code, 1, "{report}");

@@ -72,6 +72,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
         load: None,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     let status = |id: &str| {
         let g = demo
@@ -161,7 +162,7 @@ async fn the_demo_deploy_fails_fast_offers_the_undo_and_then_completes() {
     );
     assert!(
         evidence.iter().any(|e| e
-            .starts_with("Deployment gravl-staging/backend: failed: rev 3 → 4, 1/2 updated")
+            .starts_with("Deployment gravl-staging/backend: failing: rev 3 → 4, 1/2 updated")
             || e.starts_with(
                 "Deployment gravl-staging/backend: progressing: rev 3 → 4, 1/2 updated"
             )),
@@ -182,4 +183,60 @@ async fn the_demo_deploy_fails_fast_offers_the_undo_and_then_completes() {
     assert!(done.summary.contains("backend rev 5"), "{}", done.summary);
     assert_eq!(demo.sim.scenario_errors(), Vec::<String>::new());
     demo.shutdown().await;
+}
+
+/// The demo's Prometheus and Alertmanager stand-in answers the Gravl plan's monitoring
+/// through the real client, and refuses anything else as Prometheus would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitoring_stand_in_answers_the_gravl_plan_and_refuses_other_queries() {
+    install_crypto();
+    let standin = golive::demo::standin::StandIn::start(1)
+        .await
+        .expect("stand-in");
+    let url = standin.url();
+    let plan = golive::plan::load_with_env("gravl", |var| match var {
+        "GRAVL_PROMETHEUS_URL" | "GRAVL_ALERTMANAGER_URL" => Some(url.clone()),
+        _ => None,
+    })
+    .expect("plan");
+    let metrics = golive::metrics::poll::once(&plan.plan)
+        .await
+        .expect("the plan monitors");
+    let ctx = golive::gates::Context {
+        now: jiff::Timestamp::now(),
+        metrics: Some(std::sync::Arc::new(metrics)),
+        ..Default::default()
+    };
+    for id in ["error-rate", "latency", "alerts", "metrics-scraped"] {
+        let g = plan
+            .plan
+            .gates
+            .iter()
+            .find(|g| g.id.value == id)
+            .expect("gate");
+        let v =
+            golive::gates::evaluate_gate(g, &golive::cluster::ClusterView::new("", "", []), &ctx);
+        assert_eq!(v.status, Status::Pass, "{id}: {}", v.summary);
+    }
+    let endpoint = golive::metrics::client::Endpoint::new(url);
+    let version = golive::metrics::client::buildinfo(&endpoint, Duration::from_secs(5))
+        .await
+        .expect("buildinfo");
+    assert!(version.contains("golive-standin"), "{version}");
+    let other =
+        golive::metrics::client::instant(&endpoint, "up", None, Duration::from_secs(5)).await;
+    match other {
+        Err(golive::metrics::prom::PromError::Api {
+            status: 400,
+            error_type,
+            error,
+        }) => {
+            assert_eq!(error_type, "bad_data");
+            assert!(
+                error.contains("stand-in answers only the demo plan's queries"),
+                "{error}"
+            );
+        }
+        other => panic!("expected bad_data, got {other:?}"),
+    }
 }

@@ -244,6 +244,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
         })),
         at(34),
     );
+    app.update(metrics_round(38, 0.001, false), at(38));
     app.settle(at(40));
     // Every gate passes, but the launch is not decided until the runbook and the roles are.
     assert_eq!(app.verdict.0, Verdict::Unknown, "{}", app.verdict.1);
@@ -279,6 +280,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
         };
         record(&mut app, &mut journal, action, at(42));
     }
+    app.update(metrics_round(44, 0.001, false), at(44));
     app.settle(at(45));
     assert_eq!(app.verdict.0, Verdict::Go, "{}", app.verdict.1);
     snap("healthy", &mut app);
@@ -1243,4 +1245,92 @@ fn frame_deploy_view_with_a_crash_looping_rollout_and_its_journal_records() {
         "{:?}",
         app.overlay
     );
+}
+
+/// One round of the stand-in's kind of answers at `secs`, with the 5xx ratio `ratio`.
+fn metrics_round(secs: i64, ratio: f64, firing: bool) -> Msg {
+    use golive::demo::standin::{ERROR_RATIO, P95, P99, TRAFFIC, UP};
+    use golive::metrics::alertmanager::{Alert, AlertState, Status as AmStatus};
+    use golive::metrics::prom::{QueryAnswer, QueryData, Sample};
+    let one = |labels: &[(&str, &str)], v: f64| QueryAnswer {
+        data: QueryData::Vector(vec![Sample {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            at: at(secs),
+            value: v,
+        }]),
+        warnings: vec![],
+    };
+    let alert = |name: &str| Alert {
+        labels: [
+            ("alertname".to_string(), name.to_string()),
+            ("namespace".to_string(), "gravl-staging".to_string()),
+        ]
+        .into(),
+        annotations: [("summary".to_string(), format!("{name} summary"))].into(),
+        starts_at: Some(at(0)),
+        ends_at: None,
+        state: AlertState::Active,
+        silenced_by: vec![],
+        inhibited_by: vec![],
+        fingerprint: name.into(),
+        generator_url: String::new(),
+    };
+    let mut alerts = vec![alert("Watchdog")];
+    if firing {
+        alerts.push(alert("GravlBackendHighErrorRate"));
+    }
+    Msg::Metrics(Box::new(golive::metrics::MetricsUpdate {
+        at: at(secs),
+        queries: vec![
+            (ERROR_RATIO.into(), Ok(one(&[], ratio))),
+            (TRAFFIC.into(), Ok(one(&[], 20.0))),
+            (P95.into(), Ok(one(&[], 0.007))),
+            (P99.into(), Ok(one(&[], 0.015))),
+            (UP.into(), Ok(one(&[("instance", "10.244.1.19:3001")], 1.0))),
+        ],
+        alerts: Some(Ok(alerts)),
+        alertmanager_status: Some(Ok(AmStatus {
+            cluster: "disabled".into(),
+            version: "0.25.0".into(),
+        })),
+        prometheus_alerts: Some(Ok(vec![])),
+        prometheus_version: Some(Ok("2.42.0".into())),
+    }))
+}
+
+#[test]
+fn frame_monitor_view_with_an_error_burst_held_against_for() {
+    let mut app = failing_app();
+    for (i, ratio) in [0.001, 0.001, 0.002, 0.05, 0.06].iter().enumerate() {
+        let secs = 15 + 15 * i as i64;
+        app.update(metrics_round(secs, *ratio, *ratio > 0.01), at(secs));
+    }
+    app.settle(at(76));
+    let row = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "error-rate")
+        .expect("error-rate");
+    assert_eq!(
+        row.shown,
+        Shown::Warn,
+        "bad for 15s of 2m: {}",
+        row.verdict.summary
+    );
+    assert!(
+        row.verdict.summary.contains("fails < 0.01 for 15s of 2m"),
+        "{}",
+        row.verdict.summary
+    );
+    let alerts = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "alerts")
+        .expect("alerts");
+    assert_eq!(alerts.shown, Shown::Fail);
+    app.update(key(KeyCode::Char('m')), at(76));
+    snap("monitor", &mut app);
 }

@@ -283,14 +283,23 @@ fn cockpit_bytes(hostile: &str) -> (Vec<u8>, String) {
     wait("the gates", &mut session, &mut parser, &mut pump, &|s| {
         s.contains("cluster-issuers")
     });
-    // The fourth gate is cluster-issuers; its details (enter) show the condition message.
-    session.send("jjj\r").expect("keys");
+    // Filter down to cluster-issuers (the selection no longer depends on which gate
+    // failed first), then open its details, which show the condition message.
+    session.send("/cluster-issuers\r").expect("keys");
+    wait(
+        "the filtered gates",
+        &mut session,
+        &mut parser,
+        &mut pump,
+        &|s| !s.contains("cert-manager     "),
+    );
+    session.send("\r").expect("keys");
     wait(
         "the issuer's evidence",
         &mut session,
         &mut parser,
         &mut pump,
-        &|s| s.contains("PWNED-TITLE"),
+        &|s| s.contains("Details  gate cluster-issuers") && s.contains("PWNED-TITLE"),
     );
     let screen = parser.screen().contents();
     session.send("q").expect("quit");

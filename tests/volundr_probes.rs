@@ -113,6 +113,7 @@ async fn verdicts(yaml_checks: &str) -> Vec<(String, gates::GateVerdict)> {
         load: None,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     loaded
         .plan
@@ -202,6 +203,7 @@ async fn volundr_monitoring_gates_pass_against_the_demo_service() {
         load: None,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     for id in ["health", "sessions-stream", "events-health"] {
         let g = loaded

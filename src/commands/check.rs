@@ -169,9 +169,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         load,
     } = options;
     // HTTP, SSE and TCP probes run while the watchers list.
-    let (view, probes) = tokio::join!(
+    let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, wait),
-        crate::probe::run_probes(&loaded.plan, wait.max(Duration::from_secs(1)))
+        crate::probe::run_probes(&loaded.plan, wait.max(Duration::from_secs(1))),
+        crate::metrics::poll::once(&loaded.plan)
     );
     let view = match view {
         Ok(view) => view,
@@ -188,6 +189,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         load,
         probes,
         moments: Default::default(),
+        metrics: metrics.map(std::sync::Arc::new),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -77,9 +77,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         }
     };
     let state = RunbookState::replay_checked(&entries, &verification);
-    let (view, probes) = tokio::join!(
+    let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, options.wait),
-        crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1)))
+        crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1))),
+        crate::metrics::poll::once(&loaded.plan)
     );
     let view = match view {
         Ok(view) => view,
@@ -96,6 +97,11 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         load: state.load.clone(),
         probes,
         moments: crate::runbook::timing::moments(&loaded.plan.runbook, &state),
+        metrics: metrics.map(|mut m| {
+            // The baselines the journal holds: the report compares against the same numbers.
+            m.baselines = state.baselines.clone();
+            std::sync::Arc::new(m)
+        }),
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

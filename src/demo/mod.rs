@@ -4,6 +4,7 @@
 pub mod http_metrics;
 pub mod monitor;
 pub mod service;
+pub mod standin;
 
 use crate::plan::{self, LoadedPlan, PlanErrors};
 use golive_sim::{NamedText, Sim, SimConfig};
@@ -65,6 +66,8 @@ pub enum DemoError {
 pub struct Demo {
     pub sim: Sim,
     pub service: DemoService,
+    /// The Prometheus and Alertmanager stand-in (a stand-in, not a Prometheus).
+    pub monitor: standin::StandIn,
     pub plan: LoadedPlan,
     pub kubeconfig: PathBuf,
     dir: PathBuf,
@@ -111,13 +114,17 @@ pub async fn start_at_speed(name: &str, speed: u32) -> Result<Demo, DemoError> {
         sim.play(story.faster(speed))?;
     }
     let url = service.url();
+    let monitor = standin::StandIn::start(speed).await?;
+    let monitor_url = monitor.url();
     let plan = plan::load_with_env(name, |var| match var {
         "GRAVL_API_URL" | "VOLUNDR_URL" => Some(url.clone()),
+        "GRAVL_PROMETHEUS_URL" | "GRAVL_ALERTMANAGER_URL" => Some(monitor_url.clone()),
         other => std::env::var(other).ok(),
     })?;
     Ok(Demo {
         sim,
         service,
+        monitor,
         plan,
         kubeconfig,
         dir,

@@ -150,6 +150,18 @@ macro_rules! for_each_kind {
                 let $kind = c;
                 $body
             }
+            $crate::plan::Check::Prometheus(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::Alerts(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::Scraped(c) => {
+                let $kind = c;
+                $body
+            }
         }
     };
 }
@@ -191,6 +203,9 @@ pub const KIND_NAMES: &[&str] = &[
     <crate::plan::ExpressionCheck as CheckKind>::NAME,
     <crate::plan::RolloutCheck as CheckKind>::NAME,
     <crate::plan::WarningEventsCheck as CheckKind>::NAME,
+    <crate::plan::PrometheusCheck as CheckKind>::NAME,
+    <crate::plan::AlertsCheck as CheckKind>::NAME,
+    <crate::plan::ScrapedCheck as CheckKind>::NAME,
 ];
 
 #[cfg(test)]
@@ -227,7 +242,7 @@ mod tests {
     #[test]
     fn every_check_dispatches_to_the_kind_of_its_plan_key() {
         // The kinds no built-in plan uses yet.
-        let extra = "name: extra\ngates:\n  - id: x\n    title: X\n    group: g\n    checks:\n      - issuers_ready: {namespace: a}\n      - job_succeeded: {namespace: a, name: migrate}\n";
+        let extra = "name: extra\ngates:\n  - id: x\n    title: X\n    group: g\n    checks:\n      - issuers_ready: {namespace: a}\n      - job_succeeded: {namespace: a, name: migrate}\n      - prometheus: {query: up, condition: \"== 1\"}\n      - alerts: {matchers: [\"namespace=a\"]}\n      - scraped: {job: a}\n";
         let extra = plan::parse("extra.yaml", extra, |_| None).expect("valid plan");
         let builtin =
             ["gravl", "volundr"].map(|n| plan::load_with_env(n, |_| None).expect("built-in"));

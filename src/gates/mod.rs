@@ -10,6 +10,7 @@ mod ingress;
 mod json;
 mod kind;
 pub(crate) mod load;
+pub mod monitor;
 pub mod netpol;
 mod objects;
 pub(crate) mod podspec;
@@ -133,6 +134,9 @@ pub struct Context {
     pub probes: crate::probe::Probes,
     /// Moments of the go-live that checks count from (`warning_events`' `since`).
     pub moments: Moments,
+    /// What Prometheus and Alertmanager answered (the monitoring checks); None where
+    /// nothing asks them.
+    pub metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
 }
 
 /// Moments of the go-live, from its journal; empty where none is known (`golive check`).

@@ -153,6 +153,7 @@ fn a_projection_that_drops_a_read_field_is_caught() {
         load: None,
         probes: Default::default(),
         moments: Default::default(),
+        metrics: None,
     };
     let whole = fat_view(&plan.plan, &objects, now, false);
     let mut cut = fat_view(&plan.plan, &objects, now, true);

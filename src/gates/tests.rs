@@ -61,6 +61,7 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
             load: None,
             probes: Default::default(),
             moments: Default::default(),
+            metrics: None,
         },
     )
 }
@@ -386,6 +387,7 @@ fn nothing_listed_yet_is_unknown_everywhere() {
                 load: None,
                 probes: Default::default(),
                 moments: Default::default(),
+                metrics: None,
             },
         );
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
@@ -427,7 +429,8 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
                 now: now(),
                 load: None,
                 probes: Default::default(),
-                moments: Default::default()
+                moments: Default::default(),
+                metrics: None,
             }
         )
         .status,
@@ -453,6 +456,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             load: Some(load(false)),
             probes: Default::default(),
             moments: Default::default(),
+            metrics: None,
         },
     );
     assert_eq!(v.status, Status::Fail);
@@ -469,6 +473,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             load: Some(load(true)),
             probes: Default::default(),
             moments: Default::default(),
+            metrics: None,
         },
     );
     assert_eq!(v.status, Status::Pass);
@@ -491,6 +496,7 @@ fn overall_verdict_names_the_failing_gates() {
                     load: None,
                     probes: Default::default(),
                     moments: Default::default(),
+                    metrics: None,
                 },
             )
         })
@@ -510,6 +516,7 @@ fn every_gravl_verdict_is_the_same_on_projected_objects() {
         load: None,
         probes: Default::default(),
         moments: Default::default(),
+        metrics: None,
     };
     let report = objects();
     let mut crashing = objects();

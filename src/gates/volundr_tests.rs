@@ -136,6 +136,7 @@ fn evaluate_all(plan: &LoadedPlan, view: &ClusterView, probes: Probes) -> Vec<Ga
         load: None,
         probes,
         moments: Default::default(),
+        metrics: None,
     };
     plan.plan
         .gates
@@ -622,6 +623,7 @@ fn probe_gate(id: &str, result: ProbeResult, at: Timestamp) -> GateVerdict {
             load: None,
             probes,
             moments: Default::default(),
+            metrics: None,
         },
     )
 }
@@ -1051,6 +1053,7 @@ fn every_volundr_verdict_is_the_same_on_projected_objects() {
         load: None,
         probes: healthy_probes(&plan),
         moments: Default::default(),
+        metrics: None,
     };
     let mut cases: Vec<(&str, Vec<Value>)> =
         vec![("compliant", compliant()), ("demo", demo_objects())];

@@ -61,13 +61,17 @@ pub async fn instant(
     at: Option<Timestamp>,
     timeout: Duration,
 ) -> Result<QueryAnswer, PromError> {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("query", query);
-    if let Some(at) = at {
-        form.append_pair("time", &prom::unix_text(at));
-    }
-    form.append_pair("timeout", &seconds_text(timeout));
-    let answer = send(endpoint, "/api/v1/query", Some(form.finish()), timeout).await?;
+    // The serializer is not Send: finish it before any await.
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("query", query);
+        if let Some(at) = at {
+            form.append_pair("time", &prom::unix_text(at));
+        }
+        form.append_pair("timeout", &seconds_text(timeout));
+        form.finish()
+    };
+    let answer = send(endpoint, "/api/v1/query", Some(body), timeout).await?;
     prom::read_query(answer.status, &answer.content_type, &answer.body)
 }
 
@@ -104,19 +108,14 @@ pub async fn range(
             seconds_text(step)
         )));
     }
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("query", query)
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", query)
         .append_pair("start", &prom::unix_text(start))
         .append_pair("end", &prom::unix_text(end))
         .append_pair("step", &seconds_text(step))
-        .append_pair("timeout", &seconds_text(timeout));
-    let answer = send(
-        endpoint,
-        "/api/v1/query_range",
-        Some(form.finish()),
-        timeout,
-    )
-    .await?;
+        .append_pair("timeout", &seconds_text(timeout))
+        .finish();
+    let answer = send(endpoint, "/api/v1/query_range", Some(body), timeout).await?;
     prom::read_query(answer.status, &answer.content_type, &answer.body)
 }
 
@@ -149,12 +148,15 @@ pub async fn am_alerts(
 ) -> Result<Vec<Alert>, PromError> {
     let mut path = String::from("/api/v2/alerts");
     if !filters.is_empty() {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for f in filters {
-            query.append_pair("filter", f);
-        }
+        let query = {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for f in filters {
+                query.append_pair("filter", f);
+            }
+            query.finish()
+        };
         path.push('?');
-        path.push_str(&query.finish());
+        path.push_str(&query);
     }
     let answer = send(endpoint, &path, None, timeout).await?;
     alertmanager::read_alerts(answer.status, &answer.content_type, &answer.body)

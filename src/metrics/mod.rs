@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod client;
+pub mod poll;
 pub mod prom;
 
 use jiff::Timestamp;
@@ -18,14 +19,55 @@ pub struct Observation {
     pub answer: Result<prom::QueryAnswer, prom::PromError>,
 }
 
+/// One evaluation of a monitored check: good, bad, or not decidable, with the value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Good(f64),
+    Bad(f64),
+    Undecided(String),
+}
+
+/// The pre-deploy baseline of a query, captured once and journaled.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BaselineValue {
+    pub query: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The mean over the window.
+    pub value: f64,
+    pub samples: usize,
+}
+
 /// Everything the metrics sources said, as the gates read it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsEvidence {
-    /// Per check key (see `gates::monitor`): the newest answer to each of its queries.
+    /// Per query text: the newest answer.
     pub queries: BTreeMap<String, Observation>,
+    /// Per check key: every evaluation this session, oldest first (for `for`, the chart
+    /// and the report).
+    pub history: BTreeMap<String, Vec<(Timestamp, Outcome)>>,
+    /// Per check key: the pre-deploy baseline, once captured.
+    pub baselines: BTreeMap<String, BaselineValue>,
+    /// Prometheus's readiness and version, Alertmanager's, as last asked.
+    pub prometheus_version: Option<Result<String, prom::PromError>>,
     /// Alertmanager's active alerts and its status, when asked.
     pub alerts: Option<(Timestamp, Result<Vec<alertmanager::Alert>, prom::PromError>)>,
     pub alertmanager_status: Option<Result<alertmanager::Status, prom::PromError>>,
     /// Prometheus's own pending and firing alerts (`/api/v1/alerts`).
     pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
 }
+
+/// One round of answers from the poller.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsUpdate {
+    pub at: Timestamp,
+    /// (query text, answer)
+    pub queries: Vec<(String, Result<prom::QueryAnswer, prom::PromError>)>,
+    pub alerts: Option<Result<Vec<alertmanager::Alert>, prom::PromError>>,
+    pub alertmanager_status: Option<Result<alertmanager::Status, prom::PromError>>,
+    pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
+    pub prometheus_version: Option<Result<String, prom::PromError>>,
+}
+
+/// How many evaluations a check's history keeps: four hours at the 15 s minimum.
+pub const HISTORY_LIMIT: usize = 4 * 60 * 4;

@@ -6,10 +6,12 @@ pub mod duration;
 pub mod expr;
 pub mod interpolate;
 pub mod model;
+pub mod monitor;
 pub mod phases;
 
 pub use deploy::*;
 pub use model::*;
+pub use monitor::*;
 pub use phases::*;
 
 use golive_grammar::edit_distance;
@@ -324,7 +326,9 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             if let Some(verify) = &step.0.verify {
                 let (line, column) = pos(verify);
                 match &verify.value {
-                    Verify::Gate(id) if !gate_ids.contains_key(id.as_str()) => {
+                    Verify::Gate(id) | Verify::Held(id, _)
+                        if !gate_ids.contains_key(id.as_str()) =>
+                    {
                         errors.push((line, column, unknown("gate", id, gate_ids.keys().copied())))
                     }
                     Verify::Group(g) if !groups.contains(g.as_str()) => errors.push((

@@ -22,6 +22,9 @@ pub struct Plan {
     pub gates: Vec<Gate>,
     #[serde(default)]
     pub load: Option<golive_load::LoadConfig>,
+    /// Where Prometheus and Alertmanager are, for the monitoring checks.
+    #[serde(default)]
+    pub monitoring: Option<super::monitor::Monitoring>,
     #[serde(default)]
     pub runbook: Vec<Phase>,
     #[serde(default)]
@@ -77,6 +80,12 @@ pub enum Check {
     Rollout(super::deploy::RolloutCheck),
     /// Warning events on the service's objects since a moment of the go-live.
     WarningEvents(super::deploy::WarningEventsCheck),
+    /// A Prometheus query against a condition, minimum traffic and a pre-deploy baseline.
+    Prometheus(super::monitor::PrometheusCheck),
+    /// Alertmanager's active alerts matching the matchers.
+    Alerts(super::monitor::AlertsCheck),
+    /// Prometheus scrapes the service's targets.
+    Scraped(super::monitor::ScrapedCheck),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -23,6 +23,8 @@ pub struct Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Verify {
     Gate(String),
+    /// The gate has passed continuously for this long (`{gate: error-rate, held: 30m}`).
+    Held(String, PlanDuration),
     Group(String),
     Load,
 }
@@ -34,8 +36,15 @@ impl Verify {
             (Some("gate"), Some(id), None) => Ok(Verify::Gate(id.to_string())),
             (Some("group"), Some(group), None) => Ok(Verify::Group(group.to_string())),
             (Some("load"), None, None) => Ok(Verify::Load),
+            (Some("gate"), Some(id), Some("held")) => {
+                let rest: Vec<&str> = words.collect();
+                match rest.as_slice() {
+                    [d] => Ok(Verify::Held(id.to_string(), PlanDuration::parse(d)?)),
+                    _ => Err(format!("`{text}`: expected `gate <id> held <duration>`")),
+                }
+            }
             _ => Err(format!(
-                "`{text}` is not a verification: expected `gate <id>`, `group <name>` or `load`"
+                "`{text}` is not a verification: expected `gate <id>`, `gate <id> held <duration>`, `group <name>` or `load`"
             )),
         }
     }
@@ -45,6 +54,7 @@ impl fmt::Display for Verify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Verify::Gate(id) => write!(f, "gate {id}"),
+            Verify::Held(id, d) => write!(f, "gate {id} held {d}"),
             Verify::Group(g) => write!(f, "group {g}"),
             Verify::Load => f.write_str("load"),
         }
@@ -53,8 +63,17 @@ impl fmt::Display for Verify {
 
 impl<'de> Deserialize<'de> for Verify {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Verify::parse(&text).map_err(de::Error::custom)
+        /// `gate x`, or `{gate: x, held: 30m}`.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Held { gate: String, held: PlanDuration },
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => Verify::parse(&text).map_err(de::Error::custom),
+            Raw::Held { gate, held } => Ok(Verify::Held(gate, held)),
+        }
     }
 }
 

@@ -35,7 +35,11 @@ fn gravl_plan_declares_the_gates_of_the_field_report() {
             "staging-pods",
             "rollout",
             "warning-events",
-            "load-test"
+            "load-test",
+            "error-rate",
+            "latency",
+            "alerts",
+            "metrics-scraped"
         ]
     );
     assert_eq!(plan.signoff, ["DevOps/PM", "Security", "Performance"]);

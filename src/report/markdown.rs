@@ -1,5 +1,5 @@
 use super::{ReportInput, verdict_word};
-use crate::gates::Status;
+use crate::gates::{GateVerdict, Status};
 use crate::runbook::timing::PhaseTime;
 use crate::text::{for_markdown as md, for_terminal, markdown_code as code};
 use std::fmt::Write;
@@ -17,6 +17,9 @@ fn badge(s: Status) -> &'static str {
 /// names, comments, notes, command lines) goes through [`crate::text::for_markdown`], so
 /// it renders as the text it is and never as markup; the plan's own words (its name, its
 /// steps) may use Markdown and only lose their control characters.
+/// Evidence lines shown under a gate before the rest folds into `<details>`.
+const EVIDENCE_SHOWN: usize = 6;
+
 pub fn render(input: &ReportInput) -> String {
     let mut out = String::new();
     let plan = input.plan;
@@ -79,40 +82,56 @@ pub fn render(input: &ReportInput) -> String {
     for group in groups {
         let _ = writeln!(
             out,
-            "### {}\n\n| Gate | Status | Summary | Evidence |\n|---|---|---|---|",
+            "### {}\n\n| Gate | Status | Summary |\n|---|---|---|",
             md(group)
         );
-        for g in input.gates.iter().filter(|g| g.group == group) {
-            let evidence: Vec<String> = g
-                .checks
-                .iter()
-                .flat_map(|c| {
-                    c.evidence
-                        .iter()
-                        .take(3)
-                        .map(|e| format!("{}: {}", md(&e.object), md(&e.detail)))
-                })
-                .collect();
-            let fixes: Vec<String> = g
-                .checks
-                .iter()
-                .filter_map(|c| c.fix.clone())
-                .map(|f| format!("fix: {}", md(&f)))
-                .collect();
-            let mut detail = evidence.join("<br>");
-            if !fixes.is_empty() {
-                detail.push_str("<br>");
-                detail.push_str(&fixes.join("<br>"));
-            }
+        let members: Vec<&GateVerdict> = input.gates.iter().filter(|g| g.group == group).collect();
+        for g in &members {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {detail} |",
+                "| {} | {} | {} |",
                 md(&g.id),
                 badge(g.status),
                 md(&g.summary),
             );
         }
         let _ = writeln!(out);
+        // Evidence as lists under each gate: a table cell cannot hold it readably.
+        for g in &members {
+            let items: Vec<String> = g
+                .checks
+                .iter()
+                .flat_map(|c| {
+                    c.evidence
+                        .iter()
+                        .map(|e| format!("- {}: {}", md(&e.object), md(&e.detail)))
+                        .chain(c.fix.iter().map(|f| format!("- **fix:** {}", md(f))))
+                })
+                .collect();
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "#### {} {}\n", badge(g.status), md(&g.id));
+            if items.len() > EVIDENCE_SHOWN {
+                for item in &items[..EVIDENCE_SHOWN] {
+                    let _ = writeln!(out, "{item}");
+                }
+                let _ = writeln!(
+                    out,
+                    "\n<details><summary>{} more</summary>\n",
+                    items.len() - EVIDENCE_SHOWN
+                );
+                for item in &items[EVIDENCE_SHOWN..] {
+                    let _ = writeln!(out, "{item}");
+                }
+                let _ = writeln!(out, "\n</details>\n");
+            } else {
+                for item in &items {
+                    let _ = writeln!(out, "{item}");
+                }
+                let _ = writeln!(out);
+            }
+        }
     }
     let _ = writeln!(out, "## Load test\n");
     match (&input.state.load, &input.state.load_stats) {

@@ -74,6 +74,13 @@ pub enum Action {
     LoadStarted {
         target: String,
     },
+    /// A monitored query's pre-deploy baseline, captured once: a restart and the report
+    /// compare against the same numbers.
+    Baseline {
+        /// The check's key (`gates::monitor::key`).
+        check: String,
+        baseline: crate::metrics::BaselineValue,
+    },
     /// A workload's rollout as golive saw it: `started` when a new revision appeared,
     /// `failed` when it broke, `complete` when it finished; with the revision, the images
     /// that changed and, once it ended, how long it took.

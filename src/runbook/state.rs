@@ -85,6 +85,8 @@ pub struct RunbookState {
     pub started_at: Option<Timestamp>,
     /// Rollouts golive journaled (`started`, `failed`, `complete`), in order.
     pub rollouts: Vec<RolloutRecord>,
+    /// Pre-deploy baselines of monitored queries, by check key.
+    pub baselines: BTreeMap<String, crate::metrics::BaselineValue>,
     /// What the journal's chain check found wrong (`journal line N: …`). Not part of the
     /// replay: the reader of the journal sets it. A record that fails its check is no
     /// ground for a GO, and no override covers it.
@@ -208,6 +210,11 @@ impl RunbookState {
                 verdict: verdict.clone(),
                 failing: failing.clone(),
             }),
+            Action::Baseline { check, baseline } => {
+                self.baselines
+                    .entry(check.clone())
+                    .or_insert_with(|| baseline.clone());
+            }
             Action::Rollout {
                 workload,
                 event,
@@ -272,12 +279,69 @@ impl RunbookState {
 }
 
 /// Whether a step's verification passes now, and the evidence it passes on.
+/// Since when each gate has passed without a break, and the time now: what a held
+/// verification (`{gate: error-rate, held: 30m}`) counts on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeldClock {
+    pub pass_since: BTreeMap<String, Timestamp>,
+    pub now: Timestamp,
+}
+
+impl HeldClock {
+    /// How long `gate` has passed without a break, if it passes now.
+    pub fn held_for(&self, gate: &str) -> Option<jiff::SignedDuration> {
+        self.pass_since
+            .get(gate)
+            .map(|since| self.now.duration_since(*since))
+    }
+}
+
 pub fn verification(
     verify: &Verify,
     gates: &[GateVerdict],
     load: Option<&LoadEvidence>,
+    clock: &HeldClock,
 ) -> (Status, Vec<String>) {
     match verify {
+        Verify::Held(id, hold) => match gates.iter().find(|g| &g.id == id) {
+            Some(g) if g.status == Status::Pass => {
+                let needed =
+                    jiff::SignedDuration::try_from(hold.0).unwrap_or(jiff::SignedDuration::MAX);
+                match clock.held_for(id) {
+                    Some(held) if held >= needed => (
+                        Status::Pass,
+                        vec![format!(
+                            "gate {}: passed without a break for {} (since {}), held {hold}: {}",
+                            g.id,
+                            crate::plan::duration::PlanDuration(std::time::Duration::from_secs(
+                                held.as_secs().max(0) as u64
+                            )),
+                            clock
+                                .pass_since
+                                .get(id)
+                                .map(|t| t.to_string())
+                                .unwrap_or_default(),
+                            g.summary
+                        )],
+                    ),
+                    held => (
+                        Status::Unknown,
+                        vec![format!(
+                            "gate {}: passing, held {} of {hold}",
+                            g.id,
+                            crate::plan::duration::PlanDuration(std::time::Duration::from_secs(
+                                held.map(|h| h.as_secs().max(0) as u64).unwrap_or(0)
+                            ))
+                        )],
+                    ),
+                }
+            }
+            Some(g) => (
+                g.status,
+                vec![format!("gate {}: {} {}", g.id, g.status.word(), g.summary)],
+            ),
+            None => (Status::Unknown, vec![format!("gate {id} not evaluated")]),
+        },
         Verify::Gate(id) => match gates.iter().find(|g| &g.id == id) {
             Some(g) => (
                 g.status,
@@ -317,6 +381,7 @@ pub fn auto_verify(
     state: &RunbookState,
     gates: &[GateVerdict],
     load: Option<&LoadEvidence>,
+    clock: &HeldClock,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     for phase in &plan.runbook {
@@ -332,7 +397,7 @@ pub fn auto_verify(
             {
                 continue;
             }
-            let (status, evidence) = verification(&verify.value, gates, load);
+            let (status, evidence) = verification(&verify.value, gates, load, clock);
             if status == Status::Pass {
                 actions.push(Action::StepVerified {
                     step: id,

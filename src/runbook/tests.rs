@@ -38,7 +38,13 @@ fn a_passing_gate_ticks_its_step_with_evidence_and_a_failing_one_does_not() {
     let plan = gravl();
     let mut gates = all_gates(&plan, Status::Fail);
     gates[0] = gate("cluster-access", "operational", Status::Pass);
-    let actions = auto_verify(&plan, &RunbookState::default(), &gates, None);
+    let actions = auto_verify(
+        &plan,
+        &RunbookState::default(),
+        &gates,
+        None,
+        &HeldClock::default(),
+    );
     assert_eq!(actions.len(), 1, "{actions:?}");
     match &actions[0] {
         Action::StepVerified {
@@ -60,13 +66,19 @@ fn a_verified_step_stays_ticked_when_its_gate_turns() {
     let mut journal = Journal::open(dir.path(), "alice").expect("journal");
     let plan = gravl();
     let gates = all_gates(&plan, Status::Pass);
-    for action in auto_verify(&plan, &RunbookState::default(), &gates, None) {
+    for action in auto_verify(
+        &plan,
+        &RunbookState::default(),
+        &gates,
+        None,
+        &HeldClock::default(),
+    ) {
         journal.append(action, t(1)).expect("append");
     }
     let state = RunbookState::replay(&journal.entries);
     assert!(state.is_checked("confirm-production-cluster-access"));
     let failing = all_gates(&plan, Status::Fail);
-    assert!(auto_verify(&plan, &state, &failing, None).is_empty());
+    assert!(auto_verify(&plan, &state, &failing, None, &HeldClock::default()).is_empty());
     assert!(
         state.is_checked("confirm-production-cluster-access"),
         "never unticked silently"
@@ -102,8 +114,14 @@ fn load_verification_needs_a_finished_passing_result() {
         }
     }
     assert!(
-        !ids(auto_verify(&plan, &deployed, &gates, Some(&running)))
-            .contains(&"run-load-test".to_string())
+        !ids(auto_verify(
+            &plan,
+            &deployed,
+            &gates,
+            Some(&running),
+            &HeldClock::default()
+        ))
+        .contains(&"run-load-test".to_string())
     );
     let done = LoadEvidence {
         finished_at: Some(t(5)),
@@ -117,15 +135,22 @@ fn load_verification_needs_a_finished_passing_result() {
         requests: 4500,
     };
     assert!(
-        ids(auto_verify(&plan, &deployed, &gates, Some(&done)))
-            .contains(&"run-load-test".to_string())
+        ids(auto_verify(
+            &plan,
+            &deployed,
+            &gates,
+            Some(&done),
+            &HeldClock::default()
+        ))
+        .contains(&"run-load-test".to_string())
     );
     assert!(
         !ids(auto_verify(
             &plan,
             &RunbookState::default(),
             &gates,
-            Some(&done)
+            Some(&done),
+            &HeldClock::default()
         ))
         .contains(&"run-load-test".to_string()),
         "not before Deploy is done"
@@ -259,7 +284,7 @@ fn requires_holds_back_ticks_until_the_phase_before_is_done() {
         missing_requirements(&plan, &state, deploy, step),
         vec!["Pre-flight".to_string()]
     );
-    let verified = auto_verify(&plan, &state, &gates, None);
+    let verified = auto_verify(&plan, &state, &gates, None, &HeldClock::default());
     assert!(
         verified.iter().all(|a| matches!(a, Action::StepVerified { step, .. } if plan.runbook[0].steps.iter().any(|s| &s.id() == step))),
         "only Pre-flight steps may verify themselves first: {verified:?}"
@@ -270,7 +295,7 @@ fn requires_holds_back_ticks_until_the_phase_before_is_done() {
     }
     assert!(missing_requirements(&plan, &done, deploy, step).is_empty());
     assert!(
-        auto_verify(&plan, &done, &gates, None)
+        auto_verify(&plan, &done, &gates, None, &HeldClock::default())
             .iter()
             .any(|a| matches!(a, Action::StepVerified { step: s, .. } if *s == step.id()))
     );
@@ -297,7 +322,7 @@ fn a_step_unticked_by_hand_is_not_ticked_again_by_its_gate() {
         .append(Action::StepUnchecked { step: step.clone() }, t(2))
         .expect("append");
     let state = RunbookState::replay(&journal.entries);
-    let again = auto_verify(&plan, &state, &gates, None);
+    let again = auto_verify(&plan, &state, &gates, None, &HeldClock::default());
     assert!(
         !again
             .iter()
@@ -508,4 +533,56 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
         "{:?}",
         d.reasons
     );
+}
+
+#[test]
+fn a_held_verification_ticks_only_after_the_gate_passed_that_long_without_a_break() {
+    let text = "name: held\ngates:\n  - id: error-rate\n    title: e\n    group: monitoring\n    checks:\n      - cluster_access: {}\nrunbook:\n  - phase: Monitor\n    steps:\n      - {text: Verify no increased error rates, verify: {gate: error-rate, held: 30m}}\n      - {text: Text form, verify: gate error-rate held 10m}\n";
+    let plan = plan::parse("held.yaml", text, |_| None)
+        .expect("plan parses")
+        .plan;
+    let gates = all_gates(&plan, Status::Pass);
+    let clock = |held_s: i64| HeldClock {
+        pass_since: [("error-rate".to_string(), t(0))].into(),
+        now: t(held_s),
+    };
+    let ids = |actions: Vec<Action>| -> Vec<String> {
+        actions
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::StepVerified { step, .. } => Some(step),
+                _ => None,
+            })
+            .collect()
+    };
+    let state = RunbookState::default();
+    assert!(ids(auto_verify(&plan, &state, &gates, None, &clock(300))).is_empty());
+    assert_eq!(
+        ids(auto_verify(&plan, &state, &gates, None, &clock(600))),
+        ["text-form"]
+    );
+    assert_eq!(
+        ids(auto_verify(&plan, &state, &gates, None, &clock(1800))),
+        ["verify-no-increased-error-rates", "text-form"]
+    );
+    let (status, evidence) = verification(
+        &plan.runbook[0].steps[0]
+            .0
+            .verify
+            .as_ref()
+            .expect("verify")
+            .value,
+        &gates,
+        None,
+        &clock(1200),
+    );
+    assert_eq!(status, Status::Unknown);
+    assert_eq!(evidence, ["gate error-rate: passing, held 20m of 30m"]);
+    // No clock for the gate (it just stopped passing): nothing is held.
+    let reset = HeldClock {
+        pass_since: Default::default(),
+        now: t(3600),
+    };
+    assert!(ids(auto_verify(&plan, &state, &gates, None, &reset)).is_empty());
+    assert!(plan::parse("bad.yaml", &text.replace("held 10m", "held soon"), |_| None).is_err());
 }

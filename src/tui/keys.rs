@@ -25,6 +25,7 @@ pub enum Action {
     Load,
     Deploy,
     Undo,
+    Monitor,
     Filter,
     Report,
     Help,
@@ -84,6 +85,7 @@ bindings! {
     Override,   "override",   ["o"],               "",        Everywhere, "override the verdict, with a reason";
     Load,       "load",       ["l"],               "load",    Everywhere, "start or stop the load test";
     Deploy,     "deploy",     ["d"],               "deploy",  Everywhere, "show the rollouts in place of the load test, or back";
+    Monitor,    "monitor",    ["m"],               "",        Everywhere, "show Prometheus and Alertmanager in place of the load test, or back";
     Undo,       "undo",       ["u"],               "",        Everywhere, "roll the failing workload back: kubectl rollout undo (asks first)";
     Filter,     "filter",     ["/"],               "filter",  Everywhere, "filter gates and steps by text";
     Report,     "report",     ["r"],               "report",  Everywhere, "write the go-live report next to the journal";

@@ -163,6 +163,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .unwrap_or_default();
     let connector = runtime::spawn_cluster(plan.clone(), options.target, tx.clone());
     let prober = runtime::spawn_probes(plan.clone(), tx.clone());
+    let metrics = runtime::spawn_metrics(plan.clone(), tx.clone());
     let mut runtime = Runtime {
         tx,
         state_dir,
@@ -170,7 +171,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         load_stop: None,
         command: None,
         command_env,
-        tasks: vec![connector, prober],
+        tasks: vec![connector, prober, metrics],
     };
     if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
         // Test hook: a panic in a background task must restore the terminal and exit 101.

@@ -57,6 +57,30 @@ impl Runtime {
                 Vec::new()
             }
             Effect::Record(action) => vec![self.record(action)],
+            Effect::CaptureBaseline {
+                check,
+                query,
+                start,
+                end,
+            } => {
+                let tx = self.tx.clone();
+                let source = app
+                    .plan
+                    .plan
+                    .monitoring
+                    .as_ref()
+                    .and_then(|m| m.prometheus.as_ref())
+                    .map(crate::metrics::poll::endpoint);
+                self.tasks.push(tokio::spawn(async move {
+                    let result = match source {
+                        Some(Ok(p)) => crate::metrics::poll::baseline(&p, &query, start, end).await,
+                        Some(Err(e)) => Err(e),
+                        None => Err("the plan's `monitoring:` names no prometheus".into()),
+                    };
+                    let _ = tx.send(Msg::BaselineCaptured { check, result }).await;
+                }));
+                Vec::new()
+            }
             Effect::StartLoad => self.start_load(&app.plan),
             Effect::RunCommand {
                 step,
@@ -203,6 +227,39 @@ pub(super) fn spawn_probes(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> Join
                 return;
             }
             tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    })
+}
+
+/// Asks Prometheus and Alertmanager what the plan's monitoring checks need, one bounded
+/// round at a time (`metrics::poll`). Plans without monitoring checks cost nothing.
+pub(super) fn spawn_metrics(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let asks = crate::metrics::poll::asks(&plan.plan);
+        if asks.queries.is_empty() && !asks.alerts {
+            return;
+        }
+        let monitoring = plan.plan.monitoring.clone().unwrap_or_default();
+        let prometheus = monitoring
+            .prometheus
+            .as_ref()
+            .map(crate::metrics::poll::endpoint)
+            .or_else(|| {
+                (!asks.queries.is_empty())
+                    .then(|| Err("the plan's `monitoring:` names no prometheus".to_string()))
+            });
+        let alertmanager = monitoring
+            .alertmanager
+            .as_ref()
+            .map(crate::metrics::poll::endpoint);
+        loop {
+            let update =
+                crate::metrics::poll::round(prometheus.as_ref(), alertmanager.as_ref(), &asks)
+                    .await;
+            if tx.send(Msg::Metrics(Box::new(update))).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(asks.every).await;
         }
     })
 }

@@ -118,6 +118,7 @@ impl LiveView {
                 load: None,
                 probes: Default::default(),
                 moments: Default::default(),
+                metrics: None,
             },
         )
     }

@@ -29,9 +29,11 @@
 mod catalogue;
 mod counts;
 mod discovery;
+mod json_documents;
 mod jsonpatch;
 mod jsonpath;
 mod manifests;
+mod object;
 mod request;
 mod respond;
 mod scenario;
@@ -334,7 +336,7 @@ impl Sim {
         } else {
             ""
         };
-        store.get(&resource, namespace, name).map(|o| (*o).clone())
+        store.get(&resource, namespace, name).map(|o| o.value())
     }
 
     /// The current global resourceVersion.
@@ -467,11 +469,7 @@ impl Sim {
 /// Builds the store from the manifests and parses and checks the scenarios.
 fn load(config: &SimConfig) -> Result<(Store, Vec<Scenario>), SimError> {
     let mut store = Store::new();
-    let mut documents = manifests::read_paths(&config.manifests)?;
-    for named in &config.manifest_texts {
-        documents.extend(manifests::parse_text(&named.name, &named.text)?);
-    }
-    let loaded = manifests::apply_all(&mut store, documents)?;
+    let loaded = manifests::load(&mut store, &config.manifests, &config.manifest_texts)?;
     tracing::info!(objects = loaded, "simulated cluster loaded");
 
     let mut scenarios = Vec::new();

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::catalogue::ResourceType;
+use crate::object::ObjectIndex;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::Store;
 
@@ -97,13 +96,11 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    pub(crate) fn matches(&self, object: &Value) -> bool {
-        let in_namespace = self.namespace.as_deref().is_none_or(|ns| {
-            object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                == Some(ns)
-        });
+    pub(crate) fn matches(&self, object: &ObjectIndex) -> bool {
+        let in_namespace = self
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| &*object.namespace == ns);
         in_namespace && self.labels.matches(object) && self.fields.matches(object)
     }
 

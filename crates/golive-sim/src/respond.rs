@@ -5,7 +5,8 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -34,6 +35,27 @@ pub(crate) fn respond(status: StatusCode, body: Bytes) -> Response<Body> {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
+    response
+}
+
+/// A body sent as consecutive pieces (shared stored bytes, not copies), with
+/// its length announced so the client reads it as one document.
+pub(crate) fn respond_pieces(status: StatusCode, pieces: Vec<Bytes>) -> Response<Body> {
+    let length: usize = pieces.iter().map(Bytes::len).sum();
+    let frames = futures::stream::iter(
+        pieces
+            .into_iter()
+            .map(|piece| Ok::<_, Infallible>(Frame::data(piece))),
+    );
+    let mut response = Response::new(StreamBody::new(frames).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, header::HeaderValue::from(length));
     response
 }
 

@@ -1,7 +1,8 @@
 //! Label and field selectors as the API server parses them from query strings.
 
 use golive_grammar::Selector;
-use serde_json::Value;
+
+use crate::object::{ObjectIndex, kind_fields};
 
 /// A parsed `labelSelector` in golive's one selector grammar; the empty selector matches
 /// everything.
@@ -15,10 +16,8 @@ impl LabelSelector {
             .map_err(|e| format!("unable to parse requirement: {}", e.0))
     }
 
-    pub fn matches(&self, object: &Value) -> bool {
-        let labels = object.pointer("/metadata/labels");
-        self.0
-            .matches_with(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
+    pub fn matches(&self, object: &ObjectIndex) -> bool {
+        self.0.matches_with(|key| object.label(key))
     }
 }
 
@@ -61,15 +60,10 @@ impl FieldSelector {
         Ok(FieldSelector { requirements })
     }
 
-    pub fn matches(&self, object: &Value) -> bool {
-        self.requirements.iter().all(|(field, equal, value)| {
-            let pointer = format!("/{}", field.replace('.', "/"));
-            let actual = object
-                .pointer(&pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            (actual == value) == *equal
-        })
+    pub fn matches(&self, object: &ObjectIndex) -> bool {
+        self.requirements
+            .iter()
+            .all(|(field, equal, value)| (object.field(field) == value) == *equal)
     }
 
     /// The name pinned by `metadata.name=X`, which lets a list skip a scan.
@@ -81,36 +75,6 @@ impl FieldSelector {
     }
 }
 
-fn kind_fields(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "Pod" => &[
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "status.phase",
-            "status.podIP",
-        ],
-        "Secret" => &["type"],
-        "Namespace" => &["status.phase"],
-        "Node" => &["spec.unschedulable"],
-        "Event" => &[
-            "involvedObject.apiVersion",
-            "involvedObject.fieldPath",
-            "involvedObject.kind",
-            "involvedObject.name",
-            "involvedObject.namespace",
-            "involvedObject.resourceVersion",
-            "involvedObject.uid",
-            "reason",
-            "reportingComponent",
-            "source",
-            "type",
-        ],
-        _ => &[],
-    }
-}
-
 fn field_supported(kind: &str, field: &str) -> bool {
     field == "metadata.name" || field == "metadata.namespace" || kind_fields(kind).contains(&field)
 }
@@ -118,10 +82,13 @@ fn field_supported(kind: &str, field: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::catalogue::Catalogue;
+    use serde_json::{Value, json};
 
-    fn pod(labels: Value) -> Value {
-        json!({"metadata": {"name": "p", "namespace": "ns", "labels": labels}})
+    fn pod(labels: Value) -> ObjectIndex {
+        let object = json!({"metadata": {"name": "p", "namespace": "ns", "labels": labels}});
+        let catalogue = Catalogue::with_built_ins();
+        ObjectIndex::of(&object, &catalogue.by_kind("v1", "Pod").expect("built in"))
     }
 
     #[test]

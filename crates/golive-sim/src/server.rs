@@ -9,18 +9,18 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::counts::Verb;
+use crate::object::StoredObject;
 use crate::request::{Filter, Form, Target, negotiate, resolve};
 use crate::respond::{
     Body, bad_request, forbidden, json_bytes, json_response, not_found_object, not_found_path,
-    respond, status_response,
+    respond, respond_pieces, status_response,
 };
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::state::{Shared, has_secret_data, lock};
-use crate::table::{IncludeObject, partial_metadata, table};
+use crate::state::{Shared, lock};
+use crate::table::{IncludeObject, table, table_head, table_row};
 
 fn aggregated_response(document: &Value) -> Response<Body> {
     let mut response = respond(StatusCode::OK, json_bytes(document));
@@ -324,20 +324,18 @@ fn resource_request<'p>(
             options,
         );
     }
-    let trivial = filter.is_trivial(labels_text, fields_text);
-    let limit = param("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(0);
-    list(
-        shared,
-        &target,
-        &filter,
-        trivial,
+    let query = ListQuery {
+        target: &target,
+        filter: &filter,
+        trivial: filter.is_trivial(labels_text, fields_text),
         form,
         include,
-        limit,
-        param("continue"),
-    )
+        limit: param("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(0),
+        continue_token: param("continue"),
+    };
+    list(shared, &query)
 }
 
 fn get(
@@ -370,23 +368,24 @@ fn get(
     };
     match form {
         Form::Full => {
-            if has_secret_data(&target.resource, &object) {
+            if object.index.has_secret_data() {
                 shared.count_secret_data();
             }
-            json_response(&*object)
+            respond(StatusCode::OK, object.json().clone())
         }
-        Form::Metadata => json_response(&partial_metadata(&object)),
+        Form::Metadata => json_response(&object.partial_metadata()),
         Form::Table => {
-            if include == IncludeObject::Object && has_secret_data(&target.resource, &object) {
+            if include == IncludeObject::Object && object.index.has_secret_data() {
                 shared.count_secret_data();
             }
+            let object = object.value();
             let rv = object
                 .pointer("/metadata/resourceVersion")
                 .cloned()
                 .unwrap_or(Value::Null);
             json_response(&table(
                 &target.resource,
-                &[&*object],
+                &[&object],
                 include,
                 json!({"resourceVersion": rv}),
             ))
@@ -418,34 +417,29 @@ fn decode_continue(token: &str) -> Option<(u64, (String, String))> {
     Some((rv.parse().ok()?, (namespace.to_string(), name.to_string())))
 }
 
-#[derive(Serialize)]
-struct ListBody<'a> {
-    kind: String,
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-    metadata: Value,
-    items: Vec<&'a Value>,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn list(
-    shared: &Shared,
-    target: &Target,
-    filter: &Filter,
+/// What one list request asks for.
+struct ListQuery<'a> {
+    target: &'a Target,
+    filter: &'a Filter,
+    /// No label or field selector: only then is `remainingItemCount` known.
     trivial: bool,
     form: Form,
     include: IncludeObject,
+    /// Page size; 0 means everything.
     limit: usize,
-    continue_token: Option<&str>,
-) -> Response<Body> {
-    let (snapshot_rv, after) = match continue_token.filter(|t| !t.is_empty()) {
+    continue_token: Option<&'a str>,
+}
+
+fn list(shared: &Shared, query: &ListQuery<'_>) -> Response<Body> {
+    let (snapshot_rv, after) = match query.continue_token.filter(|t| !t.is_empty()) {
         Some(token) => match decode_continue(token) {
             Some((rv, key)) => (Some(rv), Some(key)),
             None => return bad_request("invalid continue token"),
         },
         None => (None, None),
     };
-    let resource = &target.resource;
+    let (filter, limit) = (query.filter, query.limit);
+    let resource = &query.target.resource;
     let (items, rv, next, remaining) = {
         let store = lock(&shared.store);
         let rv = snapshot_rv.unwrap_or_else(|| store.current_rv());
@@ -457,14 +451,15 @@ fn list(
                 None,
             );
         }
-        let mut items: Vec<Arc<Value>> = Vec::new();
+        let mut items: Vec<Arc<StoredObject>> = Vec::new();
         let mut next = None;
         let mut remaining = 0u64;
         let mut last_key: Option<(String, String)> = None;
         let pinned = filter.fields.pinned_name().map(str::to_string);
         let scan = store.scan(resource, filter.namespace.as_deref(), after.as_ref());
         for (key, object) in scan {
-            if pinned.as_deref().is_some_and(|name| key.1 != name) || !filter.matches(object) {
+            if pinned.as_deref().is_some_and(|name| key.1 != name) || !filter.matches(&object.index)
+            {
                 continue;
             }
             if limit > 0 && items.len() == limit {
@@ -485,48 +480,139 @@ fn list(
     if let Some(token) = &next {
         metadata["continue"] = json!(token);
         // Real servers only know the remaining count when no selector filters.
-        if trivial {
+        if query.trivial {
             metadata["remainingItemCount"] = json!(remaining);
         }
     }
-    match form {
+    let items_bytes = |render: &dyn Fn(&StoredObject) -> Value| -> Vec<Bytes> {
+        items.iter().map(|o| json_bytes(&render(o))).collect()
+    };
+    match query.form {
         Form::Full => {
-            if items.iter().any(|o| has_secret_data(resource, o)) {
+            if items.iter().any(|o| o.index.has_secret_data()) {
                 shared.count_secret_data();
             }
-            let body = ListBody {
-                kind: format!("{}List", resource.kind),
-                api_version: resource.api_version(),
-                metadata,
-                items: items.iter().map(|o| &**o).collect(),
-            };
-            json_response(&body)
+            let head = list_head(
+                &format!("{}List", resource.kind),
+                &resource.api_version(),
+                &metadata,
+            );
+            respond_pieces(
+                StatusCode::OK,
+                document_pieces(head, items.iter().map(|o| o.json().clone())),
+            )
         }
         Form::Metadata => {
-            let partials: Vec<Value> = items.iter().map(|o| partial_metadata(o)).collect();
-            let body = ListBody {
-                kind: "PartialObjectMetadataList".into(),
-                api_version: "meta.k8s.io/v1".into(),
-                metadata,
-                items: partials.iter().collect(),
-            };
-            json_response(&body)
+            let head = list_head("PartialObjectMetadataList", "meta.k8s.io/v1", &metadata);
+            let partials = items_bytes(&|o| o.partial_metadata());
+            respond_pieces(StatusCode::OK, document_pieces(head, partials.into_iter()))
         }
         Form::Table => {
-            if include == IncludeObject::Object
-                && items.iter().any(|o| has_secret_data(resource, o))
+            if query.include == IncludeObject::Object
+                && items.iter().any(|o| o.index.has_secret_data())
             {
                 shared.count_secret_data();
             }
-            let refs: Vec<&Value> = items.iter().map(|o| &**o).collect();
-            json_response(&table(resource, &refs, include, metadata))
+            // Row by row: only one parsed object is held at a time.
+            let include = query.include;
+            let rows = items_bytes(&|o| table_row(resource, &o.value(), include));
+            let head = table_head(resource, &metadata);
+            respond_pieces(StatusCode::OK, document_pieces(head, rows.into_iter()))
         }
     }
+}
+
+/// A list document's `kind`, `apiVersion` and `metadata`, in the order real
+/// servers write them, up to the opening of the items array.
+fn list_head(kind: &str, api_version: &str, metadata: &Value) -> String {
+    format!(
+        "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{metadata},\"items\":[",
+        Value::from(kind),
+        Value::from(api_version),
+    )
+}
+
+/// A document made of `head`, the items separated by commas, and `]}`, as
+/// pieces: small items are copied together, large ones (stored objects) are
+/// shared, so a list of 20,000 pods (hundreds of megabytes) is never copied.
+fn document_pieces(head: String, items: impl Iterator<Item = Bytes>) -> Vec<Bytes> {
+    const COPY_BELOW: usize = 4096;
+    let mut pieces = Vec::new();
+    let mut current = Vec::from(head);
+    for (position, item) in items.enumerate() {
+        if position > 0 {
+            current.push(b',');
+        }
+        if item.len() < COPY_BELOW {
+            current.extend_from_slice(&item);
+        } else {
+            pieces.push(Bytes::from(std::mem::take(&mut current)));
+            pieces.push(item);
+        }
+    }
+    current.extend_from_slice(b"]}");
+    pieces.push(Bytes::from(current));
+    pieces
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::Catalogue;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct ListBody<'a> {
+        kind: String,
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        metadata: Value,
+        items: Vec<&'a Value>,
+    }
+
+    #[tokio::test]
+    async fn a_full_list_is_the_bytes_serde_writes_for_it() {
+        let catalogue = Catalogue::with_built_ins();
+        let maps = catalogue.by_kind("v1", "ConfigMap").expect("built in");
+        let values: Vec<Value> = [10, 5_000, 20]
+            .iter()
+            .enumerate()
+            .map(|(i, size)| {
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": format!("m{i}"), "namespace": "ns"},
+                    "data": {"k": "\"é\"".repeat(*size)}})
+            })
+            .collect();
+        let stored: Vec<Arc<StoredObject>> = values
+            .iter()
+            .map(|v| Arc::new(StoredObject::new(v, &maps)))
+            .collect();
+        let metadata = json!({"resourceVersion": "7", "continue": "ab"});
+        for count in [0, 1, 3] {
+            let head = list_head("ConfigMapList", "v1", &metadata);
+            let pieces = document_pieces(head, stored[..count].iter().map(|o| o.json().clone()));
+            let response = respond_pieces(StatusCode::OK, pieces);
+            let length = response.headers()[header::CONTENT_LENGTH].clone();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            let expected = serde_json::to_vec(&ListBody {
+                kind: "ConfigMapList".into(),
+                api_version: "v1".into(),
+                metadata: metadata.clone(),
+                items: values[..count].iter().collect(),
+            })
+            .expect("serialises");
+            assert_eq!(body.as_ref(), expected.as_slice(), "{count} items");
+            assert_eq!(
+                length.to_str().ok(),
+                Some(expected.len().to_string().as_str())
+            );
+        }
+    }
 
     #[test]
     fn continue_tokens_round_trip() {

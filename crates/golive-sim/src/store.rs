@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::catalogue::{Catalogue, ResourceType, split_api_version};
+use crate::object::StoredObject;
 
 pub(crate) const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
@@ -25,10 +26,10 @@ pub(crate) struct Event {
     pub rv: u64,
     pub resource: String,
     pub event_type: EventType,
-    pub object: Arc<Value>,
+    pub object: Arc<StoredObject>,
     /// The state before a modification, so filtered watches can turn a change
     /// that leaves their selector into DELETED, as real servers do.
-    pub previous: Option<Arc<Value>>,
+    pub previous: Option<Arc<StoredObject>>,
 }
 
 /// Why a store operation failed; mapped to `SimError` or an HTTP Status by callers.
@@ -54,7 +55,7 @@ pub(crate) enum WatchStart {
     },
     Started {
         replay: Vec<Arc<Event>>,
-        initial: Vec<Arc<Value>>,
+        initial: Vec<Arc<StoredObject>>,
         live: mpsc::UnboundedReceiver<Arc<Event>>,
         current_rv: u64,
     },
@@ -62,7 +63,7 @@ pub(crate) enum WatchStart {
 
 pub(crate) struct Store {
     pub catalogue: Catalogue,
-    objects: HashMap<String, BTreeMap<ObjectKey, Arc<Value>>>,
+    objects: HashMap<String, BTreeMap<ObjectKey, Arc<StoredObject>>>,
     rv: u64,
     history: VecDeque<Arc<Event>>,
     history_limit: usize,
@@ -175,7 +176,7 @@ impl Store {
     }
 
     /// Creates or replaces an object, filling server-owned metadata.
-    pub fn apply(&mut self, mut object: Value) -> Result<Arc<Value>, StoreError> {
+    pub fn apply(&mut self, mut object: Value) -> Result<Arc<StoredObject>, StoreError> {
         let resource = self.resource_for(&object)?;
         let Some(fields) = object.as_object_mut() else {
             return Err(StoreError::Invalid("object is not a mapping".into()));
@@ -231,9 +232,10 @@ impl Store {
         self.rv += 1;
         let rv = self.rv;
         let uid = self.new_uid(rv);
-        fill_server_metadata(&mut object, &resource, previous.as_deref(), rv, uid);
+        let previous_value = previous.as_deref().map(StoredObject::value);
+        fill_server_metadata(&mut object, &resource, previous_value.as_ref(), rv, uid);
 
-        let object = Arc::new(object);
+        let object = Arc::new(StoredObject::new(&object, &resource));
         self.objects
             .entry(key.clone())
             .or_default()
@@ -261,9 +263,11 @@ impl Store {
         namespace: Option<&str>,
         name: &str,
         patch: &Value,
-    ) -> Result<Arc<Value>, StoreError> {
-        let existing = self.get_by_kind(api_version, kind, namespace, name)?;
-        let mut patched = (*existing).clone();
+    ) -> Result<Arc<StoredObject>, StoreError> {
+        let existing = self
+            .get_by_kind(api_version, kind, namespace, name)?
+            .value();
+        let mut patched = existing.clone();
         merge_patch(&mut patched, patch);
         // A patch may not move the object: identity comes from the request.
         patched["apiVersion"] = Value::String(api_version.to_string());
@@ -283,7 +287,7 @@ impl Store {
         kind: &str,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Arc<Value>, StoreError> {
+    ) -> Result<Arc<StoredObject>, StoreError> {
         let resource =
             self.catalogue
                 .by_kind(api_version, kind)
@@ -305,14 +309,13 @@ impl Store {
                 resource: key.clone(),
                 name: name.to_string(),
             })?;
-        self.emit_deleted(key, &removed);
+        self.emit_deleted(&resource, &removed);
         if resource.kind == "CustomResourceDefinition" {
             // Deleting a CRD deletes its custom resources, as on a real cluster.
             for gone in self.catalogue.unregister_crd(name) {
-                let gone_key = gone.key();
-                if let Some(objects) = self.objects.remove(&gone_key) {
+                if let Some(objects) = self.objects.remove(&gone.key()) {
                     for object in objects.values() {
-                        self.emit_deleted(gone_key.clone(), object);
+                        self.emit_deleted(&gone, object);
                     }
                 }
             }
@@ -320,16 +323,16 @@ impl Store {
         Ok(removed)
     }
 
-    fn emit_deleted(&mut self, resource: String, removed: &Arc<Value>) {
+    fn emit_deleted(&mut self, resource: &ResourceType, removed: &StoredObject) {
         self.rv += 1;
         let rv = self.rv;
-        let mut last_state = (**removed).clone();
+        let mut last_state = removed.value();
         last_state["metadata"]["resourceVersion"] = Value::String(rv.to_string());
         self.publish(Event {
             rv,
-            resource,
+            resource: resource.key(),
             event_type: EventType::Deleted,
-            object: Arc::new(last_state),
+            object: Arc::new(StoredObject::new(&last_state, resource)),
             previous: None,
         });
     }
@@ -340,7 +343,7 @@ impl Store {
         kind: &str,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Arc<Value>, StoreError> {
+    ) -> Result<Arc<StoredObject>, StoreError> {
         let resource =
             self.catalogue
                 .by_kind(api_version, kind)
@@ -360,7 +363,12 @@ impl Store {
             })
     }
 
-    pub fn get(&self, resource: &ResourceType, namespace: &str, name: &str) -> Option<Arc<Value>> {
+    pub fn get(
+        &self,
+        resource: &ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<StoredObject>> {
         self.objects
             .get(&resource.key())
             .and_then(|objects| objects.get(&(namespace.to_string(), name.to_string())))
@@ -374,7 +382,7 @@ impl Store {
         resource: &ResourceType,
         namespace: Option<&'a str>,
         after: Option<&ObjectKey>,
-    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<StoredObject>)> + 'a {
         use std::ops::Bound;
         let objects = self.objects.get(&resource.key());
         let lower = match (after, namespace) {
@@ -621,16 +629,18 @@ mod tests {
         let mut store = Store::new();
         let first = store
             .apply(config_map("a", json!({"k": "1"})))
-            .expect("apply");
+            .expect("apply")
+            .value();
         assert_eq!(first["metadata"]["generation"], 1);
         let mut relabelled = config_map("a", json!({"k": "1"}));
         relabelled["metadata"]["labels"] = json!({"x": "y"});
-        let second = store.apply(relabelled).expect("apply");
+        let second = store.apply(relabelled).expect("apply").value();
         assert_eq!(second["metadata"]["generation"], 1);
         assert_eq!(second["metadata"]["uid"], first["metadata"]["uid"]);
         let third = store
             .apply(config_map("a", json!({"k": "2"})))
-            .expect("apply");
+            .expect("apply")
+            .value();
         assert_eq!(third["metadata"]["generation"], 2);
         assert_eq!(third["metadata"]["resourceVersion"], "3");
     }
@@ -642,7 +652,8 @@ mod tests {
             .apply(json!({"apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": "s", "namespace": "ns"},
                 "data": {"a": "eA=="}, "stringData": {"b": "hunter2", "c": "ab"}}))
-            .expect("apply");
+            .expect("apply")
+            .value();
         assert_eq!(
             secret["data"],
             json!({"a": "eA==", "b": "aHVudGVyMg==", "c": "YWI="})

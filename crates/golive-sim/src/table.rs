@@ -475,7 +475,31 @@ pub(crate) fn table(
     include: IncludeObject,
     list_metadata: Value,
 ) -> Value {
-    let definitions: Vec<Value> = columns_for(resource)
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|object| table_row(resource, object, include))
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_metadata,
+        "columnDefinitions": column_definitions(resource),
+        "rows": rows,
+    })
+}
+
+/// What a [`table`] document holds before its rows, in the order serde_json
+/// writes its keys (sorted), ending with the opening of the rows array; the
+/// rows and `]}` follow.
+pub(crate) fn table_head(resource: &ResourceType, list_metadata: &Value) -> String {
+    format!(
+        "{{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":{},\"kind\":\"Table\",\"metadata\":{list_metadata},\"rows\":[",
+        Value::Array(column_definitions(resource))
+    )
+}
+
+fn column_definitions(resource: &ResourceType) -> Vec<Value> {
+    columns_for(resource)
         .into_iter()
         .map(|c| {
             json!({
@@ -486,26 +510,18 @@ pub(crate) fn table(
                 "priority": c.priority,
             })
         })
-        .collect();
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|object| {
-            let mut row = json!({ "cells": cells_for(resource, object) });
-            match include {
-                IncludeObject::None => {}
-                IncludeObject::Metadata => row["object"] = partial_metadata(object),
-                IncludeObject::Object => row["object"] = (*object).clone(),
-            }
-            row
-        })
-        .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": list_metadata,
-        "columnDefinitions": definitions,
-        "rows": rows,
-    })
+        .collect()
+}
+
+/// One row: the cells and, as asked, the object's metadata or the object.
+pub(crate) fn table_row(resource: &ResourceType, object: &Value, include: IncludeObject) -> Value {
+    let mut row = json!({ "cells": cells_for(resource, object) });
+    match include {
+        IncludeObject::None => {}
+        IncludeObject::Metadata => row["object"] = partial_metadata(object),
+        IncludeObject::Object => row["object"] = object.clone(),
+    }
+    row
 }
 
 #[cfg(test)]
@@ -536,6 +552,33 @@ mod tests {
                 json!("3")
             ]
         );
+    }
+
+    #[test]
+    fn a_table_written_row_by_row_is_the_table_document() {
+        let catalogue = Catalogue::with_built_ins();
+        let pods = catalogue.by_kind("v1", "Pod").expect("built in");
+        let objects: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"kind": "Pod", "metadata": {"name": format!("p{i}"), "namespace": "ns"},
+                            "status": {"phase": "Running"}})
+            })
+            .collect();
+        let refs: Vec<&Value> = objects.iter().collect();
+        let metadata = json!({"resourceVersion": "9"});
+        for include in [
+            IncludeObject::None,
+            IncludeObject::Metadata,
+            IncludeObject::Object,
+        ] {
+            let rows: Vec<String> = objects
+                .iter()
+                .map(|o| table_row(&pods, o, include).to_string())
+                .collect();
+            let written = format!("{}{}]}}", table_head(&pods, &metadata), rows.join(","));
+            let whole = table(&pods, &refs, include, metadata.clone()).to_string();
+            assert_eq!(written, whole);
+        }
     }
 
     #[test]

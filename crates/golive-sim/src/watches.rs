@@ -13,11 +13,12 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::catalogue::ResourceType;
+use crate::object::StoredObject;
 use crate::request::{Filter, Form};
 use crate::respond::{Body, bad_request, status_object};
-use crate::state::{Shared, has_secret_data, lock};
+use crate::state::{Shared, lock};
 use crate::store::{Event, EventType, WatchStart};
-use crate::table::{IncludeObject, partial_metadata, table};
+use crate::table::{IncludeObject, table};
 
 /// Longest a watch stays open without `timeoutSeconds`, like a real
 /// server's min-request-timeout.
@@ -41,28 +42,28 @@ struct WatchEncoder {
 }
 
 impl WatchEncoder {
-    fn object_line(&mut self, event_type: &str, object: &Value) -> Bytes {
+    fn object_line(&mut self, event_type: &str, object: &StoredObject) -> Bytes {
         let rendered = match self.form {
             Form::Full => {
-                if has_secret_data(&self.resource, object) {
+                if object.index.has_secret_data() {
                     self.secret_data_sent = true;
                 }
-                // Serialised by reference: initial state can be thousands of objects.
-                return event_bytes(event_type, object);
+                // The stored bytes as they are: initial state can be thousands of objects.
+                return stored_event_bytes(event_type, object);
             }
-            Form::Metadata => partial_metadata(object),
+            Form::Metadata => object.partial_metadata(),
             Form::Table => {
-                if self.include == IncludeObject::Object && has_secret_data(&self.resource, object)
-                {
+                if self.include == IncludeObject::Object && object.index.has_secret_data() {
                     self.secret_data_sent = true;
                 }
+                let object = object.value();
                 let rv = object
                     .pointer("/metadata/resourceVersion")
                     .cloned()
                     .unwrap_or(Value::Null);
                 let mut rendered = table(
                     &self.resource,
-                    &[object],
+                    &[&object],
                     self.include,
                     json!({"resourceVersion": rv}),
                 );
@@ -78,7 +79,7 @@ impl WatchEncoder {
     }
 
     fn event_line(&mut self, event: &Event) -> Option<Bytes> {
-        let now = self.filter.matches(&event.object);
+        let now = self.filter.matches(&event.object.index);
         let event_type = match event.event_type {
             EventType::Added if now => "ADDED",
             EventType::Deleted if now => "DELETED",
@@ -86,7 +87,7 @@ impl WatchEncoder {
                 let before = event
                     .previous
                     .as_ref()
-                    .is_some_and(|p| self.filter.matches(p));
+                    .is_some_and(|p| self.filter.matches(&p.index));
                 match (before, now) {
                     (true, true) => "MODIFIED",
                     (false, true) => "ADDED",
@@ -128,6 +129,18 @@ struct WatchLine<'a> {
 fn event_bytes(event_type: &str, object: &Value) -> Bytes {
     let mut bytes = serde_json::to_vec(&WatchLine { event_type, object }).unwrap_or_default();
     bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+/// The same line as [`event_bytes`] writes, from the object's stored JSON.
+fn stored_event_bytes(event_type: &str, object: &StoredObject) -> Bytes {
+    let json = object.json();
+    let mut bytes = Vec::with_capacity(json.len() + event_type.len() + 24);
+    bytes.extend_from_slice(b"{\"type\":\"");
+    bytes.extend_from_slice(event_type.as_bytes());
+    bytes.extend_from_slice(b"\",\"object\":");
+    bytes.extend_from_slice(json);
+    bytes.extend_from_slice(b"}\n");
     Bytes::from(bytes)
 }
 
@@ -208,7 +221,7 @@ pub(crate) fn start_watch(
             tokio::time::interval_at(tokio::time::Instant::now() + bookmark_every, bookmark_every);
         let mut open = true;
         for object in &initial {
-            if encoder.filter.matches(object) {
+            if encoder.filter.matches(&object.index) {
                 let line = encoder.object_line("ADDED", object);
                 if tx.send(line).await.is_err() {
                     open = false;
@@ -281,4 +294,26 @@ pub(crate) fn start_watch(
         }
     });
     streaming_response(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Catalogue;
+
+    #[test]
+    fn a_line_from_stored_bytes_equals_the_serialised_event() {
+        let catalogue = Catalogue::with_built_ins();
+        let pods = catalogue.by_kind("v1", "Pod").expect("built in");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "\"b\""}},
+            "status": {"phase": "Running"}});
+        let stored = StoredObject::new(&pod, &pods);
+        for event_type in ["ADDED", "MODIFIED", "DELETED"] {
+            assert_eq!(
+                stored_event_bytes(event_type, &stored),
+                event_bytes(event_type, &pod)
+            );
+        }
+    }
 }

@@ -10,12 +10,12 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::counts::Verb;
+use crate::object::StoredObject;
 use crate::request::{Target, resolve};
 use crate::respond::{
-    Body, bad_request, forbidden, json_bytes, not_found_object, not_found_path, respond,
-    status_response,
+    Body, bad_request, forbidden, not_found_object, not_found_path, respond, status_response,
 };
-use crate::state::{Shared, has_secret_data, lock};
+use crate::state::{Shared, lock};
 use crate::store::{StoreError, merge_patch};
 
 pub(crate) struct Write<'a> {
@@ -241,7 +241,7 @@ fn create(shared: &Shared, target: &Target, mut object: Value) -> http::Response
         }
     }
     match store.apply(object) {
-        Ok(created) => written(shared, target, StatusCode::CREATED, &created),
+        Ok(created) => written(shared, StatusCode::CREATED, &created),
         Err(error) => store_error(target, &name, error),
     }
 }
@@ -259,6 +259,7 @@ fn update(
     let Some(existing) = store.get(&target.resource, &namespace, &name) else {
         return not_found_object(target, &name);
     };
+    let existing = existing.value();
     let mut changed = match change(&existing) {
         Ok(changed) => changed,
         Err(response) => return *response,
@@ -274,7 +275,7 @@ fn update(
             return not_found_object(target, &format!("{name}/status"));
         }
         (Some(_), true) => {
-            let mut next = (*existing).clone();
+            let mut next = existing;
             match changed.get("status") {
                 Some(status) => next["status"] = status.clone(),
                 None => {
@@ -299,7 +300,7 @@ fn update(
         (None, false) => changed,
     };
     match store.apply(next) {
-        Ok(updated) => written(shared, target, StatusCode::OK, &updated),
+        Ok(updated) => written(shared, StatusCode::OK, &updated),
         Err(error) => store_error(target, &name, error),
     }
 }
@@ -314,22 +315,17 @@ fn delete(shared: &Shared, target: &Target) -> http::Response<Body> {
         &name,
     );
     match result {
-        Ok(deleted) => written(shared, target, StatusCode::OK, &deleted),
+        Ok(deleted) => written(shared, StatusCode::OK, &deleted),
         Err(error) => store_error(target, &name, error),
     }
 }
 
 /// Answers with the written object; a Secret's data in it counts as returned.
-fn written(
-    shared: &Shared,
-    target: &Target,
-    status: StatusCode,
-    object: &Value,
-) -> http::Response<Body> {
-    if has_secret_data(&target.resource, object) {
+fn written(shared: &Shared, status: StatusCode, object: &StoredObject) -> http::Response<Body> {
+    if object.index.has_secret_data() {
         shared.count_secret_data();
     }
-    respond(status, json_bytes(object))
+    respond(status, object.json().clone())
 }
 
 fn store_error(target: &Target, name: &str, error: StoreError) -> http::Response<Body> {

@@ -225,9 +225,15 @@ impl App {
             Action::RunCommand => self.confirm_command(),
             Action::Deploy => {
                 self.deploy_view = !self.deploy_view;
+                self.monitor_view = false;
                 Vec::new()
             }
             Action::Undo => self.confirm_undo(),
+            Action::Monitor => {
+                self.monitor_view = !self.monitor_view;
+                self.deploy_view = false;
+                Vec::new()
+            }
             Action::CopyCommand => {
                 match self.runbook_step_in_focus().map(|s| s.0.command.clone()) {
                     Some(Some(command)) => {

@@ -48,6 +48,92 @@ impl App {
         Vec::new()
     }
 
+    pub(super) fn on_metrics(&mut self, update: crate::metrics::MetricsUpdate) -> Vec<Effect> {
+        let checks: Vec<&crate::plan::PrometheusCheck> = self
+            .plan
+            .plan
+            .gates
+            .iter()
+            .flat_map(|g| &g.checks)
+            .filter_map(|c| match c {
+                crate::plan::Check::Prometheus(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        crate::gates::monitor::take_in(
+            std::sync::Arc::make_mut(&mut self.metrics),
+            update,
+            &checks,
+        );
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    /// The deploy moment monitoring compares against: the first rollout golive saw start,
+    /// else the Deploy phase's opening.
+    pub fn deploy_moment(&self) -> Option<Timestamp> {
+        self.runbook
+            .rollouts
+            .iter()
+            .find(|r| r.event == "started")
+            .map(|r| r.at)
+            .or_else(|| {
+                let moments =
+                    crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook);
+                crate::gates::events::moment(&crate::plan::Since::default(), &moments)
+            })
+    }
+
+    /// Once the deploy moment is known, asks Prometheus once for each baseline the plan
+    /// wants and the journal does not hold yet.
+    fn capture_baselines(&mut self) -> Vec<Effect> {
+        let Some(end) = self.deploy_moment() else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        for check in self.plan.plan.gates.iter().flat_map(|g| &g.checks) {
+            let crate::plan::Check::Prometheus(c) = check else {
+                continue;
+            };
+            let Some(spec) = &c.baseline else {
+                continue;
+            };
+            let key = crate::gates::monitor::key(c);
+            if self.runbook.baselines.contains_key(&key) || self.baselines_asked.contains_key(&key)
+            {
+                continue;
+            }
+            let window =
+                jiff::SignedDuration::try_from(spec.window.0).unwrap_or(jiff::SignedDuration::ZERO);
+            self.baselines_asked.insert(key.clone(), None);
+            effects.push(Effect::CaptureBaseline {
+                check: key,
+                query: c.query.trim().to_string(),
+                start: end - window,
+                end,
+            });
+        }
+        effects
+    }
+
+    pub(super) fn on_baseline(
+        &mut self,
+        check: String,
+        result: Result<crate::metrics::BaselineValue, String>,
+    ) -> Vec<Effect> {
+        match result {
+            Ok(baseline) => vec![Effect::Record(Record::Baseline { check, baseline })],
+            Err(why) => {
+                self.set_status(
+                    format!("no baseline for {check}: {why}"),
+                    super::state::Severity::Warning,
+                );
+                self.baselines_asked.insert(check, Some(why));
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
         self.probes = probes;
         self.needs_evaluation = true;
@@ -77,6 +163,7 @@ impl App {
         self.judge();
         let mut effects = self.auto_verify();
         effects.extend(self.record_rollouts());
+        effects.extend(self.capture_baselines());
         effects
     }
 
@@ -165,11 +252,15 @@ impl App {
     /// Judges every gate at `self.now`, refreshes the decision and, until the operator
     /// moves, selects the first failing gate.
     pub(super) fn judge(&mut self) {
+        if self.metrics.baselines != self.runbook.baselines {
+            std::sync::Arc::make_mut(&mut self.metrics).baselines = self.runbook.baselines.clone();
+        }
         let ctx = gates::Context {
             now: self.now,
             load: self.load_evidence(),
             probes: self.probes.clone(),
             moments: crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook),
+            metrics: Some(self.metrics.clone()),
         };
         let rows: Vec<GateRow> = self
             .plan
@@ -199,17 +290,62 @@ impl App {
     fn auto_verify(&mut self) -> Vec<Effect> {
         let verdicts = self.judged();
         let load = self.load_evidence();
-        let mut effects = Vec::new();
+        let mut effects = self.hold_clocks(&verdicts);
+        let clock = crate::runbook::state::HeldClock {
+            pass_since: self.pass_since.clone(),
+            now: self.now,
+        };
         for action in crate::runbook::state::auto_verify(
             &self.plan.plan,
             &self.runbook,
             &verdicts,
             load.as_ref(),
+            &clock,
         ) {
             if let Record::StepVerified { step, .. } = &action
                 && self.verifying.insert(step.clone())
             {
                 effects.push(Effect::Record(action));
+            }
+        }
+        effects
+    }
+
+    /// Keeps, per gate, since when it has passed without a break. A gate a held step waits
+    /// on that stops passing resets that step's clock, and the journal says so.
+    fn hold_clocks(&mut self, verdicts: &[GateVerdict]) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for v in verdicts {
+            if v.status == Status::Pass {
+                self.pass_since.entry(v.id.clone()).or_insert(self.now);
+                continue;
+            }
+            let Some(since) = self.pass_since.remove(&v.id) else {
+                continue;
+            };
+            for phase in &self.plan.plan.runbook {
+                for step in &phase.steps {
+                    let Some(verify) = &step.0.verify else {
+                        continue;
+                    };
+                    let Verify::Held(gate, hold) = &verify.value else {
+                        continue;
+                    };
+                    if *gate != v.id || self.runbook.is_checked(&step.id()) {
+                        continue;
+                    }
+                    let held = crate::runbook::timing::short_duration(
+                        self.now.duration_since(since).as_secs().max(0) as u64,
+                    );
+                    effects.push(Effect::Record(Record::Note {
+                        step: Some(step.id()),
+                        text: format!(
+                            "held clock reset: gate {gate} turned {} after passing {held} of {hold}: {}",
+                            v.status.word(),
+                            v.summary
+                        ),
+                    }));
+                }
             }
         }
         effects
@@ -452,6 +588,30 @@ impl App {
         match verify {
             Verify::Gate(id) => match self.gates.iter().find(|g| g.verdict.id == *id) {
                 Some(g) => (g.shown, format!("gate {id}")),
+                None => (Shown::Unknown, format!("gate {id} (not in plan)")),
+            },
+            Verify::Held(id, hold) => match self.gates.iter().find(|g| g.verdict.id == *id) {
+                Some(g) if g.shown == Shown::Pass => {
+                    let held = self
+                        .pass_since
+                        .get(id)
+                        .map(|s| self.now.duration_since(*s).as_secs().max(0) as u64)
+                        .unwrap_or(0);
+                    let needed = hold.0.as_secs();
+                    let shown = if held >= needed {
+                        Shown::Pass
+                    } else {
+                        Shown::Unknown
+                    };
+                    (
+                        shown,
+                        format!(
+                            "{id} held {} of {hold}",
+                            crate::runbook::timing::short_duration(held.min(needed))
+                        ),
+                    )
+                }
+                Some(g) => (g.shown, format!("{id} held 0s of {hold}")),
                 None => (Shown::Unknown, format!("gate {id} (not in plan)")),
             },
             Verify::Group(group) => {

@@ -52,6 +52,8 @@ pub struct App {
     pub view: ClusterView,
     /// The latest HTTP, SSE and TCP probe results; gates read them as evidence.
     pub probes: crate::probe::Probes,
+    /// What Prometheus and Alertmanager answered, with each monitored check's history.
+    pub metrics: Arc<crate::metrics::MetricsEvidence>,
     pub load: LoadState,
     /// The step command running now, if any.
     pub command: Option<RunningCommand>,
@@ -62,6 +64,10 @@ pub struct App {
     /// Steps whose `step_verified` was asked of the journal this session: asked once, not
     /// per evaluation, and not again after the journal refused it.
     pub verifying: BTreeSet<String>,
+    /// Since when each gate has passed without a break (held verifications count on it).
+    pub pass_since: std::collections::BTreeMap<String, Timestamp>,
+    /// Baselines asked of Prometheus this session, by check key; and why one failed.
+    pub baselines_asked: std::collections::BTreeMap<String, Option<String>>,
     /// Rollout events (`workload|revision|event`) asked of the journal this session.
     pub rollouts_asked: BTreeSet<String>,
 
@@ -89,8 +95,10 @@ pub struct App {
     pub filter: String,
     pub filter_editing: bool,
     pub overlay: Overlay,
-    /// The top-right pane shows the rollouts (`d`) instead of the load test.
+    /// The top-right pane shows the rollouts (`d`) or the monitoring (`m`) instead of
+    /// the load test.
     pub deploy_view: bool,
+    pub monitor_view: bool,
     /// The workload selected in the deploy view.
     pub deploy_selected: usize,
     pub status: Option<StatusLine>,
@@ -128,12 +136,15 @@ impl App {
             connection: Connection::Connecting,
             view: ClusterView::for_watches("", "", &watches),
             probes: Default::default(),
+            metrics: Default::default(),
             load,
             command: None,
             runbook,
             saving: None,
             verifying: Default::default(),
             rollouts_asked: Default::default(),
+            baselines_asked: Default::default(),
+            pass_since: Default::default(),
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             decision: Decision {
@@ -156,6 +167,7 @@ impl App {
             filter_editing: false,
             overlay: Overlay::None,
             deploy_view: false,
+            monitor_view: false,
             deploy_selected: 0,
             status: None,
             warnings: Vec::new(),
@@ -180,6 +192,8 @@ impl App {
             Msg::ConnectFailed(error) => self.on_connect_failed(error),
             Msg::Cluster(event) => self.on_cluster(event),
             Msg::Probes(probes) => self.on_probes(probes),
+            Msg::Metrics(update) => self.on_metrics(*update),
+            Msg::BaselineCaptured { check, result } => self.on_baseline(check, result),
             Msg::LoadStarted => self.on_load_started(),
             Msg::LoadFailed(error) => self.on_load_failed(error),
             Msg::LoadSnapshot(snapshot) => self.on_load_snapshot(snapshot),

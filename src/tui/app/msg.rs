@@ -28,6 +28,13 @@ pub enum Msg {
     LoadFinished(Box<Summary>),
     /// Fresh results of the plan's HTTP, SSE and TCP probes.
     Probes(crate::probe::Probes),
+    /// A round of Prometheus and Alertmanager answers from the metrics poller.
+    Metrics(Box<crate::metrics::MetricsUpdate>),
+    /// The pre-deploy baseline of a monitored query, or why there is none.
+    BaselineCaptured {
+        check: String,
+        result: Result<crate::metrics::BaselineValue, String>,
+    },
     /// The journal wrote and fsync'd this entry; only now does the screen show it.
     Recorded(Box<Entry>),
     /// The journal could not record this action; the screen does not show it.
@@ -61,6 +68,14 @@ pub enum Effect {
         step: String,
         command: String,
         timeout: std::time::Duration,
+    },
+    /// Ask Prometheus for `query` over `[start, end]` (the window before the deploy) and
+    /// answer `BaselineCaptured`.
+    CaptureBaseline {
+        check: String,
+        query: String,
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
     },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),

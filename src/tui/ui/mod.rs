@@ -6,6 +6,7 @@ mod footer;
 mod gates;
 mod header;
 pub(super) mod load;
+mod monitor;
 mod overlay;
 mod runbook;
 
@@ -27,7 +28,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     header::render(frame, app, theme, areas.header);
     gates::render(frame, app, theme, areas.gates);
-    if app.deploy_view {
+    if app.monitor_view {
+        monitor::render(frame, app, theme, areas.load);
+    } else if app.deploy_view {
         deploy::render(frame, app, theme, areas.load);
     } else {
         load::render(frame, app, theme, areas.load);

@@ -137,9 +137,10 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 theme.fg(Role::Muted),
             ));
         } else if let Some(verify) = &step.0.verify {
-            let (shown, _) = app.verify_status(&verify.value);
+            let (shown, words) = app.verify_status(&verify.value);
             let target = match &verify.value {
                 crate::plan::Verify::Gate(id) => id.clone(),
+                crate::plan::Verify::Held(..) => words,
                 other => other.to_string(),
             };
             if !right.is_empty() {

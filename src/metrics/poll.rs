@@ -1,0 +1,281 @@
+//! Asking Prometheus and Alertmanager, bounded: one round at a time, every check's query
+//! once per round (at most one in flight per query), a timeout on each, the round every
+//! `every` of the fastest check (never under 15 s). A slow or dead server costs a round's
+//! timeout and shows as errors in the evidence; it never blocks the cockpit.
+
+use super::client::{self, Endpoint};
+use super::prom::PromError;
+use super::{BaselineValue, MetricsUpdate};
+use crate::plan::{Check, Plan, Source};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The shortest interval between two rounds.
+pub const MIN_EVERY: Duration = Duration::from_secs(15);
+/// How long one query may take.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where to ask, from a plan source; `service:` is refused with words (it needs the
+/// API server's proxy, which golive does not use yet).
+pub fn endpoint(source: &Source) -> Result<Endpoint, String> {
+    let Some(url) = &source.url else {
+        return Err(match &source.service {
+            Some(s) => format!(
+                "`service: {s}`: reaching Prometheus through the API server's service proxy is not supported yet; give `url`"
+            ),
+            None => "no `url`".into(),
+        });
+    };
+    let bearer_token = match &source.bearer_token_env {
+        Some(var) => {
+            Some(std::env::var(var).map_err(|_| format!("bearer_token_env: `{var}` is not set"))?)
+        }
+        None => None,
+    };
+    Ok(Endpoint {
+        url: url.clone(),
+        bearer_token,
+        headers: source
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ca_file: source.ca_file.clone().map(Into::into),
+        insecure_skip_verify: source.insecure_skip_verify,
+    })
+}
+
+/// What a plan asks of the metrics sources each round.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Asks {
+    pub queries: BTreeSet<String>,
+    pub alerts: bool,
+    pub every: Duration,
+}
+
+pub fn asks(plan: &Plan) -> Asks {
+    let mut asks = Asks {
+        every: Duration::from_secs(60),
+        ..Default::default()
+    };
+    for check in plan.gates.iter().flat_map(|g| &g.checks) {
+        match check {
+            Check::Prometheus(p) => {
+                asks.queries.insert(p.query.trim().to_string());
+                if let Some(m) = &p.min_traffic {
+                    asks.queries.insert(m.query.trim().to_string());
+                }
+                asks.every = asks.every.min(p.every.0.max(MIN_EVERY));
+            }
+            Check::Scraped(s) => {
+                asks.queries.insert(s.query());
+                asks.every = asks.every.min(MIN_EVERY.max(Duration::from_secs(30)));
+            }
+            Check::Alerts(_) => {
+                asks.alerts = true;
+                asks.every = asks.every.min(Duration::from_secs(30));
+            }
+            _ => {}
+        }
+    }
+    asks
+}
+
+/// One round: every query, the alerts and both servers' state, as of `at`.
+pub async fn round(
+    prometheus: Option<&Result<Endpoint, String>>,
+    alertmanager: Option<&Result<Endpoint, String>>,
+    asks: &Asks,
+) -> MetricsUpdate {
+    let at = Timestamp::now();
+    let config_error = |e: &String| PromError::Unreachable {
+        url: "(plan)".into(),
+        message: e.clone(),
+    };
+    let mut update = MetricsUpdate {
+        at,
+        ..Default::default()
+    };
+    match prometheus {
+        Some(Ok(p)) => {
+            update.prometheus_version = Some(client::buildinfo(p, QUERY_TIMEOUT).await);
+            let asked = asks.queries.iter().map(|q| async move {
+                (q.clone(), client::instant(p, q, None, QUERY_TIMEOUT).await)
+            });
+            update.queries = futures::future::join_all(asked).await;
+            if asks.alerts {
+                update.prometheus_alerts = Some(client::prometheus_alerts(p, QUERY_TIMEOUT).await);
+            }
+        }
+        Some(Err(e)) => {
+            update.prometheus_version = Some(Err(config_error(e)));
+            update.queries = asks
+                .queries
+                .iter()
+                .map(|q| (q.clone(), Err(config_error(e))))
+                .collect();
+        }
+        None => {}
+    }
+    if asks.alerts {
+        match alertmanager {
+            Some(Ok(a)) => {
+                update.alertmanager_status = Some(client::am_status(a, QUERY_TIMEOUT).await);
+                update.alerts = Some(client::am_alerts(a, &[], QUERY_TIMEOUT).await);
+            }
+            Some(Err(e)) => {
+                update.alertmanager_status = Some(Err(config_error(e)));
+                update.alerts = Some(Err(config_error(e)));
+            }
+            None => {
+                let e = "the plan's `monitoring:` names no alertmanager".to_string();
+                update.alertmanager_status = Some(Err(config_error(&e)));
+            }
+        }
+    }
+    update
+}
+
+/// The mean of `query` over `[start, end]` at a step of at least 15 s: a baseline.
+pub async fn baseline(
+    prometheus: &Endpoint,
+    query: &str,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<BaselineValue, String> {
+    let span = end.duration_since(start).as_secs().max(0) as u64;
+    let step = Duration::from_secs((span / 240).max(MIN_EVERY.as_secs()));
+    let answer = client::range(prometheus, query, start, end, step, QUERY_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let values: Vec<f64> = match &answer.data {
+        super::prom::QueryData::Matrix(series) => series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|(_, v)| *v))
+            .filter(|v| v.is_finite())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if values.is_empty() {
+        return Err(format!(
+            "no data for `{query}` between {start} and {end}: no baseline"
+        ));
+    }
+    Ok(BaselineValue {
+        query: query.to_string(),
+        start,
+        end,
+        value: values.iter().sum::<f64>() / values.len() as f64,
+        samples: values.len(),
+    })
+}
+
+/// What `golive check` and `golive report` know of the monitoring, asked once: a round
+/// of answers, and for each check with `for`, a range query over the last `for` at the
+/// check's step, judged point by point into the history, so "held throughout" is decided
+/// on the past rather than on one instant. A check without enough points stays undecided
+/// for `for`'s purposes.
+pub async fn once(plan: &Plan) -> Option<super::MetricsEvidence> {
+    let asks = asks(plan);
+    if asks.queries.is_empty() && !asks.alerts {
+        return None;
+    }
+    let monitoring = plan.monitoring.clone().unwrap_or_default();
+    let prometheus = monitoring.prometheus.as_ref().map(endpoint).or_else(|| {
+        (!asks.queries.is_empty())
+            .then(|| Err("the plan's `monitoring:` names no prometheus".to_string()))
+    });
+    let alertmanager = monitoring.alertmanager.as_ref().map(endpoint);
+    let update = round(prometheus.as_ref(), alertmanager.as_ref(), &asks).await;
+    let at = update.at;
+    let mut evidence = super::MetricsEvidence::default();
+    let checks: Vec<&crate::plan::PrometheusCheck> = plan
+        .gates
+        .iter()
+        .flat_map(|g| &g.checks)
+        .filter_map(|c| match c {
+            Check::Prometheus(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    if let Some(Ok(p)) = &prometheus {
+        for c in checks.iter().filter(|c| c.hold.is_some()) {
+            let Some(hold) = c.hold else { continue };
+            let span = jiff::SignedDuration::try_from(hold.0).unwrap_or_default();
+            let step = c.every.0.max(MIN_EVERY);
+            let start = at - span;
+            let main = client::range(p, &c.query, start, at, step, QUERY_TIMEOUT).await;
+            let traffic = match &c.min_traffic {
+                Some(m) => Some(client::range(p, &m.query, start, at, step, QUERY_TIMEOUT).await),
+                None => None,
+            };
+            let Ok(main) = main else { continue };
+            let history = evidence
+                .history
+                .entry(crate::gates::monitor::key(c))
+                .or_default();
+            for (t, answer, traffic_answer) in
+                points(&main, traffic.as_ref().and_then(|t| t.as_ref().ok()))
+            {
+                // The newest point is the round's own answer; the range gives the past.
+                if t >= at {
+                    continue;
+                }
+                history.push((
+                    t,
+                    crate::gates::monitor::judge(c, &answer, traffic_answer.as_ref()),
+                ));
+            }
+        }
+    }
+    crate::gates::monitor::take_in(&mut evidence, update, &checks);
+    Some(evidence)
+}
+
+/// A range answer cut into one instant answer per step (and the traffic at that step).
+fn points(
+    main: &super::prom::QueryAnswer,
+    traffic: Option<&super::prom::QueryAnswer>,
+) -> Vec<(
+    Timestamp,
+    super::prom::QueryAnswer,
+    Option<super::prom::QueryAnswer>,
+)> {
+    use super::prom::{QueryAnswer, QueryData, Sample};
+    let at_step = |answer: &QueryAnswer, t: Timestamp| -> QueryAnswer {
+        let samples = match &answer.data {
+            QueryData::Matrix(series) => series
+                .iter()
+                .filter_map(|s| {
+                    s.points
+                        .iter()
+                        .find(|(at, _)| *at == t)
+                        .map(|(_, v)| Sample {
+                            labels: s.labels.clone(),
+                            at: t,
+                            value: *v,
+                        })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        QueryAnswer {
+            data: QueryData::Vector(samples),
+            warnings: Vec::new(),
+        }
+    };
+    let mut times: Vec<Timestamp> = match &main.data {
+        QueryData::Matrix(series) => series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|(t, _)| *t))
+            .collect(),
+        _ => Vec::new(),
+    };
+    times.sort();
+    times.dedup();
+    times
+        .into_iter()
+        .map(|t| (t, at_step(main, t), traffic.map(|tr| at_step(tr, t))))
+        .collect()
+}
