@@ -354,3 +354,20 @@ async fn tls_trusts_the_ca_file_refuses_an_unknown_issuer_and_can_skip_verificat
         "{err:?}"
     );
 }
+
+/// The poller spawns these calls on tokio's multi-threaded runtime: each future must be
+/// `Send` (a form serializer held across an await once made two of them not).
+#[test]
+fn every_client_future_is_send() {
+    fn send<T: Send>(_: T) {}
+    let ep = Endpoint::new("http://127.0.0.1:9");
+    let t = Duration::from_secs(1);
+    let now = jiff::Timestamp::now();
+    send(client::instant(&ep, "up", Some(now), t));
+    send(client::range(&ep, "up", now, now, t, t));
+    send(client::buildinfo(&ep, t));
+    send(client::ready(&ep, t));
+    send(client::am_alerts(&ep, &[], t));
+    send(client::am_status(&ep, t));
+    send(client::prometheus_alerts(&ep, t));
+}
