@@ -266,3 +266,108 @@ async fn an_answer_over_8_mib_is_refused_and_says_so() {
     };
     assert!(message.contains("larger than 8 MiB"), "{message}");
 }
+
+/// An HTTPS server for `localhost` with a fresh self-signed certificate, answering every
+/// request like Prometheus's `/-/ready`; returns its URL and the certificate as PEM.
+async fn tls_server() -> (String, String) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = cert.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(|_req| async {
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(
+                        "Prometheus Server is Ready.\n",
+                    ))))
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), pem)
+}
+
+#[tokio::test]
+async fn tls_trusts_the_ca_file_refuses_an_unknown_issuer_and_can_skip_verification() {
+    let (url, pem) = tls_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+
+    let trusted = Endpoint {
+        url: url.clone(),
+        ca_file: Some(ca),
+        ..Endpoint::default()
+    };
+    client::ready(&trusted, Duration::from_secs(5))
+        .await
+        .unwrap();
+
+    let err = client::ready(&Endpoint::new(&url), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    let PromError::Unreachable { message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(message.contains("certificate"), "{message}");
+
+    let skipping = Endpoint {
+        url,
+        insecure_skip_verify: true,
+        ..Endpoint::default()
+    };
+    client::ready(&skipping, Duration::from_secs(5))
+        .await
+        .unwrap();
+
+    let missing = Endpoint {
+        url: "https://localhost:1".into(),
+        ca_file: Some(dir.path().join("absent.pem")),
+        ..Endpoint::default()
+    };
+    let err = client::ready(&missing, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PromError::Unreachable { message, .. } if message.contains("absent.pem")),
+        "{err:?}"
+    );
+}
+
+/// The poller spawns these calls on tokio's multi-threaded runtime: each future must be
+/// `Send` (a form serializer held across an await once made two of them not).
+#[test]
+fn every_client_future_is_send() {
+    fn send<T: Send>(_: T) {}
+    let ep = Endpoint::new("http://127.0.0.1:9");
+    let t = Duration::from_secs(1);
+    let now = jiff::Timestamp::now();
+    send(client::instant(&ep, "up", Some(now), t));
+    send(client::range(&ep, "up", now, now, t, t));
+    send(client::buildinfo(&ep, t));
+    send(client::ready(&ep, t));
+    send(client::am_alerts(&ep, &[], t));
+    send(client::am_status(&ep, t));
+    send(client::prometheus_alerts(&ep, t));
+}

@@ -186,3 +186,178 @@ async fn demo_metrics_pass_promtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A JSON value's shape: keys and kinds, with arrays reduced to their distinct element
+/// shapes. Values differ between the stand-in and Prometheus; shapes must not.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(_) => "number".into(),
+        Value::String(_) => "string".into(),
+        Value::Array(items) => {
+            let mut shapes: Vec<Value> = items.iter().map(shape).collect();
+            shapes.sort_by_key(|s| s.to_string());
+            shapes.dedup();
+            Value::Array(shapes)
+        }
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+    }
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    let text = scrape(url).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+}
+
+fn query_url(base: &str, path: &str, pairs: &[(&str, String)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    format!("{base}{path}?{}", q.finish())
+}
+
+const WATCHDOG: &str = r#"groups:
+  - name: pipeline
+    rules:
+      - alert: Watchdog
+        expr: vector(1)
+        labels: {severity: none}
+        annotations: {summary: "Always firing: proves the alerting pipeline works end to end."}
+"#;
+
+/// Where a stand-in's JSON differs in shape from real Prometheus's and Alertmanager's,
+/// for the same `queries` (instant and range), errors, build info and alert lists.
+async fn shape_differences(real: &str, am: &str, fake: &str, queries: &[&str]) -> Vec<String> {
+    let mut differences = Vec::new();
+    let mut compare = |what: String, r: &serde_json::Value, f: &serde_json::Value| {
+        if shape(r) != shape(f) {
+            differences.push(format!("{what}:\n  real     {r}\n  stand-in {f}"));
+        }
+    };
+    for query in queries {
+        let instant =
+            |base: &str| query_url(base, "/api/v1/query", &[("query", query.to_string())]);
+        // Wait until the real one has data: rate() needs two scrapes in its window.
+        wait_for(&format!("real data for {query}"), || async {
+            let v = get_json(&instant(real)).await;
+            v["data"]["result"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .await;
+        let (r, f) = (
+            get_json(&instant(real)).await,
+            get_json(&instant(fake)).await,
+        );
+        compare(format!("instant {query}"), &r, &f);
+
+        let end = jiff::Timestamp::now();
+        let range = |base: &str| {
+            query_url(
+                base,
+                "/api/v1/query_range",
+                &[
+                    ("query", query.to_string()),
+                    (
+                        "start",
+                        golive::metrics::prom::unix_text(end - jiff::SignedDuration::from_secs(10)),
+                    ),
+                    ("end", golive::metrics::prom::unix_text(end)),
+                    ("step", "1".into()),
+                ],
+            )
+        };
+        let (r, f) = (get_json(&range(real)).await, get_json(&range(fake)).await);
+        compare(format!("range {query}"), &r, &f);
+    }
+
+    let bad = |base: &str| query_url(base, "/api/v1/query", &[("query", "nonsense(".into())]);
+    let (r, f) = (get_json(&bad(real)).await, get_json(&bad(fake)).await);
+    compare("bad_data".into(), &r, &f);
+
+    let path = "/api/v1/status/buildinfo";
+    let (r, f) = (
+        get_json(&format!("{real}{path}")).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    compare(path.into(), &r, &f);
+
+    let watchdog = |base: &str| {
+        query_url(
+            base,
+            "/api/v2/alerts",
+            &[("filter", r#"alertname="Watchdog""#.into())],
+        )
+    };
+    wait_for("the Watchdog in Alertmanager", || async {
+        get_json(&watchdog(am))
+            .await
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (r, f) = (
+        get_json(&watchdog(am)).await,
+        get_json(&watchdog(fake)).await,
+    );
+    compare("/api/v2/alerts".into(), &r, &f);
+    let path = "/api/v2/status";
+    let (r, f) = (
+        get_json(&format!("{am}{path}")).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    compare(path.into(), &r, &f);
+
+    let path = "/api/v1/alerts";
+    let (r, f) = (
+        get_json(&format!("{real}{path}")).await,
+        get_json(&format!("{fake}{path}")).await,
+    );
+    let empty = serde_json::Value::Null;
+    let fake_alert = f["data"]["alerts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["labels"]["alertname"] == "Watchdog"))
+        .unwrap_or(&empty);
+    compare(
+        "/api/v1/alerts (the Watchdog)".into(),
+        &r["data"]["alerts"][0],
+        fake_alert,
+    );
+    differences
+}
+
+/// Prometheus scraping the demo service as `gravl-backend` with an always-firing
+/// Watchdog, and Alertmanager receiving it; both ready, the service under traffic.
+async fn real_servers() -> (DemoService, Proc, Proc, Traffic) {
+    let service = DemoService::start().await.unwrap();
+    let am = start_alertmanager();
+    let prom = start_prometheus(&service.url(), Some(&am.url), WATCHDOG);
+    wait_ready(
+        &Endpoint::new(&prom.url),
+        Some(&Endpoint::new(&am.url)),
+        &[&prom, &am],
+    )
+    .await;
+    let traffic = Traffic::start(&service.url());
+    (service, prom, am, traffic)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standin_answers_in_the_same_shapes_as_real_prometheus() {
+    use golive::demo::monitor::{self, MonitorStandIn};
+    let (_service, prom, am, traffic) = real_servers().await;
+    let standin = MonitorStandIn::start_at(
+        1,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(70),
+    )
+    .await
+    .unwrap();
+    let differences = shape_differences(&prom.url, &am.url, &standin.url(), monitor::QUERIES).await;
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    traffic.stop().await;
+}

@@ -122,7 +122,8 @@ pub fn start_alertmanager() -> Proc {
 }
 
 /// Prometheus scraping `target` (a `http://host:port` URL) every second as job
-/// `gravl-backend`, evaluating `rules` every second and sending alerts to `alertmanager`.
+/// `gravl-backend`, evaluating `rules` every second and sending alerts to `alertmanager`
+/// (resent every second).
 pub fn start_prometheus(target: &str, alertmanager: Option<&str>, rules: &str) -> Proc {
     let dir = tempfile::tempdir().unwrap();
     let rules = write(dir.path(), "rules.yml", rules);
@@ -154,6 +155,9 @@ pub fn start_prometheus(target: &str, alertmanager: Option<&str>, rules: &str) -
             format!("--config.file={config}"),
             format!("--storage.tsdb.path={storage}"),
             format!("--web.listen-address=127.0.0.1:{port}"),
+            // An alert first sent before Alertmanager listened is sent again a second
+            // later, not a minute later.
+            "--rules.alert.resend-delay=1s".into(),
         ],
     )
 }
