@@ -349,11 +349,11 @@ async fn real_servers() -> (DemoService, Proc, Proc, Traffic) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standin_answers_in_the_same_shapes_as_real_prometheus() {
-    use golive::demo::monitor::{self, MonitorStandIn};
+    use golive::demo::standin::{self as monitor, StandIn as MonitorStandIn};
     let (_service, prom, am, traffic) = real_servers().await;
     let standin = MonitorStandIn::start_at(
         1,
-        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(70),
+        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(30),
     )
     .await
     .unwrap();

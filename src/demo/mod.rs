@@ -2,7 +2,6 @@
 //! both on 127.0.0.1, and a plan pointed at them. Nothing outside the machine is needed.
 
 pub mod http_metrics;
-pub mod monitor;
 pub mod service;
 pub mod standin;
 

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// The version the stand-in reports, so nobody mistakes it for a Prometheus.
+/// The versions the stand-in reports, so nobody mistakes it for a Prometheus.
 pub const VERSION: &str = "2.42.0-golive-standin";
+pub const AM_VERSION: &str = "0.25.0-golive-standin";
 
 /// The queries it answers (whitespace aside), with the value each has at story time `t`.
 pub const ERROR_RATIO: &str = r#"(sum(rate(http_requests_total{job="gravl-backend",code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{job="gravl-backend"}[1m]))"#;
@@ -28,6 +29,10 @@ pub const TRAFFIC: &str = r#"sum(rate(http_requests_total{job="gravl-backend"}[1
 pub const P95: &str = r#"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="gravl-backend"}[1m])))"#;
 pub const P99: &str = r#"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="gravl-backend"}[1m])))"#;
 pub const UP: &str = r#"up{job="gravl-backend"}"#;
+/// Every query it answers.
+pub const QUERIES: &[&str] = &[ERROR_RATIO, TRAFFIC, P95, P99, UP];
+/// The backend's scrape targets.
+const TARGETS: [&str; 2] = ["10.244.1.19:3001", "10.244.1.20:3001"];
 
 /// While the crash-looping revision takes traffic.
 const BAD: std::ops::Range<f64> = 46.0..95.0;
@@ -67,7 +72,6 @@ pub struct StandIn {
 }
 
 struct Clock {
-    started: std::time::Instant,
     started_unix: f64,
     speed: f64,
 }
@@ -79,18 +83,22 @@ impl Clock {
     }
 
     fn now_unix(&self) -> f64 {
-        self.started_unix + self.started.elapsed().as_secs_f64()
+        jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
     }
 }
 
 impl StandIn {
     /// Listens on 127.0.0.1; the story runs `speed` times faster, as the demo's scenario.
     pub async fn start(speed: u32) -> std::io::Result<Self> {
+        Self::start_at(speed, jiff::Timestamp::now()).await
+    }
+
+    /// [`StandIn::start`] with the story begun at `story_start` (tests start mid-story).
+    pub async fn start_at(speed: u32, story_start: jiff::Timestamp) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let clock = Arc::new(Clock {
-            started: std::time::Instant::now(),
-            started_unix: jiff::Timestamp::now().as_millisecond() as f64 / 1000.0,
+            started_unix: story_start.as_millisecond() as f64 / 1000.0,
             speed: f64::from(speed.max(1)),
         });
         let task = tokio::spawn(async move {
@@ -199,7 +207,7 @@ async fn respond(req: Request<hyper::body::Incoming>, clock: &Clock) -> Response
             let at = time("time", now);
             let t = clock.story(at);
             if normal(&q) == normal(UP) {
-                let result: Vec<Value> = ["10.244.1.19:3001", "10.244.1.20:3001"]
+                let result: Vec<Value> = TARGETS
                     .iter()
                     .map(|i| json!({"metric": {"__name__": "up", "instance": i, "job": "gravl-backend"}, "value": [at, "1"]}))
                     .collect();
@@ -233,7 +241,8 @@ async fn respond(req: Request<hyper::body::Incoming>, clock: &Clock) -> Response
             if (end - start) / step > 11_000.0 {
                 return bad_data("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into());
             }
-            if value(&q, 0.0).is_none() {
+            let up = normal(&q) == normal(UP);
+            if value(&q, 0.0).is_none() && !up {
                 return bad_data(format!(
                     "the golive demo stand-in answers only the demo plan's queries, not `{q}`"
                 ));
@@ -241,13 +250,25 @@ async fn respond(req: Request<hyper::body::Incoming>, clock: &Clock) -> Response
             let mut values = Vec::new();
             let mut at = start;
             while at <= end && at <= now {
-                if let Some(v) = value(&q, clock.story(at)) {
+                let v = if up {
+                    Some(1.0)
+                } else {
+                    value(&q, clock.story(at))
+                };
+                if let Some(v) = v {
                     values.push(json!([at, sample(v)]));
                 }
                 at += step;
             }
             let result = if values.is_empty() {
                 json!([])
+            } else if up {
+                Value::Array(
+                    TARGETS
+                        .iter()
+                        .map(|i| json!({"metric": {"__name__": "up", "instance": i, "job": "gravl-backend"}, "values": values}))
+                        .collect(),
+                )
             } else {
                 json!([{"metric": {}, "values": values}])
             };
@@ -258,13 +279,25 @@ async fn respond(req: Request<hyper::body::Incoming>, clock: &Clock) -> Response
         }
         "/api/v1/alerts" => {
             let t = clock.story(now);
-            let alerts = if PENDING.contains(&t) {
-                json!([{"labels": {"alertname": "GravlBackendHighErrorRate", "namespace": "gravl-staging", "severity": "critical"},
-                        "annotations": {"summary": "gravl-backend 5xx ratio above 5%"},
-                        "state": "pending", "activeAt": jiff_at(clock, PENDING.start), "value": "6e-02"}])
+            // Prometheus lists its pending and firing alerts, the watchdog among them.
+            let mut alerts = vec![
+                json!({"labels": {"alertname": "Watchdog", "severity": "none"},
+                "annotations": {"summary": "An alert that should always be firing to certify that Alertmanager is working properly."},
+                "state": "firing", "activeAt": jiff_at(clock, 0.0), "value": "1e+00"}),
+            ];
+            let state = if PENDING.contains(&t) {
+                Some("pending")
+            } else if FIRING.contains(&t) {
+                Some("firing")
             } else {
-                json!([])
+                None
             };
+            if let Some(state) = state {
+                alerts.push(json!({"labels": {"alertname": "GravlBackendHighErrorRate", "namespace": "gravl-staging", "severity": "critical"},
+                        "annotations": {"summary": "gravl-backend 5xx ratio above 5%"},
+                        "state": state, "activeAt": jiff_at(clock, PENDING.start), "value": "6e-02"}));
+            }
+            let alerts = Value::Array(alerts);
             reply(
                 StatusCode::OK,
                 json!({"status": "success", "data": {"alerts": alerts}}),
@@ -272,8 +305,8 @@ async fn respond(req: Request<hyper::body::Incoming>, clock: &Clock) -> Response
         }
         "/api/v2/status" => reply(
             StatusCode::OK,
-            json!({"cluster": {"name": "", "status": "disabled", "peers": []},
-                   "versionInfo": {"version": "0.25.0-golive-standin", "revision": "golive", "branch": "demo", "buildUser": "golive", "buildDate": "", "goVersion": "none"},
+            json!({"cluster": {"status": "disabled", "peers": []},
+                   "versionInfo": {"version": AM_VERSION, "revision": "golive", "branch": "demo", "buildUser": "golive", "buildDate": "", "goVersion": "none"},
                    "config": {"original": "# golive demo stand-in\n"}, "uptime": jiff_at(clock, 0.0)}),
         ),
         "/api/v2/alerts" => {
