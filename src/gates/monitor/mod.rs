@@ -8,6 +8,10 @@
 //! keeps per check, so `for` (hysteresis, as in a Prometheus alerting rule) is judged over
 //! that history here, without I/O.
 
+mod alerts;
+
+pub use alerts::{evaluate_alerts, matcher_matches};
+
 use super::{CheckKind, CheckVerdict, Context, Evidence, Status};
 use crate::cluster::{ClusterView, WatchKey};
 use crate::metrics::alertmanager::AlertState;
@@ -15,7 +19,7 @@ use crate::metrics::prom::{QueryAnswer, QueryData};
 use crate::metrics::{
     BaselineValue, HISTORY_LIMIT, MetricsEvidence, MetricsUpdate, Observation, Outcome,
 };
-use crate::plan::{AlertsCheck, PrometheusCheck, ScrapedCheck};
+use crate::plan::{PrometheusCheck, ScrapedCheck};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 
@@ -170,7 +174,7 @@ pub fn held(history: &[(Timestamp, Outcome)], hold: SignedDuration) -> Held {
     }
 }
 
-fn age(d: SignedDuration) -> String {
+pub(super) fn age(d: SignedDuration) -> String {
     super::json::format_age(d.as_secs())
 }
 
@@ -448,161 +452,6 @@ pub fn evaluate_scraped(c: &ScrapedCheck, ctx: &Context) -> CheckVerdict {
     verdict.with_evidence(out)
 }
 
-/// One Alertmanager matcher: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"`
-/// (regular expressions anchored, as Alertmanager anchors them).
-pub fn matcher_matches(matcher: &str, labels: &BTreeMap<String, String>) -> Result<bool, String> {
-    let m = matcher.trim();
-    let ops = ["!~", "=~", "!=", "="];
-    let (name, op, value) = ops
-        .iter()
-        .filter_map(|op| m.find(op).map(|i| (i, *op)))
-        .min_by_key(|(i, op)| (*i, std::cmp::Reverse(op.len())))
-        .map(|(i, op)| (m[..i].trim(), op, m[i + op.len()..].trim()))
-        .ok_or_else(|| format!("matcher `{m}` has no =, !=, =~ or !~"))?;
-    let value = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value);
-    let actual = labels.get(name).map(String::as_str).unwrap_or("");
-    Ok(match op {
-        "=" => actual == value,
-        "!=" => actual != value,
-        _ => {
-            let re = regex::Regex::new(&format!("^(?:{value})$"))
-                .map_err(|e| format!("matcher `{m}`: {e}"))?;
-            (op == "=~") == re.is_match(actual)
-        }
-    })
-}
-
-pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
-    const KIND: &str = "alerts";
-    let Some(evidence) = ctx.metrics.as_deref() else {
-        return CheckVerdict::new(
-            KIND,
-            Status::Unknown,
-            "no Alertmanager answers: monitoring is not running here",
-        );
-    };
-    let mut out = Vec::new();
-    match &evidence.alertmanager_status {
-        None => return CheckVerdict::new(KIND, Status::Unknown, "Alertmanager not asked yet"),
-        Some(Err(e)) => {
-            return CheckVerdict::new(KIND, Status::Unknown, format!("Alertmanager status: {e}"));
-        }
-        Some(Ok(s)) if s.cluster != "ready" && s.cluster != "disabled" => {
-            return CheckVerdict::new(
-                KIND,
-                Status::Unknown,
-                format!(
-                    "Alertmanager cluster is {}: its silence of alerts means nothing yet",
-                    s.cluster
-                ),
-            );
-        }
-        Some(Ok(s)) => out.push(Evidence::new(
-            "Alertmanager",
-            format!("version {}, cluster {}", s.version, s.cluster),
-        )),
-    }
-    let alerts = match &evidence.alerts {
-        None => return CheckVerdict::new(KIND, Status::Unknown, "alerts not asked yet"),
-        Some((_, Err(e))) => {
-            return CheckVerdict::new(KIND, Status::Unknown, format!("stale: {e}"));
-        }
-        Some((at, Ok(a))) if ctx.now.duration_since(*at) > SignedDuration::from_secs(120) => {
-            let _ = a;
-            return CheckVerdict::new(
-                KIND,
-                Status::Unknown,
-                format!(
-                    "stale: alerts last read {} ago",
-                    age(ctx.now.duration_since(*at))
-                ),
-            );
-        }
-        Some((_, Ok(a))) => a,
-    };
-    let name = |a: &crate::metrics::alertmanager::Alert| {
-        a.labels.get("alertname").cloned().unwrap_or_default()
-    };
-    let mut selected = Vec::new();
-    for a in alerts {
-        let mut keep = true;
-        for m in &c.matchers {
-            match matcher_matches(m, &a.labels) {
-                Ok(yes) => keep &= yes,
-                Err(e) => return CheckVerdict::new(KIND, Status::Unknown, e),
-            }
-        }
-        // The watchdog proves the pipeline whatever its labels.
-        if keep || c.watchdog.as_deref() == Some(name(a).as_str()) {
-            selected.push(a);
-        }
-    }
-    let alerts = selected;
-    if let Some(w) = &c.watchdog
-        && !alerts.iter().any(|a| name(a) == *w)
-    {
-        return CheckVerdict::new(
-            KIND,
-            Status::Unknown,
-            format!("the `{w}` alert is not firing: the alert pipeline cannot be shown healthy"),
-        )
-        .with_evidence(out);
-    }
-    let mut firing = Vec::new();
-    for a in alerts.iter().copied() {
-        let n = name(a);
-        if c.watchdog.as_deref() == Some(n.as_str()) {
-            continue;
-        }
-        let summary = a.annotations.get("summary").cloned().unwrap_or_default();
-        let since = a
-            .starts_at
-            .map(|t| format!(" since {t}"))
-            .unwrap_or_default();
-        let (word, counts) = match a.state {
-            AlertState::Suppressed if !a.silenced_by.is_empty() => ("silenced", false),
-            AlertState::Suppressed => ("inhibited", false),
-            _ if c.ignore.contains(&n) => ("ignored", false),
-            _ => ("firing", true),
-        };
-        out.push(Evidence::new(
-            format!("alert {n} {}", labels_text(&a.labels)),
-            format!("{word}{since}: {summary}"),
-        ));
-        if counts {
-            firing.push(n);
-        }
-    }
-    if let Some(Ok(pending)) = &evidence.prometheus_alerts {
-        for p in pending.iter().filter(|p| p.state == "pending") {
-            out.push(Evidence::new(
-                format!(
-                    "pending {}",
-                    p.labels.get("alertname").cloned().unwrap_or_default()
-                ),
-                format!("pending in Prometheus (value {})", p.value),
-            ));
-        }
-    }
-    let pending = out.iter().any(|e| e.object.starts_with("pending "));
-    if !firing.is_empty() {
-        CheckVerdict::new(KIND, Status::Fail, format!("firing: {}", firing.join(", ")))
-            .with_evidence(out)
-    } else if pending {
-        CheckVerdict::new(
-            KIND,
-            Status::Warn,
-            "no alert firing; some pending in Prometheus",
-        )
-        .with_evidence(out)
-    } else {
-        CheckVerdict::new(KIND, Status::Pass, "no alert firing").with_evidence(out)
-    }
-}
-
 impl CheckKind for PrometheusCheck {
     const NAME: &'static str = "prometheus";
 
@@ -624,18 +473,6 @@ impl CheckKind for ScrapedCheck {
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
         Ok(evaluate_scraped(self, ctx))
-    }
-}
-
-impl CheckKind for AlertsCheck {
-    const NAME: &'static str = "alerts";
-
-    fn watches(&self) -> Vec<WatchKey> {
-        Vec::new()
-    }
-
-    fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        Ok(evaluate_alerts(self, ctx))
     }
 }
 
@@ -719,5 +556,4 @@ pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[
 }
 
 #[cfg(test)]
-#[path = "monitor_tests.rs"]
 mod tests;

@@ -7,6 +7,7 @@ use super::*;
 use crate::metrics::Observation;
 use crate::metrics::alertmanager::{Alert, RuleAlert, Status as AmStatus};
 use crate::metrics::prom::{PromError, Sample};
+use crate::plan::AlertsCheck;
 use crate::plan::duration::PlanDuration;
 use crate::plan::{Baseline, Condition, MinTraffic, Ratio};
 use std::sync::Arc;
