@@ -132,3 +132,77 @@ fn render_time_with_5000_pods() {
         }
     }
 }
+
+/// A four-hour Monitor phase: one round every 15 s (960 per check), the monitor view open.
+fn four_hour_monitor_app() -> App {
+    use golive::demo::standin::{ERROR_RATIO, P95, P99, TRAFFIC, UP};
+    use golive::metrics::alertmanager::Status as AmStatus;
+    use golive::metrics::prom::{QueryAnswer, QueryData, Sample};
+    let t0: Timestamp = "2026-11-25T03:00:00Z".parse().expect("timestamp");
+    let loaded = Arc::new(support::gravl());
+    let mut app = App::new(loaded, true, Keymap::default(), RunbookState::default(), t0);
+    for i in 0..960i64 {
+        let at = t0 + SignedDuration::from_secs(15 * i);
+        let one = |v: f64| QueryAnswer {
+            data: QueryData::Vector(vec![Sample {
+                labels: Default::default(),
+                at,
+                value: v,
+            }]),
+            warnings: vec![],
+        };
+        let wave = (i as f64 / 40.0).sin().abs();
+        let update = golive::metrics::MetricsUpdate {
+            at,
+            queries: vec![
+                (ERROR_RATIO.into(), Ok(one(0.001 + 0.004 * wave))),
+                (TRAFFIC.into(), Ok(one(20.0))),
+                (P95.into(), Ok(one(0.007 + 0.01 * wave))),
+                (P99.into(), Ok(one(0.015 + 0.02 * wave))),
+                (UP.into(), Ok(one(1.0))),
+            ],
+            alerts: Some(Ok(vec![])),
+            alertmanager_status: Some(Ok(AmStatus {
+                cluster: "disabled".into(),
+                version: "0.25.0".into(),
+            })),
+            prometheus_alerts: Some(Ok(vec![])),
+            prometheus_version: Some(Ok("2.42.0".into())),
+        };
+        app.update(Msg::Metrics(Box::new(update)), at);
+    }
+    let end = t0 + SignedDuration::from_secs(4 * 3600);
+    app.settle(end);
+    app.on_action(golive::tui::keys::Action::Monitor);
+    app
+}
+
+#[test]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+fn render_time_of_a_four_hour_monitor_chart() {
+    let mut app = four_hour_monitor_app();
+    let theme = Theme::default();
+    for (w, h) in [(160u16, 45u16), (80, 24)] {
+        app.update(Msg::Resize(w, h), app.now);
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        let mut best = Vec::new();
+        for _ in 0..300 {
+            let mut fastest = Duration::MAX;
+            for _ in 0..3 {
+                let start = Instant::now();
+                terminal
+                    .draw(|f| golive::tui::ui::render(f, &app, &theme))
+                    .expect("draw");
+                fastest = fastest.min(start.elapsed());
+            }
+            best.push(fastest);
+        }
+        best.sort();
+        eprintln!(
+            "monitor view, 960 evaluations per check, {w}x{h} best of 3: p50 {:?}, p99 {:?}, max {:?}",
+            percentile(&best, 0.5),
+            percentile(&best, 0.99),
+            best[best.len() - 1]
+        );
+    }
+}
