@@ -361,3 +361,125 @@ async fn standin_answers_in_the_same_shapes_as_real_prometheus() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     traffic.stop().await;
 }
+
+/// The monitoring gates themselves (not only the client) over the real servers, as
+/// `golive check` asks them: no traffic is unknown, healthy traffic passes on a real 0,
+/// an error burst fails, a firing alert fails until silenced, a stopped Prometheus is
+/// unknown with its error, never pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitoring_gates_judge_real_prometheus_and_alertmanager() {
+    use golive::gates::Status;
+    let service = DemoService::start().await.unwrap();
+    let am = start_alertmanager();
+    let prom = start_prometheus(&service.url(), Some(&am.url), RULES);
+    let prom_ep = Endpoint::new(&prom.url);
+    wait_ready(&prom_ep, Some(&Endpoint::new(&am.url)), &[&prom, &am]).await;
+    let text = format!(
+        r#"name: monitored
+monitoring:
+  prometheus: {{url: "{p}"}}
+  alertmanager: {{url: "{a}"}}
+gates:
+  - id: error-rate
+    title: errors
+    group: monitoring
+    checks:
+      - prometheus:
+          query: (sum(rate(http_requests_total{{job="gravl-backend",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))
+          condition: "< 0.05"
+          min_traffic: {{query: 'sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))', above: 0.5}}
+  - id: alerts
+    title: alerts
+    group: monitoring
+    checks:
+      - alerts: {{matchers: ['namespace="gravl-staging"']}}
+  - id: scraped
+    title: scraped
+    group: monitoring
+    checks:
+      - scraped: {{job: gravl-backend}}
+"#,
+        p = prom.url,
+        a = am.url
+    );
+    let plan = golive::plan::parse("monitored.yaml", &text, |_| None).expect("the plan parses");
+    let judge = || async {
+        let metrics = golive::metrics::poll::once(&plan.plan)
+            .await
+            .expect("monitored");
+        let ctx = golive::gates::Context {
+            now: jiff::Timestamp::now(),
+            metrics: Some(std::sync::Arc::new(metrics)),
+            ..Default::default()
+        };
+        let view = golive::cluster::ClusterView::new("", "", []);
+        plan.plan
+            .gates
+            .iter()
+            .map(|g| {
+                let v = golive::gates::evaluate_gate(g, &view, &ctx);
+                (v.id.clone(), (v.status, v.summary))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    wait_for("the first scrape", || async {
+        judge().await["scraped"].0 == Status::Pass
+    })
+    .await;
+    let quiet = judge().await;
+    assert_eq!(
+        quiet["error-rate"].0,
+        Status::Unknown,
+        "{:?}",
+        quiet["error-rate"]
+    );
+    assert!(
+        quiet["error-rate"].1.contains("no traffic"),
+        "{:?}",
+        quiet["error-rate"]
+    );
+    assert_eq!(quiet["alerts"].0, Status::Pass, "{:?}", quiet["alerts"]);
+
+    let traffic = Traffic::start(&service.url());
+    wait_for("a pass over healthy traffic", || async {
+        judge().await["error-rate"].0 == Status::Pass
+    })
+    .await;
+    assert!(judge().await["error-rate"].1.starts_with("0 meets < 0.05"));
+
+    service.set_faults(0.3, Duration::ZERO);
+    wait_for("the error burst to fail the gate", || async {
+        judge().await["error-rate"].0 == Status::Fail
+    })
+    .await;
+    wait_for("the firing alert to fail the alerts gate", || async {
+        judge().await["alerts"].0 == Status::Fail
+    })
+    .await;
+    assert_eq!(
+        judge().await["alerts"].1,
+        "firing: GravlBackendHighErrorRate"
+    );
+    create_silence(&am.url, "GravlBackendHighErrorRate").await;
+    wait_for("the silenced alert to stop failing", || async {
+        judge().await["alerts"].0 == Status::Pass
+    })
+    .await;
+
+    traffic.stop().await;
+    drop(prom);
+    let gone = judge().await;
+    assert_eq!(
+        gone["error-rate"].0,
+        Status::Unknown,
+        "{:?}",
+        gone["error-rate"]
+    );
+    assert!(
+        gone["error-rate"].1.contains("cannot reach"),
+        "{:?}",
+        gone["error-rate"]
+    );
+    assert_eq!(gone["scraped"].0, Status::Unknown);
+    drop(am);
+}
