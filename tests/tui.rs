@@ -1334,3 +1334,102 @@ fn frame_monitor_view_with_an_error_burst_held_against_for() {
     app.update(key(KeyCode::Char('m')), at(76));
     snap("monitor", &mut app);
 }
+
+/// A baseline journaled in one session is the one the next session compares against: the
+/// cockpit replays it from the journal and never asks Prometheus for it again.
+#[test]
+fn a_journaled_baseline_is_reused_after_a_restart() {
+    use golive::demo::standin::ERROR_RATIO;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let check = app_check_key();
+    let baseline = golive::metrics::BaselineValue {
+        query: ERROR_RATIO.into(),
+        start: at(-1800),
+        end: at(0),
+        value: 0.001,
+        samples: 120,
+    };
+    // The deploy moment: a rollout golive saw start; from it the baseline window ends.
+    journal
+        .append(
+            Action::Rollout {
+                workload: "Deployment gravl-staging/backend".into(),
+                event: "started".into(),
+                revision: "rev 3 → 4".into(),
+                images: vec![],
+                detail: String::new(),
+                duration_s: None,
+            },
+            at(0),
+        )
+        .expect("appended");
+    let asks = |state: RunbookState| {
+        let mut app = App::new(gravl(), true, Keymap::default(), state, t0());
+        connect(&mut app, at(2));
+        app.settle(at(3))
+            .into_iter()
+            .filter(|e| matches!(e, Effect::CaptureBaseline { check: c, .. } if *c == check))
+            .count()
+    };
+    assert_eq!(
+        asks(RunbookState::replay(&journal.entries)),
+        1,
+        "without a baseline it asks once"
+    );
+    journal
+        .append(
+            Action::Baseline {
+                check: check.clone(),
+                baseline: baseline.clone(),
+            },
+            at(1),
+        )
+        .expect("appended");
+    assert_eq!(
+        asks(RunbookState::replay(&journal.entries)),
+        0,
+        "with one it never asks again"
+    );
+    // A new cockpit on the same journal.
+    let state = RunbookState::replay(&journal.entries);
+    assert_eq!(state.baselines.get(&check), Some(&baseline));
+    let mut app = App::new(gravl(), true, Keymap::default(), state, t0());
+    connect(&mut app, at(2));
+    sync(&mut app, &healthy_objects(), at(2));
+    for secs in [15, 30, 45, 60, 75] {
+        app.update(metrics_round(secs, 0.02, false), at(secs));
+    }
+    app.settle(at(76));
+    let row = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "error-rate")
+        .expect("error-rate");
+    let evidence: Vec<String> = row.verdict.checks[0]
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.object, e.detail))
+        .collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.starts_with("baseline: 0.001 over 120 samples")),
+        "{evidence:#?}"
+    );
+}
+
+fn app_check_key() -> String {
+    let plan = gravl();
+    plan.plan
+        .gates
+        .iter()
+        .flat_map(|g| &g.checks)
+        .find_map(|c| match c {
+            golive::plan::Check::Prometheus(p) if p.condition.to_string() == "< 0.01" => {
+                Some(golive::gates::monitor::key(p))
+            }
+            _ => None,
+        })
+        .expect("the gravl error-rate check")
+}
