@@ -190,15 +190,7 @@ pub async fn once(plan: &Plan) -> Option<super::MetricsEvidence> {
     let update = round(prometheus.as_ref(), alertmanager.as_ref(), &asks).await;
     let at = update.at;
     let mut evidence = super::MetricsEvidence::default();
-    let checks: Vec<&crate::plan::PrometheusCheck> = plan
-        .gates
-        .iter()
-        .flat_map(|g| &g.checks)
-        .filter_map(|c| match c {
-            Check::Prometheus(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let checks = plan.prometheus_checks();
     if let Some(Ok(p)) = &prometheus {
         for c in checks.iter().filter(|c| c.hold.is_some()) {
             let Some(hold) = c.hold else { continue };

@@ -31,6 +31,23 @@ pub struct Plan {
     pub signoff: Vec<String>,
 }
 
+impl Plan {
+    /// Every check of every gate, in plan order.
+    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.gates.iter().flat_map(|g| &g.checks)
+    }
+
+    /// The `prometheus` checks, in plan order.
+    pub fn prometheus_checks(&self) -> Vec<&super::monitor::PrometheusCheck> {
+        self.checks()
+            .filter_map(|c| match c {
+                Check::Prometheus(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {

@@ -49,17 +49,7 @@ impl App {
     }
 
     pub(super) fn on_metrics(&mut self, update: crate::metrics::MetricsUpdate) -> Vec<Effect> {
-        let checks: Vec<&crate::plan::PrometheusCheck> = self
-            .plan
-            .plan
-            .gates
-            .iter()
-            .flat_map(|g| &g.checks)
-            .filter_map(|c| match c {
-                crate::plan::Check::Prometheus(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let checks = self.plan.plan.prometheus_checks();
         crate::gates::monitor::take_in(
             std::sync::Arc::make_mut(&mut self.metrics),
             update,

@@ -252,6 +252,16 @@ impl App {
         self.selected_step().cloned()
     }
 
+    /// Whether a command is running (one at a time); says so on the status line.
+    fn busy(&mut self) -> bool {
+        let Some(running) = &self.command else {
+            return false;
+        };
+        let text = format!("a command is still running: {}", running.command);
+        self.set_status(text, Severity::Info);
+        true
+    }
+
     pub(super) fn confirm_command(&mut self) -> Vec<Effect> {
         let Some(step) = self.runbook_step_in_focus() else {
             return Vec::new();
@@ -260,11 +270,7 @@ impl App {
             self.set_status("this step has no command", Severity::Info);
             return Vec::new();
         };
-        if let Some(running) = &self.command {
-            self.set_status(
-                format!("a command is still running: {}", running.command),
-                Severity::Info,
-            );
+        if self.busy() {
             return Vec::new();
         }
         // `requires` orders the work, not only the ticks: no deploy before pre-flight.
@@ -330,11 +336,7 @@ impl App {
             );
             return Vec::new();
         };
-        if let Some(running) = &self.command {
-            self.set_status(
-                format!("a command is still running: {}", running.command),
-                Severity::Info,
-            );
+        if self.busy() {
             return Vec::new();
         }
         // The cockpit's cluster, not whatever context kubectl would pick by itself.

@@ -146,6 +146,16 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
 }
 
+/// A braille line of one series.
+fn line<'a>(name: &str, style: Style, data: &'a [(f64, f64)]) -> Dataset<'a> {
+    Dataset::default()
+        .name(name.to_string())
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(data)
+}
+
 fn chart(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, gate: &str, c: &PrometheusCheck) {
     let key = monitor::key(c);
     let history = app
@@ -178,38 +188,14 @@ fn chart(frame: &mut Frame, app: &App, theme: &Theme, area: Rect, gate: &str, c:
         .map(|t| vec![(t, 0.0), (t, top)])
         .unwrap_or_default();
     let mut sets = vec![
-        Dataset::default()
-            .name("threshold")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.fg(Role::Fail))
-            .data(&threshold),
-        Dataset::default()
-            .name(gate.to_string())
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme.fg(Role::P95))
-            .data(&points),
+        line("threshold", theme.fg(Role::Fail), &threshold),
+        line(gate, theme.fg(Role::P95), &points),
     ];
     if !baseline.is_empty() {
-        sets.push(
-            Dataset::default()
-                .name("baseline")
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.fg(Role::Muted))
-                .data(&baseline),
-        );
+        sets.push(line("baseline", theme.fg(Role::Muted), &baseline));
     }
     if !deploy.is_empty() {
-        sets.push(
-            Dataset::default()
-                .name("deploy")
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme.fg(Role::Accent))
-                .data(&deploy),
-        );
+        sets.push(line("deploy", theme.fg(Role::Accent), &deploy));
     }
     let chart = Chart::new(sets)
         .x_axis(Axis::default().bounds([start, now]).style(Style::default()))
@@ -242,9 +228,7 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
             let watchdogs: Vec<&str> = app
                 .plan
                 .plan
-                .gates
-                .iter()
-                .flat_map(|g| &g.checks)
+                .checks()
                 .filter_map(|c| match c {
                     Check::Alerts(a) => a.watchdog.as_deref(),
                     _ => None,
