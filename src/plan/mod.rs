@@ -419,6 +419,24 @@ fn check_errors(check: &Check) -> Vec<String> {
         Check::ResourceExists(c) if c.api_version.trim().is_empty() || c.kind.trim().is_empty() => {
             vec!["resource_exists needs `api_version` and `kind`".into()]
         }
+        Check::Prometheus(p) => {
+            let mut errors = Vec::new();
+            if let Some(e) = monitor::query_errors(&p.query) {
+                errors.push(format!("prometheus query: {e}: `{}`", p.query.trim()));
+            }
+            if let Some(m) = &p.min_traffic
+                && let Some(e) = monitor::query_errors(&m.query)
+            {
+                errors.push(format!("min_traffic query: {e}: `{}`", m.query.trim()));
+            }
+            if p.every.0 < std::time::Duration::from_secs(15) {
+                errors.push(format!(
+                    "`every: {}` is under 15s: golive asks Prometheus at most every 15s",
+                    p.every
+                ));
+            }
+            errors
+        }
         Check::Rollout(c) if c.kinds.is_empty() => {
             vec!["rollout needs at least one of `kinds`: Deployment, StatefulSet, DaemonSet".into()]
         }

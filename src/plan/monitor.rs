@@ -272,9 +272,80 @@ impl ScrapedCheck {
     }
 }
 
+/// What can be told about a PromQL query without Prometheus: its brackets and quotes
+/// balance. An error names the character's column in the query; Prometheus judges the rest.
+pub fn query_errors(query: &str) -> Option<String> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Some("the query is empty".into());
+    }
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut quote: Option<(char, usize)> = None;
+    let mut escaped = false;
+    for (i, c) in q.chars().enumerate() {
+        let col = i + 1;
+        if let Some((qc, _)) = quote {
+            match c {
+                '\\' if qc != '`' && !escaped => escaped = true,
+                _ if c == qc && !escaped => quote = None,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some((c, col)),
+            '(' | '[' | '{' => open.push((c, col)),
+            ')' | ']' | '}' => {
+                let want = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                match open.pop() {
+                    Some((o, _)) if o == want => {}
+                    Some((o, at)) => {
+                        return Some(format!(
+                            "`{c}` at column {col} closes `{o}` opened at column {at}"
+                        ));
+                    }
+                    None => return Some(format!("`{c}` at column {col} closes nothing")),
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((qc, at)) = quote {
+        return Some(format!(
+            "the string opened with {qc} at column {at} is not closed"
+        ));
+    }
+    open.pop()
+        .map(|(o, at)| format!("`{o}` opened at column {at} is not closed"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unbalanced_queries_are_named_with_their_column() {
+        assert_eq!(query_errors("sum(rate(x[1m]))"), None);
+        assert_eq!(query_errors(r#"up{job="a)b"}"#), None, "inside a string");
+        assert_eq!(
+            query_errors("sum(rate(http_requests_total[1m])").as_deref(),
+            Some("`(` opened at column 4 is not closed")
+        );
+        assert_eq!(
+            query_errors("rate(x[1m)]").as_deref(),
+            Some("`)` at column 10 closes `[` opened at column 7")
+        );
+        assert!(
+            query_errors(r#"up{job="a}"#)
+                .unwrap()
+                .contains("not closed")
+        );
+        assert!(query_errors("  ").is_some());
+    }
 
     #[test]
     fn conditions_read_as_written() {
