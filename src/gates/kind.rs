@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn every_check_dispatches_to_the_kind_of_its_plan_key() {
         // The kinds no built-in plan uses yet.
-        let extra = "name: extra\ngates:\n  - id: x\n    title: X\n    group: g\n    checks:\n      - issuers_ready: {namespace: a}\n      - job_succeeded: {namespace: a, name: migrate}\n      - prometheus: {query: up, condition: \"== 1\"}\n      - alerts: {matchers: [\"namespace=a\"]}\n      - scraped: {job: a}\n";
+        let extra = "name: extra\nmonitoring: {prometheus: {url: \"http://127.0.0.1:9\"}, alertmanager: {url: \"http://127.0.0.1:9\"}}\ngates:\n  - id: x\n    title: X\n    group: g\n    checks:\n      - issuers_ready: {namespace: a}\n      - job_succeeded: {namespace: a, name: migrate}\n      - prometheus: {query: up, condition: \"== 1\"}\n      - alerts: {matchers: [\"namespace=a\"]}\n      - scraped: {job: a}\n";
         let extra = plan::parse("extra.yaml", extra, |_| None).expect("valid plan");
         let builtin =
             ["gravl", "volundr"].map(|n| plan::load_with_env(n, |_| None).expect("built-in"));

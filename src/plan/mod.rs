@@ -223,6 +223,28 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
             for message in check_errors(check) {
                 errors.push((line, column, format!("gate `{}`: {message}", gate.id.value)));
             }
+            let monitoring = plan.monitoring.as_ref();
+            let missing = match check {
+                Check::Prometheus(_) | Check::Scraped(_)
+                    if monitoring.and_then(|m| m.prometheus.as_ref()).is_none() =>
+                {
+                    Some("prometheus")
+                }
+                Check::Alerts(_) if monitoring.and_then(|m| m.alertmanager.as_ref()).is_none() => {
+                    Some("alertmanager")
+                }
+                _ => None,
+            };
+            if let Some(source) = missing {
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}` checks {source} but the plan's `monitoring:` names no {source}",
+                        gate.id.value
+                    ),
+                ));
+            }
             if let Check::WarningEvents(w) = check
                 && let Since::Phase(name) = &w.since
                 && !plan.runbook.is_empty()

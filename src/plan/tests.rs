@@ -233,3 +233,20 @@ fn the_complete_example_in_the_plan_docs_validates() {
     let loaded = parse("docs/plan.md", example, no_env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.plan.gates.len(), 6);
 }
+
+#[test]
+fn monitoring_checks_need_their_source_in_the_plan() {
+    let text = "name: m\ngates:\n  - id: errors\n    title: e\n    group: monitoring\n    checks:\n      - prometheus: {query: up, condition: \"== 1\"}\n      - alerts: {}\n";
+    let errors = parse("m.yaml", text, no_env)
+        .expect_err("no monitoring section")
+        .to_string();
+    assert!(errors.contains("m.yaml:3:9: gate `errors` checks prometheus but the plan's `monitoring:` names no prometheus"), "{errors}");
+    assert!(
+        errors.contains("checks alertmanager but the plan's `monitoring:` names no alertmanager"),
+        "{errors}"
+    );
+    let fixed = format!(
+        "{text}monitoring: {{prometheus: {{url: \"http://p:9090\"}}, alertmanager: {{url: \"http://a:9093\"}}}}\n"
+    );
+    assert!(parse("m.yaml", &fixed, no_env).is_ok());
+}
