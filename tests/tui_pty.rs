@@ -54,6 +54,20 @@ impl Cockpit {
         }
     }
 
+    /// Reads output until the process has exited, or fails with the screen after 8 s.
+    fn wait_exit(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while self.session.is_alive().unwrap_or(false) {
+            self.pump();
+            assert!(
+                Instant::now() < deadline,
+                "golive did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn send(&mut self, keys: &str) {
         self.session.send(keys).expect("send keys");
     }
@@ -258,16 +272,7 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         s.contains("Stop it and quit")
     });
     c.send("y");
-    let deadline = Instant::now() + Duration::from_secs(8);
-    while c.session.is_alive().unwrap_or(false) {
-        c.pump();
-        assert!(
-            Instant::now() < deadline,
-            "golive did not exit; screen:\n{}",
-            c.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    c.wait_exit();
     c.pump();
     assert!(
         !c.parser.screen().alternate_screen(),
@@ -447,16 +452,7 @@ fn the_demo_deploy_fails_fast_offers_the_undo_and_journals_its_completion() {
         s.contains("✓ rolled out") && s.contains("deployment/backend rev 4 → 5")
     });
     c.send("q");
-    let deadline = Instant::now() + Duration::from_secs(8);
-    while c.session.is_alive().unwrap_or(false) {
-        c.pump();
-        assert!(
-            Instant::now() < deadline,
-            "golive did not exit; screen:\n{}",
-            c.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    c.wait_exit();
     let journal = journal(state.path());
     let rollouts: Vec<serde_json::Value> = journal
         .lines()

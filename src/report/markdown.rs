@@ -366,16 +366,7 @@ fn monitor_section(out: &mut String, input: &ReportInput) {
         return;
     }
     let _ = writeln!(out, "## Monitor\n");
-    let deploy = input
-        .state
-        .rollouts
-        .iter()
-        .find(|r| r.event == "started")
-        .map(|r| r.at)
-        .or_else(|| {
-            let moments = crate::runbook::timing::moments(&input.plan.runbook, input.state);
-            crate::gates::events::moment(&crate::plan::Since::default(), &moments)
-        });
+    let deploy = crate::runbook::timing::deploy_moment(&input.plan.runbook, input.state);
     match deploy {
         Some(at) => {
             let _ = writeln!(out, "Deploy moment: {at}.\n");

@@ -127,6 +127,19 @@ pub fn phase_opened(phases: &[Phase], runbook: &RunbookState, phase: &Phase) -> 
     opened.into_iter().chain(first_tick).min()
 }
 
+/// The deploy moment monitoring compares against: the first rollout golive journaled as
+/// started, else the Deploy phase's opening.
+pub fn deploy_moment(phases: &[Phase], runbook: &RunbookState) -> Option<Timestamp> {
+    runbook
+        .rollouts
+        .iter()
+        .find(|r| r.event == "started")
+        .map(|r| r.at)
+        .or_else(|| {
+            crate::gates::events::moment(&crate::plan::Since::default(), &moments(phases, runbook))
+        })
+}
+
 /// The go-live's moments that checks count from (`warning_events`' `since`): its start
 /// and each phase's opening.
 pub fn moments(phases: &[Phase], runbook: &RunbookState) -> crate::gates::Moments {

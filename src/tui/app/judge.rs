@@ -77,16 +77,7 @@ impl App {
     /// The deploy moment monitoring compares against: the first rollout golive saw start,
     /// else the Deploy phase's opening.
     pub fn deploy_moment(&self) -> Option<Timestamp> {
-        self.runbook
-            .rollouts
-            .iter()
-            .find(|r| r.event == "started")
-            .map(|r| r.at)
-            .or_else(|| {
-                let moments =
-                    crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook);
-                crate::gates::events::moment(&crate::plan::Since::default(), &moments)
-            })
+        crate::runbook::timing::deploy_moment(&self.plan.plan.runbook, &self.runbook)
     }
 
     /// Once the deploy moment is known, asks Prometheus once for each baseline the plan
@@ -178,7 +169,7 @@ impl App {
     fn record_rollouts(&mut self) -> Vec<Effect> {
         use crate::gates::rollout::{self, RolloutState};
         let mut effects = Vec::new();
-        for r in self.rollouts() {
+        for r in self.rollouts().to_vec() {
             let workload = format!("{} {}/{}", r.kind, r.namespace, r.name);
             let revision = r.revision_change();
             let journaled = |event: &str| {
@@ -278,6 +269,7 @@ impl App {
             })
             .collect();
         self.gates = rows;
+        self.judged_rollouts = self.fresh_rollouts();
         self.refresh_verdict();
         let visible = rows::visible_gates(&self.gates, &self.filter);
         if !self.moved

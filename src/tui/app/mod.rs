@@ -64,6 +64,8 @@ pub struct App {
     /// Steps whose `step_verified` was asked of the journal this session: asked once, not
     /// per evaluation, and not again after the journal refused it.
     pub verifying: BTreeSet<String>,
+    /// The plan's rollouts as judged with the gates (`fresh_rollouts`).
+    pub judged_rollouts: Vec<crate::gates::rollout::Rollout>,
     /// Since when each gate has passed without a break (held verifications count on it).
     pub pass_since: std::collections::BTreeMap<String, Timestamp>,
     /// Baselines asked of Prometheus this session, by check key; and why one failed.
@@ -145,6 +147,7 @@ impl App {
             rollouts_asked: Default::default(),
             baselines_asked: Default::default(),
             pass_since: Default::default(),
+            judged_rollouts: Vec::new(),
             gates: Vec::new(),
             verdict: (Verdict::Unknown, "connecting to the cluster".into()),
             decision: Decision {

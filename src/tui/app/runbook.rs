@@ -294,9 +294,14 @@ impl App {
         Vec::new()
     }
 
-    /// The rollouts of the plan's `rollout` checks whose evidence is fresh, for the deploy
-    /// view and the way back.
-    pub fn rollouts(&self) -> Vec<crate::gates::rollout::Rollout> {
+    /// The rollouts as last judged, for the deploy view, Details and the way back.
+    pub fn rollouts(&self) -> &[crate::gates::rollout::Rollout] {
+        &self.judged_rollouts
+    }
+
+    /// The rollouts of the plan's `rollout` checks whose evidence is fresh; judged with the
+    /// gates, not per frame.
+    pub(super) fn fresh_rollouts(&self) -> Vec<crate::gates::rollout::Rollout> {
         let mut out = Vec::new();
         for check in self.plan.plan.gates.iter().flat_map(|g| &g.checks) {
             let crate::plan::Check::Rollout(c) = check else {
@@ -319,7 +324,7 @@ impl App {
     /// then run, journaled and shown like a step's command.
     pub(super) fn confirm_undo(&mut self) -> Vec<Effect> {
         // The selected workload in the deploy view when it is failing, else the first.
-        let rollouts = self.rollouts();
+        let rollouts = self.rollouts().to_vec();
         let selected = rollouts
             .get(self.deploy_selected)
             .filter(|_| self.deploy_view)
