@@ -67,13 +67,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
     })
     .await;
     let probes = golive::probe::run_probes(&demo.plan.plan, Duration::from_secs(5)).await;
-    let ctx = golive::gates::Context {
-        now: jiff::Timestamp::now(),
-        load: None,
-        probes,
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = golive::gates::Context::new(jiff::Timestamp::now()).with_probes(probes);
     let status = |id: &str| {
         let g = demo
             .plan
@@ -113,10 +107,7 @@ async fn the_demo_deploy_fails_fast_offers_the_undo_and_then_completes() {
         golive::gates::evaluate_gate(
             g,
             view,
-            &golive::gates::Context {
-                now: jiff::Timestamp::now(),
-                ..Default::default()
-            },
+            &golive::gates::Context::new(jiff::Timestamp::now()),
         )
     };
     let mut live = LiveView::start(&demo.plan, &demo.kubeconfig).await;
@@ -202,11 +193,8 @@ async fn the_monitoring_stand_in_answers_the_gravl_plan_and_refuses_other_querie
     let metrics = golive::metrics::poll::once(&plan.plan)
         .await
         .expect("the plan monitors");
-    let ctx = golive::gates::Context {
-        now: jiff::Timestamp::now(),
-        metrics: Some(std::sync::Arc::new(metrics)),
-        ..Default::default()
-    };
+    let ctx = golive::gates::Context::new(jiff::Timestamp::now())
+        .with_metrics(Some(std::sync::Arc::new(metrics)));
     for id in ["error-rate", "latency", "alerts", "metrics-scraped"] {
         let g = plan
             .plan

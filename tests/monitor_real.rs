@@ -407,11 +407,8 @@ gates:
         let metrics = golive::metrics::poll::once(&plan.plan)
             .await
             .expect("monitored");
-        let ctx = golive::gates::Context {
-            now: jiff::Timestamp::now(),
-            metrics: Some(std::sync::Arc::new(metrics)),
-            ..Default::default()
-        };
+        let ctx = golive::gates::Context::new(jiff::Timestamp::now())
+            .with_metrics(Some(std::sync::Arc::new(metrics)));
         let view = golive::cluster::ClusterView::new("", "", []);
         plan.plan
             .gates

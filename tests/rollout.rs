@@ -921,11 +921,8 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
         golive::gates::evaluate_check(
             check,
             &live.view,
-            &golive::gates::Context {
-                now: "2026-11-25T10:10:00Z".parse().unwrap(),
-                moments,
-                ..Default::default()
-            },
+            &golive::gates::Context::new("2026-11-25T10:10:00Z".parse().unwrap())
+                .with_moments(moments),
         )
     };
 

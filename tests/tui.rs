@@ -96,7 +96,7 @@ fn sync(app: &mut App, objects: &[Value], now: Timestamp) {
         app.update(
             Msg::Cluster(ClusterEvent::Synced {
                 key,
-                objects: matching,
+                objects: matching.iter().map(golive::cluster::Stored::new).collect(),
             }),
             now,
         );

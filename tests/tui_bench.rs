@@ -59,7 +59,7 @@ fn big_view_app() -> App {
         app.update(
             Msg::Cluster(ClusterEvent::Synced {
                 key,
-                objects: matching,
+                objects: matching.iter().map(golive::cluster::Stored::new).collect(),
             }),
             t0,
         );
@@ -68,11 +68,7 @@ fn big_view_app() -> App {
     let started = Instant::now();
     app.settle(now);
     eprintln!("all gates over {PODS} extra pods: {:?}", started.elapsed());
-    let ctx = golive::gates::Context {
-        now,
-        load: None,
-        ..Default::default()
-    };
+    let ctx = golive::gates::Context::new(now);
     for gate in &app.plan.plan.gates {
         let started = Instant::now();
         let verdict = golive::gates::evaluate_gate(gate, &app.view, &ctx);

@@ -108,13 +108,7 @@ async fn verdicts(yaml_checks: &str) -> Vec<(String, gates::GateVerdict)> {
         "probes ran in parallel and stopped at their bounds"
     );
     let view = golive::cluster::ClusterView::new("t", "t", []);
-    let ctx = Context {
-        now: Timestamp::now(),
-        load: None,
-        probes,
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(Timestamp::now()).with_probes(probes);
     loaded
         .plan
         .gates
@@ -198,13 +192,7 @@ async fn volundr_monitoring_gates_pass_against_the_demo_service() {
         "health, sessions stream, events health; postgres has no address"
     );
     let view = golive::cluster::ClusterView::new("t", "t", []);
-    let ctx = Context {
-        now: Timestamp::now(),
-        load: None,
-        probes,
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(Timestamp::now()).with_probes(probes);
     for id in ["health", "sessions-stream", "events-health"] {
         let g = loaded
             .plan

@@ -2,11 +2,13 @@
 
 pub mod projection;
 pub mod resource;
+pub mod stored;
 pub mod view;
 pub mod watch;
 
 pub use projection::{Projection, Reads};
 pub use resource::*;
+pub use stored::{RawObject, Stored};
 pub use view::*;
 
 use std::path::PathBuf;

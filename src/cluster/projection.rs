@@ -138,11 +138,124 @@ impl Projection {
         }
     }
 
+    /// The object in `text` (JSON) projected, read in one pass: only the kept fields are
+    /// built, the rest is skipped without allocating.
+    pub fn project_str(&self, text: &str) -> Result<Value, serde_json::Error> {
+        let mut value = match &self.fields {
+            Some(node) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let value = serde::de::DeserializeSeed::deserialize(node, &mut de)?;
+                de.end()?;
+                value
+            }
+            None => serde_json::from_str(text)?,
+        };
+        self.apply(&mut value);
+        Ok(value)
+    }
+
     /// `object` projected: a copy holding only what is kept.
     pub fn project(&self, object: &Value) -> Value {
         let mut copy = object.clone();
         self.apply(&mut copy);
         copy
+    }
+}
+
+/// Reading JSON through a [`Node`]: a kept subtree is built as a `Value`, a map's other
+/// keys are skipped (`IgnoredAny`), an array applies the node to each element.
+impl<'de> serde::de::DeserializeSeed<'de> for &Node {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        if self.whole {
+            return serde::Deserialize::deserialize(deserializer);
+        }
+        deserializer.deserialize_any(NodeVisitor(self))
+    }
+}
+
+struct NodeVisitor<'a>(&'a Node);
+
+/// A map key, borrowed from the text when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NodeVisitor<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match self.0.children.get(key.as_ref()) {
+                Some(child) => {
+                    let value = map.next_value_seed(child)?;
+                    out.insert(key.into_owned(), value);
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.0)? {
+            out.push(item);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 }
 
@@ -215,6 +328,33 @@ mod tests {
             })
         );
         assert_eq!(p.project(&fat_pod()), pod);
+    }
+
+    #[test]
+    fn projecting_text_equals_projecting_the_parsed_value() {
+        let text = fat_pod().to_string();
+        for p in [
+            Projection::whole(),
+            Projection::of(["status.phase"]),
+            Projection::of(["spec.containers.name", "spec.containers.ports", "status"]),
+            Projection::of(["metadata.annotations", "spec.volumes.name"]),
+            Projection::of(["spec.containers.ports.containerPort", "nothing.here"]),
+        ] {
+            assert_eq!(
+                p.project_str(&text).unwrap(),
+                p.project(&fat_pod()),
+                "{p:?}"
+            );
+        }
+        // A kept path meeting a scalar keeps the scalar; numbers stay exact.
+        let odd = r#"{"metadata":{"name":"x"},"status":{"phase":7,"big":18446744073709551615,"f":-0.25}}"#;
+        let p = Projection::of(["status.phase.deep", "status.big", "status.f"]);
+        assert_eq!(
+            p.project_str(odd).unwrap(),
+            json!({"metadata":{"name":"x"},"status":{"phase":7,"big":18446744073709551615u64,"f":-0.25}})
+        );
+        assert!(p.project_str(r#"{"metadata": {"name": "x"}"#).is_err());
+        assert!(p.project_str(r#"{"a":1} trailing"#).is_err());
     }
 
     #[test]

@@ -1,26 +1,28 @@
 //! The in-memory picture of the cluster: objects per watch, and how much to trust them.
 
 use super::resource::{ResourceType, WatchKey};
+use super::stored::Stored;
 use jiff::Timestamp;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// What a watcher reports. Objects are plain JSON: gates read the fields they need.
+/// What a watcher reports. Objects are projected JSON, kept as text ([`Stored`]); gates
+/// read them as `Value`s.
 #[derive(Debug, Clone)]
 pub enum ClusterEvent {
     /// A full (re-)list finished: these objects replace what the view held.
     Synced {
         key: WatchKey,
-        objects: Vec<Value>,
+        objects: Vec<Stored>,
     },
     Applied {
         key: WatchKey,
-        object: Value,
+        object: Stored,
     },
     Deleted {
         key: WatchKey,
-        object: Value,
+        object: Stored,
     },
     Failed {
         key: WatchKey,
@@ -48,7 +50,8 @@ pub struct WatchError {
 
 #[derive(Debug, Clone, Default)]
 pub struct ResourceState {
-    pub objects: BTreeMap<(String, String), Value>,
+    /// (namespace, name) → the object's projected JSON.
+    objects: BTreeMap<(String, String), Box<str>>,
     /// Why the plan watches this (check kinds and their gates), for `cluster_access`.
     pub why: Vec<String>,
     pub synced: bool,
@@ -56,6 +59,31 @@ pub struct ResourceState {
     pub last_event: Option<Timestamp>,
     /// The latest error, kept until the next successful list or event.
     pub error: Option<(Timestamp, WatchError)>,
+    /// The view's revision when this watch last changed (objects, sync or error).
+    pub revision: u64,
+}
+
+impl ResourceState {
+    /// How many objects the watch holds.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Bytes of JSON (and of keys) the watch holds.
+    pub fn bytes(&self) -> usize {
+        self.objects
+            .iter()
+            .map(|((ns, name), json)| ns.len() + name.len() + json.len())
+            .sum()
+    }
+}
+
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
 /// How far the view can be trusted for one watch.
@@ -79,6 +107,53 @@ pub struct ClusterView {
     /// Bumped on every change, so derived models know when to rebuild.
     revision: u64,
     netpol: NetpolCache,
+    reads: ReadLog,
+}
+
+/// What has been read of a view since [`ClusterView::take_reads`]: the resources whose
+/// objects, freshness or times were asked for, or the whole view (its watch list, its
+/// revision, a model derived from all of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewReads {
+    pub all: bool,
+    pub resources: std::collections::BTreeSet<ResourceType>,
+}
+
+impl ViewReads {
+    /// The view's revision for what was read: the latest change among the resources read,
+    /// or of the whole view. Equal revisions mean nothing read has changed since.
+    pub fn revision(&self, view: &ClusterView) -> u64 {
+        if self.all {
+            return view.revision;
+        }
+        view.resources
+            .iter()
+            .filter(|(k, _)| self.resources.contains(&k.resource))
+            .map(|(_, s)| s.revision)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Default)]
+struct ReadLog(Mutex<ViewReads>);
+
+impl ReadLog {
+    fn note(&self, f: impl FnOnce(&mut ViewReads)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+impl Clone for ReadLog {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for ReadLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadLog")
+    }
 }
 
 type NetpolModel = Result<Arc<golive_netpol::Model>, String>;
@@ -97,14 +172,6 @@ impl std::fmt::Debug for NetpolCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NetpolCache")
     }
-}
-
-fn object_key(object: &Value) -> (String, String) {
-    let meta = &object["metadata"];
-    (
-        meta["namespace"].as_str().unwrap_or_default().to_string(),
-        meta["name"].as_str().unwrap_or_default().to_string(),
-    )
 }
 
 impl ClusterView {
@@ -132,15 +199,23 @@ impl ClusterView {
     }
 
     pub fn keys(&self) -> impl Iterator<Item = (&WatchKey, &ResourceState)> {
+        self.reads.note(|r| r.all = true);
         self.resources.iter()
     }
 
     pub fn revision(&self) -> u64 {
+        self.reads.note(|r| r.all = true);
         self.revision
+    }
+
+    /// What was read since the last call, and starts counting afresh.
+    pub fn take_reads(&self) -> ViewReads {
+        std::mem::take(&mut self.reads.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The NetworkPolicy model for this revision of the view, built by `build` on first use.
     pub fn derived_netpol(&self, build: impl FnOnce() -> NetpolModel) -> NetpolModel {
+        self.reads.note(|r| r.all = true);
         let mut cache = self.netpol.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((revision, model)) = cache.as_ref()
             && *revision == self.revision
@@ -154,29 +229,35 @@ impl ClusterView {
 
     pub fn apply(&mut self, event: ClusterEvent, now: Timestamp) {
         self.revision += 1;
+        let revision = self.revision;
+        let key = match &event {
+            ClusterEvent::Synced { key, .. }
+            | ClusterEvent::Applied { key, .. }
+            | ClusterEvent::Deleted { key, .. }
+            | ClusterEvent::Failed { key, .. } => key.clone(),
+        };
+        let state = self.resources.entry(key).or_default();
+        state.revision = revision;
         match event {
-            ClusterEvent::Synced { key, objects } => {
-                let state = self.resources.entry(key).or_default();
-                state.objects = objects.into_iter().map(|o| (object_key(&o), o)).collect();
+            ClusterEvent::Synced { objects, .. } => {
+                state.objects = objects.into_iter().map(Stored::into_entry).collect();
                 state.synced = true;
                 state.last_sync = Some(now);
                 state.last_event = Some(now);
                 state.error = None;
             }
-            ClusterEvent::Applied { key, object } => {
-                let state = self.resources.entry(key).or_default();
-                state.objects.insert(object_key(&object), object);
+            ClusterEvent::Applied { object, .. } => {
+                let (k, json) = object.into_entry();
+                state.objects.insert(k, json);
                 state.last_event = Some(now);
                 state.error = None;
             }
-            ClusterEvent::Deleted { key, object } => {
-                let state = self.resources.entry(key).or_default();
-                state.objects.remove(&object_key(&object));
+            ClusterEvent::Deleted { object, .. } => {
+                state.objects.remove(&object.key());
                 state.last_event = Some(now);
                 state.error = None;
             }
-            ClusterEvent::Failed { key, error } => {
-                let state = self.resources.entry(key).or_default();
+            ClusterEvent::Failed { error, .. } => {
                 state.error = Some((now, error));
             }
         }
@@ -186,6 +267,9 @@ impl ClusterView {
     /// For `None` (every namespace golive sees) without a cluster-wide watch, every
     /// namespaced watch of the resource: the plan watches only the namespaces it needs.
     fn covering(&self, resource: &ResourceType, namespace: Option<&str>) -> Vec<&ResourceState> {
+        self.reads.note(|r| {
+            r.resources.insert(*resource);
+        });
         let narrowest = self
             .resources
             .iter()
@@ -239,17 +323,36 @@ impl ClusterView {
         times.into_iter().flatten().min()
     }
 
-    /// Objects of `resource` in `namespace` (every namespace watched when `None`).
+    /// Objects of `resource` in `namespace` (every namespace watched when `None`), each
+    /// parsed as it is reached: a caller that looks at one object at a time never holds
+    /// more than that one as a tree.
     pub fn objects<'a>(
         &'a self,
         resource: &ResourceType,
         namespace: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+    ) -> impl Iterator<Item = Value> + 'a {
         self.covering(resource, namespace)
             .into_iter()
-            .flat_map(|s| s.objects.iter())
-            .filter(move |((ns, _), _)| namespace.is_none_or(|want| ns == want))
-            .map(|(_, v)| v)
+            .flat_map(move |s| match namespace {
+                // Keys sort by namespace first: one namespace is one range of the map.
+                Some(ns) => Box::new(
+                    s.objects
+                        .range((ns.to_string(), String::new())..)
+                        .take_while(move |((n, _), _)| n == ns),
+                )
+                    as Box<dyn Iterator<Item = (&(String, String), &Box<str>)>>,
+                None => Box::new(s.objects.iter()),
+            })
+            .map(|(_, json)| parse(json))
+    }
+
+    /// How many objects of `resource` in `namespace` the view holds.
+    pub fn count(&self, resource: &ResourceType, namespace: Option<&str>) -> usize {
+        self.covering(resource, namespace)
+            .into_iter()
+            .flat_map(|s| s.objects.keys())
+            .filter(|(ns, _)| namespace.is_none_or(|want| ns == want))
+            .count()
     }
 
     pub fn object(
@@ -257,10 +360,11 @@ impl ClusterView {
         resource: &ResourceType,
         namespace: Option<&str>,
         name: &str,
-    ) -> Option<&Value> {
+    ) -> Option<Value> {
         let key = (namespace.unwrap_or_default().to_string(), name.to_string());
         self.covering(resource, namespace)
             .into_iter()
             .find_map(|s| s.objects.get(&key))
+            .map(|json| parse(json))
     }
 }

@@ -3,19 +3,21 @@
 //! backoff; a task never ends because of one.
 //!
 //! Objects are projected as they arrive ([`super::Projection`]): the initial list comes
-//! in pages of [`PAGE_SIZE`], each object is cut down to what the checks read before the
-//! next one is looked at, so golive never holds more than a page of whole objects.
+//! in pages of [`PAGE_SIZE`], read as each object's raw text ([`RawObject`]), and each
+//! object is read once through the projection into the compact form the view keeps
+//! ([`Stored`]), so golive never holds more than a page of raw text and never builds the
+//! parts of an object nothing reads.
 
 use super::projection::Projection;
 use super::resource::{Watch, WatchKey};
+use super::stored::{RawObject, Stored};
 use super::view::{ClusterEvent, WatchError, WatchErrorKind};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta};
+use kube::api::{ApiResource, GroupVersionKind, PartialObjectMeta};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -52,7 +54,7 @@ pub fn spawn_watchers<W: Into<Watch>>(
                     let r = &key.resource;
                     let gvk = GroupVersionKind::gvk(r.group, r.version, r.kind);
                     let ar = ApiResource::from_gvk_with_plural(&gvk, r.plural);
-                    let api: Api<DynamicObject> = match (&key.namespace, r.namespaced) {
+                    let api: Api<RawObject> = match (&key.namespace, r.namespaced) {
                         (Some(ns), true) => Api::namespaced_with(client, ns, &ar),
                         _ => Api::all_with(client, &ar),
                     };
@@ -63,61 +65,47 @@ pub fn spawn_watchers<W: Into<Watch>>(
         .collect()
 }
 
-/// An object as the view keeps it: plain JSON, projected. The object is taken apart
-/// rather than copied, and the parts nothing reads are dropped before the rest is
-/// turned into JSON.
-trait IntoProjected {
-    fn into_projected(self, key: &WatchKey, projection: &Projection) -> serde_json::Value;
+/// An object as the view keeps it: projected, as JSON text.
+trait IntoStored {
+    fn into_stored(self, key: &WatchKey, projection: &Projection) -> Stored;
 }
 
-fn slim_metadata(meta: &mut kube::api::ObjectMeta) {
-    meta.managed_fields = None;
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.remove(super::projection::LAST_APPLIED);
+/// The real kind and version for evidence: list items may carry none, and
+/// PartialObjectMeta says PartialObjectMetadata.
+fn stamp(key: &WatchKey, value: &mut serde_json::Value) {
+    if let serde_json::Value::Object(map) = value {
+        map.insert("kind".into(), key.resource.kind.into());
+        map.insert("apiVersion".into(), key.resource.api_version().into());
     }
 }
 
-fn assemble(
-    key: &WatchKey,
-    meta: &kube::api::ObjectMeta,
-    rest: serde_json::Map<String, serde_json::Value>,
-    projection: &Projection,
-) -> serde_json::Value {
-    let mut map = rest;
-    // The real kind and version for evidence: PartialObjectMeta says PartialObjectMetadata,
-    // and list items may carry none.
-    map.insert("kind".into(), key.resource.kind.into());
-    map.insert("apiVersion".into(), key.resource.api_version().into());
-    map.insert(
-        "metadata".into(),
-        serde_json::to_value(meta).unwrap_or_default(),
-    );
-    let mut value = serde_json::Value::Object(map);
-    projection.apply(&mut value);
-    value
-}
-
-impl IntoProjected for DynamicObject {
-    fn into_projected(mut self, key: &WatchKey, projection: &Projection) -> serde_json::Value {
-        slim_metadata(&mut self.metadata);
-        let mut rest = match self.data {
-            serde_json::Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
-        // Prune the bulk (spec, status) before metadata is added back.
-        let mut staged = serde_json::Value::Object(std::mem::take(&mut rest));
-        projection.apply(&mut staged);
-        if let serde_json::Value::Object(map) = staged {
-            rest = map;
-        }
-        assemble(key, &self.metadata, rest, projection)
+impl IntoStored for RawObject {
+    /// The text is read once through the projection: the fields nothing reads are skipped,
+    /// never built.
+    fn into_stored(self, key: &WatchKey, projection: &Projection) -> Stored {
+        let mut value = projection
+            .project_str(self.text())
+            .unwrap_or_else(|_| serde_json::json!({}));
+        stamp(key, &mut value);
+        let meta = self.metadata;
+        let json = value.to_string();
+        Stored::from_parts(
+            meta.namespace.unwrap_or_default(),
+            meta.name.unwrap_or_default(),
+            json,
+        )
     }
 }
 
-impl IntoProjected for PartialObjectMeta<Secret> {
-    fn into_projected(mut self, key: &WatchKey, projection: &Projection) -> serde_json::Value {
-        slim_metadata(&mut self.metadata);
-        assemble(key, &self.metadata, serde_json::Map::new(), projection)
+impl IntoStored for PartialObjectMeta<Secret> {
+    fn into_stored(mut self, key: &WatchKey, projection: &Projection) -> Stored {
+        self.metadata.managed_fields = None;
+        let mut value = serde_json::json!({
+            "metadata": serde_json::to_value(&self.metadata).unwrap_or_default(),
+        });
+        stamp(key, &mut value);
+        projection.apply(&mut value);
+        Stored::new(&value)
     }
 }
 
@@ -127,19 +115,12 @@ async fn run<K>(
     projection: Arc<Projection>,
     tx: mpsc::Sender<ClusterEvent>,
 ) where
-    K: kube::Resource
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Serialize
-        + Send
-        + IntoProjected
-        + 'static,
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + IntoStored + 'static,
 {
     let config = watcher::Config::default().page_size(PAGE_SIZE);
     let stream = watcher::watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
-    let mut buffer: Vec<serde_json::Value> = Vec::new();
+    let mut buffer: Vec<Stored> = Vec::new();
     while let Some(item) = stream.next().await {
         let event = match item {
             Ok(Event::Init) => {
@@ -147,7 +128,7 @@ async fn run<K>(
                 continue;
             }
             Ok(Event::InitApply(object)) => {
-                buffer.push(object.into_projected(&key, &projection));
+                buffer.push(object.into_stored(&key, &projection));
                 continue;
             }
             Ok(Event::InitDone) => ClusterEvent::Synced {
@@ -156,11 +137,11 @@ async fn run<K>(
             },
             Ok(Event::Apply(object)) => ClusterEvent::Applied {
                 key: key.clone(),
-                object: object.into_projected(&key, &projection),
+                object: object.into_stored(&key, &projection),
             },
             Ok(Event::Delete(object)) => ClusterEvent::Deleted {
                 key: key.clone(),
-                object: object.into_projected(&key, &projection),
+                object: object.into_stored(&key, &projection),
             },
             Err(error) => ClusterEvent::Failed {
                 key: key.clone(),

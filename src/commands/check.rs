@@ -184,13 +184,10 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let ctx = gates::Context {
-        now: Timestamp::now(),
-        load,
-        probes,
-        moments: Default::default(),
-        metrics: metrics.map(std::sync::Arc::new),
-    };
+    let ctx = gates::Context::new(Timestamp::now())
+        .with_load(load)
+        .with_probes(probes)
+        .with_metrics(metrics.map(std::sync::Arc::new));
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);
     match format {
@@ -199,7 +196,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
                 plan: &loaded.plan.name,
                 context: &view.context,
                 server: &view.server,
-                evaluated_at: ctx.now,
+                evaluated_at: ctx.now(),
                 verdict,
                 reason,
                 gates: &verdicts,

@@ -92,28 +92,29 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
-    let ctx = gates::Context {
-        now: Timestamp::now(),
-        load: state.load.clone(),
-        probes,
-        moments: crate::runbook::timing::moments(&loaded.plan.runbook, &state),
-        metrics: metrics.map(|mut m| {
+    let ctx = gates::Context::new(Timestamp::now())
+        .with_load(state.load.clone())
+        .with_probes(probes)
+        .with_moments(crate::runbook::timing::moments(
+            &loaded.plan.runbook,
+            &state,
+        ))
+        .with_metrics(metrics.map(|mut m| {
             // The baselines the journal holds: the report compares against the same numbers.
             m.baselines = state.baselines.clone();
             std::sync::Arc::new(m)
-        }),
-    };
+        }));
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);
     let input = ReportInput {
         plan: &loaded.plan,
         context: &view.context,
-        generated_at: ctx.now,
+        generated_at: ctx.now(),
         gates: &verdicts,
         state: &state,
         decision: &decision,
         journal: &verification,
-        metrics: ctx.metrics.as_deref(),
+        metrics: ctx.metrics(),
     };
     let text = match options.format {
         Format::Markdown => report::markdown(&input),

@@ -21,7 +21,7 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
                 ok += 1;
                 evidence.push(Evidence::new(
                     key.to_string(),
-                    format!("listed, watching ({} objects){why}", state.objects.len()),
+                    format!("listed, watching ({} objects){why}", state.len()),
                 ));
             }
             None => {

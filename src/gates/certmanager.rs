@@ -40,16 +40,16 @@ fn issuers_verdict(
     names: &[String],
 ) -> Result<CheckVerdict, CheckVerdict> {
     require_fresh(kind, view, resource, namespace, true)?;
-    let all: Vec<&Value> = view.objects(resource, namespace).collect();
+    let all: Vec<Value> = view.objects(resource, namespace).collect();
     let mut evidence = Vec::new();
     let mut selected = Vec::new();
     let mut missing = Vec::new();
     if names.is_empty() {
-        selected = all.clone();
+        selected = all.iter().collect();
     } else {
         for n in names {
             match all.iter().find(|o| name(o) == n) {
-                Some(o) => selected.push(*o),
+                Some(o) => selected.push(o),
                 None => missing.push(n.clone()),
             }
         }
@@ -125,6 +125,7 @@ pub fn certificates(
     let warn_secs = c.warn_within.0.as_secs() as i64;
     let mut expiring = Vec::new();
     for cert in view.objects(&CERTIFICATES, Some(ns)) {
+        let cert = &cert;
         if !c.names.is_empty() && !c.names.iter().any(|n| n == name(cert)) {
             continue;
         }
@@ -213,6 +214,6 @@ impl CheckKind for CertificatesCheck {
     }
 
     fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        certificates(self, view, ctx.now)
+        certificates(self, view, ctx.now())
     }
 }

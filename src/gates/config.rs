@@ -38,7 +38,7 @@ pub fn secret_exists(
 ) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(SECRET, view, &SECRETS, Some(ns), false)?;
-    let mut selected: Vec<&Value> = Vec::new();
+    let mut selected: Vec<Value> = Vec::new();
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     for wanted in &c.names {
@@ -51,7 +51,7 @@ pub fn secret_exists(
         }
     }
     if let Some(sel) = &c.selector {
-        let matched: Vec<&Value> = view
+        let matched: Vec<Value> = view
             .objects(&SECRETS, Some(ns))
             .filter(|s| sel.parsed.matches(&labels(s)))
             .collect();
@@ -63,7 +63,7 @@ pub fn secret_exists(
             ));
         }
         for s in matched {
-            if !selected.iter().any(|x| name(x) == name(s)) {
+            if !selected.iter().any(|x| name(x) == name(&s)) {
                 selected.push(s);
             }
         }
@@ -117,7 +117,7 @@ pub fn secret_exists(
         ));
     }
     if problems.is_empty() {
-        let names: Vec<&str> = selected.iter().map(|s| name(s)).collect();
+        let names: Vec<&str> = selected.iter().map(name).collect();
         Ok(CheckVerdict::new(
             SECRET,
             Status::Pass,
@@ -165,6 +165,7 @@ pub fn resolve(
             let Some(map) = view.object(&CONFIG_MAPS, Some(ns), &cm.name) else {
                 return Err(fail(format!("{object} not found"), object, "not found"));
             };
+            let map = &map;
             let Some(text) = map["data"][&cm.key].as_str() else {
                 return Err(fail(
                     format!("{object} has no key {}", cm.key),
@@ -213,6 +214,7 @@ pub fn resolve(
             let Some(d) = view.object(&DEPLOYMENTS, Some(ns), &env.deployment) else {
                 return Err(fail(format!("{object} not found"), object, "not found"));
             };
+            let d = &d;
             let containers = d["spec"]["template"]["spec"]["containers"]
                 .as_array()
                 .cloned()
@@ -356,7 +358,7 @@ impl CheckKind for SecretExistsCheck {
     }
 
     fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        secret_exists(self, view, ctx.now)
+        secret_exists(self, view, ctx.now())
     }
 }
 

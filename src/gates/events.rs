@@ -78,6 +78,7 @@ pub fn warnings(
 ) -> Vec<WarningGroup> {
     let mut groups: BTreeMap<(String, String), WarningGroup> = BTreeMap::new();
     for e in view.objects(&EVENTS, Some(&c.namespace)) {
+        let e = &e;
         if str_field(e, "type") != "Warning" {
             continue;
         }
@@ -130,7 +131,7 @@ pub fn evaluate(
 ) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(KIND, view, &EVENTS, Some(ns), false)?;
-    let from = moment(&c.since, &ctx.moments);
+    let from = moment(&c.since, ctx.moments());
     let boundary = match from {
         Some(at) => format!("since {} ({at})", c.since),
         None => format!(
@@ -155,7 +156,7 @@ pub fn evaluate(
             .map(|l| {
                 format!(
                     ", last {} ago",
-                    format_age(ctx.now.as_second() - l.as_second())
+                    format_age(ctx.now().as_second() - l.as_second())
                 )
             })
             .unwrap_or_default();

@@ -44,6 +44,7 @@ fn value_of(
                     ),
                 ));
             };
+            let h = &h;
             let (field, n) = match v {
                 ExpressionValue::HpaMax(_) => ("maxReplicas", h["spec"]["maxReplicas"].as_i64()),
                 _ => ("minReplicas", Some(min_replicas(h))),

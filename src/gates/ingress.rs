@@ -25,7 +25,7 @@ pub fn ingress_tls(c: &IngressTlsCheck, view: &ClusterView) -> Result<CheckVerdi
     let ns = c.namespace.as_str();
     require_fresh(kind, view, &INGRESSES, Some(ns), false)?;
     require_fresh(kind, view, &SECRETS, Some(ns), false)?;
-    let mut selected: Vec<&Value> = Vec::new();
+    let mut selected: Vec<Value> = Vec::new();
     let mut faults = Vec::new();
     for n in &c.names {
         match view.object(&INGRESSES, Some(ns), n) {
@@ -37,9 +37,9 @@ pub fn ingress_tls(c: &IngressTlsCheck, view: &ClusterView) -> Result<CheckVerdi
         let by_label = c
             .selector
             .as_ref()
-            .is_some_and(|s| s.parsed.matches(&labels(i)));
+            .is_some_and(|s| s.parsed.matches(&labels(&i)));
         let all = c.names.is_empty() && c.selector.is_none();
-        if (by_label || all) && !selected.iter().any(|s| name(s) == name(i)) {
+        if (by_label || all) && !selected.iter().any(|s| name(s) == name(&i)) {
             selected.push(i);
         }
     }
@@ -123,7 +123,7 @@ pub fn ingress_tls(c: &IngressTlsCheck, view: &ClusterView) -> Result<CheckVerdi
             let cert = view
                 .objects(&CERTIFICATES, Some(ns))
                 .find(|cert| cert["spec"]["secretName"].as_str() == Some(secret));
-            match (cert, &annotated) {
+            match (cert.as_ref(), &annotated) {
                 (Some(cert), _) => match condition(cert, "Ready") {
                     Some(r) if r["status"].as_str() == Some("True") => {
                         evidence.push(Evidence::new(describe(cert), condition_text(r)))
@@ -156,7 +156,7 @@ pub fn ingress_tls(c: &IngressTlsCheck, view: &ClusterView) -> Result<CheckVerdi
         status = Status::Fail;
     }
     let summary = if faults.is_empty() {
-        let names: Vec<&str> = selected.iter().map(|i| name(i)).collect();
+        let names: Vec<&str> = selected.iter().map(name).collect();
         format!(
             "{}: every host behind TLS, certificates Ready",
             names.join(", ")

@@ -173,7 +173,7 @@ impl CheckKind for LoadThresholds {
     }
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        Ok(thresholds(ctx.load.as_ref()))
+        Ok(thresholds(ctx.load()))
     }
 }
 

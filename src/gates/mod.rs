@@ -6,6 +6,7 @@ mod certmanager;
 mod config;
 pub mod events;
 mod expression;
+pub mod incremental;
 mod ingress;
 mod json;
 mod kind;
@@ -125,22 +126,104 @@ pub struct GateVerdict {
     pub checks: Vec<CheckVerdict>,
 }
 
-/// What evaluation needs besides the cluster view.
+/// What evaluation needs besides the cluster view. Checks read it through its methods,
+/// which note what was read ([`Inputs`]), so the cockpit re-judges a gate only when
+/// something it read has changed (see [`incremental`]).
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub now: Timestamp,
-    pub load: Option<LoadEvidence>,
+    now: Timestamp,
+    load: Option<LoadEvidence>,
     /// Results of `http`, `sse` and `tcp` probes, from `crate::probe::run_probes`.
-    pub probes: crate::probe::Probes,
+    probes: crate::probe::Probes,
     /// Moments of the go-live that checks count from (`warning_events`' `since`).
-    pub moments: Moments,
+    moments: Moments,
     /// What Prometheus and Alertmanager answered (the monitoring checks); None where
     /// nothing asks them.
-    pub metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
+    metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
+    read: std::cell::Cell<Inputs>,
+}
+
+/// Which parts of a [`Context`] an evaluation read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Inputs {
+    pub now: bool,
+    pub load: bool,
+    pub probes: bool,
+    pub moments: bool,
+    pub metrics: bool,
+}
+
+impl Context {
+    pub fn new(now: Timestamp) -> Self {
+        Self {
+            now,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_load(mut self, load: Option<LoadEvidence>) -> Self {
+        self.load = load;
+        self
+    }
+
+    pub fn with_probes(mut self, probes: crate::probe::Probes) -> Self {
+        self.probes = probes;
+        self
+    }
+
+    pub fn with_moments(mut self, moments: Moments) -> Self {
+        self.moments = moments;
+        self
+    }
+
+    pub fn with_metrics(
+        mut self,
+        metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
+    ) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Inputs)) {
+        let mut read = self.read.get();
+        f(&mut read);
+        self.read.set(read);
+    }
+
+    /// The moment of judging. A check that reads it is re-judged as time passes.
+    pub fn now(&self) -> Timestamp {
+        self.note(|r| r.now = true);
+        self.now
+    }
+
+    pub fn load(&self) -> Option<&LoadEvidence> {
+        self.note(|r| r.load = true);
+        self.load.as_ref()
+    }
+
+    pub fn probes(&self) -> &crate::probe::Probes {
+        self.note(|r| r.probes = true);
+        &self.probes
+    }
+
+    pub fn moments(&self) -> &Moments {
+        self.note(|r| r.moments = true);
+        &self.moments
+    }
+
+    pub fn metrics(&self) -> Option<&crate::metrics::MetricsEvidence> {
+        self.note(|r| r.metrics = true);
+        self.metrics.as_deref()
+    }
+
+    /// What was read since the last call, and starts counting afresh.
+    pub fn take_reads(&self) -> Inputs {
+        self.read.take()
+    }
 }
 
 /// Moments of the go-live, from its journal; empty where none is known (`golive check`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Moments {
     /// When the go-live started (the journal's first entry).
     pub started: Option<Timestamp>,

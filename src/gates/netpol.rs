@@ -69,6 +69,7 @@ pub fn model(view: &ClusterView) -> Result<Arc<Model>, String> {
         let mut skipped = Vec::new();
         for resource in RESOURCES {
             for object in view.objects(&resource, None) {
+                let object = &object;
                 if let Err(e) = builder.add_value(object, "cluster") {
                     skipped.push(e.to_string());
                 }

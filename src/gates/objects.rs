@@ -34,7 +34,7 @@ pub fn resource_exists(
         (None, Some(s)) => format!("{} labelled {}", c.kind, s.text),
         (None, None) => format!("any {}", c.kind),
     };
-    let found: Vec<&Value> = view
+    let found: Vec<Value> = view
         .objects(&r, ns)
         .filter(|o| c.name.as_deref().is_none_or(|n| name(o) == n))
         .filter(|o| {
@@ -85,7 +85,7 @@ pub fn resource_exists(
         evidence.push(Evidence::new(describe(o), detail.join("; ")));
     }
     let summary = if faults.is_empty() {
-        let names: Vec<&str> = found.iter().map(|o| name(o)).collect();
+        let names: Vec<&str> = found.iter().map(name).collect();
         let mut text = format!("{} {}{where_}", c.kind, names.join(", "));
         if c.ready {
             text.push_str(" Ready");
@@ -104,7 +104,7 @@ pub fn job_succeeded(c: &JobCheck, view: &ClusterView) -> Result<CheckVerdict, C
     let kind = "job_succeeded";
     let ns = c.namespace.as_str();
     require_fresh(kind, view, &JOBS, Some(ns), false)?;
-    let jobs: Vec<&Value> = view
+    let jobs: Vec<Value> = view
         .objects(&JOBS, Some(ns))
         .filter(|j| c.name.as_deref().is_none_or(|n| name(j) == n))
         .filter(|j| {
@@ -143,7 +143,7 @@ pub fn job_succeeded(c: &JobCheck, view: &ClusterView) -> Result<CheckVerdict, C
         status = status.max(s);
         evidence.push(Evidence::new(describe(j), detail));
     }
-    let names: Vec<&str> = jobs.iter().map(|j| name(j)).collect();
+    let names: Vec<&str> = jobs.iter().map(name).collect();
     let summary = match status {
         Status::Pass => format!("Job {} completed", names.join(", ")),
         Status::Fail => format!("Job {} failed", names.join(", ")),

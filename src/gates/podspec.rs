@@ -18,7 +18,7 @@ pub fn select_deployments<'a>(
     kind: &'static str,
     c: &'a WorkloadsCheck,
     view: &'a ClusterView,
-) -> Result<Vec<&'a Value>, CheckVerdict> {
+) -> Result<Vec<Value>, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(kind, view, &DEPLOYMENTS, Some(ns), false)?;
     let mut selected = Vec::new();
@@ -33,9 +33,9 @@ pub fn select_deployments<'a>(
         let by_label = c
             .selector
             .as_ref()
-            .is_some_and(|s| s.parsed.matches(&labels(d)));
+            .is_some_and(|s| s.parsed.matches(&labels(&d)));
         let all = c.names.is_empty() && c.selector.is_none();
-        if (by_label || all) && !selected.iter().any(|s| name(s) == name(d)) {
+        if (by_label || all) && !selected.iter().any(|s| name(s) == name(&d)) {
             selected.push(d);
         }
     }
@@ -134,7 +134,7 @@ fn per_container(
         }
     }
     if offending.is_empty() {
-        let names: Vec<&str> = deployments.iter().map(|d| name(d)).collect();
+        let names: Vec<&str> = deployments.iter().map(name).collect();
         Ok(CheckVerdict::new(
             kind,
             Status::Pass,
@@ -195,7 +195,7 @@ pub fn resources_set(c: &WorkloadsCheck, view: &ClusterView) -> Result<CheckVerd
 }
 
 /// The current pods of a Deployment: matching its selector, not being deleted.
-pub fn pods_of<'a>(deployment: &Value, view: &'a ClusterView, ns: &'a str) -> Vec<&'a Value> {
+pub fn pods_of(deployment: &Value, view: &ClusterView, ns: &str) -> Vec<Value> {
     let selector = deployment["spec"]["selector"].clone();
     view.objects(&PODS, Some(ns))
         .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
@@ -218,6 +218,7 @@ pub fn init_container_succeeded(
             format!("Deployment {ns}/{} not found", c.workload),
         ));
     };
+    let d = &d;
     let declared = d["spec"]["template"]["spec"]["initContainers"]
         .as_array()
         .is_some_and(|l| {

@@ -189,7 +189,7 @@ impl CheckKind for HttpCheck {
     }
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        http(self, &ctx.probes, ctx.now)
+        http(self, ctx.probes(), ctx.now())
     }
 }
 
@@ -201,7 +201,7 @@ impl CheckKind for SseCheck {
     }
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        sse(self, &ctx.probes, ctx.now)
+        sse(self, ctx.probes(), ctx.now())
     }
 }
 
@@ -213,6 +213,6 @@ impl CheckKind for TcpCheck {
     }
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        tcp(self, &ctx.probes, ctx.now)
+        tcp(self, ctx.probes(), ctx.now())
     }
 }

@@ -64,7 +64,7 @@ pub(super) fn fat_view(
     let mut view = ClusterView::for_watches("test", "http://test", &watches);
     for w in watches {
         let key = &w.key;
-        let matching: Vec<Value> = objects
+        let matching: Vec<crate::cluster::Stored> = objects
             .iter()
             .filter(|o| {
                 o["kind"].as_str() == Some(key.resource.kind)
@@ -75,11 +75,18 @@ pub(super) fn fat_view(
                         .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
             })
             .map(|o| {
-                let mut fat = fatten(o);
+                let fat = fatten(o);
                 if project {
-                    w.projection.apply(&mut fat);
+                    // As the watcher does: the object's text read through the projection.
+                    let cut = w
+                        .projection
+                        .project_str(&fat.to_string())
+                        .expect("projects");
+                    assert_eq!(cut, w.projection.project(&fat));
+                    crate::cluster::Stored::new(&cut)
+                } else {
+                    crate::cluster::Stored::new(&fat)
                 }
-                fat
             })
             .collect();
         view.apply(
@@ -96,7 +103,7 @@ pub(super) fn fat_view(
 /// Every gate of `plan` on whole and on projected objects, as JSON.
 pub(super) fn both_ways(plan: &Plan, objects: &[Value], ctx: &Context) -> (Value, Value) {
     let eval = |project| {
-        let view = fat_view(plan, objects, ctx.now, project);
+        let view = fat_view(plan, objects, ctx.now(), project);
         let verdicts: Vec<GateVerdict> = plan
             .gates
             .iter()
@@ -148,20 +155,14 @@ fn a_projection_that_drops_a_read_field_is_caught() {
         serde_saphyr::from_multiple(include_str!("../../assets/demo/gravl/cluster.yaml"))
             .expect("demo");
     let now: Timestamp = "2026-11-25T12:00:00Z".parse().expect("time");
-    let ctx = Context {
-        now,
-        load: None,
-        probes: Default::default(),
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(now);
     let whole = fat_view(&plan.plan, &objects, now, false);
     let mut cut = fat_view(&plan.plan, &objects, now, true);
     let narrow = crate::cluster::Projection::of(["status.phase"]);
     let key = crate::cluster::WatchKey::namespaced(crate::cluster::PODS, "gravl-staging");
-    let pods: Vec<Value> = cut
+    let pods: Vec<crate::cluster::Stored> = cut
         .objects(&crate::cluster::PODS, Some("gravl-staging"))
-        .map(|p| narrow.project(p))
+        .map(|p| crate::cluster::Stored::new(&narrow.project(&p)))
         .collect();
     cut.apply(ClusterEvent::Synced { key, objects: pods }, now);
     let gate = plan

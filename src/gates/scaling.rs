@@ -9,7 +9,7 @@ use crate::plan::{HpaCheck, PdbCheck};
 use serde_json::Value;
 
 /// The HPA whose scaleTargetRef is the Deployment `workload`.
-pub fn hpa_for<'a>(view: &'a ClusterView, ns: &'a str, workload: &str) -> Option<&'a Value> {
+pub fn hpa_for(view: &ClusterView, ns: &str, workload: &str) -> Option<Value> {
     view.objects(&HPAS, Some(ns)).find(|h| {
         let t = &h["spec"]["scaleTargetRef"];
         t["kind"].as_str() == Some("Deployment") && t["name"].as_str() == Some(workload)
@@ -35,6 +35,7 @@ pub fn hpa(c: &HpaCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdic
         )
         .with_fix("enable the HPA (autoscaling/v2) with scaleTargetRef kind Deployment"));
     };
+    let h = &h;
     let min = min_replicas(h);
     let Some(max) = h["spec"]["maxReplicas"].as_i64() else {
         return Ok(CheckVerdict::new(
@@ -110,8 +111,9 @@ pub fn pdb(c: &PdbCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdic
             format!("Deployment {ns}/{} not found", c.workload),
         ));
     };
+    let d = &d;
     let pod_labels = template_labels(d);
-    let pdbs: Vec<&Value> = view
+    let pdbs: Vec<Value> = view
         .objects(&PDBS, Some(ns))
         .filter(|p| selector_matches(&p["spec"]["selector"], &pod_labels))
         .collect();
@@ -127,7 +129,7 @@ pub fn pdb(c: &PdbCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdic
     }
     let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let hpa_min = if view.freshness(&HPAS, Some(ns)) == crate::cluster::Freshness::Fresh {
-        hpa_for(view, ns, &c.workload).map(min_replicas)
+        hpa_for(view, ns, &c.workload).map(|h| min_replicas(&h))
     } else {
         None
     };
@@ -183,7 +185,7 @@ pub fn pdb(c: &PdbCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdic
         evidence.push(Evidence::new(describe(p), detail));
     }
     let summary = if faults.is_empty() {
-        let names: Vec<&str> = pdbs.iter().map(|p| name(p)).collect();
+        let names: Vec<&str> = pdbs.iter().map(name).collect();
         format!(
             "{} allows a disruption at {replicas} replicas",
             names.join(", ")

@@ -23,10 +23,10 @@ pub fn sealing_key(
     let mut active = Vec::new();
     let mut lookalikes = Vec::new();
     for s in view.objects(&SECRETS, Some(ns)) {
-        let l = labels(s);
+        let l = labels(&s);
         if l.get(KEY_LABEL).map(String::as_str) == Some("active") {
             active.push(s);
-        } else if name(s).starts_with("sealed-secrets-key")
+        } else if name(&s).starts_with("sealed-secrets-key")
             || l.keys()
                 .any(|k| k.starts_with("sealedsecrets.bitnami.com/"))
         {
@@ -113,6 +113,6 @@ impl CheckKind for SealingKeyCheck {
     }
 
     fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        sealing_key(self, view, ctx.now)
+        sealing_key(self, view, ctx.now())
     }
 }

@@ -18,7 +18,7 @@ pub fn pvc_access(c: &PvcAccessCheck, view: &ClusterView) -> Result<CheckVerdict
     require_fresh(kind, view, &STORAGE_CLASSES, None, false)?;
     let mut evidence = Vec::new();
     let mut faults = Vec::new();
-    let mut selected: Vec<&Value> = Vec::new();
+    let mut selected: Vec<Value> = Vec::new();
     for n in &c.names {
         match view.object(&PVCS, Some(ns), n) {
             Some(p) => selected.push(p),
@@ -36,7 +36,7 @@ pub fn pvc_access(c: &PvcAccessCheck, view: &ClusterView) -> Result<CheckVerdict
             .objects(&PVCS, Some(ns))
             .filter(|p| sel.parsed.matches(&labels(p)))
         {
-            if !selected.iter().any(|s| name(s) == name(p)) {
+            if !selected.iter().any(|s| name(s) == name(&p)) {
                 selected.push(p);
             }
         }
@@ -44,7 +44,7 @@ pub fn pvc_access(c: &PvcAccessCheck, view: &ClusterView) -> Result<CheckVerdict
     if selected.is_empty() && faults.is_empty() {
         faults.push(format!("no PersistentVolumeClaim selected in {ns}"));
     }
-    let classes: Vec<&Value> = view.objects(&STORAGE_CLASSES, None).collect();
+    let classes: Vec<Value> = view.objects(&STORAGE_CLASSES, None).collect();
     for p in &selected {
         let mut bad = Vec::new();
         let phase = p["status"]["phase"].as_str().unwrap_or("no phase");
@@ -87,7 +87,7 @@ pub fn pvc_access(c: &PvcAccessCheck, view: &ClusterView) -> Result<CheckVerdict
         evidence.push(Evidence::new(describe(p), detail));
     }
     if faults.is_empty() {
-        let names: Vec<&str> = selected.iter().map(|p| name(p)).collect();
+        let names: Vec<&str> = selected.iter().map(name).collect();
         Ok(CheckVerdict::new(
             kind,
             Status::Pass,

@@ -38,7 +38,7 @@ fn view_of(plan: &LoadedPlan, objects: &[Value]) -> ClusterView {
         view.apply(
             ClusterEvent::Synced {
                 key,
-                objects: matching,
+                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
             },
             now(),
         );
@@ -53,17 +53,7 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
         .iter()
         .find(|g| g.id.value == id)
         .unwrap_or_else(|| panic!("gate {id} exists"));
-    evaluate_gate(
-        g,
-        view,
-        &Context {
-            now: now(),
-            load: None,
-            probes: Default::default(),
-            moments: Default::default(),
-            metrics: None,
-        },
-    )
+    evaluate_gate(g, view, &Context::new(now()))
 }
 
 fn edit(objects: &mut [Value], kind: &str, name: &str, f: impl Fn(&mut Value)) {
@@ -379,17 +369,7 @@ fn nothing_listed_yet_is_unknown_everywhere() {
     let plan = gravl();
     let view = ClusterView::new("test", "http://test", plan_watches(&plan.plan));
     for g in &plan.plan.gates {
-        let v = evaluate_gate(
-            g,
-            &view,
-            &Context {
-                now: now(),
-                load: None,
-                probes: Default::default(),
-                moments: Default::default(),
-                metrics: None,
-            },
-        );
+        let v = evaluate_gate(g, &view, &Context::new(now()));
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
     }
 }
@@ -422,18 +402,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
         .find(|g| g.id.value == "load-test")
         .expect("load gate");
     assert_eq!(
-        evaluate_gate(
-            g,
-            &view,
-            &Context {
-                now: now(),
-                load: None,
-                probes: Default::default(),
-                moments: Default::default(),
-                metrics: None,
-            }
-        )
-        .status,
+        evaluate_gate(g, &view, &Context::new(now())).status,
         Status::Unknown
     );
     let threshold = |ok| ThresholdEvidence {
@@ -448,34 +417,14 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
         thresholds: vec![threshold(ok)],
         requests: 600,
     };
-    let v = evaluate_gate(
-        g,
-        &view,
-        &Context {
-            now: now(),
-            load: Some(load(false)),
-            probes: Default::default(),
-            moments: Default::default(),
-            metrics: None,
-        },
-    );
+    let v = evaluate_gate(g, &view, &Context::new(now()).with_load(Some(load(false))));
     assert_eq!(v.status, Status::Fail);
     assert!(
         v.summary.contains("http_reqs rate>100 (measured 19.8/s)"),
         "{}",
         v.summary
     );
-    let v = evaluate_gate(
-        g,
-        &view,
-        &Context {
-            now: now(),
-            load: Some(load(true)),
-            probes: Default::default(),
-            moments: Default::default(),
-            metrics: None,
-        },
-    );
+    let v = evaluate_gate(g, &view, &Context::new(now()).with_load(Some(load(true))));
     assert_eq!(v.status, Status::Pass);
 }
 
@@ -487,19 +436,7 @@ fn overall_verdict_names_the_failing_gates() {
         .plan
         .gates
         .iter()
-        .map(|g| {
-            evaluate_gate(
-                g,
-                &view,
-                &Context {
-                    now: now(),
-                    load: None,
-                    probes: Default::default(),
-                    moments: Default::default(),
-                    metrics: None,
-                },
-            )
-        })
+        .map(|g| evaluate_gate(g, &view, &Context::new(now())))
         .collect();
     let (verdict, reason) = overall(&verdicts);
     assert_eq!(verdict, Verdict::NoGo);
@@ -511,13 +448,7 @@ fn every_gravl_verdict_is_the_same_on_projected_objects() {
     // Controllers, issuers, certificates, sealing keys, NetworkPolicies and pods: the
     // report's cluster, a fixed one, and pods broken every way pods_ready tells apart.
     let plan = gravl();
-    let ctx = Context {
-        now: now(),
-        load: None,
-        probes: Default::default(),
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(now());
     let report = objects();
     let mut crashing = objects();
     let mut pending = objects();
@@ -557,4 +488,101 @@ fn every_gravl_verdict_is_the_same_on_projected_objects() {
             "{case}: verdicts differ on projected objects"
         );
     }
+}
+
+/// The cockpit re-judges only gates whose inputs changed; after every kind of change the
+/// verdicts are exactly those of judging every gate afresh, and unrelated gates are not
+/// evaluated again.
+#[test]
+fn incremental_judging_gives_the_verdicts_of_a_full_pass() {
+    use crate::cluster::{PODS, Stored, WatchKey};
+    use incremental::{Epochs, Judgements};
+    let plan = gravl();
+    let mut objects = objects();
+    let mut view = view_of(&plan, &objects);
+    let gates = &plan.plan.gates;
+    let every = jiff::SignedDuration::from_secs(5);
+    let mut judgements = Judgements::default();
+    let mut epochs = Epochs::default();
+    let full = |view: &ClusterView, ctx: &Context| -> Value {
+        serde_json::to_value(
+            gates
+                .iter()
+                .map(|g| evaluate_gate(g, view, ctx))
+                .collect::<Vec<_>>(),
+        )
+        .expect("verdicts serialize")
+    };
+    let mut at = now();
+    let mut check = |view: &ClusterView, at: Timestamp, epochs: Epochs, what: &str| -> usize {
+        let ctx = Context::new(at);
+        let got = judgements.judge(gates, view, &ctx, epochs, every);
+        assert_eq!(
+            serde_json::to_value(&got).expect("verdicts serialize"),
+            full(view, &ctx),
+            "after {what}"
+        );
+        judgements.evaluated
+    };
+    assert_eq!(check(&view, at, epochs, "the first pass"), gates.len());
+    assert_eq!(check(&view, at, epochs, "nothing"), 0, "nothing changed");
+
+    // A pod crashes: the gates that read pods are judged again, not the others.
+    edit(&mut objects, "Pod", "backend-7c9d8f6b5-2xkqp", |p| {
+        p["status"]["containerStatuses"][0]["ready"] = json!(false);
+        p["status"]["containerStatuses"][0]["restartCount"] = json!(7);
+    });
+    let pod = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "backend-7c9d8f6b5-2xkqp")
+        .expect("the pod");
+    view.apply(
+        ClusterEvent::Applied {
+            key: WatchKey::namespaced(PODS, "gravl-staging"),
+            object: Stored::new(pod),
+        },
+        at,
+    );
+    let n = check(&view, at, epochs, "a pod change");
+    assert!(
+        n > 0 && n < gates.len(),
+        "{n} of {} judged again",
+        gates.len()
+    );
+
+    // A watch fails: the gates reading that resource turn stale, as a full pass says.
+    let cert_keys: Vec<_> = view
+        .keys()
+        .map(|(k, _)| k.clone())
+        .filter(|k| k.resource.kind == "Certificate")
+        .collect();
+    for key in cert_keys {
+        view.apply(
+            ClusterEvent::Failed {
+                key,
+                error: WatchError {
+                    kind: WatchErrorKind::Unreachable,
+                    message: "connection refused".into(),
+                },
+            },
+            at,
+        );
+    }
+    check(&view, at, epochs, "a failed watch");
+
+    // Time passes: only the gates that read the clock are judged again.
+    at += jiff::SignedDuration::from_secs(1);
+    assert_eq!(check(&view, at, epochs, "a second"), 0);
+    at += jiff::SignedDuration::from_hours(24 * 80);
+    let n = check(&view, at, epochs, "eighty days");
+    assert!(
+        n > 0 && n < gates.len(),
+        "{n} of {} judged again",
+        gates.len()
+    );
+
+    // Another part of the context changes: the gates that read it are judged again.
+    epochs.load += 1;
+    epochs.probes += 1;
+    check(&view, at, epochs, "new load and probe evidence");
 }

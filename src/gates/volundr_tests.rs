@@ -84,7 +84,7 @@ fn view_of(plan: &LoadedPlan, objects: &[Value]) -> ClusterView {
         view.apply(
             ClusterEvent::Synced {
                 key,
-                objects: matching,
+                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
             },
             now(),
         );
@@ -131,13 +131,7 @@ fn healthy_probes(plan: &LoadedPlan) -> Probes {
 }
 
 fn evaluate_all(plan: &LoadedPlan, view: &ClusterView, probes: Probes) -> Vec<GateVerdict> {
-    let ctx = Context {
-        now: now(),
-        load: None,
-        probes,
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(now()).with_probes(probes);
     plan.plan
         .gates
         .iter()
@@ -615,17 +609,7 @@ fn probe_gate(id: &str, result: ProbeResult, at: Timestamp) -> GateVerdict {
         .expect("gate");
     let key = probe_key(&gate.checks[0]).expect("a probe check");
     probes.insert(key, result);
-    evaluate_gate(
-        gate,
-        &view,
-        &Context {
-            now: at,
-            load: None,
-            probes,
-            moments: Default::default(),
-            metrics: None,
-        },
-    )
+    evaluate_gate(gate, &view, &Context::new(at).with_probes(probes))
 }
 
 #[test]
@@ -775,14 +759,7 @@ fn secret_exists_checks_selector_age_labels_and_annotations() {
         labels: vec![],
         annotations: vec![],
     };
-    let v = evaluate_check(
-        &Check::SecretExists(c.clone()),
-        &view,
-        &Context {
-            now: now(),
-            ..Default::default()
-        },
-    );
+    let v = evaluate_check(&Check::SecretExists(c.clone()), &view, &Context::new(now()));
     assert_eq!(v.status, Status::Fail);
     assert!(
         v.summary.contains("no Secret labelled team=volundr"),
@@ -794,28 +771,14 @@ fn secret_exists_checks_selector_age_labels_and_annotations() {
     c.min_age = Some(PlanDuration(Duration::from_secs(30 * 86_400)));
     c.labels = vec!["owner".into()];
     c.annotations = vec!["cert-manager.io/certificate-name=volundr-tls".into()];
-    let v = evaluate_check(
-        &Check::SecretExists(c.clone()),
-        &view,
-        &Context {
-            now: now(),
-            ..Default::default()
-        },
-    );
+    let v = evaluate_check(&Check::SecretExists(c.clone()), &view, &Context::new(now()));
     assert_eq!(v.status, Status::Fail);
     assert!(v.summary.contains("younger than 30d"), "{}", v.summary);
     assert!(v.summary.contains("label owner missing"), "{}", v.summary);
     assert!(!v.summary.contains("annotation"), "{}", v.summary);
     c.min_age = Some(PlanDuration(Duration::from_secs(86_400)));
     c.labels = vec![];
-    let v = evaluate_check(
-        &Check::SecretExists(c),
-        &view,
-        &Context {
-            now: now(),
-            ..Default::default()
-        },
-    );
+    let v = evaluate_check(&Check::SecretExists(c), &view, &Context::new(now()));
     assert_eq!(v.status, Status::Pass, "{}", v.summary);
 }
 
@@ -833,10 +796,7 @@ fn config_value_reads_env_and_reports_secret_refs_as_unknown() {
     let parse = |yaml: &str| -> Check {
         serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"))
     };
-    let ctx = Context {
-        now: now(),
-        ..Default::default()
-    };
+    let ctx = Context::new(now());
     let v = evaluate_check(
         &parse(
             "config_value: {namespace: volundr, env: {deployment: volundr-api, container: api, name: LOG_FORMAT}, matches: 'js.n'}",
@@ -897,10 +857,7 @@ fn job_succeeded_reads_complete_and_failed_conditions() {
         serde_saphyr::from_str("job_succeeded: {namespace: volundr, name: volundr-migrate}")
             .expect("check");
     let keys = watches(&check);
-    let ctx = Context {
-        now: now(),
-        ..Default::default()
-    };
+    let ctx = Context::new(now());
     for (objects, want) in [
         (vec![job("Complete")], Status::Pass),
         (vec![job("Failed")], Status::Fail),
@@ -916,7 +873,7 @@ fn job_succeeded_reads_complete_and_failed_conditions() {
         view.apply(
             ClusterEvent::Synced {
                 key: keys[0].clone(),
-                objects,
+                objects: objects.iter().map(crate::cluster::Stored::new).collect(),
             },
             now(),
         );
@@ -1048,13 +1005,7 @@ fn every_volundr_verdict_is_the_same_on_projected_objects() {
     // Config values, expressions, HPAs, PDBs, PVCs, Jobs, init containers, pod security,
     // resources, ingress TLS and secrets: the compliant cluster and each breakage.
     let plan = volundr_with_postgres();
-    let ctx = Context {
-        now: now(),
-        load: None,
-        probes: healthy_probes(&plan),
-        moments: Default::default(),
-        metrics: None,
-    };
+    let ctx = Context::new(now()).with_probes(healthy_probes(&plan));
     let mut cases: Vec<(&str, Vec<Value>)> =
         vec![("compliant", compliant()), ("demo", demo_objects())];
     for (id, breaks, _, _) in breakages() {

@@ -49,7 +49,7 @@ pub fn deployments_ready(
 ) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(DEPLOY, view, &DEPLOYMENTS, Some(ns), false)?;
-    let all: Vec<&Value> = view.objects(&DEPLOYMENTS, Some(ns)).collect();
+    let all: Vec<Value> = view.objects(&DEPLOYMENTS, Some(ns)).collect();
     let mut selected: Vec<&Value> = Vec::new();
     let mut evidence = Vec::new();
     let mut missing = Vec::new();
@@ -81,7 +81,7 @@ pub fn deployments_ready(
         }
     }
     if c.names.is_empty() && !alternatives {
-        selected = all.clone();
+        selected = all.iter().collect();
         if selected.is_empty() {
             missing.push("any Deployment".into());
         }
@@ -103,7 +103,7 @@ pub fn deployments_ready(
         ));
     }
     if !missing.is_empty() {
-        let present: Vec<&str> = all.iter().map(|d| name(d)).collect();
+        let present: Vec<&str> = all.iter().map(name).collect();
         let listed = if present.is_empty() {
             "none".to_string()
         } else {
@@ -200,7 +200,7 @@ fn finished(p: &Value) -> bool {
 pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(PODS_KIND, view, &PODS, Some(ns), false)?;
-    let pods: Vec<&Value> = view
+    let pods: Vec<Value> = view
         .objects(&PODS, Some(ns))
         .filter(|p| {
             c.selector

@@ -110,17 +110,7 @@ impl LiveView {
             .iter()
             .find(|g| g.id.value == id)
             .expect("gate exists");
-        gates::evaluate_gate(
-            g,
-            &self.view,
-            &gates::Context {
-                now: Timestamp::now(),
-                load: None,
-                probes: Default::default(),
-                moments: Default::default(),
-                metrics: None,
-            },
-        )
+        gates::evaluate_gate(g, &self.view, &gates::Context::new(Timestamp::now()))
     }
 }
 

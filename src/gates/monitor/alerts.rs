@@ -39,7 +39,7 @@ pub fn matcher_matches(matcher: &str, labels: &BTreeMap<String, String>) -> Resu
 
 pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
     const KIND: &str = "alerts";
-    let Some(evidence) = ctx.metrics.as_deref() else {
+    let Some(evidence) = ctx.metrics() else {
         return CheckVerdict::new(
             KIND,
             Status::Unknown,
@@ -72,14 +72,14 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
         Some((_, Err(e))) => {
             return CheckVerdict::new(KIND, Status::Unknown, format!("stale: {e}"));
         }
-        Some((at, Ok(a))) if ctx.now.duration_since(*at) > SignedDuration::from_secs(120) => {
+        Some((at, Ok(a))) if ctx.now().duration_since(*at) > SignedDuration::from_secs(120) => {
             let _ = a;
             return CheckVerdict::new(
                 KIND,
                 Status::Unknown,
                 format!(
                     "stale: alerts last read {} ago",
-                    age(ctx.now.duration_since(*at))
+                    age(ctx.now().duration_since(*at))
                 ),
             );
         }

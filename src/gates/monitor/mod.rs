@@ -268,14 +268,14 @@ pub fn against_baseline(
 
 pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
     const KIND: &str = "prometheus";
-    let Some(evidence) = ctx.metrics.as_deref() else {
+    let Some(evidence) = ctx.metrics() else {
         return CheckVerdict::new(
             KIND,
             Status::Unknown,
             "no Prometheus answers: monitoring is not running here",
         );
     };
-    let answer = match fresh(evidence, &c.query, c.every.0, ctx.now) {
+    let answer = match fresh(evidence, &c.query, c.every.0, ctx.now()) {
         Ok(a) => a,
         Err(why) => {
             return CheckVerdict::new(KIND, Status::Unknown, format!("{}: {why}", c.query.trim()));
@@ -284,7 +284,7 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
     let traffic = c
         .min_traffic
         .as_ref()
-        .and_then(|m| fresh(evidence, &m.query, c.every.0, ctx.now).ok());
+        .and_then(|m| fresh(evidence, &m.query, c.every.0, ctx.now()).ok());
     let mut out = Vec::new();
     for (labels, v) in samples(answer) {
         out.push(Evidence::new(
@@ -387,7 +387,7 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
 
 pub fn evaluate_scraped(c: &ScrapedCheck, ctx: &Context) -> CheckVerdict {
     const KIND: &str = "scraped";
-    let Some(evidence) = ctx.metrics.as_deref() else {
+    let Some(evidence) = ctx.metrics() else {
         return CheckVerdict::new(
             KIND,
             Status::Unknown,
@@ -399,7 +399,7 @@ pub fn evaluate_scraped(c: &ScrapedCheck, ctx: &Context) -> CheckVerdict {
         evidence,
         &query,
         std::time::Duration::from_secs(15),
-        ctx.now,
+        ctx.now(),
     ) {
         Ok(a) => a,
         Err(why) => return CheckVerdict::new(KIND, Status::Unknown, format!("{query}: {why}")),

@@ -65,11 +65,7 @@ fn evidence(ratio: Result<QueryAnswer, PromError>, traffic: f64, at: Timestamp) 
 }
 
 fn ctx(e: MetricsEvidence, now: Timestamp) -> Context {
-    Context {
-        now,
-        metrics: Some(Arc::new(e)),
-        ..Default::default()
-    }
+    Context::new(now).with_metrics(Some(Arc::new(e)))
 }
 
 #[test]
@@ -122,13 +118,7 @@ fn an_error_or_an_old_answer_is_unknown_with_prometheus_words() {
     );
     assert_eq!(old.status, Status::Unknown);
     assert!(old.summary.contains("stale"), "{}", old.summary);
-    let nothing = evaluate_prometheus(
-        &c,
-        &Context {
-            now: t(0),
-            ..Default::default()
-        },
-    );
+    let nothing = evaluate_prometheus(&c, &Context::new(t(0)));
     assert_eq!(nothing.status, Status::Unknown);
 }
 

@@ -303,10 +303,12 @@ fn resource(kind: WorkloadKind) -> ResourceType {
 /// The workloads `c` selects, each with its rollout; names not found come back apart.
 pub fn rollouts(c: &RolloutCheck, view: &ClusterView) -> (Vec<Rollout>, Vec<String>) {
     let ns = c.namespace.as_str();
-    let pods: Vec<&Value> = view.objects(&PODS, Some(ns)).collect();
+    let pod_values: Vec<Value> = view.objects(&PODS, Some(ns)).collect();
+    let pods: Vec<&Value> = pod_values.iter().collect();
     let mut found = Vec::new();
     for kind in &c.kinds {
         for w in view.objects(&resource(*kind), Some(ns)) {
+            let w = &w;
             let by_name = c.names.iter().any(|n| n == name(w));
             let by_label = c
                 .selector
@@ -537,6 +539,6 @@ impl CheckKind for RolloutCheck {
     }
 
     fn evaluate(&self, view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
-        evaluate(self, view, ctx.now)
+        evaluate(self, view, ctx.now())
     }
 }

@@ -136,10 +136,11 @@ fn finish(mut r: Rollout, pods: Pods<'_>) -> Rollout {
 pub(super) fn deployment(d: &Value, view: &ClusterView, pods: &[&Value]) -> Rollout {
     let ns = crate::gates::json::namespace(d).unwrap_or_default();
     let dname = name(d).to_string();
-    let owned: Vec<&Value> = view
+    let replicasets: Vec<Value> = view
         .objects(&REPLICASETS, Some(ns))
         .filter(|rs| owned_by(rs, "Deployment", &dname))
         .collect();
+    let owned: Vec<&Value> = replicasets.iter().collect();
     let rev_of =
         |rs: &Value| annotation(rs, REVISION_ANNOTATION).and_then(|r| r.parse::<i64>().ok());
     let wanted = annotation(d, REVISION_ANNOTATION).and_then(|r| r.parse::<i64>().ok());
@@ -221,8 +222,8 @@ pub(super) fn deployment(d: &Value, view: &ClusterView, pods: &[&Value]) -> Roll
 }
 
 /// The ControllerRevisions a StatefulSet or DaemonSet owns, oldest first.
-fn revisions<'a>(view: &'a ClusterView, ns: &'a str, kind: &str, owner: &str) -> Vec<&'a Value> {
-    let mut owned: Vec<&Value> = view
+fn revisions(view: &ClusterView, ns: &str, kind: &str, owner: &str) -> Vec<Value> {
+    let mut owned: Vec<Value> = view
         .objects(&CONTROLLER_REVISIONS, Some(ns))
         .filter(|cr| owned_by(cr, kind, owner))
         .collect();
@@ -253,7 +254,8 @@ pub(super) fn controller_revision(
     let ns = crate::gates::json::namespace(w).unwrap_or_default();
     let wname = name(w).to_string();
     let kind_name = kind.to_string();
-    let owned = revisions(view, ns, &kind_name, &wname);
+    let revision_values = revisions(view, ns, &kind_name, &wname);
+    let owned: Vec<&Value> = revision_values.iter().collect();
     let status = &w["status"];
     let (kubectl, desired, updated, ready, available, new_hash, current_hash) = match kind {
         WorkloadKind::StatefulSet => (

@@ -55,6 +55,7 @@ impl App {
             update,
             &checks,
         );
+        self.epochs.metrics += 1;
         self.needs_evaluation = true;
         Vec::new()
     }
@@ -132,6 +133,7 @@ impl App {
 
     pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
         self.probes = probes;
+        self.epochs.probes += 1;
         self.needs_evaluation = true;
         Vec::new()
     }
@@ -250,26 +252,43 @@ impl App {
     pub(super) fn judge(&mut self) {
         if self.metrics.baselines != self.runbook.baselines {
             std::sync::Arc::make_mut(&mut self.metrics).baselines = self.runbook.baselines.clone();
+            self.epochs.metrics += 1;
         }
-        let ctx = gates::Context {
-            now: self.now,
-            load: self.load_evidence(),
-            probes: self.probes.clone(),
-            moments: crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook),
-            metrics: Some(self.metrics.clone()),
-        };
+        let load = self.load_evidence();
+        let moments = crate::runbook::timing::moments(&self.plan.plan.runbook, &self.runbook);
+        if load != self.judged_inputs.0 {
+            self.epochs.load += 1;
+        }
+        if moments != self.judged_inputs.1 {
+            self.epochs.moments += 1;
+        }
+        self.judged_inputs = (load.clone(), moments.clone());
+        let ctx = gates::Context::new(self.now)
+            .with_load(load)
+            .with_probes(self.probes.clone())
+            .with_moments(moments)
+            .with_metrics(Some(self.metrics.clone()));
+        let verdicts = self.judgements.judge(
+            &self.plan.plan.gates,
+            &self.view,
+            &ctx,
+            self.epochs,
+            REEVALUATE_EVERY,
+        );
         let rows: Vec<GateRow> = self
             .plan
             .plan
             .gates
             .iter()
-            .map(|gate| {
-                let verdict = gates::evaluate_gate(gate, &self.view, &ctx);
-                self.shown(gate, verdict)
-            })
+            .zip(verdicts)
+            .map(|(gate, verdict)| self.shown(gate, verdict))
             .collect();
         self.gates = rows;
-        self.judged_rollouts = self.fresh_rollouts();
+        // Rollouts read only the view: rebuilt when it changed.
+        if self.judged_inputs_revision != Some(self.view.revision()) {
+            self.judged_rollouts = self.fresh_rollouts();
+            self.judged_inputs_revision = Some(self.view.revision());
+        }
         self.refresh_verdict();
         let visible = rows::visible_gates(&self.gates, &self.filter);
         if !self.moved
@@ -636,11 +655,7 @@ impl App {
                         gates::evaluate_check(
                             &crate::plan::Check::LoadThresholds(Default::default()),
                             &self.view,
-                            &gates::Context {
-                                now: self.now,
-                                load: Some(e),
-                                ..Default::default()
-                            },
+                            &gates::Context::new(self.now).with_load(Some(e)),
                         )
                         .status,
                     ),

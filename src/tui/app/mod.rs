@@ -81,6 +81,15 @@ pub struct App {
     pub decision: Decision,
     needs_evaluation: bool,
     evaluated_at: Option<Timestamp>,
+    /// Each gate's latest verdict and what it read: a gate is judged again only when
+    /// something it read changed.
+    judgements: crate::gates::incremental::Judgements,
+    /// Bumped when a part of the judging context changes (probes, metrics, load, moments).
+    epochs: crate::gates::incremental::Epochs,
+    /// The load evidence and moments of the latest judging, to see when they change.
+    judged_inputs: (Option<crate::gates::LoadEvidence>, crate::gates::Moments),
+    /// The view's revision when the rollouts were last worked out.
+    judged_inputs_revision: Option<u64>,
 
     // What the screen shows and where the operator is in it.
     pub size: (u16, u16),
@@ -157,6 +166,10 @@ impl App {
             },
             needs_evaluation: true,
             evaluated_at: None,
+            judgements: Default::default(),
+            epochs: Default::default(),
+            judged_inputs: Default::default(),
+            judged_inputs_revision: None,
             size: (80, 24),
             tz: jiff::tz::TimeZone::UTC,
             keymap,
