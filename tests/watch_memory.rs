@@ -133,6 +133,12 @@ async fn a_big_initial_sync_holds_at_most_a_page_of_whole_pods() {
         page as f64 / MB
     );
     assert!(kept * 4 < all_whole, "the view keeps cut-down pods");
+    // Issue #13's goal: at most 2 KB per additional pod, kept as compact projected text.
+    assert!(
+        kept / PODS_N <= 2048,
+        "the view keeps {} B per pod",
+        kept / PODS_N
+    );
     for t in tasks {
         t.abort();
     }
