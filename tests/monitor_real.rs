@@ -404,7 +404,7 @@ gates:
     );
     let plan = golive::plan::parse("monitored.yaml", &text, |_| None).expect("the plan parses");
     let judge = || async {
-        let metrics = golive::metrics::poll::once(&plan.plan)
+        let metrics = golive::metrics::poll::once(&plan.plan, &Default::default())
             .await
             .expect("monitored");
         let ctx = golive::gates::Context::new(jiff::Timestamp::now())

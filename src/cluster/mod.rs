@@ -42,6 +42,17 @@ pub enum ConnectError {
 }
 
 pub async fn connect(target: &Target) -> Result<Connection, ConnectError> {
+    connect_with(target, true).await
+}
+
+/// A connection whose client does not retry 429/503/504 answers itself: for asking a
+/// Service through the API server's proxy, where a 503 ("no endpoints available") is an
+/// answer to show, and the caller polls on its own schedule.
+pub async fn connect_without_retries(target: &Target) -> Result<Connection, ConnectError> {
+    connect_with(target, false).await
+}
+
+async fn connect_with(target: &Target, retry: bool) -> Result<Connection, ConnectError> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions {
         context: target.context.clone(),
@@ -81,6 +92,8 @@ pub async fn connect(target: &Target) -> Result<Connection, ConnectError> {
             (config, context)
         }
     };
+    let mut config = config;
+    config.default_retry = retry;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| ConnectError::Client(e.to_string()))?;
     Ok(Connection {

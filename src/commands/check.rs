@@ -172,7 +172,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
     let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, wait),
         crate::probe::run_probes(&loaded.plan, wait.max(Duration::from_secs(1))),
-        crate::metrics::poll::once(&loaded.plan)
+        crate::metrics::poll::once(&loaded.plan, &target)
     );
     let view = match view {
         Ok(view) => view,

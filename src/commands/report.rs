@@ -80,7 +80,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
     let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, options.wait),
         crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1))),
-        crate::metrics::poll::once(&loaded.plan)
+        crate::metrics::poll::once(&loaded.plan, &target)
     );
     let view = match view {
         Ok(view) => view,

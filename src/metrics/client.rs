@@ -37,6 +37,32 @@ pub struct Endpoint {
     /// PEM file of the CAs to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
     pub insecure_skip_verify: bool,
+    /// Reached through the Kubernetes API server's service proxy: requests go through
+    /// this client (the kubeconfig's credentials) to `path` + the API path.
+    pub via_api_server: Option<ApiProxy>,
+}
+
+/// A Service reached through the API server's proxy
+/// (`/api/v1/namespaces/NS/services/NAME:PORT/proxy`).
+#[derive(Clone)]
+pub struct ApiProxy {
+    pub client: kube::Client,
+    /// The proxy's path on the API server, without a trailing slash.
+    pub path: String,
+}
+
+impl PartialEq for ApiProxy {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for ApiProxy {}
+
+impl std::fmt::Debug for ApiProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiProxy({})", self.path)
+    }
 }
 
 impl Endpoint {
@@ -199,6 +225,9 @@ async fn send(
     timeout: Duration,
 ) -> Result<Answer, PromError> {
     let url = endpoint.join(path);
+    if let Some(proxy) = &endpoint.via_api_server {
+        return send_via_api_server(proxy, &url, path, form, timeout).await;
+    }
     let unreachable = |message: String| PromError::Unreachable {
         url: url.clone(),
         message,
@@ -264,6 +293,94 @@ async fn send(
             seconds: timeout.as_secs_f64().ceil() as u64,
         }),
     }
+}
+
+/// One request through the API server's service proxy, with the kubeconfig's
+/// credentials. A refusal by the API server itself (its `Status` body: no RBAC for
+/// `services/proxy`, no such Service, no endpoints) is told apart from Prometheus's own
+/// answers.
+async fn send_via_api_server(
+    proxy: &ApiProxy,
+    url: &str,
+    path: &str,
+    form: Option<String>,
+    timeout: Duration,
+) -> Result<Answer, PromError> {
+    let unreachable = |message: String| PromError::Unreachable {
+        url: url.to_string(),
+        message,
+    };
+    let request = http::Request::builder()
+        .uri(format!("{}{path}", proxy.path))
+        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::USER_AGENT, "golive");
+    let request = match form {
+        Some(form) => request
+            .method(http::Method::POST)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(kube::client::Body::from(form.into_bytes())),
+        None => request
+            .method(http::Method::GET)
+            .body(kube::client::Body::empty()),
+    }
+    .map_err(|e| unreachable(format!("cannot build the request: {e}")))?;
+    let exchange = async {
+        let response = proxy
+            .client
+            .send(request)
+            .await
+            .map_err(|e| unreachable(error_text(&e)))?;
+        let (parts, body) = response.into_parts();
+        let body = match Limited::new(body, BODY_LIMIT).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => return Err(unreachable(format!("reading the answer: {e}"))),
+        };
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = parts.status.as_u16();
+        if status >= 400
+            && let Some(refusal) = api_server_refusal(&body)
+        {
+            return Err(unreachable(refusal));
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(answer) => answer,
+        Err(_) => Err(PromError::Timeout {
+            url: url.to_string(),
+            seconds: timeout.as_secs_f64().ceil() as u64,
+        }),
+    }
+}
+
+/// The API server's own `Status` refusal in a proxied answer, in words.
+fn api_server_refusal(body: &[u8]) -> Option<String> {
+    let status: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if status["kind"] != "Status" || status["apiVersion"] != "v1" {
+        return None;
+    }
+    let message = status["message"].as_str().unwrap_or("refused");
+    let hint = match status["code"].as_u64() {
+        Some(401 | 403) => {
+            "; golive needs `get` on services/proxy there (`golive rbac --plan` prints the role)"
+        }
+        _ => "",
+    };
+    Some(format!(
+        "the API server's service proxy refused: {message}{hint}"
+    ))
 }
 
 fn error_text(e: &(dyn std::error::Error + 'static)) -> String {

@@ -16,16 +16,64 @@ pub const MIN_EVERY: Duration = Duration::from_secs(15);
 /// How long one query may take.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where to ask, from a plan source; `service:` is refused with words (it needs the
-/// API server's proxy, which golive does not use yet).
-pub fn endpoint(source: &Source) -> Result<Endpoint, String> {
-    let Some(url) = &source.url else {
-        return Err(match &source.service {
-            Some(s) => format!(
-                "`service: {s}`: reaching Prometheus through the API server's service proxy is not supported yet; give `url`"
-            ),
-            None => "no `url`".into(),
+/// The cluster a `service:` source is reached through: its client and its URL.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    pub server: String,
+}
+
+/// `NAMESPACE/NAME:PORT` (or `NAMESPACE/NAME`) as the service proxy's path.
+pub fn proxy_path(service: &str) -> Result<String, String> {
+    let bad = || format!("`service: {service}`: expected NAMESPACE/NAME:PORT");
+    let (namespace, rest) = service.split_once('/').ok_or_else(bad)?;
+    let (name, port) = match rest.split_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (rest, None),
+    };
+    let dns_label = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    };
+    // A number, or a port name (IANA service name: at most 15, at least one letter).
+    let port_ok = port.is_none_or(|p| match p.parse::<u16>() {
+        Ok(n) => n > 0,
+        Err(_) => dns_label(p) && p.len() <= 15 && p.bytes().any(|b| b.is_ascii_lowercase()),
+    });
+    if !dns_label(namespace) || !dns_label(name) || !port_ok {
+        return Err(bad());
+    }
+    Ok(match port {
+        Some(p) => format!("/api/v1/namespaces/{namespace}/services/{name}:{p}/proxy"),
+        None => format!("/api/v1/namespaces/{namespace}/services/{name}/proxy"),
+    })
+}
+
+/// Where to ask, from a plan source. A `service:` goes through `cluster`'s API server
+/// proxy; without a cluster connection it cannot be reached.
+pub fn endpoint(source: &Source, cluster: Option<&Cluster>) -> Result<Endpoint, String> {
+    if let Some(service) = &source.service {
+        let path = proxy_path(service)?;
+        let Some(cluster) = cluster else {
+            return Err(format!(
+                "`service: {service}` is reached through the API server, and the cluster is not connected"
+            ));
+        };
+        return Ok(Endpoint {
+            url: format!("{}{path}", cluster.server.trim_end_matches('/')),
+            via_api_server: Some(client::ApiProxy {
+                client: cluster.client.clone(),
+                path,
+            }),
+            ..Endpoint::default()
         });
+    }
+    let Some(url) = &source.url else {
+        return Err("no `url` or `service`".into());
     };
     let bearer_token = match &source.bearer_token_env {
         Some(var) => {
@@ -43,7 +91,48 @@ pub fn endpoint(source: &Source) -> Result<Endpoint, String> {
             .collect(),
         ca_file: source.ca_file.clone().map(Into::into),
         insecure_skip_verify: source.insecure_skip_verify,
+        via_api_server: None,
     })
+}
+
+/// The plan's Prometheus and Alertmanager endpoints (`None` where the plan names none and
+/// asks nothing of it). A `service:` source connects to the cluster of `target` first.
+pub async fn sources(
+    plan: &Plan,
+    target: &crate::cluster::Target,
+) -> (
+    Option<Result<Endpoint, String>>,
+    Option<Result<Endpoint, String>>,
+) {
+    let asks = asks(plan);
+    let monitoring = plan.monitoring.clone().unwrap_or_default();
+    let wants_cluster = [&monitoring.prometheus, &monitoring.alertmanager]
+        .into_iter()
+        .flatten()
+        .any(|s| s.service.is_some());
+    let cluster = if wants_cluster {
+        match crate::cluster::connect_without_retries(target).await {
+            Ok(c) => Ok(Cluster {
+                client: c.client,
+                server: c.server,
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        Err("no cluster".to_string())
+    };
+    let resolve = |source: &Source| match (&cluster, &source.service) {
+        (Err(e), Some(service)) => Err(format!(
+            "`service: {service}` is reached through the API server, which cannot be reached: {e}"
+        )),
+        _ => endpoint(source, cluster.as_ref().ok()),
+    };
+    let prometheus = monitoring.prometheus.as_ref().map(resolve).or_else(|| {
+        (!asks.queries.is_empty())
+            .then(|| Err("the plan's `monitoring:` names no prometheus".to_string()))
+    });
+    let alertmanager = monitoring.alertmanager.as_ref().map(resolve);
+    (prometheus, alertmanager)
 }
 
 /// What a plan asks of the metrics sources each round.
@@ -176,17 +265,12 @@ pub async fn baseline(
 /// check's step, judged point by point into the history, so "held throughout" is decided
 /// on the past rather than on one instant. A check without enough points stays undecided
 /// for `for`'s purposes.
-pub async fn once(plan: &Plan) -> Option<super::MetricsEvidence> {
+pub async fn once(plan: &Plan, target: &crate::cluster::Target) -> Option<super::MetricsEvidence> {
     let asks = asks(plan);
     if asks.queries.is_empty() && !asks.alerts {
         return None;
     }
-    let monitoring = plan.monitoring.clone().unwrap_or_default();
-    let prometheus = monitoring.prometheus.as_ref().map(endpoint).or_else(|| {
-        (!asks.queries.is_empty())
-            .then(|| Err("the plan's `monitoring:` names no prometheus".to_string()))
-    });
-    let alertmanager = monitoring.alertmanager.as_ref().map(endpoint);
+    let (prometheus, alertmanager) = sources(plan, target).await;
     let update = round(prometheus.as_ref(), alertmanager.as_ref(), &asks).await;
     let at = update.at;
     let mut evidence = super::MetricsEvidence::default();

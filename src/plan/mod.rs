@@ -177,10 +177,25 @@ fn pos<T>(s: &serde_saphyr::Spanned<T>) -> (usize, usize) {
 }
 
 /// Cross-references serde cannot check: duplicate ids and references to unknown ones.
+/// What is wrong with a `monitoring:` source, if anything: exactly one of `url` and
+/// `service`, and a service written `NAMESPACE/NAME:PORT`.
+fn source_error(source: &crate::plan::Source) -> Option<String> {
+    match (&source.url, &source.service) {
+        (Some(_), Some(_)) => Some("give `url` or `service`, not both".into()),
+        (None, None) => Some("expected `url` or `service`".into()),
+        (None, Some(service)) => crate::metrics::poll::proxy_path(service).err(),
+        (Some(url), None) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            Some(format!("`url: {url}` must start with http:// or https://"))
+        }
+        _ => None,
+    }
+}
+
 fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
     let mut errors = Vec::new();
     let mut gate_ids: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut groups = BTreeSet::new();
+    let mut sources_told = BTreeSet::new();
     for gate in &plan.gates {
         let (line, column) = pos(&gate.id);
         if gate.id.value.trim().is_empty() {
@@ -241,6 +256,30 @@ fn validate(plan: &Plan) -> Vec<(usize, usize, String)> {
                     column,
                     format!(
                         "gate `{}` checks {source} but the plan's `monitoring:` names no {source}",
+                        gate.id.value
+                    ),
+                ));
+            }
+            // A source's own mistakes, told once, at the first gate that uses it.
+            let used = match check {
+                Check::Prometheus(_) | Check::Scraped(_) => {
+                    Some(("prometheus", monitoring.and_then(|m| m.prometheus.as_ref())))
+                }
+                Check::Alerts(_) => Some((
+                    "alertmanager",
+                    monitoring.and_then(|m| m.alertmanager.as_ref()),
+                )),
+                _ => None,
+            };
+            if let Some((name, Some(source))) = used
+                && sources_told.insert(name)
+                && let Some(problem) = source_error(source)
+            {
+                errors.push((
+                    line,
+                    column,
+                    format!(
+                        "gate `{}` checks {name}, but `monitoring.{name}`: {problem}",
                         gate.id.value
                     ),
                 ));

@@ -250,3 +250,41 @@ fn monitoring_checks_need_their_source_in_the_plan() {
     );
     assert!(parse("m.yaml", &fixed, no_env).is_ok());
 }
+
+#[test]
+fn a_monitoring_source_is_a_url_or_a_service_written_as_the_proxy_reads_it() {
+    let text = "name: m\ngates:\n  - id: errors\n    title: e\n    group: monitoring\n    checks:\n      - prometheus: {query: up, condition: \"== 1\"}\n      - alerts: {}\n";
+    let with = |monitoring: &str| {
+        parse(
+            "m.yaml",
+            &format!("{text}monitoring: {monitoring}\n"),
+            no_env,
+        )
+    };
+    let ok = with(
+        "{prometheus: {service: \"gravl-monitoring/prometheus:9090\"}, alertmanager: {service: \"mon/am:web\"}}",
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
+    let cases = [
+        (
+            "{prometheus: {url: \"http://p\", service: \"a/b:1\"}, alertmanager: {url: \"http://a\"}}",
+            "m.yaml:3:9: gate `errors` checks prometheus, but `monitoring.prometheus`: give `url` or `service`, not both",
+        ),
+        (
+            "{prometheus: {}, alertmanager: {url: \"http://a\"}}",
+            "`monitoring.prometheus`: expected `url` or `service`",
+        ),
+        (
+            "{prometheus: {service: \"prometheus:9090\"}, alertmanager: {url: \"http://a\"}}",
+            "`service: prometheus:9090`: expected NAMESPACE/NAME:PORT",
+        ),
+        (
+            "{prometheus: {url: \"http://p\"}, alertmanager: {url: \"am:9093\"}}",
+            "`monitoring.alertmanager`: `url: am:9093` must start with http:// or https://",
+        ),
+    ];
+    for (monitoring, expected) in cases {
+        let e = with(monitoring).expect_err(monitoring).to_string();
+        assert!(e.contains(expected), "{monitoring}: {e}");
+    }
+}

@@ -161,9 +161,9 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .as_ref()
         .map(|k| vec![("KUBECONFIG".to_string(), k.display().to_string())])
         .unwrap_or_default();
-    let connector = runtime::spawn_cluster(plan.clone(), options.target, tx.clone());
+    let connector = runtime::spawn_cluster(plan.clone(), options.target.clone(), tx.clone());
     let prober = runtime::spawn_probes(plan.clone(), tx.clone());
-    let metrics = runtime::spawn_metrics(plan.clone(), tx.clone());
+    let metrics = runtime::spawn_metrics(plan.clone(), options.target.clone(), tx.clone());
     let mut runtime = Runtime {
         tx,
         state_dir,
@@ -172,6 +172,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         command: None,
         command_env,
         tasks: vec![connector, prober, metrics],
+        target: options.target,
     };
     if std::env::var_os("GOLIVE_TEST_PANIC").is_some() {
         // Test hook: a panic in a background task must restore the terminal and exit 101.

@@ -27,6 +27,8 @@ pub(super) struct Runtime {
     /// Environment every step command gets: the kubeconfig the cockpit watches through.
     pub(super) command_env: Vec<(String, String)>,
     pub(super) tasks: Vec<JoinHandle<()>>,
+    /// The cluster the cockpit watches, for what reaches it on demand (a service proxy).
+    pub(super) target: Target,
 }
 
 impl Runtime {
@@ -64,14 +66,10 @@ impl Runtime {
                 end,
             } => {
                 let tx = self.tx.clone();
-                let source = app
-                    .plan
-                    .plan
-                    .monitoring
-                    .as_ref()
-                    .and_then(|m| m.prometheus.as_ref())
-                    .map(crate::metrics::poll::endpoint);
+                let plan = app.plan.clone();
+                let target = self.target.clone();
                 self.tasks.push(tokio::spawn(async move {
+                    let (source, _) = crate::metrics::poll::sources(&plan.plan, &target).await;
                     let result = match source {
                         Some(Ok(p)) => crate::metrics::poll::baseline(&p, &query, start, end).await,
                         Some(Err(e)) => Err(e),
@@ -233,25 +231,17 @@ pub(super) fn spawn_probes(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> Join
 
 /// Asks Prometheus and Alertmanager what the plan's monitoring checks need, one bounded
 /// round at a time (`metrics::poll`). Plans without monitoring checks cost nothing.
-pub(super) fn spawn_metrics(plan: Arc<LoadedPlan>, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+pub(super) fn spawn_metrics(
+    plan: Arc<LoadedPlan>,
+    target: Target,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let asks = crate::metrics::poll::asks(&plan.plan);
         if asks.queries.is_empty() && !asks.alerts {
             return;
         }
-        let monitoring = plan.plan.monitoring.clone().unwrap_or_default();
-        let prometheus = monitoring
-            .prometheus
-            .as_ref()
-            .map(crate::metrics::poll::endpoint)
-            .or_else(|| {
-                (!asks.queries.is_empty())
-                    .then(|| Err("the plan's `monitoring:` names no prometheus".to_string()))
-            });
-        let alertmanager = monitoring
-            .alertmanager
-            .as_ref()
-            .map(crate::metrics::poll::endpoint);
+        let (prometheus, alertmanager) = crate::metrics::poll::sources(&plan.plan, &target).await;
         loop {
             let update =
                 crate::metrics::poll::round(prometheus.as_ref(), alertmanager.as_ref(), &asks)

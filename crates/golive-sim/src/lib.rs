@@ -34,6 +34,7 @@ mod jsonpatch;
 mod jsonpath;
 mod manifests;
 mod object;
+mod proxy;
 mod request;
 mod respond;
 mod scenario;
@@ -59,6 +60,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use counts::RequestCounts;
+pub use proxy::PROXY_TO;
 pub use scenario::Scenario;
 
 use state::{Shared, lock};

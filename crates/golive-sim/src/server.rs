@@ -60,6 +60,12 @@ pub(crate) async fn handle(
     } else {
         Bytes::new()
     };
+    // The service proxy forwards (async); during an injected outage `route` answers it.
+    if let Some(proxy) = crate::proxy::parse(parts.uri.path())
+        && lock(&shared.outage).is_none()
+    {
+        return Ok(crate::proxy::forward(&shared, &proxy, &parts, body).await);
+    }
     Ok(route(&shared, &parts, body))
 }
 
