@@ -48,9 +48,7 @@ async fn prometheus_and_alertmanager_answer_through_the_service_proxy() {
         kubeconfig: Some(kubeconfig.clone()),
         context: None,
     };
-    let connection = golive::cluster::connect_without_retries(&target)
-        .await
-        .unwrap();
+    let connection = golive::cluster::connect(&target).await.unwrap();
     let cluster = Cluster {
         client: connection.client.clone(),
         server: connection.server.clone(),

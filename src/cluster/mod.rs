@@ -41,18 +41,13 @@ pub enum ConnectError {
     Client(String),
 }
 
+/// A client for the cluster. It does not retry 429/503/504 answers itself (kube's default
+/// retries a 503 with `Retry-After` for minutes, during which a watch would look current
+/// while nothing is refreshed): the watchers retry on their own short backoff and report
+/// each failure, so an outage shows as stale evidence at once; a Service asked through
+/// the API server's proxy shows its 503 ("no endpoints available") and is asked again
+/// next round.
 pub async fn connect(target: &Target) -> Result<Connection, ConnectError> {
-    connect_with(target, true).await
-}
-
-/// A connection whose client does not retry 429/503/504 answers itself: for asking a
-/// Service through the API server's proxy, where a 503 ("no endpoints available") is an
-/// answer to show, and the caller polls on its own schedule.
-pub async fn connect_without_retries(target: &Target) -> Result<Connection, ConnectError> {
-    connect_with(target, false).await
-}
-
-async fn connect_with(target: &Target, retry: bool) -> Result<Connection, ConnectError> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions {
         context: target.context.clone(),
@@ -93,7 +88,7 @@ async fn connect_with(target: &Target, retry: bool) -> Result<Connection, Connec
         }
     };
     let mut config = config;
-    config.default_retry = retry;
+    config.default_retry = false;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| ConnectError::Client(e.to_string()))?;
     Ok(Connection {

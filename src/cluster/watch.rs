@@ -15,7 +15,6 @@ use super::view::{ClusterEvent, WatchError, WatchErrorKind};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, GroupVersionKind, PartialObjectMeta};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
@@ -117,18 +116,63 @@ async fn run<K>(
 ) where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + IntoStored + 'static,
 {
+    let mut backoff = RETRY_FIRST;
+    loop {
+        let failed = watch_until_error(&api, &key, &projection, &tx).await;
+        let Some(failed) = failed else {
+            return; // the receiver is gone
+        };
+        if failed {
+            tokio::time::sleep(jittered(backoff)).await;
+            backoff = (backoff * 2).min(RETRY_MAX);
+        } else {
+            backoff = RETRY_FIRST;
+        }
+    }
+}
+
+/// The first wait before listing again after an error; it doubles up to [`RETRY_MAX`].
+pub const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest wait between attempts: a cockpit must see the API server back within
+/// seconds of its return (client-go's reflector waits up to 30 s).
+pub const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// `d` less up to a quarter, so many watches do not retry in step.
+fn jittered(d: std::time::Duration) -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d - d.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// Lists and watches until the first error, which is reported. A watch that comes back
+/// after an error must list again: the view learns it is current only from a fresh
+/// list (a resumed watch on a quiet resource says nothing), and anything missed while it
+/// was down arrives with it. `Some(true)` after an error, `Some(false)` when the stream
+/// ended cleanly, `None` when the receiver is gone.
+async fn watch_until_error<K>(
+    api: &Api<K>,
+    key: &WatchKey,
+    projection: &Projection,
+    tx: &mpsc::Sender<ClusterEvent>,
+) -> Option<bool>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + IntoStored + 'static,
+{
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let stream = watcher::watcher(api, config).default_backoff();
+    let stream = watcher::watcher(api.clone(), config);
     futures::pin_mut!(stream);
     let mut buffer: Vec<Stored> = Vec::new();
     while let Some(item) = stream.next().await {
+        let failed = item.is_err();
         let event = match item {
             Ok(Event::Init) => {
                 buffer.clear();
                 continue;
             }
             Ok(Event::InitApply(object)) => {
-                buffer.push(object.into_stored(&key, &projection));
+                buffer.push(object.into_stored(key, projection));
                 continue;
             }
             Ok(Event::InitDone) => ClusterEvent::Synced {
@@ -137,21 +181,25 @@ async fn run<K>(
             },
             Ok(Event::Apply(object)) => ClusterEvent::Applied {
                 key: key.clone(),
-                object: object.into_stored(&key, &projection),
+                object: object.into_stored(key, projection),
             },
             Ok(Event::Delete(object)) => ClusterEvent::Deleted {
                 key: key.clone(),
-                object: object.into_stored(&key, &projection),
+                object: object.into_stored(key, projection),
             },
             Err(error) => ClusterEvent::Failed {
                 key: key.clone(),
-                error: classify(&error, &key),
+                error: classify(&error, key),
             },
         };
         if tx.send(event).await.is_err() {
-            return;
+            return None;
+        }
+        if failed {
+            return Some(true);
         }
     }
+    Some(false)
 }
 
 fn api_status(error: &watcher::Error) -> Option<&kube::core::Status> {

@@ -25,6 +25,11 @@ pub struct DemoArgs {
     /// Play the demo's story this many times faster (the deploy comes at 40 s at 1×).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub speed: u32,
+    /// Play a built-in fault timeline over the story (an outage, latency, dropped watches,
+    /// expired history, a crashed API server, denied Secrets and Pods), to see how golive
+    /// shows each and recovers.
+    #[arg(long)]
+    pub chaos: bool,
     #[command(flatten)]
     pub cockpit: CockpitArgs,
 }
@@ -50,7 +55,17 @@ fn cockpit_exit(result: color_eyre::Result<ExitCode>) -> ExitCode {
 pub async fn demo(args: DemoArgs) -> ExitCode {
     let c = args.cockpit;
     cockpit_exit(
-        crate::tui::run_demo(&args.plan, args.speed, c.theme, c.state_dir, c.operator).await,
+        crate::tui::run_demo(
+            &args.plan,
+            crate::tui::DemoOptions {
+                speed: args.speed,
+                chaos: args.chaos,
+            },
+            c.theme,
+            c.state_dir,
+            c.operator,
+        )
+        .await,
     )
 }
 
@@ -63,6 +78,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         plan: loaded,
         target: args.cluster.target(),
         demo: false,
+        chaos: false,
         theme: args.cockpit.theme,
         state_dir: args.cockpit.state_dir,
         operator: args.cockpit.operator,

@@ -48,6 +48,8 @@ const VOLUNDR: &[(&str, &str)] = &[(
     include_str!("../../assets/demo/volundr/cluster.yaml"),
 )];
 const GRAVL_SCENARIO: &str = include_str!("../../assets/demo/scenarios/gravl.yaml");
+/// `golive demo --chaos`: API server faults played over the story.
+pub const CHAOS_SCENARIO: &str = include_str!("../../assets/demo/scenarios/chaos.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -86,6 +88,12 @@ pub async fn start(name: &str) -> Result<Demo, DemoError> {
 
 /// [`start`], with the story's timeline played `speed` times faster.
 pub async fn start_at_speed(name: &str, speed: u32) -> Result<Demo, DemoError> {
+    start_with(name, speed, false).await
+}
+
+/// [`start_at_speed`], with the built-in fault timeline ([`CHAOS_SCENARIO`]) played over
+/// the story when `chaos` is set.
+pub async fn start_with(name: &str, speed: u32, chaos: bool) -> Result<Demo, DemoError> {
     let (manifests, scenario) = match name {
         "gravl" => (GRAVL, Some(GRAVL_SCENARIO)),
         "volundr" => (VOLUNDR, None),
@@ -111,6 +119,11 @@ pub async fn start_at_speed(name: &str, speed: u32) -> Result<Demo, DemoError> {
     if let Some(text) = scenario {
         let story = golive_sim::Scenario::from_text("assets/demo/scenarios/gravl.yaml", text)?;
         sim.play(story.faster(speed))?;
+    }
+    if chaos {
+        let faults =
+            golive_sim::Scenario::from_text("assets/demo/scenarios/chaos.yaml", CHAOS_SCENARIO)?;
+        sim.play(faults.faster(speed))?;
     }
     let url = service.url();
     let monitor = standin::StandIn::start(speed).await?;

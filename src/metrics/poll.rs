@@ -111,7 +111,7 @@ pub async fn sources(
         .flatten()
         .any(|s| s.service.is_some());
     let cluster = if wants_cluster {
-        match crate::cluster::connect_without_retries(target).await {
+        match crate::cluster::connect(target).await {
             Ok(c) => Ok(Cluster {
                 client: c.client,
                 server: c.server,

@@ -48,6 +48,8 @@ pub struct Options {
     pub target: Target,
     /// Marks the screen "DEMO · simulated cluster".
     pub demo: bool,
+    /// The demo plays API server faults over its story: the header says so.
+    pub chaos: bool,
     pub theme: Option<String>,
     pub state_dir: Option<PathBuf>,
     /// Who the journal records as acting (`--operator`, else GOLIVE_OPERATOR, else $USER).
@@ -56,14 +58,21 @@ pub struct Options {
 
 /// `golive demo`: the simulated cluster and demo service, the cockpit on top, and both
 /// shut down when the cockpit ends.
+/// How the demo plays: its story's speed, and whether faults are played over it.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    pub speed: u32,
+    pub chaos: bool,
+}
+
 pub async fn run_demo(
     plan_name: &str,
-    speed: u32,
+    how: DemoOptions,
     theme: Option<String>,
     state_dir: Option<PathBuf>,
     operator: Option<String>,
 ) -> color_eyre::Result<ExitCode> {
-    let demo = crate::demo::start_at_speed(plan_name, speed)
+    let demo = crate::demo::start_with(plan_name, how.speed, how.chaos)
         .await
         .map_err(|e| eyre!("golive demo: {e}"))?;
     let options = Options {
@@ -73,6 +82,7 @@ pub async fn run_demo(
             context: None,
         },
         demo: true,
+        chaos: how.chaos,
         theme,
         state_dir,
         operator,
@@ -147,6 +157,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     let plan = Arc::new(options.plan);
     let now = Timestamp::now();
     let mut app = App::new(plan.clone(), options.demo, keymap, runbook, now);
+    app.chaos = options.chaos;
     app.tz = jiff::tz::TimeZone::system();
     app.not_recording = not_recording;
 

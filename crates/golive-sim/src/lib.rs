@@ -247,7 +247,9 @@ impl Sim {
         };
         for scenario in scenarios {
             let shared = sim.shared.clone();
-            lock(&sim.scenario_tasks).push(tokio::spawn(play_scenario(shared, scenario)));
+            let accepting = sim.accepting_tx.clone();
+            lock(&sim.scenario_tasks)
+                .push(tokio::spawn(play_scenario(shared, accepting, scenario)));
         }
         if let Some(path) = &config.kubeconfig_out {
             sim.write_kubeconfig(path)
@@ -432,7 +434,7 @@ impl Sim {
     pub fn play(&self, scenario: Scenario) -> Result<(), SimError> {
         scenario.check_kinds(&lock(&self.shared.store).catalogue)?;
         let shared = self.shared.clone();
-        let task = tokio::spawn(play_scenario(shared, scenario));
+        let task = tokio::spawn(play_scenario(shared, self.accepting_tx.clone(), scenario));
         lock(&self.scenario_tasks).push(task);
         Ok(())
     }
@@ -580,10 +582,61 @@ async fn accept_loop(
     }
 }
 
-async fn play_scenario(shared: Arc<Shared>, scenario: Scenario) {
+/// Starts a fault now; one with a duration ends by itself.
+fn inject(shared: &Arc<Shared>, accepting: &watch::Sender<bool>, fault: &scenario::Fault) {
+    use scenario::Fault;
+    tracing::info!(?fault, "scenario fault");
+    let later = |lasts: Duration, end: Box<dyn FnOnce() + Send>| {
+        tokio::spawn(async move {
+            tokio::time::sleep(lasts).await;
+            end();
+        });
+    };
+    match fault.clone() {
+        Fault::Outage { status, lasts } => {
+            *lock(&shared.outage) = Some(status);
+            let shared = shared.clone();
+            later(lasts, Box::new(move || *lock(&shared.outage) = None));
+        }
+        Fault::Latency { delay, lasts } => {
+            *lock(&shared.latency) = Some(delay);
+            let shared = shared.clone();
+            later(lasts, Box::new(move || *lock(&shared.latency) = None));
+        }
+        Fault::DropWatches => lock(&shared.store).drop_watches(),
+        Fault::ExpireHistory => lock(&shared.store).expire_history(),
+        Fault::StopAccepting { lasts } => {
+            lock(&shared.store).drop_watches();
+            accepting.send_replace(false);
+            let accepting = accepting.clone();
+            later(
+                lasts,
+                Box::new(move || {
+                    accepting.send_replace(true);
+                }),
+            );
+        }
+        Fault::Deny { resource, lasts } => {
+            lock(&shared.denied).insert(resource.clone());
+            let shared = shared.clone();
+            later(
+                lasts,
+                Box::new(move || {
+                    lock(&shared.denied).remove(&resource);
+                }),
+            );
+        }
+    }
+}
+
+async fn play_scenario(shared: Arc<Shared>, accepting: watch::Sender<bool>, scenario: Scenario) {
     let started = tokio::time::Instant::now();
     for step in scenario.steps {
         tokio::time::sleep_until(started + step.at).await;
+        if let scenario::Action::Fault(fault) = &step.action {
+            inject(&shared, &accepting, fault);
+            continue;
+        }
         let mut store = lock(&shared.store);
         let result = match &step.action {
             scenario::Action::Apply(object) => store.apply(scenario::stamped(object)).map(drop),
@@ -604,6 +657,7 @@ async fn play_scenario(shared: Arc<Shared>, scenario: Scenario) {
                     &target.name,
                 )
                 .map(drop),
+            scenario::Action::Fault(_) => Ok(()),
         };
         drop(store);
         if let Err(error) = result {

@@ -1,5 +1,6 @@
-//! Scenario timelines: objects that appear, change or go away at `t+N`.
-//! The format is documented in `docs/sim.md`.
+//! Scenario timelines: objects that appear, change or go away at `t+N`, and faults
+//! the API server suffers (an outage, latency, dropped watches, expired history, a
+//! crashed listener, a denied resource). The format is documented in `docs/sim.md`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,6 +31,108 @@ pub(crate) enum Action {
     Apply(Value),
     Patch { target: ObjectRef, merge: Value },
     Delete(ObjectRef),
+    Fault(Fault),
+}
+
+/// A fault the API server suffers from a step's moment; those with a duration end by
+/// themselves (a later fault of the same kind ending first ends it too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// Every API answer is this status (503 and 429 with `Retry-After`).
+    Outage { status: u16, lasts: Duration },
+    /// Every answer delayed.
+    Latency { delay: Duration, lasts: Duration },
+    /// Every open watch stream closed.
+    DropWatches,
+    /// The next resume from an older resourceVersion gets 410 Expired.
+    ExpireHistory,
+    /// Listener and connections closed, as a crashed server, then listening again.
+    StopAccepting { lasts: Duration },
+    /// 403 for a resource (plural or `plural.group`), then allowed again.
+    Deny { resource: String, lasts: Duration },
+}
+
+/// What a `fault:` value means, or what is wrong with it.
+fn fault(value: &Value) -> Result<Fault, String> {
+    const KINDS: &str = "one of drop_watches, expire_history, {outage: STATUS, for: D}, {latency: D, for: D}, {stop_accepting: D}, {deny: RESOURCE, for: D}";
+    let duration = |v: &Value, what: &str| -> Result<Duration, String> {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(format!("{what}: expected a duration like 10s")),
+        };
+        crate::time::parse_offset(&text).map_err(|e| format!("{what}: {e}"))
+    };
+    match value {
+        Value::String(s) if s == "drop_watches" => Ok(Fault::DropWatches),
+        Value::String(s) if s == "expire_history" => Ok(Fault::ExpireHistory),
+        Value::String(s) => Err(format!("unknown fault `{s}`: expected {KINDS}")),
+        Value::Object(map) => {
+            let lasts = || {
+                map.get("for")
+                    .ok_or_else(|| "missing `for`: how long the fault lasts".to_string())
+                    .and_then(|v| duration(v, "for"))
+            };
+            let allowed: &[&str] = if map.contains_key("stop_accepting") {
+                &["stop_accepting"]
+            } else {
+                &["outage", "latency", "deny", "for"]
+            };
+            if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+                return Err(format!(
+                    "unknown field `{extra}` in fault: expected {KINDS}"
+                ));
+            }
+            if let Some(status) = map.get("outage") {
+                let status = status
+                    .as_u64()
+                    .filter(|s| (400..=599).contains(s))
+                    .ok_or_else(|| "outage: expected an HTTP status from 400 to 599".to_string())?;
+                return Ok(Fault::Outage {
+                    status: status as u16,
+                    lasts: lasts()?,
+                });
+            }
+            if let Some(delay) = map.get("latency") {
+                return Ok(Fault::Latency {
+                    delay: duration(delay, "latency")?,
+                    lasts: lasts()?,
+                });
+            }
+            if let Some(d) = map.get("stop_accepting") {
+                return Ok(Fault::StopAccepting {
+                    lasts: duration(d, "stop_accepting")?,
+                });
+            }
+            if let Some(resource) = map.get("deny") {
+                let resource = resource.as_str().filter(|r| !r.is_empty()).ok_or_else(|| {
+                    "deny: expected a resource like secrets or certificates.cert-manager.io"
+                        .to_string()
+                })?;
+                return Ok(Fault::Deny {
+                    resource: resource.to_string(),
+                    lasts: lasts()?,
+                });
+            }
+            Err(format!("fault names no kind: expected {KINDS}"))
+        }
+        _ => Err(format!("fault: expected {KINDS}")),
+    }
+}
+
+impl Fault {
+    fn scale(&mut self, factor: u32) {
+        match self {
+            Fault::Outage { lasts, .. }
+            | Fault::StopAccepting { lasts }
+            | Fault::Deny { lasts, .. } => *lasts /= factor,
+            Fault::Latency { delay, lasts } => {
+                *delay /= factor;
+                *lasts /= factor;
+            }
+            Fault::DropWatches | Fault::ExpireHistory => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +167,8 @@ struct StepDoc {
     patch: Option<PatchDoc>,
     #[serde(default)]
     delete: Option<ObjectRef>,
+    #[serde(default)]
+    fault: Option<Spanned<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -146,18 +251,26 @@ impl Scenario {
             if let Some(target) = step_doc.delete {
                 actions.push(Action::Delete(target));
             }
+            if let Some(value) = step_doc.fault {
+                let f = fault(&value.value).map_err(|message| SimError::Scenario {
+                    at: place(value.referenced.line(), value.referenced.column()),
+                    message,
+                })?;
+                actions.push(Action::Fault(f));
+            }
             let action = match (actions.pop(), actions.is_empty()) {
                 (Some(action), true) => action,
                 (None, _) => {
                     return Err(SimError::Scenario {
                         at: location,
-                        message: "step has no action: give one of apply, patch or delete".into(),
+                        message: "step has no action: give one of apply, patch, delete or fault"
+                            .into(),
                     });
                 }
                 (Some(_), false) => {
                     return Err(SimError::Scenario {
                         at: location,
-                        message: "step has more than one action: give exactly one of apply, patch or delete".into(),
+                        message: "step has more than one action: give exactly one of apply, patch, delete or fault".into(),
                     });
                 }
             };
@@ -190,6 +303,9 @@ impl Scenario {
         let factor = factor.max(1);
         for step in &mut self.steps {
             step.at /= factor;
+            if let Action::Fault(f) = &mut step.action {
+                f.scale(factor);
+            }
         }
         self
     }
@@ -226,6 +342,7 @@ impl Scenario {
                 Action::Patch { target, .. } | Action::Delete(target) => {
                     (target.api_version.as_str(), target.kind.as_str())
                 }
+                Action::Fault(_) => continue,
             };
             if catalogue.by_kind(api_version, kind).is_none() {
                 return Err(SimError::Scenario {
@@ -326,6 +443,80 @@ steps:
             "{error}"
         );
         assert!(error.contains("exactly one"), "{error}");
+    }
+
+    #[test]
+    fn faults_parse_and_their_mistakes_are_positioned() {
+        let text = r#"
+steps:
+  - {at: 5s,  fault: {outage: 503, for: 10s}}
+  - {at: 20s, fault: {latency: 2s, for: 10s}}
+  - {at: 35s, fault: drop_watches}
+  - {at: 40s, fault: expire_history}
+  - {at: 45s, fault: {stop_accepting: 10s}}
+  - {at: 60s, fault: {deny: secrets, for: 10s}}
+"#;
+        let s = Scenario::from_text("f.yaml", text).expect("valid faults");
+        let faults: Vec<Fault> = s
+            .steps
+            .iter()
+            .map(|step| match &step.action {
+                Action::Fault(f) => f.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            faults,
+            vec![
+                Fault::Outage {
+                    status: 503,
+                    lasts: secs(10)
+                },
+                Fault::Latency {
+                    delay: secs(2),
+                    lasts: secs(10)
+                },
+                Fault::DropWatches,
+                Fault::ExpireHistory,
+                Fault::StopAccepting { lasts: secs(10) },
+                Fault::Deny {
+                    resource: "secrets".into(),
+                    lasts: secs(10)
+                },
+            ]
+        );
+        let fast = s.faster(10);
+        assert!(
+            matches!(&fast.steps[1].action, Action::Fault(Fault::Latency { delay, lasts })
+            if *delay == Duration::from_millis(200) && *lasts == secs(1))
+        );
+        for (bad, words) in [
+            ("{outage: 503}", "missing `for`"),
+            ("{outage: 200, for: 1s}", "from 400 to 599"),
+            ("{latency: soon, for: 1s}", "latency:"),
+            ("explode", "unknown fault `explode`"),
+            (
+                "{deny: secrets, for: 1s, extra: 1}",
+                "unknown field `extra`",
+            ),
+            ("{stop_accepting: 1s, for: 1s}", "unknown field `for`"),
+            ("[1]", "fault: expected one of"),
+        ] {
+            let text = format!("steps:\n  - at: 1s\n    fault: {bad}\n");
+            let e = Scenario::from_text("f.yaml", &text)
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains("f.yaml:3:") && e.contains(words), "{bad}: {e}");
+        }
+        let two = "steps:\n  - at: 1s\n    fault: drop_watches\n    delete: {apiVersion: v1, kind: Pod, name: p}\n";
+        let e = Scenario::from_text("f.yaml", two)
+            .expect_err("two")
+            .to_string();
+        assert!(
+            e.contains("exactly one of apply, patch, delete or fault"),
+            "{e}"
+        );
     }
 
     #[test]

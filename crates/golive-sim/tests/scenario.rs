@@ -185,3 +185,86 @@ async fn scenario_with_an_unserved_kind_fails_at_start_naming_the_step() {
     assert!(message.starts_with("typo.yaml:2:"), "{message}");
     assert!(message.contains("ClusterIsuer"), "{message}");
 }
+
+/// The status of `GET path` over a fresh connection, or the connection error.
+async fn status_of(addr: std::net::SocketAddr, path: &str) -> Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    stream
+        .read_exact(&mut head)
+        .await
+        .map_err(|e| e.to_string())?;
+    String::from_utf8_lossy(&head[9..12])
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())
+}
+
+/// Faults in a scenario: each starts at its step and those with `for` end by themselves.
+#[tokio::test]
+async fn scenario_faults_start_at_their_step_and_end_by_themselves() {
+    let text = r#"
+steps:
+  - {at: 100ms, fault: {outage: 503, for: 400ms}}
+  - {at: 700ms, fault: {deny: namespaces, for: 400ms}}
+  - {at: 1300ms, fault: {stop_accepting: 400ms}}
+  - {at: 1900ms, fault: {latency: 700ms, for: 300ms}}
+"#;
+    let config = SimConfig {
+        scenario_text: Some(NamedText::new("faults.yaml", text)),
+        ..fixture_config()
+    };
+    let sim = Sim::start(config).await.unwrap();
+    let addr = sim.addr();
+    let path = "/api/v1/namespaces";
+    let start = tokio::time::Instant::now();
+    let at = |ms: u64| tokio::time::sleep_until(start + Duration::from_millis(ms));
+    assert_eq!(status_of(addr, path).await, Ok(200));
+    at(250).await;
+    assert_eq!(status_of(addr, path).await, Ok(503), "during the outage");
+    at(600).await;
+    assert_eq!(status_of(addr, path).await, Ok(200), "after the outage");
+    at(850).await;
+    assert_eq!(status_of(addr, path).await, Ok(403), "namespaces denied");
+    assert_eq!(
+        status_of(addr, "/api/v1/pods").await,
+        Ok(200),
+        "only namespaces"
+    );
+    at(1200).await;
+    assert_eq!(status_of(addr, path).await, Ok(200), "allowed again");
+    at(1450).await;
+    assert!(
+        status_of(addr, path).await.is_err(),
+        "the listener is closed"
+    );
+    at(1800).await;
+    assert_eq!(status_of(addr, path).await, Ok(200), "listening again");
+    at(1950).await;
+    let asked = tokio::time::Instant::now();
+    assert_eq!(status_of(addr, path).await, Ok(200));
+    assert!(
+        asked.elapsed() >= Duration::from_millis(500),
+        "answers delayed"
+    );
+    at(2400).await;
+    let asked = tokio::time::Instant::now();
+    assert_eq!(status_of(addr, path).await, Ok(200));
+    assert!(
+        asked.elapsed() < Duration::from_millis(300),
+        "no delay after"
+    );
+    assert!(
+        sim.scenario_errors().is_empty(),
+        "{:?}",
+        sim.scenario_errors()
+    );
+    sim.shutdown().await;
+}

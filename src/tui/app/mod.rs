@@ -37,6 +37,8 @@ pub struct App {
     // What this go-live is: the plan, who acts, whether anything is being recorded.
     pub plan: Arc<LoadedPlan>,
     pub demo: bool,
+    /// The demo plays API server faults (`golive demo --chaos`).
+    pub chaos: bool,
     /// Who the journal records as acting; the sign-off form starts with this name.
     pub operator: String,
     /// Why nothing is being journaled (no state directory, the journal locked by another
@@ -140,6 +142,7 @@ impl App {
         let mut app = App {
             plan,
             demo,
+            chaos: false,
             operator: crate::runbook::journal::operator_name(None),
             not_recording: None,
             started: now,

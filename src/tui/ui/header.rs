@@ -21,10 +21,10 @@ pub(super) fn banner(verdict: Verdict) -> (&'static str, &'static str, Role) {
 
 pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let width = area.width as usize;
-    let demo = if app.demo {
-        " DEMO · simulated cluster "
-    } else {
-        ""
+    let demo = match (app.demo, app.chaos) {
+        (true, true) => " DEMO · simulated cluster · CHAOS ",
+        (true, false) => " DEMO · simulated cluster ",
+        _ => "",
     };
     let clock = format!("T+{}", format::clock(app.now.duration_since(app.started)));
     let (ctx_label, ctx_style) = match &app.connection {
