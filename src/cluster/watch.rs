@@ -131,6 +131,10 @@ async fn run<K>(
     }
 }
 
+/// Initial lists in progress at once, across every watch.
+pub const CONCURRENT_LISTS: usize = 3;
+static LISTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_LISTS);
+
 /// The first wait before listing again after an error; it doubles up to [`RETRY_MAX`].
 pub const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
 /// The longest wait between attempts: a cockpit must see the API server back within
@@ -164,8 +168,15 @@ where
     let stream = watcher::watcher(api.clone(), config);
     futures::pin_mut!(stream);
     let mut buffer: Vec<Stored> = Vec::new();
+    // Lists take turns: each page is held as text while it is cut down, and twenty
+    // watches listing at once would hold twenty pages.
+    let mut listing = Some(LISTS.acquire().await);
     while let Some(item) = stream.next().await {
         let failed = item.is_err();
+        if failed || matches!(item, Ok(Event::InitDone)) {
+            listing = None;
+        }
+        let _ = &listing;
         let event = match item {
             Ok(Event::Init) => {
                 buffer.clear();

@@ -586,3 +586,49 @@ fn incremental_judging_gives_the_verdicts_of_a_full_pass() {
     epochs.probes += 1;
     check(&view, at, epochs, "new load and probe evidence");
 }
+
+/// A namespace with many pods: every problem pod is listed, healthy ones up to a bound
+/// and then counted, and the summary names a few and counts the rest.
+#[test]
+fn pods_ready_lists_every_problem_and_counts_healthy_pods_beyond_a_bound() {
+    let plan = gravl();
+    let mut objects = objects();
+    let template = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "frontend-6d8c7b9f4-p5t7r")
+        .expect("a pod")
+        .clone();
+    for i in 0..40 {
+        let mut p = template.clone();
+        p["metadata"]["name"] = json!(format!("extra-{i:02}"));
+        if i % 5 == 0 {
+            p["status"]["containerStatuses"][0]["ready"] = json!(false);
+            p["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+        }
+        objects.push(p);
+    }
+    let view = view_of(&plan, &objects);
+    let v = gate(&plan, &view, "staging-pods");
+    let pods = v
+        .checks
+        .iter()
+        .find(|c| c.kind == "pods_ready")
+        .expect("pods_ready");
+    assert_eq!(pods.status, Status::Fail);
+    let not_ready = pods
+        .evidence
+        .iter()
+        .filter(|e| e.detail.starts_with("not Ready"))
+        .count();
+    assert_eq!(not_ready, 8, "every problem pod is listed");
+    let healthy_listed = pods
+        .evidence
+        .iter()
+        .filter(|e| e.detail.starts_with("Ready, "))
+        .count();
+    assert_eq!(healthy_listed, super::workloads::HEALTHY_LISTED);
+    let counted = pods.evidence.last().expect("evidence");
+    assert_eq!(counted.detail, "and 16 more Ready, restarts within 5", "{counted:?}");
+    assert!(pods.summary.starts_with("8/44 pods not Ready: "), "{}", pods.summary);
+    assert!(pods.summary.ends_with("(+3 more)"), "{}", pods.summary);
+}

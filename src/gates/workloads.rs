@@ -197,19 +197,70 @@ fn finished(p: &Value) -> bool {
     }
 }
 
+/// Healthy pods listed one by one in the evidence; beyond this they are counted. Every
+/// pod with a problem is listed.
+pub const HEALTHY_LISTED: usize = 20;
+/// Names in a summary line; beyond this, a count.
+const SUMMARY_NAMES: usize = 5;
+
+fn first_few(names: &[String], sep: &str) -> String {
+    let shown = names.len().min(SUMMARY_NAMES);
+    let mut text = names[..shown].join(sep);
+    if names.len() > shown {
+        text.push_str(&format!(" (+{} more)", names.len() - shown));
+    }
+    text
+}
+
 pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerdict> {
     let ns = c.namespace.as_str();
     require_fresh(PODS_KIND, view, &PODS, Some(ns), false)?;
-    let pods: Vec<Value> = view
+    // One pass, one pod parsed at a time: a namespace may hold thousands.
+    let pods = view
         .objects(&PODS, Some(ns))
         .filter(|p| {
             c.selector
                 .as_ref()
                 .is_none_or(|s| s.parsed.matches(&labels(p)))
         })
-        .filter(|p| !finished(p))
-        .collect();
-    if pods.is_empty() {
+        .filter(|p| !finished(p));
+    let mut evidence = Vec::new();
+    let mut not_ready = Vec::new();
+    let mut restarting = Vec::new();
+    let mut total = 0usize;
+    let mut healthy_unlisted = 0usize;
+    for p in pods {
+        total += 1;
+        let r = restarts(&p);
+        match pod_problem(&p) {
+            Some(problem) => {
+                let text = format!("not Ready: {problem}; {r} restarts");
+                not_ready.push(format!("{} {problem}", name(&p)));
+                evidence.push(Evidence::new(describe(&p), text));
+            }
+            None if r > i64::from(c.max_restarts) => {
+                restarting.push(format!("{} ({r} restarts)", name(&p)));
+                evidence.push(Evidence::new(
+                    describe(&p),
+                    format!("Ready, but {r} restarts"),
+                ));
+            }
+            None if total - not_ready.len() - restarting.len() > HEALTHY_LISTED => {
+                healthy_unlisted += 1;
+            }
+            None => evidence.push(Evidence::new(describe(&p), format!("Ready, {r} restarts"))),
+        }
+    }
+    if healthy_unlisted > 0 {
+        evidence.push(Evidence::new(
+            format!("Pods in {ns}"),
+            format!(
+                "and {healthy_unlisted} more Ready, restarts within {}",
+                c.max_restarts
+            ),
+        ));
+    }
+    if total == 0 {
         let which = c
             .selector
             .as_ref()
@@ -221,28 +272,6 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
             format!("no running pods{which} in {ns}"),
         ));
     }
-    let mut evidence = Vec::new();
-    let mut not_ready = Vec::new();
-    let mut restarting = Vec::new();
-    for p in &pods {
-        let r = restarts(p);
-        match pod_problem(p) {
-            Some(problem) => {
-                let text = format!("not Ready: {problem}; {r} restarts");
-                not_ready.push(format!("{} {problem}", name(p)));
-                evidence.push(Evidence::new(describe(p), text));
-            }
-            None if r > i64::from(c.max_restarts) => {
-                restarting.push(format!("{} ({r} restarts)", name(p)));
-                evidence.push(Evidence::new(
-                    describe(p),
-                    format!("Ready, but {r} restarts"),
-                ));
-            }
-            None => evidence.push(Evidence::new(describe(p), format!("Ready, {r} restarts"))),
-        }
-    }
-    let total = pods.len();
     let verdict = if !not_ready.is_empty() {
         CheckVerdict::new(
             PODS_KIND,
@@ -250,7 +279,7 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
             format!(
                 "{}/{total} pods not Ready: {}",
                 not_ready.len(),
-                not_ready.join("; ")
+                first_few(&not_ready, "; ")
             ),
         )
     } else if !restarting.is_empty() {
@@ -259,7 +288,7 @@ pub fn pods_ready(c: &PodsCheck, view: &ClusterView) -> Result<CheckVerdict, Che
             Status::Warn,
             format!(
                 "{total}/{total} Ready; restarting: {}",
-                restarting.join(", ")
+                first_few(&restarting, ", ")
             ),
         )
     } else {
