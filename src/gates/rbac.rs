@@ -166,6 +166,9 @@ fn rule_problems(rule: &Value, scope: Option<&str>, home: &str) -> Vec<String> {
             .any(|r| has(rule, "resources", r));
     if exec && !any_verb && has(rule, "verbs", "create") {
         problems.push("exec into pods".into());
+    } else if exec && !any_verb && has(rule, "verbs", "get") && !has(rule, "resources", "*") {
+        // Before 1.35 the API server authorizes a WebSocket exec as `get`.
+        problems.push("exec into pods over WebSockets (`get`)".into());
     }
     problems
 }
@@ -386,11 +389,16 @@ fn judge_account(
                 ));
             }
         }
-        let grants_text = rules
+        const LISTED: usize = 3;
+        let mut grants_text = rules
             .iter()
+            .take(LISTED)
             .map(|r| rule_text(r.rule))
             .collect::<Vec<_>>()
             .join("; ");
+        if rules.len() > LISTED {
+            grants_text.push_str(&format!("; +{} more rules", rules.len() - LISTED));
+        }
         if grant.own && !rules.is_empty() {
             held.push(format!(
                 "{} {}: {grants_text}",

@@ -252,6 +252,10 @@ fn rbac_fails_escalation_verbs_and_pod_exec_granted_to_every_service_account() {
             json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}),
             "exec into pods",
         ),
+        (
+            json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get"]}),
+            "exec into pods over WebSockets",
+        ),
     ] {
         let mut objects = fixed();
         objects.push(cluster_role("risky", json!([rule])));
