@@ -224,3 +224,47 @@ async fn the_simulator_answers_what_the_role_does_not_allow_with_a_forbidden_sta
     ));
     sim.shutdown().await;
 }
+
+#[test]
+fn golive_rbac_prints_the_role_the_tests_apply_as_yaml_kubectl_reads() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args(["rbac", "--plan", "gravl", "--namespace", "golive"])
+        .output()
+        .expect("golive runs");
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(text.starts_with("# golive rbac --plan gravl"), "{text}");
+    let printed: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML");
+    let printed: Vec<Value> = printed.into_iter().filter(|o| !o.is_null()).collect();
+    assert_eq!(printed, manifests(&gravl().plan, &golive_identity()));
+    let kinds: Vec<&str> = printed.iter().filter_map(|o| o["kind"].as_str()).collect();
+    assert_eq!(
+        kinds[..3],
+        ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]
+    );
+    // Read-only: no verb but get, list and watch anywhere.
+    for object in &printed {
+        for rule in object["rules"].as_array().into_iter().flatten() {
+            for verb in rule["verbs"].as_array().expect("verbs") {
+                assert!(
+                    ["get", "list", "watch"].contains(&verb.as_str().unwrap_or("")),
+                    "{rule}"
+                );
+            }
+        }
+    }
+
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))
+        .args([
+            "rbac", "--plan", "gravl", "--format", "text", "--group", "sre",
+        ])
+        .output()
+        .expect("golive runs")
+        .stdout;
+    let text = String::from_utf8(text).expect("UTF-8");
+    assert!(text.contains("as Group sre"), "{text}");
+    assert!(
+        text.contains("cluster-wide         rbac.authorization.k8s.io    clusterrolebindings, clusterroles, rolebindings, roles"),
+        "{text}"
+    );
+}

@@ -257,3 +257,60 @@ pub fn run(args: RbacArgs) -> ExitCode {
     print!("{}", crate::text::for_terminal_lines(&output));
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        crate::plan::parse("p.yaml", text, |_| None)
+            .expect("a valid plan")
+            .plan
+    }
+
+    #[test]
+    fn a_monitoring_service_behind_the_api_server_gets_services_proxy_by_name_only() {
+        let plan = plan(
+            "name: P\nmonitoring: {prometheus: {service: \"mon/prometheus:9090\"}}\ngates:\n  - id: s\n    title: S\n    group: g\n    checks:\n      - scraped: {job: api}\n      - pods_ready: {namespace: app}\n",
+        );
+        let needs = needs(&plan);
+        assert_eq!(
+            needs
+                .proxies
+                .get("mon")
+                .map(|s| s.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["prometheus:9090".to_string()])
+        );
+        let out = manifests(
+            &plan,
+            &Identity::Subjects {
+                users: vec!["ana".into()],
+                groups: vec![],
+            },
+        );
+        let role = out
+            .iter()
+            .find(|o| o["kind"] == "Role" && o["metadata"]["namespace"] == "mon")
+            .expect("a Role in the monitoring namespace");
+        assert_eq!(
+            role["rules"],
+            json!([{"apiGroups": [""], "resources": ["services/proxy"], "resourceNames": ["prometheus:9090"], "verbs": ["get"]}])
+        );
+        assert!(
+            out.iter()
+                .all(|o| o["kind"] != "ServiceAccount" && o["kind"] != "ClusterRole")
+        );
+        let binding = out
+            .iter()
+            .find(|o| o["kind"] == "RoleBinding" && o["metadata"]["namespace"] == "app")
+            .expect("a binding where the pods are read");
+        assert_eq!(binding["subjects"][0]["name"], "ana");
+    }
+
+    #[test]
+    fn role_names_come_from_the_plan_name() {
+        assert_eq!(slug("Gravl production go-live"), "gravl-production-go-live");
+        assert_eq!(slug("  Völundr: v2!  "), "v-lundr-v2");
+        assert_eq!(slug("---"), "plan");
+    }
+}
