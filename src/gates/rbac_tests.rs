@@ -438,3 +438,16 @@ fn rbac_reads_the_same_on_projected_pods() {
         assert_ne!(rbac["status"], "unknown", "{case}: {rbac}");
     }
 }
+
+#[test]
+fn rbac_allow_entries_are_checked_when_the_plan_is_read() {
+    let text = "name: p\ngates:\n  - id: r\n    title: R\n    group: security\n    checks:\n      - rbac: {namespace: app, allow: [Deployment/web]}\n";
+    let errors = crate::plan::parse("p.yaml", text, |_| None)
+        .expect_err("Deployment is no RBAC kind")
+        .to_string();
+    assert!(
+        errors.contains("`Deployment/web` is not Kind/name with Kind one of Role, ClusterRole, RoleBinding, ClusterRoleBinding"),
+        "{errors}"
+    );
+    assert!(errors.contains("p.yaml:7:"), "{errors}");
+}
