@@ -268,3 +268,63 @@ fn golive_rbac_prints_the_role_the_tests_apply_as_yaml_kubectl_reads() {
         "{text}"
     );
 }
+
+/// The rbac gate follows the cluster's RBAC objects as they change, through the watches.
+#[tokio::test]
+async fn the_rbac_gate_follows_bindings_as_they_change_over_the_watches() {
+    let plan = gravl();
+    let (sim, _dir, kubeconfig) = gravl_sim(&[]).await;
+    let mut live = LiveView::start(&plan, &kubeconfig).await;
+    let gate_is = |status: Status, words: &'static str| {
+        let plan = plan.clone();
+        move |v: &golive::cluster::ClusterView| {
+            let g = plan
+                .plan
+                .gates
+                .iter()
+                .find(|g| g.id.value == "rbac")
+                .expect("gate");
+            let verdict = gates::evaluate_gate(g, v, &gates::Context::default());
+            verdict.status == status && verdict.summary.contains(words)
+        }
+    };
+    live.wait_until(
+        "the seeded edit binding to fail",
+        Duration::from_secs(10),
+        gate_is(
+            Status::Fail,
+            "default: ClusterRole edit via RoleBinding/ci-deploy",
+        ),
+    )
+    .await;
+    sim.delete(
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        Some("gravl-staging"),
+        "ci-deploy",
+    )
+    .expect("unbind edit");
+    live.wait_until(
+        "the gate to pass once the binding is gone",
+        Duration::from_secs(10),
+        gate_is(Status::Pass, "least privilege"),
+    )
+    .await;
+    sim.apply(serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "all-service-accounts-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:serviceaccounts"}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}
+    }))
+    .expect("a cluster-wide grant to every account");
+    live.wait_until(
+        "a new group grant to fail the gate",
+        Duration::from_secs(10),
+        gate_is(
+            Status::Fail,
+            "ClusterRole cluster-admin via ClusterRoleBinding/all-service-accounts-admin",
+        ),
+    )
+    .await;
+    sim.shutdown().await;
+}
