@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use golive::commands::{check, cockpit, journal, load, netpol, plan, report, sim};
+use golive::commands::{check, cockpit, journal, load, netpol, plan, rbac, report, sim};
 use std::process::ExitCode;
 
 /// Terminal cockpit for taking a service live on Kubernetes: gates computed from live
@@ -37,6 +37,9 @@ enum Command {
     /// Work with go-live plan files.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Print the least-privilege RBAC golive needs for a plan (get, list, watch on what
+    /// its checks read), ready for `kubectl apply -f -`.
+    Rbac(rbac::RbacArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             Command::Report(args) => report::main(args).await,
             Command::Journal(command) => journal::run(command),
             Command::Plan(command) => plan::run(command),
+            Command::Rbac(args) => rbac::run(args),
         }
     })
 }

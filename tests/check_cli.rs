@@ -121,6 +121,13 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}}),
     )
     .expect("fix the DNS rule");
+    sim.delete(
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        Some("gravl-staging"),
+        "ci-deploy",
+    )
+    .expect("unbind edit from the staging pods' account");
     let (code, report) = check_json_env(&kubeconfig, &["--wait", "10"], &monitoring).await;
     assert_eq!(code, 3, "only the load gate is undecided: {report}");
     assert_eq!(report["verdict"], "unknown");

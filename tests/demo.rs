@@ -41,6 +41,13 @@ async fn demo_starts_with_the_webhook_unready_and_a_live_service() {
         live.gate(&demo.plan, "network-policies").status,
         Status::Fail
     );
+    // The report's "least privilege verified": the staging pods' account is bound to edit.
+    let rbac = live.gate(&demo.plan, "rbac");
+    assert_eq!(rbac.status, Status::Fail);
+    assert_eq!(
+        rbac.summary,
+        "default: ClusterRole edit via RoleBinding/ci-deploy"
+    );
 
     let url = format!("{}/health", demo.service.url());
     let body = tokio::task::spawn_blocking(move || {
@@ -78,7 +85,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
             .expect("gate");
         golive::gates::evaluate_gate(g, &live.view, &ctx)
     };
-    for id in ["health", "sessions-stream", "events-health"] {
+    for id in ["health", "sessions-stream", "events-health", "rbac"] {
         let v = status(id);
         assert_eq!(v.status, Status::Pass, "{id}: {}", v.summary);
     }

@@ -126,6 +126,31 @@ pub const CONTROLLER_REVISIONS: ResourceType = grouped(
 /// Events as kubectl 1.33 reads them (`events.k8s.io/v1`, not the core v1 form).
 pub const EVENTS: ResourceType = grouped("events.k8s.io", "v1", "Event", "events", true);
 
+/// RBAC, read by the `rbac` check (`golive rbac` grants reading them, nothing more).
+pub const SERVICE_ACCOUNTS: ResourceType = core("ServiceAccount", "serviceaccounts", true);
+pub const ROLES: ResourceType = grouped("rbac.authorization.k8s.io", "v1", "Role", "roles", true);
+pub const CLUSTER_ROLES: ResourceType = grouped(
+    "rbac.authorization.k8s.io",
+    "v1",
+    "ClusterRole",
+    "clusterroles",
+    false,
+);
+pub const ROLE_BINDINGS: ResourceType = grouped(
+    "rbac.authorization.k8s.io",
+    "v1",
+    "RoleBinding",
+    "rolebindings",
+    true,
+);
+pub const CLUSTER_ROLE_BINDINGS: ResourceType = grouped(
+    "rbac.authorization.k8s.io",
+    "v1",
+    "ClusterRoleBinding",
+    "clusterrolebindings",
+    false,
+);
+
 /// Names interned for the life of the process: plans name a handful of kinds, and
 /// `ResourceType` stays `Copy` for the watch machinery.
 fn intern(text: &str) -> &'static str {

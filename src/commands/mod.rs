@@ -7,6 +7,7 @@ pub mod journal;
 pub mod load;
 pub mod netpol;
 pub mod plan;
+pub mod rbac;
 pub mod report;
 pub mod sim;
 

@@ -24,10 +24,49 @@ pub struct SimArgs {
     /// Scenario timeline: at t+N s apply, patch or delete objects (docs/sim.md).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// RBAC manifests (Roles, ClusterRoles and bindings, e.g. `golive rbac` output) that
+    /// decide every request, taken to come from the ServiceAccount `--rbac-as`; anything
+    /// they do not allow is 403 Forbidden.
+    #[arg(long, value_name = "FILE")]
+    pub rbac: Option<PathBuf>,
+    /// The ServiceAccount requests come from under `--rbac`, as NAMESPACE/NAME.
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = "golive/golive")]
+    pub rbac_as: String,
+}
+
+/// The authorization `--rbac` and `--rbac-as` describe.
+fn authorization(
+    path: &std::path::Path,
+    rbac_as: &str,
+) -> Result<golive_sim::Authorization, String> {
+    let (namespace, name) = rbac_as
+        .split_once('/')
+        .ok_or_else(|| format!("--rbac-as {rbac_as}: expected NAMESPACE/NAME"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut objects: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
+        .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))?;
+    objects.retain(|o| !o.is_null());
+    Ok(golive_sim::Authorization::service_account(
+        namespace, name, objects,
+    ))
 }
 
 pub async fn run(args: SimArgs) -> ExitCode {
+    let authorization = match args
+        .rbac
+        .as_deref()
+        .map(|p| authorization(p, &args.rbac_as))
+    {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            eprintln!("golive sim: {}", crate::text::for_terminal_lines(&e));
+            return ExitCode::from(2);
+        }
+    };
     let config = SimConfig {
+        authorization,
         manifests: args.manifests,
         listen: args.listen,
         deny: args.deny,

@@ -42,6 +42,10 @@ const GRAVL: &[(&str, &str)] = &[
         "assets/demo/gravl/network-policies.yaml",
         include_str!("../../assets/demo/gravl/network-policies.yaml"),
     ),
+    (
+        "assets/demo/gravl/rbac.yaml",
+        include_str!("../../assets/demo/gravl/rbac.yaml"),
+    ),
 ];
 const VOLUNDR: &[(&str, &str)] = &[(
     "assets/demo/volundr/cluster.yaml",

@@ -56,7 +56,7 @@ pub fn cluster_access(view: &ClusterView) -> CheckVerdict {
         .with_fix("check the kubeconfig, VPN and that the API server is up")
     } else if !denied.is_empty() {
         CheckVerdict::new(kind, Status::Fail, format!("forbidden: {}", denied.join(", ")))
-            .with_fix("grant get, list and watch on these resources to golive's identity (Secrets: metadata is enough)")
+            .with_fix("`golive rbac --plan PLAN` prints the least-privilege Roles and bindings golive needs (get, list, watch on what the plan reads); apply them with `| kubectl apply -f -` for golive's identity")
     } else if !missing.is_empty() {
         missing.dedup();
         CheckVerdict::new(

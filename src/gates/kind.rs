@@ -162,6 +162,10 @@ macro_rules! for_each_kind {
                 let $kind = c;
                 $body
             }
+            $crate::plan::Check::Rbac(c) => {
+                let $kind = c;
+                $body
+            }
         }
     };
 }
@@ -206,6 +210,7 @@ pub const KIND_NAMES: &[&str] = &[
     <crate::plan::PrometheusCheck as CheckKind>::NAME,
     <crate::plan::AlertsCheck as CheckKind>::NAME,
     <crate::plan::ScrapedCheck as CheckKind>::NAME,
+    <crate::plan::RbacCheck as CheckKind>::NAME,
 ];
 
 #[cfg(test)]

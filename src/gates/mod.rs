@@ -16,6 +16,7 @@ pub mod netpol;
 mod objects;
 pub(crate) mod podspec;
 mod probes;
+mod rbac;
 pub mod rollout;
 mod scaling;
 mod sealed;
@@ -508,3 +509,6 @@ mod volundr_tests;
 
 #[cfg(test)]
 mod projection_tests;
+
+#[cfg(test)]
+mod rbac_tests;

@@ -961,6 +961,7 @@ fn volundr_plan_walks_the_four_checklist_groups_with_three_signoff_roles() {
             "credential-store",
             "secret-injection",
             "git-token-secret",
+            "rbac",
             "pod-security",
             "cors"
         ]

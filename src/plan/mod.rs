@@ -8,11 +8,13 @@ pub mod interpolate;
 pub mod model;
 pub mod monitor;
 pub mod phases;
+pub mod rbac;
 
 pub use deploy::*;
 pub use model::*;
 pub use monitor::*;
 pub use phases::*;
+pub use rbac::*;
 
 use golive_grammar::edit_distance;
 use std::collections::{BTreeSet, HashMap};

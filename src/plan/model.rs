@@ -103,6 +103,9 @@ pub enum Check {
     Alerts(super::monitor::AlertsCheck),
     /// Prometheus scrapes the service's targets.
     Scraped(super::monitor::ScrapedCheck),
+    /// What the namespace's ServiceAccounts may do through RBAC: no admin, edit or
+    /// wildcard grants, no secrets beyond the namespace, no escalation paths.
+    Rbac(super::rbac::RbacCheck),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

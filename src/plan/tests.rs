@@ -32,6 +32,7 @@ fn gravl_plan_declares_the_gates_of_the_field_report() {
             "certificates",
             "sealed-secrets",
             "network-policies",
+            "rbac",
             "staging-pods",
             "rollout",
             "warning-events",

@@ -23,8 +23,9 @@ pub fn gravl() -> LoadedPlan {
 
 const GRAVL_CLUSTER: &str = include_str!("../../assets/demo/gravl/cluster.yaml");
 const GRAVL_POLICIES: &str = include_str!("../../assets/demo/gravl/network-policies.yaml");
+const GRAVL_RBAC: &str = include_str!("../../assets/demo/gravl/rbac.yaml");
 
-/// The Gravl demo cluster and its NetworkPolicies as API objects, for feeding a view or
+/// The Gravl demo cluster, its NetworkPolicies and RBAC as API objects, for feeding a view or
 /// the cockpit without the simulator.
 pub fn gravl_objects() -> Vec<serde_json::Value> {
     let mut all = serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_CLUSTER)
@@ -32,6 +33,9 @@ pub fn gravl_objects() -> Vec<serde_json::Value> {
     all.extend(
         serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_POLICIES)
             .expect("the demo policies parse"),
+    );
+    all.extend(
+        serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_RBAC).expect("the demo RBAC parses"),
     );
     all.retain(|o| !o.is_null());
     // The simulator stamps creation times when it serves objects; the fixture must too.

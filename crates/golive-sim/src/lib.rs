@@ -26,6 +26,7 @@
 //!
 //! See `docs/sim.md` for the scenario format and the fidelity notes.
 
+mod authorize;
 mod catalogue;
 mod counts;
 mod discovery;
@@ -59,6 +60,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use authorize::Authorization;
 pub use counts::RequestCounts;
 pub use proxy::PROXY_TO;
 pub use scenario::Scenario;
@@ -97,6 +99,9 @@ pub struct SimConfig {
     pub listen: Option<SocketAddr>,
     /// Resources answered with 403: `plural` (any group) or `plural.group`.
     pub deny: Vec<String>,
+    /// Take every request to come from one identity and answer 403 to whatever the
+    /// given RBAC objects do not allow it; `None` allows everything.
+    pub authorization: Option<Authorization>,
     /// A scenario timeline file, played from the moment the server starts.
     pub scenario: Option<PathBuf>,
     /// A scenario held in memory, played from the start too (alongside
@@ -223,6 +228,7 @@ impl Sim {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             denied: Mutex::new(config.deny.iter().cloned().collect::<BTreeSet<_>>()),
+            authorization: Mutex::new(config.authorization.clone()),
             outage: Mutex::new(None),
             counts: Mutex::new(RequestCounts::default()),
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
@@ -356,6 +362,11 @@ impl Sim {
     /// Answers 403 Forbidden for a resource: `plural` (any group) or `plural.group`.
     pub fn deny(&self, resource: &str) {
         lock(&self.shared.denied).insert(resource.to_string());
+    }
+
+    /// Authorizes every request from now on as [`SimConfig::authorization`] says.
+    pub fn set_authorization(&self, authorization: Option<Authorization>) {
+        *lock(&self.shared.authorization) = authorization;
     }
 
     /// Lifts a denial made by [`Sim::deny`] or [`SimConfig::deny`].

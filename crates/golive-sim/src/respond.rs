@@ -110,7 +110,7 @@ pub(crate) fn bad_request(message: &str) -> Response<Body> {
     status_response(400, "BadRequest", message, None)
 }
 
-pub(crate) fn forbidden(verb: &str, target: &Target) -> Response<Body> {
+pub(crate) fn forbidden(user: &str, verb: &str, target: &Target) -> Response<Body> {
     let resource = &target.resource;
     let scope = match &target.namespace {
         Some(ns) => format!("in the namespace \"{ns}\""),
@@ -123,7 +123,7 @@ pub(crate) fn forbidden(verb: &str, target: &Target) -> Response<Body> {
         None => resource.key(),
     };
     let message = format!(
-        "{what} is forbidden: User \"{SIM_USER}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
+        "{what} is forbidden: User \"{user}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
         resource.plural, resource.group
     );
     let mut details = json!({"group": resource.group, "kind": resource.plural});

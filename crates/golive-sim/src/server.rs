@@ -286,9 +286,9 @@ fn resource_request<'p>(
         (None, false) => (Verb::List, "list"),
     };
     shared.count(verb, Some(&key));
-    if shared.is_denied(&target.resource) {
+    if let Some(user) = shared.refuses(verb_name, &target) {
         lock(&shared.counts).forbidden += 1;
-        return forbidden(verb_name, &target);
+        return forbidden(&user, verb_name, &target);
     }
 
     let include = IncludeObject::parse(param("includeObject"));

@@ -16,6 +16,7 @@ use crate::store::Store;
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub denied: Mutex<BTreeSet<String>>,
+    pub authorization: Mutex<Option<crate::Authorization>>,
     pub outage: Mutex<Option<u16>>,
     pub counts: Mutex<RequestCounts>,
     pub bookmark_interval: Mutex<Duration>,
@@ -48,6 +49,30 @@ impl Shared {
     pub(crate) fn is_denied(&self, resource: &ResourceType) -> bool {
         let denied = lock(&self.denied);
         denied.contains(&resource.plural) || denied.contains(&resource.key())
+    }
+}
+
+impl Shared {
+    /// The user a request is refused for, when a deny entry covers its resource or the
+    /// authorization does not allow `verb` on it.
+    pub(crate) fn refuses(&self, verb: &str, target: &crate::request::Target) -> Option<String> {
+        if self.is_denied(&target.resource) {
+            return Some(crate::respond::SIM_USER.to_string());
+        }
+        let authorization = lock(&self.authorization);
+        let authorization = authorization.as_ref()?;
+        let resource = match &target.subresource {
+            Some(sub) => format!("{}/{sub}", target.resource.plural),
+            None => target.resource.plural.clone(),
+        };
+        let request = crate::authorize::Attributes {
+            verb,
+            group: &target.resource.group,
+            resource: &resource,
+            namespace: target.namespace.as_deref(),
+            name: target.name.as_deref(),
+        };
+        (!authorization.allows(&request)).then(|| authorization.user.clone())
     }
 }
 

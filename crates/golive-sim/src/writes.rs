@@ -68,9 +68,9 @@ pub(crate) fn write(
             );
         }
     };
-    if shared.is_denied(&target.resource) {
+    if let Some(user) = shared.refuses(verb, &target) {
         lock(&shared.counts).forbidden += 1;
-        return forbidden(verb, &target);
+        return forbidden(&user, verb, &target);
     }
     if request.dry_run {
         return bad_request("dryRun is not supported by the simulated API server");
