@@ -50,10 +50,7 @@ async fn verdicts(plan: &LoadedPlan, kubeconfig: &std::path::Path) -> Vec<GateVe
         v.keys().all(|(_, s)| s.synced || s.error.is_some())
     })
     .await;
-    let ctx = gates::Context {
-        now: jiff::Timestamp::now(),
-        ..Default::default()
-    };
+    let ctx = gates::Context::new(jiff::Timestamp::now());
     plan.plan
         .gates
         .iter()

@@ -234,14 +234,31 @@ fn matches_account(
     }
 }
 
+/// The RBAC objects of the view, read once per evaluation.
+struct RbacObjects {
+    cluster_roles: Vec<Value>,
+    roles: Vec<Value>,
+    bindings: Vec<Value>,
+}
+
+impl RbacObjects {
+    fn read(view: &ClusterView) -> Self {
+        Self {
+            cluster_roles: view.objects(&CLUSTER_ROLES, None).collect(),
+            roles: view.objects(&ROLES, None).collect(),
+            bindings: view
+                .objects(&ROLE_BINDINGS, None)
+                .chain(view.objects(&CLUSTER_ROLE_BINDINGS, None))
+                .collect(),
+        }
+    }
+}
+
 /// Every binding that applies to the account `ns/sa`, with the rules it grants.
-fn grants<'a>(view: &'a ClusterView, ns: &str, sa: &str) -> Vec<Grant<'a>> {
-    let cluster_roles: Vec<&Value> = view.objects(&CLUSTER_ROLES, None).collect();
-    let bindings = view
-        .objects(&ROLE_BINDINGS, None)
-        .chain(view.objects(&CLUSTER_ROLE_BINDINGS, None));
+fn grants<'a>(objects: &'a RbacObjects, ns: &str, sa: &str) -> Vec<Grant<'a>> {
+    let cluster_roles: Vec<&Value> = objects.cluster_roles.iter().collect();
     let mut out = Vec::new();
-    for binding in bindings {
+    for binding in &objects.bindings {
         let scope = (binding["kind"] == "RoleBinding").then(|| namespace(binding).unwrap_or(""));
         let matched = binding["subjects"]
             .as_array()
@@ -258,17 +275,21 @@ fn grants<'a>(view: &'a ClusterView, ns: &str, sa: &str) -> Vec<Grant<'a>> {
             name: str_field(&binding["roleRef"], "name").to_string(),
         };
         let rules = match (role.kind.as_str(), scope) {
-            ("Role", Some(scope)) => view.object(&ROLES, Some(scope), &role.name).map(|r| {
-                r["rules"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|rule| Rule {
-                        origin: format!("Role {scope}/{}", role.name),
-                        rule,
-                    })
-                    .collect()
-            }),
+            ("Role", Some(scope)) => objects
+                .roles
+                .iter()
+                .find(|r| namespace(r) == Some(scope) && name(r) == role.name)
+                .map(|r| {
+                    r["rules"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|rule| Rule {
+                            origin: format!("Role {scope}/{}", role.name),
+                            rule,
+                        })
+                        .collect()
+                }),
             ("ClusterRole", _) => cluster_roles
                 .iter()
                 .find(|r| name(r) == role.name)
@@ -340,6 +361,7 @@ fn mounts_token(pod: &Value, account: Option<&Value>) -> bool {
 fn judge_account(
     c: &RbacCheck,
     view: &ClusterView,
+    rbac: &RbacObjects,
     sa: &str,
     pods: &[&Value],
     evidence: &mut Vec<Evidence>,
@@ -348,6 +370,7 @@ fn judge_account(
     let ns = c.namespace.as_str();
     let who = format!("ServiceAccount {ns}/{sa}");
     let object = view.object(&SERVICE_ACCOUNTS, Some(ns), sa);
+    let object = object.as_ref();
     let used_by = match pods.len() {
         0 => String::new(),
         1 => format!(" (pod {})", name(pods[0])),
@@ -362,7 +385,7 @@ fn judge_account(
     }
     let mut status = Status::Pass;
     let mut held = Vec::new();
-    for grant in grants(view, ns, sa) {
+    for grant in grants(rbac, ns, sa) {
         let Some(rules) = &grant.rules else {
             evidence.push(Evidence::new(
                 describe(grant.binding),
@@ -471,7 +494,9 @@ pub fn rbac(c: &RbacCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerd
     for key in c.watches() {
         require_fresh(KIND, view, &key.resource, key.namespace.as_deref(), false)?;
     }
-    let pods: Vec<&Value> = view.objects(&PODS, Some(ns)).collect();
+    let pod_values: Vec<Value> = view.objects(&PODS, Some(ns)).collect();
+    let pods: Vec<&Value> = pod_values.iter().collect();
+    let rbac_objects = RbacObjects::read(view);
     let accounts = accounts(c, &pods);
     if accounts.is_empty() {
         return Ok(CheckVerdict::new(
@@ -485,7 +510,15 @@ pub fn rbac(c: &RbacCheck, view: &ClusterView) -> Result<CheckVerdict, CheckVerd
     let mut bad = Vec::new();
     let mut worst = Status::Pass;
     for (sa, pods) in &accounts {
-        worst = worst.max(judge_account(c, view, sa, pods, &mut evidence, &mut bad));
+        worst = worst.max(judge_account(
+            c,
+            view,
+            &rbac_objects,
+            sa,
+            pods,
+            &mut evidence,
+            &mut bad,
+        ));
     }
     let n = accounts.len();
     let plural = if n == 1 { "" } else { "s" };

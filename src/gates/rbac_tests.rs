@@ -54,7 +54,7 @@ fn view_for(c: &RbacCheck, objects: &[Value]) -> ClusterView {
         view.apply(
             ClusterEvent::Synced {
                 key,
-                objects: matching,
+                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
             },
             now(),
         );
@@ -410,10 +410,7 @@ fn rbac_is_unknown_without_fresh_bindings_or_anything_to_judge() {
 #[test]
 fn rbac_reads_the_same_on_projected_pods() {
     let plan = crate::plan::load_with_env("gravl", |_| None).expect("gravl");
-    let ctx = Context {
-        now: now(),
-        ..Context::default()
-    };
+    let ctx = Context::new(now());
     let mut token_off = demo();
     for o in &mut token_off {
         if o["kind"] == "Pod" {

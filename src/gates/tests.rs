@@ -628,7 +628,14 @@ fn pods_ready_lists_every_problem_and_counts_healthy_pods_beyond_a_bound() {
         .count();
     assert_eq!(healthy_listed, super::workloads::HEALTHY_LISTED);
     let counted = pods.evidence.last().expect("evidence");
-    assert_eq!(counted.detail, "and 16 more Ready, restarts within 5", "{counted:?}");
-    assert!(pods.summary.starts_with("8/44 pods not Ready: "), "{}", pods.summary);
+    assert_eq!(
+        counted.detail, "and 16 more Ready, restarts within 5",
+        "{counted:?}"
+    );
+    assert!(
+        pods.summary.starts_with("8/44 pods not Ready: "),
+        "{}",
+        pods.summary
+    );
     assert!(pods.summary.ends_with("(+3 more)"), "{}", pods.summary);
 }
