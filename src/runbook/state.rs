@@ -235,6 +235,7 @@ impl RunbookState {
                 self.load_started = Some(e.at);
                 self.load_stats = None;
                 self.load = Some(LoadEvidence {
+                    source: None,
                     finished_at: None,
                     running: true,
                     thresholds: Vec::new(),
@@ -250,6 +251,7 @@ impl RunbookState {
             } => {
                 self.load_stats = stats.clone();
                 let evidence = LoadEvidence {
+                    source: None,
                     finished_at: Some(e.at),
                     running: false,
                     requests: *requests,
@@ -261,6 +263,7 @@ impl RunbookState {
                                 expr: expr.clone(),
                                 ok: *ok,
                                 measured: measured.clone(),
+                                ..Default::default()
                             },
                         )
                         .collect(),

@@ -539,6 +539,10 @@ impl App {
     /// The load result as the `load_thresholds` check sees it. A run stopped early, or
     /// one that died, does not pass: it did not run the planned test.
     pub fn load_evidence(&self) -> Option<LoadEvidence> {
+        if self.load_from().is_some() {
+            let started = self.runbook.started_at;
+            return self.load_file.clone().map(|e| e.against_start(started));
+        }
         let thresholds = |s: &Snapshot| -> Vec<ThresholdEvidence> {
             s.thresholds
                 .iter()
@@ -547,11 +551,13 @@ impl App {
                     expr: t.expr.clone(),
                     ok: t.state == ThresholdState::Pass,
                     measured: measured(t),
+                    ..Default::default()
                 })
                 .collect()
         };
         match &self.load {
             LoadState::Running { snapshot, .. } => Some(LoadEvidence {
+                source: None,
                 finished_at: None,
                 running: true,
                 thresholds: thresholds(snapshot),
@@ -563,6 +569,7 @@ impl App {
                 aborted,
             } => {
                 let evidence = LoadEvidence {
+                    source: None,
                     finished_at: Some(*finished_at),
                     running: false,
                     thresholds: thresholds(snapshot),

@@ -34,6 +34,44 @@ impl App {
         Vec::new()
     }
 
+    /// The plan's `load: {from: FILE}`: a k6 summary judged instead of a run of golive's.
+    pub fn load_from(&self) -> Option<&str> {
+        self.plan.plan.load.as_ref()?.from.as_deref()
+    }
+
+    /// The plan's k6 summary file as read: judged on the plan's thresholds. A file that
+    /// cannot be read or understood leaves the last good reading out: no result, unknown.
+    pub(super) fn on_load_summary_file(
+        &mut self,
+        path: &str,
+        read: Result<(String, Option<jiff::Timestamp>), String>,
+    ) -> Vec<Effect> {
+        let judged = read.and_then(|(text, modified)| {
+            let file = crate::gates::load_file::SummaryFile {
+                path,
+                text: &text,
+                modified,
+            };
+            crate::gates::load_file::evidence(&file, self.plan.plan.load.as_ref())
+        });
+        match judged {
+            Ok(evidence) => {
+                let verdict = crate::gates::load_verdict(Some(&evidence));
+                self.set_status(
+                    format!("read {path}: {} {}", verdict.status.word(), verdict.summary),
+                    Severity::Info,
+                );
+                self.load_file = Some(evidence);
+            }
+            Err(e) => {
+                self.set_status(format!("cannot use {e}"), Severity::Error);
+                self.load_file = None;
+            }
+        }
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
     pub(super) fn on_load_failed(&mut self, error: String) -> Vec<Effect> {
         self.set_status(format!("load test did not start: {error}"), Severity::Error);
         self.load = LoadState::Failed(error);
@@ -229,6 +267,13 @@ impl App {
                     Severity::Info,
                 );
                 vec![Effect::StopLoad]
+            }
+            LoadState::Idle | LoadState::Finished { .. } | LoadState::Failed(_)
+                if self.load_from().is_some() =>
+            {
+                let from = self.load_from().unwrap_or_default().to_string();
+                self.set_status(format!("reading {from}…"), Severity::Info);
+                vec![Effect::ReadLoadSummary(from)]
             }
             LoadState::Idle | LoadState::Finished { .. } | LoadState::Failed(_) => {
                 self.load = LoadState::Starting;

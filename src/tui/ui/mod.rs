@@ -5,6 +5,7 @@ mod detail;
 mod footer;
 mod gates;
 mod header;
+mod load_file;
 pub(super) mod load;
 mod monitor;
 mod overlay;
