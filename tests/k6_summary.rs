@@ -108,7 +108,10 @@ async fn check_judges_the_gravl_k6_run_failing_rate_and_leaving_p99_unknown() {
         );
         assert!(detail("source").contains(&path), "{check}");
         assert!(detail("source").contains("written "), "{check}");
-        assert!(detail("figures").contains("600 requests · 19.83 req/s"), "{check}");
+        assert!(
+            detail("figures").contains("600 requests · 19.83 req/s"),
+            "{check}"
+        );
     }
     // The text a person reads says the same.
     let path = fixture("gravl-summary-export.json").display().to_string();
@@ -116,7 +119,10 @@ async fn check_judges_the_gravl_k6_run_failing_rate_and_leaving_p99_unknown() {
     args[4] = "text".into();
     let output = run(args).await;
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("k6 did not export p(99); add it to summaryTrendStats"), "{text}");
+    assert!(
+        text.contains("k6 did not export p(99); add it to summaryTrendStats"),
+        "{text}"
+    );
     sim.shutdown().await;
 }
 
@@ -125,7 +131,11 @@ async fn broken_files_are_refused_with_their_position_and_exit_2() {
     let (sim, dir, kubeconfig) = support::gravl_sim(&[]).await;
     let whole = std::fs::read_to_string(fixture("gravl-handle-summary.json")).expect("fixture");
     let cases = [
-        ("truncated.json", whole[..whole.len() / 2].to_string(), "the file ends early"),
+        (
+            "truncated.json",
+            whole[..whole.len() / 2].to_string(),
+            "the file ends early",
+        ),
         (
             "malformed.json",
             whole.replacen("\"count\": 600", "\"count\": 600 600", 1),
@@ -136,19 +146,31 @@ async fn broken_files_are_refused_with_their_position_and_exit_2() {
             whole.replacen("\"p(95)\": 6.98", "\"p(95)\": \"6.98ms\"", 1),
             "metrics.http_req_duration.values.p(95): expected a number, got a string",
         ),
-        ("other.json", json!({"data": [1, 2]}).to_string(), "no `metrics` object"),
+        (
+            "other.json",
+            json!({"data": [1, 2]}).to_string(),
+            "no `metrics` object",
+        ),
     ];
     for (name, text, why) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("write");
         let shown = path.display().to_string();
-        let output = run(check_args("gravl", &kubeconfig, &["--load-summary", &shown])).await;
+        let output = run(check_args(
+            "gravl",
+            &kubeconfig,
+            &["--load-summary", &shown],
+        ))
+        .await;
         assert_eq!(output.status.code(), Some(2), "{name}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(&format!("{shown}: ")), "{stderr}");
         assert!(stderr.contains(why), "{name}: {stderr}");
         if name != "other.json" {
-            assert!(stderr.contains(": line ") && stderr.contains(" column "), "{stderr}");
+            assert!(
+                stderr.contains(": line ") && stderr.contains(" column "),
+                "{stderr}"
+            );
         }
     }
     sim.shutdown().await;
@@ -224,7 +246,10 @@ async fn a_file_older_than_the_go_live_is_stale_evidence_in_check_and_report() {
     let gate = load_gate(&report);
     assert_eq!(gate["status"], "unknown", "{gate}");
     let summary = gate["checks"][0]["summary"].as_str().unwrap_or("");
-    assert!(summary.starts_with(&format!("stale evidence: {shown} was written")), "{summary}");
+    assert!(
+        summary.starts_with(&format!("stale evidence: {shown} was written")),
+        "{summary}"
+    );
 
     let mut args: Vec<String> = ["report", "--plan", "gravl", "--wait", "10"]
         .iter()
@@ -240,7 +265,10 @@ async fn a_file_older_than_the_go_live_is_stale_evidence_in_check_and_report() {
     ]);
     let output = run(args).await;
     let markdown = String::from_utf8_lossy(&output.stdout);
-    assert!(markdown.contains("Read from a file, not run by golive: k6 handleSummary data"), "{markdown}");
+    assert!(
+        markdown.contains("Read from a file, not run by golive: k6 handleSummary data"),
+        "{markdown}"
+    );
     assert!(markdown.contains("**Stale evidence:**"), "{markdown}");
     assert!(
         markdown.contains("❔ unknown: k6 did not export p(99); add it to summaryTrendStats"),
@@ -265,8 +293,17 @@ fn the_cockpit_reads_the_plans_k6_file_on_l_and_shows_both_verdicts() {
     ));
     let plan = golive::plan::parse("plan.yaml", &text, |_| None).expect("the plan parses");
     let now: jiff::Timestamp = "2027-01-15T09:00:00Z".parse().expect("ts");
-    let mut app = App::new(Arc::new(plan), true, Keymap::default(), RunbookState::default(), now);
-    assert!(app.load_evidence().is_none(), "nothing read yet is no result");
+    let mut app = App::new(
+        Arc::new(plan),
+        true,
+        Keymap::default(),
+        RunbookState::default(),
+        now,
+    );
+    assert!(
+        app.load_evidence().is_none(),
+        "nothing read yet is no result"
+    );
     let effects = app.update(
         Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)),
         now,
@@ -286,8 +323,14 @@ fn the_cockpit_reads_the_plans_k6_file_on_l_and_shows_both_verdicts() {
     app.update(Msg::Resize(160, 45), now);
     let screen = frame(&app, 160, 45);
     assert!(screen.contains("k6 summary file"), "{screen}");
-    assert!(screen.contains("p(99)<500 unknown: k6 did not export p(99)"), "{screen}");
-    assert!(screen.contains("rate>100 FAILED (measured 19.83)"), "{screen}");
+    assert!(
+        screen.contains("p(99)<500 unknown: k6 did not export p(99)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("rate>100 FAILED (measured 19.83)"),
+        "{screen}"
+    );
 
     // A file that went bad since is no result at all, not the last good one.
     app.update(

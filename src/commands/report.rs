@@ -85,11 +85,8 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         }
     };
     let mut state = RunbookState::replay_checked(&entries, &verification);
-    if let Some(path) =
-        super::check::load_summary_path(&loaded, options.load_summary.as_deref())
-    {
-        match super::check::read_load_summary(&path, loaded.plan.load.as_ref(), state.started_at)
-        {
+    if let Some(path) = super::check::load_summary_path(&loaded, options.load_summary.as_deref()) {
+        match super::check::read_load_summary(&path, loaded.plan.load.as_ref(), state.started_at) {
             Ok(evidence) => {
                 state.load = Some(evidence);
                 state.load_stats = None;

@@ -133,15 +133,21 @@ pub fn recognise(json: &Value) -> Result<SummaryFormat, String> {
         return Err(format!("no `metrics` object; {KNOWN}"));
     };
     let nested = |m: &Value| m.get("values").is_some_and(Value::is_object);
-    let (with, without) = metrics.values().fold((0, 0), |(w, wo), m| {
-        if nested(m) { (w + 1, wo) } else { (w, wo + 1) }
-    });
+    let (with, without) =
+        metrics.values().fold(
+            (0, 0),
+            |(w, wo), m| {
+                if nested(m) { (w + 1, wo) } else { (w, wo + 1) }
+            },
+        );
     match (with, without) {
         (0, 0) if json["state"]["testRunDurationMs"].is_number() => {
             Ok(SummaryFormat::K6HandleSummary)
         }
         (0, 0) if top.contains_key("root_group") => Ok(SummaryFormat::K6SummaryExport),
-        (0, 0) => Err(format!("an empty `metrics` object and nothing else k6 writes; {KNOWN}")),
+        (0, 0) => Err(format!(
+            "an empty `metrics` object and nothing else k6 writes; {KNOWN}"
+        )),
         (_, 0) => Ok(SummaryFormat::K6HandleSummary),
         (0, _) => Ok(SummaryFormat::K6SummaryExport),
         _ => Err(format!(
@@ -212,14 +218,24 @@ fn read_flat(text: &str, json: &Value) -> Result<K6Summary, SummaryError> {
                 for (expr, failed) in object(text, v, &at)? {
                     let failed = failed.as_bool().ok_or_else(|| {
                         let at = ["metrics", name.as_str(), "thresholds", expr.as_str()];
-                        SummaryError::at(text, &at, format!("expected true or false, got {}", kind(failed)))
+                        SummaryError::at(
+                            text,
+                            &at,
+                            format!("expected true or false, got {}", kind(failed)),
+                        )
                     })?;
                     metric.thresholds.insert(expr.clone(), !failed);
                 }
                 continue;
             }
-            let stat = if is_rate && stat == "value" { "rate" } else { stat.as_str() };
-            metric.values.insert(stat.to_string(), number(text, v, &at)?);
+            let stat = if is_rate && stat == "value" {
+                "rate"
+            } else {
+                stat.as_str()
+            };
+            metric
+                .values
+                .insert(stat.to_string(), number(text, v, &at)?);
         }
         if is_rate {
             metric.kind = Some("rate".into());
@@ -265,7 +281,11 @@ fn read_handle_summary(text: &str, json: &Value) -> Result<K6Summary, SummaryErr
             for (expr, t) in object(text, ts, &["metrics", n, "thresholds"])? {
                 let ok = t["ok"].as_bool().ok_or_else(|| {
                     let at = ["metrics", n, "thresholds", expr.as_str()];
-                    SummaryError::at(text, &at, format!("expected {{\"ok\": true|false}}, got {t}"))
+                    SummaryError::at(
+                        text,
+                        &at,
+                        format!("expected {{\"ok\": true|false}}, got {t}"),
+                    )
                 })?;
                 metric.thresholds.insert(expr.clone(), ok);
             }
@@ -290,12 +310,20 @@ fn read_handle_summary(text: &str, json: &Value) -> Result<K6Summary, SummaryErr
 fn read_machine_readable(text: &str, json: &Value) -> Result<K6Summary, SummaryError> {
     let duration_s = number(text, &json["config"]["duration"], &["config", "duration"])?;
     let list = json["results"]["metrics"].as_array().ok_or_else(|| {
-        SummaryError::at(text, &["results", "metrics"], "expected an array of metrics".into())
+        SummaryError::at(
+            text,
+            &["results", "metrics"],
+            "expected an array of metrics".into(),
+        )
     })?;
     let mut metrics = BTreeMap::new();
     for m in list {
         let name = m["name"].as_str().ok_or_else(|| {
-            SummaryError::at(text, &["results", "metrics"], format!("a metric without a name: {m}"))
+            SummaryError::at(
+                text,
+                &["results", "metrics"],
+                format!("a metric without a name: {m}"),
+            )
         })?;
         let mut metric = K6Metric {
             kind: m["type"].as_str().map(str::to_string),

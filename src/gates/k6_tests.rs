@@ -53,8 +53,14 @@ fn parse(text: &str) -> Value {
 
 #[test]
 fn each_writer_is_recognised_by_the_shape_of_its_file() {
-    assert_eq!(k6::recognise(&parse(FLAT)), Ok(SummaryFormat::K6SummaryExport));
-    assert_eq!(k6::recognise(&parse(HANDLE)), Ok(SummaryFormat::K6HandleSummary));
+    assert_eq!(
+        k6::recognise(&parse(FLAT)),
+        Ok(SummaryFormat::K6SummaryExport)
+    );
+    assert_eq!(
+        k6::recognise(&parse(HANDLE)),
+        Ok(SummaryFormat::K6HandleSummary)
+    );
     let golive = json!({"metrics": {"http_reqs": {"count": 1}}, "thresholds": {}, "state": {}});
     assert_eq!(k6::recognise(&golive), Ok(SummaryFormat::Golive));
     let k6v2 = json!({"version": "1.0.0", "metadata": {"k6Version": "2.0.0"},
@@ -70,7 +76,10 @@ fn each_writer_is_recognised_by_the_shape_of_its_file() {
 fn the_flat_export_inverts_its_threshold_flags_and_reads_a_rate_value_as_rate() {
     let s = k6::read(FLAT, &parse(FLAT), SummaryFormat::K6SummaryExport).expect("reads");
     let d = &s.metrics["http_req_duration"];
-    assert_eq!(d.thresholds["p(95)<200"], true, "k6 writes false for a met threshold");
+    assert!(
+        d.thresholds["p(95)<200"],
+        "k6 writes false for a met threshold"
+    );
     assert_eq!(d.values["p(95)"], Some(6.98));
     assert!(!d.values.contains_key("p(99)"));
     assert_eq!(s.metrics["http_req_failed"].values["rate"], Some(0.0));
@@ -80,13 +89,20 @@ fn the_flat_export_inverts_its_threshold_flags_and_reads_a_rate_value_as_rate() 
 
 #[test]
 fn the_gravl_run_fails_its_rate_target_and_leaves_p99_unknown_in_both_k6_shapes() {
-    for (text, format) in [(FLAT, "k6 --summary-export"), (HANDLE, "k6 handleSummary data")] {
+    for (text, format) in [
+        (FLAT, "k6 --summary-export"),
+        (HANDLE, "k6 handleSummary data"),
+    ] {
         let e = judged(text);
         assert_eq!(e.requests, 600);
         let source = e.source.as_ref().expect("a source");
         assert_eq!(source.format, format);
         assert!(source.figures.contains("19.83 req/s"), "{}", source.figures);
-        assert!(source.figures.contains("p(95) 6.98 ms"), "{}", source.figures);
+        assert!(
+            source.figures.contains("p(95) 6.98 ms"),
+            "{}",
+            source.figures
+        );
         let rate = threshold(&e, "http_reqs", "rate>100");
         assert_eq!(rate.status(), Status::Fail);
         assert_eq!(rate.measured, "19.83");
@@ -106,9 +122,15 @@ fn the_gravl_run_fails_its_rate_target_and_leaves_p99_unknown_in_both_k6_shapes(
         assert_eq!(errors.status(), Status::Pass);
         let v = verdict(Some(&e));
         assert_eq!(v.status, Status::Fail, "{v:?}");
-        assert!(v.summary.contains("http_reqs rate>100 (measured 19.83)"), "{}", v.summary);
         assert!(
-            v.evidence.iter().any(|ev| ev.detail.contains("k6 did not export p(99)")),
+            v.summary.contains("http_reqs rate>100 (measured 19.83)"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|ev| ev.detail.contains("k6 did not export p(99)")),
             "{:?}",
             v.evidence
         );
@@ -122,7 +144,11 @@ fn a_run_that_meets_everything_but_lacks_p99_is_unknown_never_pass() {
     let e = judged(&json.to_string());
     let v = verdict(Some(&e));
     assert_eq!(v.status, Status::Unknown, "{v:?}");
-    assert!(v.summary.contains("add it to summaryTrendStats"), "{}", v.summary);
+    assert!(
+        v.summary.contains("add it to summaryTrendStats"),
+        "{}",
+        v.summary
+    );
 }
 
 #[test]
@@ -133,7 +159,10 @@ fn with_every_statistic_exported_and_met_the_gate_passes() {
     let e = judged(&json.to_string());
     let v = verdict(Some(&e));
     assert_eq!(v.status, Status::Pass, "{v:?}");
-    assert_eq!(threshold(&e, "http_req_duration", "p(99)<500").measured, "14.59 ms");
+    assert_eq!(
+        threshold(&e, "http_req_duration", "p(99)<500").measured,
+        "14.59 ms"
+    );
 }
 
 #[test]
@@ -147,7 +176,10 @@ fn a_disagreement_between_k6_and_golive_is_named_and_never_passes() {
     let p95 = threshold(&e, "http_req_duration", "p(95)<200");
     assert_eq!(p95.status(), Status::Fail);
     let d = p95.disagreement().expect("named");
-    assert!(d.contains("golive and k6 disagree: k6 found it failed, golive met"), "{d}");
+    assert!(
+        d.contains("golive and k6 disagree: k6 found it failed, golive met"),
+        "{d}"
+    );
     let v = verdict(Some(&e));
     assert_eq!(v.status, Status::Fail);
     assert!(v.summary.contains("disagree"), "{}", v.summary);
@@ -158,11 +190,18 @@ fn a_file_written_before_the_go_live_started_is_stale_evidence() {
     let mut json = parse(HANDLE);
     json["metrics"]["http_reqs"]["values"]["rate"] = json!(150.0);
     json["metrics"]["http_req_duration"]["values"]["p(99)"] = json!(14.59);
-    let started = written().checked_add(jiff::SignedDuration::from_secs(60)).expect("t");
+    let started = written()
+        .checked_add(jiff::SignedDuration::from_secs(60))
+        .expect("t");
     let e = judged(&json.to_string()).against_start(Some(started));
     let v = verdict(Some(&e));
     assert_eq!(v.status, Status::Unknown, "{v:?}");
-    assert!(v.summary.starts_with("stale evidence: results.json was written"), "{}", v.summary);
+    assert!(
+        v.summary
+            .starts_with("stale evidence: results.json was written"),
+        "{}",
+        v.summary
+    );
     let fresh = judged(&json.to_string()).against_start(Some(written()));
     assert_eq!(verdict(Some(&fresh)).status, Status::Pass);
 }
@@ -173,7 +212,10 @@ fn the_evidence_says_where_the_numbers_came_from() {
     let source = e.source.expect("source");
     assert_eq!(source.duration_s, Some(30.2572));
     let shown = source.describe();
-    assert!(shown.starts_with("k6 handleSummary data results.json · run 30.3 s · written 2027-"), "{shown}");
+    assert!(
+        shown.starts_with("k6 handleSummary data results.json · run 30.3 s · written 2027-"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -194,7 +236,10 @@ fn k6_2_machine_readable_summary_gives_its_version_and_time_and_a_counter_rate()
     let e = judged(&text);
     let source = e.source.as_ref().expect("source");
     assert_eq!(source.k6_version.as_deref(), Some("2.0.1"));
-    assert_eq!(source.written_at, Some("2027-01-15T08:00:00Z".parse().expect("ts")));
+    assert_eq!(
+        source.written_at,
+        Some("2027-01-15T08:00:00Z".parse().expect("ts"))
+    );
     assert_eq!(threshold(&e, "http_reqs", "rate>100").measured, "20");
     assert!(source.describe().contains("· k6 2.0.1 ·"));
 }
@@ -204,7 +249,10 @@ fn a_truncated_file_is_refused_with_its_line_and_column() {
     let cut = &FLAT[..FLAT.find("\"http_req_failed\"").expect("there")];
     let err = read_err(cut);
     let line = cut.lines().count();
-    assert!(err.starts_with(&format!("results.json: line {line} column")), "{err}");
+    assert!(
+        err.starts_with(&format!("results.json: line {line} column")),
+        "{err}"
+    );
     assert!(err.contains("the file ends early (truncated?"), "{err}");
 }
 
@@ -277,7 +325,10 @@ fn a_missing_submetric_and_a_null_statistic_are_unknown_with_the_reason() {
     );
     let p95 = threshold(&e, "http_req_duration", "p(95)<200");
     assert_eq!(p95.status(), Status::Unknown);
-    assert!(p95.unknown.as_deref().is_some_and(|u| u.contains("null")), "{p95:?}");
+    assert!(
+        p95.unknown.as_deref().is_some_and(|u| u.contains("null")),
+        "{p95:?}"
+    );
 }
 
 #[test]

@@ -107,7 +107,10 @@ impl LoadSource {
             out.push_str(&format!(" · run {d:.1} s"));
         }
         match self.written_at {
-            Some(t) => out.push_str(&format!(" · written {}", t.round(jiff::Unit::Second).unwrap_or(t))),
+            Some(t) => out.push_str(&format!(
+                " · written {}",
+                t.round(jiff::Unit::Second).unwrap_or(t)
+            )),
             None => out.push_str(" · time written unknown"),
         }
         out
@@ -148,7 +151,10 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
             .with_evidence(evidence);
     }
     if let Some(source) = load.source.as_ref().filter(|s| s.stale_before.is_some()) {
-        let started = source.stale_before.map(|t| t.to_string()).unwrap_or_default();
+        let started = source
+            .stale_before
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         let written = source.written_at.map(|t| t.to_string()).unwrap_or_default();
         return CheckVerdict::new(
             kind,

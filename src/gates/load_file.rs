@@ -141,7 +141,11 @@ fn stat(metric: &K6Metric, aggregation: Aggregation) -> Option<Option<f64>> {
             .iter()
             .find(|(k, _)| percentile_of(k) == Some(p))
             .map(|(_, v)| *v)
-            .or_else(|| (p == 50.0).then(|| metric.values.get("med").copied()).flatten()),
+            .or_else(|| {
+                (p == 50.0)
+                    .then(|| metric.values.get("med").copied())
+                    .flatten()
+            }),
         other => metric.values.get(&other.to_string()).copied(),
     }
 }
@@ -151,7 +155,13 @@ fn percentile_of(key: &str) -> Option<f64> {
 }
 
 fn value(summary: &K6Summary, metric: &str, stat: &str) -> Option<f64> {
-    summary.metrics.get(metric)?.values.get(stat).copied().flatten()
+    summary
+        .metrics
+        .get(metric)?
+        .values
+        .get(stat)
+        .copied()
+        .flatten()
 }
 
 fn is_trend(metric: &K6Metric) -> bool {
@@ -236,7 +246,10 @@ fn figures(summary: &K6Summary) -> String {
             k => percentile_of(k).map_or(999.0, |p| 2.0 + p),
         };
         stats.sort_by(|a, b| order(a.0).total_cmp(&order(b.0)));
-        let stats: Vec<String> = stats.iter().map(|(k, v)| format!("{k} {v:.2} ms")).collect();
+        let stats: Vec<String> = stats
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.2} ms"))
+            .collect();
         parts.push(format!("http_req_duration {}", stats.join(" · ")));
     }
     if parts.is_empty() {

@@ -248,6 +248,10 @@ impl App {
     }
 
     pub(super) fn toggle_load(&mut self) -> Vec<Effect> {
+        if let Some(from) = self.load_from().map(str::to_string) {
+            self.set_status(format!("reading {from}…"), Severity::Info);
+            return vec![Effect::ReadLoadSummary(from)];
+        }
         match &mut self.load {
             LoadState::NotConfigured => {
                 self.set_status(
@@ -267,13 +271,6 @@ impl App {
                     Severity::Info,
                 );
                 vec![Effect::StopLoad]
-            }
-            LoadState::Idle | LoadState::Finished { .. } | LoadState::Failed(_)
-                if self.load_from().is_some() =>
-            {
-                let from = self.load_from().unwrap_or_default().to_string();
-                self.set_status(format!("reading {from}…"), Severity::Info);
-                vec![Effect::ReadLoadSummary(from)]
             }
             LoadState::Idle | LoadState::Finished { .. } | LoadState::Failed(_) => {
                 self.load = LoadState::Starting;

@@ -36,7 +36,10 @@ pub(super) fn lines<'a>(app: &App, theme: &Theme, from: &str, width: usize) -> V
             Span::styled(format!("  {} ", shown.symbol()), shown_style(theme, shown)),
             Span::raw(format!("{} {} ", safe(&t.metric), safe(&t.expr))),
             Span::styled(
-                fit(&safe(&t.detail()), width.saturating_sub(6 + t.metric.len() + t.expr.len())),
+                fit(
+                    &safe(&t.detail()),
+                    width.saturating_sub(6 + t.metric.len() + t.expr.len()),
+                ),
                 theme.fg(Role::Muted),
             ),
         ]));
