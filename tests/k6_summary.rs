@@ -201,8 +201,8 @@ async fn a_plan_whose_load_is_from_a_k6_file_is_judged_without_a_flag() {
         gate["checks"][0]["summary"]
             .as_str()
             .unwrap_or("")
-            .starts_with("4 thresholds met over 600 requests"),
-        "the plan's three and the script's `errors`: {gate}"
+            .starts_with("5 thresholds met over 600 requests"),
+        "the plan's three, the script's `errors` and its own `rate<0.1`: {gate}"
     );
     // `golive load` has nothing to run for such a plan, and says so.
     let output = run(vec!["load".into(), "--plan".into(), plan.clone()]).await;

@@ -3,7 +3,10 @@
 use super::load_plan;
 use std::process::ExitCode;
 
+// `group(skip)`: the flattened `golive_load::cli::LoadArgs` already owns the group id
+// `LoadArgs`; two of them trip clap's debug assertion, so `golive load` panicked in debug builds.
 #[derive(clap::Args, Debug)]
+#[group(skip)]
 pub struct LoadArgs {
     /// Plan file or built-in plan name whose `load` section to run.
     #[arg(long, conflicts_with = "url")]
