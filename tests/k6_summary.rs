@@ -342,3 +342,35 @@ fn the_cockpit_reads_the_plans_k6_file_on_l_and_shows_both_verdicts() {
     );
     assert!(app.load_evidence().is_none());
 }
+
+#[tokio::test]
+async fn control_characters_in_a_k6_file_never_reach_the_terminal_raw() {
+    let (sim, dir, kubeconfig) = support::gravl_sim(&[]).await;
+    let mut json: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("gravl-handle-summary.json")).expect("fixture"),
+    )
+    .expect("json");
+    let metrics = json["metrics"].as_object_mut().expect("metrics");
+    let errors = metrics.remove("errors").expect("errors metric");
+    metrics.insert("errors\u{1b}]0;pwned\u{7}".into(), errors);
+    let path = dir.path().join("results.json");
+    std::fs::write(&path, json.to_string()).expect("write");
+    let shown = path.display().to_string();
+    let mut args = check_args(
+        "gravl",
+        &kubeconfig,
+        &["--load-summary", &shown, "--verbose"],
+    );
+    args[4] = "text".into();
+    let output = run(args).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("errors\\x1b]0;pwned\\x07 rate<0.01"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+    sim.shutdown().await;
+}

@@ -123,7 +123,8 @@ pub fn recognise(json: &Value) -> Result<SummaryFormat, String> {
     let Some(top) = json.as_object() else {
         return Err(format!("expected a JSON object at the top; {KNOWN}"));
     };
-    if top.get("thresholds").is_some_and(Value::is_object) && top.contains_key("metrics") {
+    // k6 keeps thresholds inside each metric; only golive's export has them at the top.
+    if top.get("thresholds").is_some_and(Value::is_object) {
         return Ok(SummaryFormat::Golive);
     }
     if json["metadata"]["k6Version"].is_string() || json["results"]["metrics"].is_array() {

@@ -366,7 +366,8 @@ impl App {
     /// The gate part keeps its own wording (connection, stale gates); the rest follows.
     pub(super) fn refresh_verdict(&mut self) {
         let judged = self.judged();
-        let decision = crate::runbook::state::decide(&self.plan.plan, &judged, &self.runbook);
+        let decision =
+            crate::runbook::state::decide(&self.plan.plan, &judged, &self.decided_runbook());
         let (gate_verdict, gate_reason) = self.overall();
         let mut parts = Vec::new();
         // A record that fails its check, and an override that stopped covering, are the
@@ -468,6 +469,9 @@ impl App {
         if uses_load {
             match &self.load {
                 LoadState::Finished { finished_at, .. } => as_of = Some(*finished_at),
+                LoadState::Idle if self.load_from().is_some() => {
+                    as_of = self.load_file.as_ref().and_then(|l| l.finished_at);
+                }
                 LoadState::Idle => {
                     as_of = self.runbook.load.as_ref().and_then(|l| l.finished_at);
                 }
@@ -584,6 +588,18 @@ impl App {
             LoadState::Idle => self.runbook.load.clone().filter(|l| !l.running),
             LoadState::Starting | LoadState::Failed(_) | LoadState::NotConfigured => None,
         }
+    }
+
+    /// The runbook as the decision and the report read it: with a `load: {from: FILE}`
+    /// plan, the file's result stands for the load test (the journal holds none).
+    pub fn decided_runbook(&self) -> std::borrow::Cow<'_, crate::runbook::state::RunbookState> {
+        if self.load_from().is_none() {
+            return std::borrow::Cow::Borrowed(&self.runbook);
+        }
+        let mut state = self.runbook.clone();
+        state.load = self.load_evidence();
+        state.load_stats = None;
+        std::borrow::Cow::Owned(state)
     }
 
     /// What a step's `verify:` shows now: the gate it points at, the worst of a group, or
