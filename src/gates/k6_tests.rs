@@ -241,6 +241,13 @@ fn k6_2_machine_readable_summary_gives_its_version_and_time_and_a_counter_rate()
         Some("2027-01-15T08:00:00Z".parse().expect("ts"))
     );
     assert_eq!(threshold(&e, "http_reqs", "rate>100").measured, "20");
+    let p99 = threshold(&e, "http_req_duration", "p(99)<500");
+    assert!(
+        p99.unknown
+            .as_deref()
+            .is_some_and(|u| u.starts_with("k6's machine-readable summary holds no p(99)")),
+        "{p99:?}"
+    );
     assert!(source.describe().contains("· k6 2.0.1 ·"));
 }
 

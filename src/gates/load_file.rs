@@ -200,6 +200,13 @@ fn judge(summary: &K6Summary, key: &str, expr: &ThresholdExpr) -> ThresholdEvide
             t.unknown = Some(format!("k6 wrote null for {name} of {key} (no samples)"));
             t.measured = "null".into();
         }
+        // k6 2's machine-readable schema has no room for other trend statistics.
+        None if is_trend(metric) && summary.format == SummaryFormat::K6MachineReadable => {
+            t.unknown = Some(format!(
+                "k6's machine-readable summary holds no {name} (only avg, min, med, max, p(90), \
+                 p(95)); use handleSummary data or --summary-export with summaryTrendStats"
+            ));
+        }
         None if is_trend(metric) => {
             t.unknown = Some(format!(
                 "k6 did not export {name}; add it to summaryTrendStats"
