@@ -123,6 +123,30 @@ async fn check_judges_the_gravl_k6_run_failing_rate_and_leaving_p99_unknown() {
         text.contains("k6 did not export p(99); add it to summaryTrendStats"),
         "{text}"
     );
+    // JUnit: the failed rate is a failure, the p(99) no file holds an error (undecided).
+    let output = run(vec![
+        "report".into(),
+        "--plan".into(),
+        "gravl".into(),
+        "--wait".into(),
+        "10".into(),
+        "--format".into(),
+        "junit".into(),
+        "--kubeconfig".into(),
+        kubeconfig.display().to_string(),
+        "--load-summary".into(),
+        path.clone(),
+    ])
+    .await;
+    let xml = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        xml.contains("name=\"http_reqs rate&gt;100\"><failure message=\"measured 19.83\"/>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"http_req_duration p(99)&lt;500\"><error message=\"undecided: k6 did not export p(99); add it to summaryTrendStats\"/>"),
+        "{xml}"
+    );
     sim.shutdown().await;
 }
 
@@ -331,6 +355,35 @@ fn the_cockpit_reads_the_plans_k6_file_on_l_and_shows_both_verdicts() {
         screen.contains("rate>100 FAILED (measured 19.83)"),
         "{screen}"
     );
+
+    // Relative to the package root, where the tests run, so the frames are the same anywhere.
+    let shown = "tests/fixtures/k6/gravl-summary-export.json";
+    app.update(
+        Msg::LoadSummaryFile {
+            path: shown.into(),
+            read: Ok((
+                std::fs::read_to_string(&from).expect("fixture"),
+                Some(written),
+            )),
+        },
+        now,
+    );
+    app.settle(now);
+    let row = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "load-test")
+        .expect("the load-test gate");
+    assert_eq!(
+        row.verdict.status,
+        golive::gates::Status::Fail,
+        "{:?}",
+        row.verdict
+    );
+    for (w, h) in [(80, 24), (160, 45)] {
+        app.update(Msg::Resize(w, h), now);
+        insta::assert_snapshot!(format!("k6_file_{w}x{h}"), frame(&app, w, h));
+    }
 
     // A file that went bad since is no result at all, not the last good one.
     app.update(

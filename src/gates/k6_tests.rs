@@ -359,3 +359,33 @@ fn the_error_position_helper_finds_nested_keys_in_order() {
     assert_eq!(k6::locate(text, &["b", "count"]), Some((4, 5)));
     assert_eq!(k6::locate(text, &["c"]), None);
 }
+
+#[test]
+fn a_load_section_runs_scenarios_or_judges_a_file_never_both() {
+    let gravl = crate::plan::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "gravl")
+        .map(|(_, t)| *t)
+        .expect("the gravl plan");
+    let both = gravl.replacen("\nload:\n", "\nload:\n  from: results.json\n", 1);
+    let err = crate::plan::parse("plan.yaml", &both, |_| None)
+        .expect_err("both refused")
+        .to_string();
+    assert!(err.contains("load.from"), "{err}");
+    assert!(
+        err.contains("either runs scenarios or judges a summary file"),
+        "{err}"
+    );
+    let start = gravl.find("\nload:\n").expect("load") + 1;
+    let end = gravl.find("\nrunbook:\n").expect("runbook") + 1;
+    let only_file = format!(
+        "{}load:\n  from: results.json\n  thresholds:\n    http_reqs: [\"rate>100\"]\n{}",
+        &gravl[..start],
+        &gravl[end..]
+    );
+    let plan = crate::plan::parse("plan.yaml", &only_file, |_| None).expect("a file alone is fine");
+    assert_eq!(
+        plan.plan.load.and_then(|l| l.from).as_deref(),
+        Some("results.json")
+    );
+}

@@ -136,16 +136,21 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
         return CheckVerdict::new(kind, Status::Unknown, "no load test result yet")
             .with_fix("run the plan's load test (`l` in the cockpit, or `golive load --plan`)");
     };
+    let line =
+        |t: &ThresholdEvidence| Evidence::new(format!("{} {}", t.metric, t.expr), t.detail());
     let mut evidence: Vec<Evidence> = Vec::new();
-    if let Some(source) = &load.source {
-        evidence.push(Evidence::new("source", source.describe()));
-        evidence.push(Evidence::new("figures", source.figures.clone()));
+    match &load.source {
+        // From a file: what did not pass first (a short listing shows it), then where the
+        // numbers came from, then what passed.
+        Some(source) => {
+            let passed = |t: &&ThresholdEvidence| t.status() == Status::Pass;
+            evidence.extend(load.thresholds.iter().filter(|t| !passed(t)).map(line));
+            evidence.push(Evidence::new("source", source.describe()));
+            evidence.push(Evidence::new("figures", source.figures.clone()));
+            evidence.extend(load.thresholds.iter().filter(passed).map(line));
+        }
+        None => evidence.extend(load.thresholds.iter().map(line)),
     }
-    evidence.extend(
-        load.thresholds
-            .iter()
-            .map(|t| Evidence::new(format!("{} {}", t.metric, t.expr), t.detail())),
-    );
     if load.running || load.finished_at.is_none() {
         return CheckVerdict::new(kind, Status::Unknown, "load test still running")
             .with_evidence(evidence);
