@@ -204,6 +204,22 @@ fn a_file_written_before_the_go_live_started_is_stale_evidence() {
     );
     let fresh = judged(&json.to_string()).against_start(Some(written()));
     assert_eq!(verdict(Some(&fresh)).status, Status::Pass);
+    let text = json.to_string();
+    let undated = SummaryFile {
+        path: "results.json",
+        text: &text,
+        modified: None,
+    };
+    let e = evidence(&undated, Some(&gravl_load()))
+        .expect("reads")
+        .against_start(Some(started));
+    let v = verdict(Some(&e));
+    assert_eq!(v.status, Status::Unknown, "{v:?}");
+    assert!(
+        v.summary.contains("has no time it was written"),
+        "{}",
+        v.summary
+    );
 }
 
 #[test]

@@ -160,12 +160,15 @@ pub fn thresholds(load: Option<&LoadEvidence>) -> CheckVerdict {
             .stale_before
             .map(|t| t.to_string())
             .unwrap_or_default();
-        let written = source.written_at.map(|t| t.to_string()).unwrap_or_default();
+        let written = match source.written_at {
+            Some(t) => format!("was written {t}"),
+            None => "has no time it was written".into(),
+        };
         return CheckVerdict::new(
             kind,
             Status::Unknown,
             format!(
-                "stale evidence: {} was written {written}, before this go-live started ({started})",
+                "stale evidence: {} {written}, before this go-live started ({started})",
                 source.file
             ),
         )

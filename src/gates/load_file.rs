@@ -105,10 +105,14 @@ pub fn from_k6(summary: &K6Summary, file: &SummaryFile, plan: Option<&LoadConfig
 
 impl LoadEvidence {
     /// Marks evidence from a file written before the go-live started as stale: such
-    /// numbers describe some earlier run, not this go-live's service.
+    /// numbers describe some earlier run, not this go-live's service. A file whose time is
+    /// unknown cannot show it is newer, so it counts as stale too.
     pub fn against_start(mut self, started: Option<Timestamp>) -> Self {
         if let (Some(source), Some(started)) = (self.source.as_mut(), started) {
-            source.stale_before = source.written_at.filter(|w| *w < started).map(|_| started);
+            source.stale_before = match source.written_at {
+                Some(written) if written >= started => None,
+                _ => Some(started),
+            };
         }
         self
     }
