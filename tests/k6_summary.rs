@@ -335,13 +335,41 @@ fn the_cockpit_reads_the_plans_k6_file_on_l_and_shows_both_verdicts() {
     assert_eq!(effects, vec![Effect::ReadLoadSummary(from.clone())]);
     let contents = std::fs::read_to_string(&from).expect("fixture");
     let written: jiff::Timestamp = "2027-01-15T08:55:00Z".parse().expect("ts");
-    app.update(
+    let effects = app.update(
         Msg::LoadSummaryFile {
             path: from.clone(),
             read: Ok((contents, Some(written))),
         },
         now,
     );
+    // The reading goes into the journal, whose chain holds with it.
+    let [Effect::Record(record)] = effects.as_slice() else {
+        panic!("one journal record expected: {effects:?}");
+    };
+    let Action::LoadSummaryRead {
+        file,
+        format,
+        requests,
+        status,
+        ..
+    } = record
+    else {
+        panic!("a load_summary_read record expected: {record:?}");
+    };
+    assert_eq!(
+        (file, format.as_str(), *requests, status.as_str()),
+        (&from, "k6 --summary-export", 600, "fail")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "alice").expect("journal");
+    journal.append(record.clone(), now).expect("append");
+    drop(journal);
+    let (entries, verification) = golive::runbook::journal::verify_dir(dir.path()).expect("verify");
+    assert!(
+        verification.integrity_reasons().is_empty(),
+        "{verification:?}"
+    );
+    assert_eq!(&entries[0].action, record);
     let verdict = golive::gates::load_verdict(app.load_evidence().as_ref());
     assert_eq!(verdict.status, golive::gates::Status::Fail, "{verdict:?}");
     app.update(Msg::Resize(160, 45), now);

@@ -210,6 +210,8 @@ impl RunbookState {
                 verdict: verdict.clone(),
                 failing: failing.clone(),
             }),
+            // A record only: the file itself is the evidence, read again where it is judged.
+            Action::LoadSummaryRead { .. } => {}
             Action::Baseline { check, baseline } => {
                 self.baselines
                     .entry(check.clone())

@@ -54,13 +54,27 @@ impl App {
             };
             crate::gates::load_file::evidence(&file, self.plan.plan.load.as_ref())
         });
+        let mut effects = Vec::new();
         match judged {
             Ok(evidence) => {
-                let verdict = crate::gates::load_verdict(Some(&evidence));
+                let started = self.runbook.started_at;
+                let verdict =
+                    crate::gates::load_verdict(Some(&evidence.clone().against_start(started)));
                 self.set_status(
                     format!("read {path}: {} {}", verdict.status.word(), verdict.summary),
                     Severity::Info,
                 );
+                if self.not_recording.is_none() {
+                    let source = evidence.source.as_ref();
+                    effects.push(Effect::Record(Record::LoadSummaryRead {
+                        file: path.to_string(),
+                        format: source.map(|s| s.format.clone()).unwrap_or_default(),
+                        written_at: source.and_then(|s| s.written_at),
+                        requests: evidence.requests,
+                        status: verdict.status.word().to_string(),
+                        summary: verdict.summary.clone(),
+                    }));
+                }
                 self.load_file = Some(evidence);
             }
             Err(e) => {
@@ -69,7 +83,7 @@ impl App {
             }
         }
         self.needs_evaluation = true;
-        Vec::new()
+        effects
     }
 
     pub(super) fn on_load_failed(&mut self, error: String) -> Vec<Effect> {
