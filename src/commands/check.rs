@@ -38,10 +38,16 @@ pub struct CheckArgs {
     /// Show the evidence of passing checks too.
     #[arg(long, short)]
     pub verbose: bool,
-    /// A `golive load --summary-export` file: evidence for the plan's load gate
-    /// (without it, that gate is unknown).
+    /// A load summary file as evidence for the plan's load gate: golive's own
+    /// `load --summary-export`, k6's `--summary-export`, or k6's handleSummary data. The
+    /// plan's thresholds are judged on its numbers. Default: the plan's `load: {from: FILE}`;
+    /// without either, that gate is unknown.
     #[arg(long, value_name = "FILE")]
     pub load_summary: Option<std::path::PathBuf>,
+    /// The go-live's state directory: its journal says when the go-live started, and a load
+    /// summary written before that is stale (default: $XDG_DATA_HOME/golive/<plan>/).
+    #[arg(long)]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// `golive check` from its command line.
@@ -50,10 +56,13 @@ pub async fn main(args: CheckArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let load = match args
-        .load_summary
-        .as_deref()
-        .map(read_load_summary)
+    let started = go_live_start(
+        &args
+            .state_dir
+            .unwrap_or_else(|| crate::runbook::default_state_dir(&loaded.plan.name)),
+    );
+    let load = match load_summary_path(&loaded, args.load_summary.as_deref())
+        .map(|path| read_load_summary(&path, loaded.plan.load.as_ref(), started))
         .transpose()
     {
         Ok(load) => load,
@@ -140,18 +149,46 @@ pub fn exit_code(verdict: Verdict) -> u8 {
     }
 }
 
-/// Reads a `golive load --summary-export` file as evidence for the load gate.
-pub fn read_load_summary(path: &std::path::Path) -> Result<gates::LoadEvidence, String> {
+/// The summary file to judge: `--load-summary`, else the plan's `load: {from: FILE}`.
+pub fn load_summary_path(
+    loaded: &LoadedPlan,
+    flag: Option<&std::path::Path>,
+) -> Option<std::path::PathBuf> {
+    flag.map(std::path::Path::to_path_buf).or_else(|| {
+        let from = loaded.plan.load.as_ref()?.from.as_ref()?;
+        Some(from.into())
+    })
+}
+
+/// When the go-live whose journal is in `dir` started; `None` without a readable journal.
+pub fn go_live_start(dir: &std::path::Path) -> Option<Timestamp> {
+    use crate::runbook::journal;
+    if !dir.join(journal::FILE_NAME).exists() {
+        return None;
+    }
+    let (entries, _) = journal::verify_dir(dir).ok()?;
+    crate::runbook::state::RunbookState::replay(&entries).started_at
+}
+
+/// Reads a load summary file (golive's export or one of k6's) as evidence for the load
+/// gate, judged on the plan's thresholds; one written before `started` is stale.
+pub fn read_load_summary(
+    path: &std::path::Path,
+    plan: Option<&golive_load::LoadConfig>,
+    started: Option<Timestamp>,
+) -> Result<gates::LoadEvidence, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
     let modified = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or_else(Timestamp::now);
-    gates::LoadEvidence::from_export_json(&json, modified)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .and_then(|t| Timestamp::try_from(t).ok());
+    let shown = path.display().to_string();
+    let file = gates::load_file::SummaryFile {
+        path: &shown,
+        text: &text,
+        modified,
+    };
+    Ok(gates::load_file::evidence(&file, plan)?.against_start(started))
 }
 
 pub struct CheckOptions {

@@ -26,6 +26,8 @@ pub struct ReportOptions {
     pub format: Format,
     pub output: Option<PathBuf>,
     pub wait: Duration,
+    /// A load summary file (golive's or k6's) judged instead of the journal's load result.
+    pub load_summary: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -45,6 +47,11 @@ pub struct ReportArgs {
     /// Seconds to wait for the cluster before judging missing evidence unknown.
     #[arg(long, default_value = "10")]
     pub wait: f64,
+    /// A load summary file as the load test's result (golive's `load --summary-export`,
+    /// k6's `--summary-export` or handleSummary data), judged on the plan's thresholds.
+    /// Default: the plan's `load: {from: FILE}`, else the journal's last load test.
+    #[arg(long, value_name = "FILE")]
+    pub load_summary: Option<PathBuf>,
 }
 
 /// `golive report` from its command line.
@@ -58,6 +65,7 @@ pub async fn main(args: ReportArgs) -> ExitCode {
         format: args.format,
         output: args.output,
         wait: Duration::from_secs_f64(args.wait.max(0.0)),
+        load_summary: args.load_summary,
     };
     run(loaded, args.cluster.target(), options).await
 }
@@ -76,7 +84,19 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
-    let state = RunbookState::replay_checked(&entries, &verification);
+    let mut state = RunbookState::replay_checked(&entries, &verification);
+    if let Some(path) = super::check::load_summary_path(&loaded, options.load_summary.as_deref()) {
+        match super::check::read_load_summary(&path, loaded.plan.load.as_ref(), state.started_at) {
+            Ok(evidence) => {
+                state.load = Some(evidence);
+                state.load_stats = None;
+            }
+            Err(e) => {
+                eprintln!("golive report: {}", crate::text::for_terminal_lines(&e));
+                return ExitCode::from(2);
+            }
+        }
+    }
     let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, options.wait),
         crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1))),

@@ -9,8 +9,12 @@ mod expression;
 pub mod incremental;
 mod ingress;
 mod json;
+pub mod k6;
+#[cfg(test)]
+mod k6_tests;
 mod kind;
 pub(crate) mod load;
+pub mod load_file;
 pub mod monitor;
 pub mod netpol;
 mod objects;
@@ -24,7 +28,7 @@ mod storage;
 mod workloads;
 
 pub use kind::{CheckKind, KIND_NAMES};
-pub use load::{LoadEvidence, ThresholdEvidence, thresholds as load_verdict};
+pub use load::{LoadEvidence, LoadSource, ThresholdEvidence, thresholds as load_verdict};
 
 use crate::cluster::{ClusterView, Freshness, ResourceType, WatchErrorKind, WatchKey};
 use crate::plan::{Check, Gate, Plan};

@@ -410,8 +410,10 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
         expr: "rate>100".into(),
         ok,
         measured: "19.8/s".into(),
+        ..Default::default()
     };
     let load = |ok| LoadEvidence {
+        source: None,
         finished_at: Some(now()),
         running: false,
         thresholds: vec![threshold(ok)],

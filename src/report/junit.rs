@@ -92,8 +92,30 @@ pub fn render(input: &ReportInput) -> String {
     match run {
         Some(load) => {
             for t in &load.thresholds {
-                let failure = (!t.ok).then(|| format!("measured {}", t.measured));
-                cases.push((format!("{} {}", t.metric, t.expr), failure, None));
+                let name = format!("{} {}", t.metric, t.expr);
+                match t.status() {
+                    crate::gates::Status::Fail => {
+                        let mut why = format!("measured {}", t.measured);
+                        if let Some(d) = t.disagreement() {
+                            why.push_str(&format!("; {d}"));
+                        }
+                        cases.push((name, Some(why), None));
+                    }
+                    crate::gates::Status::Unknown => {
+                        let why = t.unknown.clone().unwrap_or_else(|| "unknown".into());
+                        cases.push((name, None, Some(why)));
+                    }
+                    _ => cases.push((name, None, None)),
+                }
+            }
+            // A file older than the go-live decides nothing about it.
+            if let Some(started) = load.source.as_ref().and_then(|s| s.stale_before) {
+                for case in &mut cases {
+                    case.1 = None;
+                    case.2 = Some(format!(
+                        "stale evidence: the file was written before this go-live started ({started})"
+                    ));
+                }
             }
         }
         None => {

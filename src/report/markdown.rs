@@ -160,18 +160,47 @@ pub fn render(input: &ReportInput) -> String {
                     s.max_ms
                 );
             }
+            if let Some(source) = &load.source {
+                let _ = writeln!(
+                    out,
+                    "Read from a file, not run by golive: {}.\n\n{}.\n",
+                    md(&source.describe()),
+                    md(&source.figures)
+                );
+                if let Some(started) = source.stale_before {
+                    let _ = writeln!(
+                        out,
+                        "**Stale evidence:** the file was written before this go-live started ({started}).\n"
+                    );
+                }
+            }
             let _ = writeln!(
                 out,
                 "{} requests.\n\n| Threshold | Result | Measured |\n|---|---|---|",
                 load.requests
             );
             for t in &load.thresholds {
+                let mut measured = t.measured.clone();
+                if let Some(k6) = t.k6_ok {
+                    measured.push_str(if k6 { "; k6: met" } else { "; k6: failed" });
+                }
+                if let Some(d) = t.disagreement() {
+                    measured.push_str(&format!("; {d}"));
+                }
+                if t.script_only {
+                    measured.push_str("; the k6 script's own threshold, not in the plan");
+                }
+                let result = match (t.status(), &t.unknown) {
+                    (Status::Pass, _) => "✅ met".to_string(),
+                    (Status::Fail, _) => "❌ failed".to_string(),
+                    (_, Some(why)) => format!("❔ unknown: {}", md(why)),
+                    (_, None) => "❔ unknown".to_string(),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} |",
+                    "| {} | {result} | {} |",
                     code(&format!("{} {}", t.metric, t.expr)),
-                    if t.ok { "✅ met" } else { "❌ failed" },
-                    md(&t.measured)
+                    md(&measured)
                 );
             }
             let _ = writeln!(out);

@@ -96,6 +96,19 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_s: Option<i64>,
     },
+    /// The plan's `load: {from: FILE}` as the cockpit read and judged it: the record of a
+    /// load result golive did not run (each later reading reads the file again).
+    LoadSummaryRead {
+        file: String,
+        /// `k6 --summary-export`, `k6 handleSummary data`, …
+        format: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        written_at: Option<Timestamp>,
+        requests: u64,
+        /// The `load_thresholds` verdict on it (`fail`) and its summary.
+        status: String,
+        summary: String,
+    },
     LoadFinished {
         requests: u64,
         thresholds_ok: bool,

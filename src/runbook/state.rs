@@ -210,6 +210,8 @@ impl RunbookState {
                 verdict: verdict.clone(),
                 failing: failing.clone(),
             }),
+            // A record only: the file itself is the evidence, read again where it is judged.
+            Action::LoadSummaryRead { .. } => {}
             Action::Baseline { check, baseline } => {
                 self.baselines
                     .entry(check.clone())
@@ -235,6 +237,7 @@ impl RunbookState {
                 self.load_started = Some(e.at);
                 self.load_stats = None;
                 self.load = Some(LoadEvidence {
+                    source: None,
                     finished_at: None,
                     running: true,
                     thresholds: Vec::new(),
@@ -250,6 +253,7 @@ impl RunbookState {
             } => {
                 self.load_stats = stats.clone();
                 let evidence = LoadEvidence {
+                    source: None,
                     finished_at: Some(e.at),
                     running: false,
                     requests: *requests,
@@ -261,6 +265,7 @@ impl RunbookState {
                                 expr: expr.clone(),
                                 ok: *ok,
                                 measured: measured.clone(),
+                                ..Default::default()
                             },
                         )
                         .collect(),

@@ -93,6 +93,7 @@ fn load_verification_needs_a_finished_passing_result() {
     let plan = gravl();
     let gates = all_gates(&plan, Status::Pass);
     let running = LoadEvidence {
+        source: None,
         finished_at: None,
         running: true,
         thresholds: vec![],
@@ -124,6 +125,7 @@ fn load_verification_needs_a_finished_passing_result() {
         .contains(&"run-load-test".to_string())
     );
     let done = LoadEvidence {
+        source: None,
         finished_at: Some(t(5)),
         running: false,
         thresholds: vec![ThresholdEvidence {
@@ -131,6 +133,7 @@ fn load_verification_needs_a_finished_passing_result() {
             expr: "rate>100".into(),
             ok: true,
             measured: "150".into(),
+            ..Default::default()
         }],
         requests: 4500,
     };
@@ -514,6 +517,7 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
     });
     assert!(decide(&plan, &gates, &state).overridden.is_some());
     state.load = Some(LoadEvidence {
+        source: None,
         finished_at: Some(t(5)),
         running: false,
         requests: 100,
@@ -522,6 +526,7 @@ fn an_override_given_before_any_load_result_does_not_cover_a_failed_load_test() 
             expr: "rate>100".into(),
             ok: false,
             measured: "19.8".into(),
+            ..Default::default()
         }],
     });
     let d = decide(&plan, &gates, &state);

@@ -14,7 +14,7 @@ pub fn write_report(app: &App, dir: &Path, now: Timestamp) -> Result<PathBuf, St
     let (_, verification) = journal::verify_dir(dir).map_err(|e| e.to_string())?;
     let gates = app.judged();
     // The chain as it is on disk now, not as it was when the cockpit opened it.
-    let mut state = app.runbook.clone();
+    let mut state = app.decided_runbook().into_owned();
     state.integrity = verification.integrity_reasons();
     let decision = decide(&app.plan.plan, &gates, &state);
     let input = ReportInput {

@@ -197,6 +197,10 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     for w in warnings {
         runtime.dispatch(&mut app, Msg::Warning(w));
     }
+    if let Some(from) = app.load_from() {
+        let read = Effect::ReadLoadSummary(from.to_string());
+        runtime.carry_out(&mut app, vec![read]);
+    }
     let result = event_loop(&mut screen, &mut app, &theme, &mut rx, &mut runtime).await;
     runtime.wind_down(&mut app, &mut rx).await;
     for task in &runtime.tasks {

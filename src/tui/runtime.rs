@@ -80,6 +80,18 @@ impl Runtime {
                 Vec::new()
             }
             Effect::StartLoad => self.start_load(&app.plan),
+            Effect::ReadLoadSummary(path) => {
+                let read = std::fs::read_to_string(&path)
+                    .map(|text| {
+                        let modified = std::fs::metadata(&path)
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| Timestamp::try_from(t).ok());
+                        (text, modified)
+                    })
+                    .map_err(|e| format!("{path}: {e}"));
+                vec![Msg::LoadSummaryFile { path, read }]
+            }
             Effect::RunCommand {
                 step,
                 command,

@@ -32,6 +32,11 @@ pub struct LoadConfig {
     /// Load-generator threads; default: the CPUs this process may run on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
+    /// A k6 (or golive) summary file to judge instead of running scenarios: the team ran
+    /// its own k6 script. Read by the root binary, relative to its working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default)]
     pub scenarios: BTreeMap<String, Scenario>,
     #[serde(default)]
     pub thresholds: BTreeMap<MetricSelector, Vec<ThresholdSpec>>,
@@ -362,6 +367,7 @@ impl LoadConfig {
             timeout: default_timeout(),
             headers: BTreeMap::new(),
             workers: None,
+            from: None,
             scenarios,
             thresholds: BTreeMap::new(),
         }
@@ -386,11 +392,20 @@ impl LoadConfig {
         if self.workers == Some(0) {
             err("load.workers".into(), "must be at least 1".into());
         }
-        if self.scenarios.is_empty() {
-            err(
+        match &self.from {
+            Some(_) if !self.scenarios.is_empty() => err(
+                "load.from".into(),
+                "a plan either runs scenarios or judges a summary file (from:); remove one".into(),
+            ),
+            Some(file) if file.trim().is_empty() => {
+                err("load.from".into(), "expected a file name".into())
+            }
+            Some(_) => {}
+            None if self.scenarios.is_empty() => err(
                 "load.scenarios".into(),
-                "define at least one scenario".into(),
-            );
+                "define at least one scenario (or `from:` a k6 summary file)".into(),
+            ),
+            None => {}
         }
         for (name, sc) in &self.scenarios {
             let p = |field: &str| format!("load.scenarios.{name}.{field}");
@@ -586,6 +601,7 @@ impl LoadConfig {
         }
         for (selector, specs) in &self.thresholds {
             if let Some(sc) = &selector.filter.scenario
+                && self.from.is_none()
                 && !self.scenarios.contains_key(sc)
             {
                 err(

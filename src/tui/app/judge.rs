@@ -385,7 +385,8 @@ impl App {
     /// The gate part keeps its own wording (connection, stale gates); the rest follows.
     pub(super) fn refresh_verdict(&mut self) {
         let judged = self.judged();
-        let decision = crate::runbook::state::decide(&self.plan.plan, &judged, &self.runbook);
+        let decision =
+            crate::runbook::state::decide(&self.plan.plan, &judged, &self.decided_runbook());
         let (gate_verdict, gate_reason) = self.overall();
         let mut parts = Vec::new();
         // A record that fails its check, and an override that stopped covering, are the
@@ -487,6 +488,9 @@ impl App {
         if uses_load {
             match &self.load {
                 LoadState::Finished { finished_at, .. } => as_of = Some(*finished_at),
+                LoadState::Idle if self.load_from().is_some() => {
+                    as_of = self.load_file.as_ref().and_then(|l| l.finished_at);
+                }
                 LoadState::Idle => {
                     as_of = self.runbook.load.as_ref().and_then(|l| l.finished_at);
                 }
@@ -558,6 +562,10 @@ impl App {
     /// The load result as the `load_thresholds` check sees it. A run stopped early, or
     /// one that died, does not pass: it did not run the planned test.
     pub fn load_evidence(&self) -> Option<LoadEvidence> {
+        if self.load_from().is_some() {
+            let started = self.runbook.started_at;
+            return self.load_file.clone().map(|e| e.against_start(started));
+        }
         let thresholds = |s: &Snapshot| -> Vec<ThresholdEvidence> {
             s.thresholds
                 .iter()
@@ -566,11 +574,13 @@ impl App {
                     expr: t.expr.clone(),
                     ok: t.state == ThresholdState::Pass,
                     measured: measured(t),
+                    ..Default::default()
                 })
                 .collect()
         };
         match &self.load {
             LoadState::Running { snapshot, .. } => Some(LoadEvidence {
+                source: None,
                 finished_at: None,
                 running: true,
                 thresholds: thresholds(snapshot),
@@ -582,6 +592,7 @@ impl App {
                 aborted,
             } => {
                 let evidence = LoadEvidence {
+                    source: None,
                     finished_at: Some(*finished_at),
                     running: false,
                     thresholds: thresholds(snapshot),
@@ -596,6 +607,18 @@ impl App {
             LoadState::Idle => self.runbook.load.clone().filter(|l| !l.running),
             LoadState::Starting | LoadState::Failed(_) | LoadState::NotConfigured => None,
         }
+    }
+
+    /// The runbook as the decision and the report read it: with a `load: {from: FILE}`
+    /// plan, the file's result stands for the load test (the journal holds none).
+    pub fn decided_runbook(&self) -> std::borrow::Cow<'_, crate::runbook::state::RunbookState> {
+        if self.load_from().is_none() {
+            return std::borrow::Cow::Borrowed(&self.runbook);
+        }
+        let mut state = self.runbook.clone();
+        state.load = self.load_evidence();
+        state.load_stats = None;
+        std::borrow::Cow::Owned(state)
     }
 
     /// What a step's `verify:` shows now: the gate it points at, the worst of a group, or

@@ -57,6 +57,8 @@ pub struct App {
     /// What Prometheus and Alertmanager answered, with each monitored check's history.
     pub metrics: Arc<crate::metrics::MetricsEvidence>,
     pub load: LoadState,
+    /// The plan's `load: {from: FILE}` as last read and judged (k6's run, not golive's).
+    pub load_file: Option<crate::gates::LoadEvidence>,
     /// The step command running now, if any.
     pub command: Option<RunningCommand>,
     /// Everything the journal recorded, replayed: ticks, verifications, load runs.
@@ -152,6 +154,7 @@ impl App {
             probes: Default::default(),
             metrics: Default::default(),
             load,
+            load_file: None,
             command: None,
             runbook,
             saving: None,
@@ -225,6 +228,7 @@ impl App {
             Msg::ReportWritten(path) => self.on_report_written(&path),
             Msg::ReportFailed(error) => self.on_report_failed(error),
             Msg::Warning(text) => self.on_warning(text),
+            Msg::LoadSummaryFile { path, read } => self.on_load_summary_file(&path, read),
         }
     }
 

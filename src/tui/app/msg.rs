@@ -52,12 +52,20 @@ pub enum Msg {
     ReportFailed(String),
     /// Problems found at start-up (theme, config, journal) worth showing once.
     Warning(String),
+    /// The plan's `load: {from: FILE}` as read from disk: its text and modification time,
+    /// or why it could not be read. The answer to `Effect::ReadLoadSummary`.
+    LoadSummaryFile {
+        path: String,
+        read: Result<(String, Option<jiff::Timestamp>), String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     StartLoad,
     StopLoad,
+    /// Read this load summary file (the plan's `load: {from: FILE}`); answer `LoadSummaryFile`.
+    ReadLoadSummary(String),
     /// Append this to the journal, then answer with `Recorded` or `RecordFailed`.
     Record(Record),
     /// Write the Markdown report next to the journal; answer `ReportWritten` or `ReportFailed`.

@@ -34,6 +34,58 @@ impl App {
         Vec::new()
     }
 
+    /// The plan's `load: {from: FILE}`: a k6 summary judged instead of a run of golive's.
+    pub fn load_from(&self) -> Option<&str> {
+        self.plan.plan.load.as_ref()?.from.as_deref()
+    }
+
+    /// The plan's k6 summary file as read: judged on the plan's thresholds. A file that
+    /// cannot be read or understood leaves the last good reading out: no result, unknown.
+    pub(super) fn on_load_summary_file(
+        &mut self,
+        path: &str,
+        read: Result<(String, Option<jiff::Timestamp>), String>,
+    ) -> Vec<Effect> {
+        let judged = read.and_then(|(text, modified)| {
+            let file = crate::gates::load_file::SummaryFile {
+                path,
+                text: &text,
+                modified,
+            };
+            crate::gates::load_file::evidence(&file, self.plan.plan.load.as_ref())
+        });
+        let mut effects = Vec::new();
+        match judged {
+            Ok(evidence) => {
+                let started = self.runbook.started_at;
+                let verdict =
+                    crate::gates::load_verdict(Some(&evidence.clone().against_start(started)));
+                self.set_status(
+                    format!("read {path}: {} {}", verdict.status.word(), verdict.summary),
+                    Severity::Info,
+                );
+                if self.not_recording.is_none() {
+                    let source = evidence.source.as_ref();
+                    effects.push(Effect::Record(Record::LoadSummaryRead {
+                        file: path.to_string(),
+                        format: source.map(|s| s.format.clone()).unwrap_or_default(),
+                        written_at: source.and_then(|s| s.written_at),
+                        requests: evidence.requests,
+                        status: verdict.status.word().to_string(),
+                        summary: verdict.summary.clone(),
+                    }));
+                }
+                self.load_file = Some(evidence);
+            }
+            Err(e) => {
+                self.set_status(format!("cannot use {e}"), Severity::Error);
+                self.load_file = None;
+            }
+        }
+        self.needs_evaluation = true;
+        effects
+    }
+
     pub(super) fn on_load_failed(&mut self, error: String) -> Vec<Effect> {
         self.set_status(format!("load test did not start: {error}"), Severity::Error);
         self.load = LoadState::Failed(error);
@@ -210,6 +262,10 @@ impl App {
     }
 
     pub(super) fn toggle_load(&mut self) -> Vec<Effect> {
+        if let Some(from) = self.load_from().map(str::to_string) {
+            self.set_status(format!("reading {from}…"), Severity::Info);
+            return vec![Effect::ReadLoadSummary(from)];
+        }
         match &mut self.load {
             LoadState::NotConfigured => {
                 self.set_status(

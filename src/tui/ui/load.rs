@@ -17,6 +17,9 @@ const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let (state, style) = match &app.load {
         LoadState::NotConfigured => ("no load test in plan".to_string(), theme.fg(Role::Muted)),
+        LoadState::Idle if app.load_from().is_some() => {
+            ("k6 summary file".to_string(), theme.fg(Role::Muted))
+        }
         LoadState::Idle => ("idle".to_string(), theme.fg(Role::Muted)),
         LoadState::Starting => ("starting…".to_string(), theme.fg(Role::Accent)),
         LoadState::Running {
@@ -55,6 +58,11 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         );
         return;
     };
+    if let Some(from) = &config.from {
+        let lines = super::load_file::lines(app, theme, from, width);
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
     let lines = match &app.load {
         LoadState::Running { snapshot, .. } | LoadState::Finished { snapshot, .. } => {
             live(app, theme, config, snapshot, width, height)

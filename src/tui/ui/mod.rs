@@ -6,6 +6,7 @@ mod footer;
 mod gates;
 mod header;
 pub(super) mod load;
+mod load_file;
 mod monitor;
 mod overlay;
 mod runbook;
