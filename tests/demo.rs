@@ -73,6 +73,7 @@ async fn volundr_demo_probes_the_demo_service_and_fails_only_the_seeded_items() 
         probes,
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     let status = |id: &str| {
         let g = demo

@@ -114,6 +114,7 @@ async fn verdicts(yaml_checks: &str) -> Vec<(String, gates::GateVerdict)> {
         probes,
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     loaded
         .plan
@@ -204,6 +205,7 @@ async fn volundr_monitoring_gates_pass_against_the_demo_service() {
         probes,
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     for id in ["health", "sessions-stream", "events-health"] {
         let g = loaded

@@ -184,12 +184,19 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // DNS after the watchers: the hosts to look up are the Ingresses' (`dns_records`).
+    let dns = crate::dns::resolve_all(
+        &gates::dns_lookups(&loaded.plan, &view),
+        crate::dns::LOOKUP_TIMEOUT,
+    )
+    .await;
     let ctx = gates::Context {
         now: Timestamp::now(),
         load,
         probes,
         moments: Default::default(),
         metrics: metrics.map(std::sync::Arc::new),
+        dns,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);

@@ -92,6 +92,12 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
+    // DNS after the watchers: the hosts to look up are the Ingresses' (`dns_records`).
+    let dns = crate::dns::resolve_all(
+        &gates::dns_lookups(&loaded.plan, &view),
+        crate::dns::LOOKUP_TIMEOUT,
+    )
+    .await;
     let ctx = gates::Context {
         now: Timestamp::now(),
         load: state.load.clone(),
@@ -102,6 +108,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             m.baselines = state.baselines.clone();
             std::sync::Arc::new(m)
         }),
+        dns,
     };
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);

@@ -162,6 +162,22 @@ macro_rules! for_each_kind {
                 let $kind = c;
                 $body
             }
+            $crate::plan::Check::ImagesScanned(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::ImagesPinned(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::DnsRecords(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::Backups(c) => {
+                let $kind = c;
+                $body
+            }
         }
     };
 }
@@ -206,6 +222,10 @@ pub const KIND_NAMES: &[&str] = &[
     <crate::plan::PrometheusCheck as CheckKind>::NAME,
     <crate::plan::AlertsCheck as CheckKind>::NAME,
     <crate::plan::ScrapedCheck as CheckKind>::NAME,
+    <crate::plan::ImagesScannedCheck as CheckKind>::NAME,
+    <crate::plan::ImagesPinnedCheck as CheckKind>::NAME,
+    <crate::plan::DnsRecordsCheck as CheckKind>::NAME,
+    <crate::plan::BackupsCheck as CheckKind>::NAME,
 ];
 
 #[cfg(test)]

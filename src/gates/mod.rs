@@ -2,10 +2,13 @@
 //! Missing, stale, forbidden or undecidable evidence is `unknown`, never `pass`.
 
 mod access;
+mod backups;
 mod certmanager;
 mod config;
+mod dns;
 pub mod events;
 mod expression;
+mod images;
 mod ingress;
 mod json;
 mod kind;
@@ -21,6 +24,7 @@ mod sealed;
 mod storage;
 mod workloads;
 
+pub use dns::dns_lookups;
 pub use kind::{CheckKind, KIND_NAMES};
 pub use load::{LoadEvidence, ThresholdEvidence, thresholds as load_verdict};
 
@@ -137,6 +141,8 @@ pub struct Context {
     /// What Prometheus and Alertmanager answered (the monitoring checks); None where
     /// nothing asks them.
     pub metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
+    /// Answers to the `dns_records` lookups, from `crate::dns::resolve_all`.
+    pub dns: crate::dns::DnsAnswers,
 }
 
 /// Moments of the go-live, from its journal; empty where none is known (`golive check`).
@@ -425,3 +431,6 @@ mod volundr_tests;
 
 #[cfg(test)]
 mod projection_tests;
+
+#[cfg(test)]
+mod operations_tests;

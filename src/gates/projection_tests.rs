@@ -154,6 +154,7 @@ fn a_projection_that_drops_a_read_field_is_caught() {
         probes: Default::default(),
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     let whole = fat_view(&plan.plan, &objects, now, false);
     let mut cut = fat_view(&plan.plan, &objects, now, true);

@@ -62,6 +62,7 @@ fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {
             probes: Default::default(),
             moments: Default::default(),
             metrics: None,
+            dns: Default::default(),
         },
     )
 }
@@ -388,6 +389,7 @@ fn nothing_listed_yet_is_unknown_everywhere() {
                 probes: Default::default(),
                 moments: Default::default(),
                 metrics: None,
+                dns: Default::default(),
             },
         );
         assert_eq!(v.status, Status::Unknown, "{}: {}", v.id, v.summary);
@@ -431,6 +433,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
                 probes: Default::default(),
                 moments: Default::default(),
                 metrics: None,
+                dns: Default::default(),
             }
         )
         .status,
@@ -457,6 +460,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             probes: Default::default(),
             moments: Default::default(),
             metrics: None,
+            dns: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Fail);
@@ -474,6 +478,7 @@ fn load_gate_is_unknown_without_a_result_and_follows_thresholds() {
             probes: Default::default(),
             moments: Default::default(),
             metrics: None,
+            dns: Default::default(),
         },
     );
     assert_eq!(v.status, Status::Pass);
@@ -497,6 +502,7 @@ fn overall_verdict_names_the_failing_gates() {
                     probes: Default::default(),
                     moments: Default::default(),
                     metrics: None,
+                    dns: Default::default(),
                 },
             )
         })
@@ -517,6 +523,7 @@ fn every_gravl_verdict_is_the_same_on_projected_objects() {
         probes: Default::default(),
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     let report = objects();
     let mut crashing = objects();

@@ -137,6 +137,7 @@ fn evaluate_all(plan: &LoadedPlan, view: &ClusterView, probes: Probes) -> Vec<Ga
         probes,
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     plan.plan
         .gates
@@ -624,6 +625,7 @@ fn probe_gate(id: &str, result: ProbeResult, at: Timestamp) -> GateVerdict {
             probes,
             moments: Default::default(),
             metrics: None,
+            dns: Default::default(),
         },
     )
 }
@@ -1054,6 +1056,7 @@ fn every_volundr_verdict_is_the_same_on_projected_objects() {
         probes: healthy_probes(&plan),
         moments: Default::default(),
         metrics: None,
+        dns: Default::default(),
     };
     let mut cases: Vec<(&str, Vec<Value>)> =
         vec![("compliant", compliant()), ("demo", demo_objects())];

@@ -7,11 +7,13 @@ pub mod expr;
 pub mod interpolate;
 pub mod model;
 pub mod monitor;
+pub mod operations;
 pub mod phases;
 
 pub use deploy::*;
 pub use model::*;
 pub use monitor::*;
+pub use operations::*;
 pub use phases::*;
 
 use golive_grammar::edit_distance;
@@ -476,6 +478,7 @@ fn check_errors(check: &Check) -> Vec<String> {
             errors
         }
         Check::Sse(s) => url_errors(&s.url),
+        Check::DnsRecords(c) => operations::dns_errors(c),
         Check::Tcp(t) if !t.address.trim().is_empty() && !t.address.contains(':') => {
             vec![format!(
                 "tcp address `{}` needs a port: host:port",

@@ -119,6 +119,7 @@ impl LiveView {
                 probes: Default::default(),
                 moments: Default::default(),
                 metrics: None,
+                dns: Default::default(),
             },
         )
     }
