@@ -101,11 +101,10 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
         .await
         .expect("stand-in");
     // DNS answered by the demo's DNS stand-in, as `golive demo` wires it.
-    let dns = golive::demo::dns_standin::DnsStandIn::start(
-        golive::demo::dns_standin::gravl_records(),
-    )
-    .await
-    .expect("DNS stand-in");
+    let dns =
+        golive::demo::dns_standin::DnsStandIn::start(golive::demo::dns_standin::gravl_records())
+            .await
+            .expect("DNS stand-in");
     let monitoring = [
         ("GRAVL_PROMETHEUS_URL", standin.url()),
         ("GRAVL_ALERTMANAGER_URL", standin.url()),

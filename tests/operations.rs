@@ -12,7 +12,7 @@ use hickory_server::Server;
 use hickory_server::proto::rr::rdata::{A, CNAME, SOA};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use serde_json::json;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -58,7 +58,8 @@ async fn dns_server(records: &[(&str, Rec)]) -> (Server<Catalog>, String) {
         assert!(zone.upsert_mut(Record::from_rdata(name(owner), 60, data), 1));
     }
     let mut catalog = Catalog::new();
-    catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
+    let handler: Arc<dyn ZoneHandler> = Arc::new(zone);
+    catalog.upsert(LowerName::new(&origin), vec![handler]);
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("bind UDP");
@@ -79,8 +80,14 @@ async fn silent_address() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hickory_resolver_against_a_real_dns_server_reads_a_cname_chain_and_nxdomain() {
     let (mut server, addr) = dns_server(&[
-        ("staging.gravl.example.", Rec::A(Ipv4Addr::new(198, 51, 100, 20))),
-        ("api.staging.gravl.example.", Rec::Cname("edge.gravl.example.")),
+        (
+            "staging.gravl.example.",
+            Rec::A(Ipv4Addr::new(198, 51, 100, 20)),
+        ),
+        (
+            "api.staging.gravl.example.",
+            Rec::Cname("edge.gravl.example."),
+        ),
         ("edge.gravl.example.", Rec::Cname("staging.gravl.example.")),
         ("mail.gravl.example.", Rec::Cname("nowhere.gravl.example.")),
     ])
@@ -106,7 +113,10 @@ async fn hickory_resolver_against_a_real_dns_server_reads_a_cname_chain_and_nxdo
     assert_eq!(missing.outcome, DnsOutcome::NxDomain);
     let dangling = resolve(ns, "mail.gravl.example", LOOKUP).await;
     assert!(
-        matches!(dangling.outcome, DnsOutcome::NxDomain | DnsOutcome::NoAnswer),
+        matches!(
+            dangling.outcome,
+            DnsOutcome::NxDomain | DnsOutcome::NoAnswer
+        ),
         "{:?}",
         dangling.outcome
     );
@@ -163,8 +173,14 @@ fn evidence(g: &gates::GateVerdict) -> String {
 async fn the_dns_records_gate_matches_mismatches_nxdomain_and_resolver_down() {
     let (sim, _dir, kubeconfig) = gravl_sim(&[]).await;
     let (mut good, good_addr) = dns_server(&[
-        ("staging.gravl.example.", Rec::A(Ipv4Addr::new(198, 51, 100, 20))),
-        ("api.staging.gravl.example.", Rec::Cname("staging.gravl.example.")),
+        (
+            "staging.gravl.example.",
+            Rec::A(Ipv4Addr::new(198, 51, 100, 20)),
+        ),
+        (
+            "api.staging.gravl.example.",
+            Rec::Cname("staging.gravl.example."),
+        ),
     ])
     .await;
     let plan = gravl_with_dns(&good_addr);
@@ -184,8 +200,14 @@ async fn the_dns_records_gate_matches_mismatches_nxdomain_and_resolver_down() {
 
     // The record points at last month's load balancer.
     let (mut stale, stale_addr) = dns_server(&[
-        ("staging.gravl.example.", Rec::A(Ipv4Addr::new(192, 0, 2, 44))),
-        ("api.staging.gravl.example.", Rec::Cname("staging.gravl.example.")),
+        (
+            "staging.gravl.example.",
+            Rec::A(Ipv4Addr::new(192, 0, 2, 44)),
+        ),
+        (
+            "api.staging.gravl.example.",
+            Rec::Cname("staging.gravl.example."),
+        ),
     ])
     .await;
     let v = dns_gate(&gravl_with_dns(&stale_addr), &live).await;
@@ -213,7 +235,11 @@ async fn the_dns_records_gate_matches_mismatches_nxdomain_and_resolver_down() {
     let silent = silent_address().await;
     let v = dns_gate(&gravl_with_dns(&silent), &live).await;
     assert_eq!(v.status, Status::Unknown, "{}", v.summary);
-    assert!(v.summary.contains("resolver not reachable"), "{}", v.summary);
+    assert!(
+        v.summary.contains("resolver not reachable"),
+        "{}",
+        v.summary
+    );
 
     // The Ingress moves to a new load balancer: the same records now mismatch.
     sim.merge_patch(
@@ -262,7 +288,11 @@ async fn image_and_backup_gates_follow_trivy_and_velero_objects() {
     // The demo's static backup is days old by now.
     let backups = live.gate(&plan, "backups");
     assert_eq!(backups.status, Status::Fail, "{}", backups.summary);
-    assert!(backups.summary.contains("older than max_age 24h"), "{}", backups.summary);
+    assert!(
+        backups.summary.contains("older than max_age 1d"),
+        "{}",
+        backups.summary
+    );
 
     sim.merge_patch(
         "aquasecurity.github.io/v1alpha1",
@@ -341,8 +371,7 @@ async fn without_trivy_and_velero_scanning_is_unknown_and_backups_fail() {
     let plan = gravl();
     let mut live = LiveView::start(&plan, &kubeconfig).await;
     live.wait_until("every watch to list or fail", WAIT, |v| {
-        v.keys()
-            .all(|(_, s)| s.synced || s.error.is_some())
+        v.keys().all(|(_, s)| s.synced || s.error.is_some())
     })
     .await;
     let scan = live.gate(&plan, "image-scanning");
@@ -355,6 +384,10 @@ async fn without_trivy_and_velero_scanning_is_unknown_and_backups_fail() {
     );
     let backups = live.gate(&plan, "backups");
     assert_eq!(backups.status, Status::Fail, "{}", backups.summary);
-    assert!(backups.summary.contains("not served"), "{}", backups.summary);
+    assert!(
+        backups.summary.contains("not served"),
+        "{}",
+        backups.summary
+    );
     sim.shutdown().await;
 }

@@ -50,6 +50,10 @@ fn healthy_objects() -> Vec<Value> {
         if o["kind"] == "ClusterIssuer" && name == "internal-ca-issuer" {
             o["status"] = json!({"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified", "message": "Signing CA verified"}]});
         }
+        if o["kind"] == "VulnerabilityReport" && name == "replicaset-postgres-6f9b7c5d8-postgres" {
+            o["report"]["summary"]["highCount"] = json!(0);
+            o["report"]["vulnerabilities"] = json!([]);
+        }
         if o["kind"] == "NetworkPolicy" && name == "allow-dns-egress" {
             o["spec"]["egress"][0]["to"] = json!([{
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -58,6 +62,29 @@ fn healthy_objects() -> Vec<Value> {
         }
     }
     all
+}
+
+/// What a nameserver answers for the demo Ingress's hosts: its load-balancer address.
+fn healthy_dns(now: Timestamp) -> Msg {
+    let answer = |cnames: &[&str]| golive::dns::DnsAnswer {
+        at: now,
+        outcome: golive::dns::DnsOutcome::Resolved {
+            cnames: cnames.iter().map(|c| c.to_string()).collect(),
+            addresses: vec!["198.51.100.20".parse().expect("an address")],
+        },
+    };
+    Msg::Dns(
+        [
+            ("staging.gravl.example", answer(&[])),
+            (
+                "api.staging.gravl.example",
+                answer(&["staging.gravl.example"]),
+            ),
+        ]
+        .into_iter()
+        .map(|(host, a)| (golive::dns::dns_key(None, host), a))
+        .collect(),
+    )
 }
 
 fn new_app() -> App {
@@ -232,6 +259,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
     let mut app = new_app();
     connect(&mut app, at(1));
     sync(&mut app, &healthy_objects(), at(2));
+    app.update(healthy_dns(at(2)), at(2));
     start_load(&mut app, at(3));
     let snapshot = running_snapshot(30, true, 140.0);
     app.update(

@@ -656,7 +656,7 @@ fn an_old_backup_fails_a_partially_failed_one_warns_a_failed_one_fails() {
     ]);
     assert_eq!(old.status, Status::Fail);
     assert!(
-        old.summary.ends_with("older than max_age 24h"),
+        old.summary.ends_with("older than max_age 1d"),
         "{}",
         old.summary
     );
@@ -761,4 +761,94 @@ fn the_demo_backups_pass_with_the_partially_failed_one_in_the_past() {
     };
     let v = run(&check, &view_of(&check.watches(), &demo_objects()), &ctx());
     assert_eq!(v.status, Status::Pass, "{}", v.summary);
+}
+
+#[test]
+fn the_new_kinds_judge_cut_objects_as_they_judge_whole_ones() {
+    let plan = crate::plan::load_with_env("gravl", |var| {
+        (var == "GRAVL_DNS_SERVER").then(|| "127.0.0.1:5353".to_string())
+    })
+    .expect("gravl");
+    let mut objects = demo_objects();
+    // A real report: every vulnerability with its description, links and CVSS vectors.
+    for o in objects
+        .iter_mut()
+        .filter(|o| o["kind"] == "VulnerabilityReport")
+    {
+        for v in o["report"]["vulnerabilities"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            v["description"] = json!("d".repeat(2_000));
+            v["links"] = json!(vec!["https://avd.aquasec.com/nvd/x"; 12]);
+            v["cvss"] = json!({"nvd": {"V3Score": 7.5, "V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}});
+        }
+    }
+    let mut digests = objects.clone();
+    for o in digests
+        .iter_mut()
+        .filter(|o| o["kind"] == "Pod" && o["metadata"]["namespace"] == "gravl-staging")
+    {
+        for s in o["status"]["containerStatuses"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let image = s["image"].as_str().unwrap_or_default().to_string();
+            // The digests the demo's reports were made for.
+            let digest = match image.as_str() {
+                "ghcr.io/gravl/backend:1.8.0" => {
+                    "sha256:3c7e2a41d9b8f06e5a1c4d2b7f9e8a6c5d4b3a2918f7e6d5c4b3a29180f7e6d5"
+                }
+                "ghcr.io/gravl/frontend:1.8.0" => {
+                    "sha256:8a1f4c2e6b9d3a7f5e1c8b4d2a6f9e3c7b5d1a8f4e2c6b9d3a7f5e1c8b4d2a6f"
+                }
+                _ => "sha256:d2b4f6a8c0e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3",
+            };
+            let repo = image.split(':').next().unwrap_or_default().to_string();
+            s["imageID"] = json!(format!("{repo}@{digest}"));
+        }
+    }
+    let dns = answered(&[
+        ("staging.gravl.example", resolved(&[], &["198.51.100.20"])),
+        (
+            "api.staging.gravl.example",
+            resolved(&["staging.gravl.example"], &["198.51.100.20"]),
+        ),
+    ]);
+    let ctx = Context {
+        now: now(),
+        dns,
+        ..Default::default()
+    };
+    for (case, objs) in [("demo", objects.clone()), ("digests", digests)] {
+        let (whole, projected) = super::projection_tests::both_ways(&plan.plan, &objs, &ctx);
+        assert_eq!(
+            whole, projected,
+            "{case}: verdicts differ on projected objects"
+        );
+        let gates = whole.as_array().expect("gates");
+        for id in ["image-scanning", "images-pinned", "dns-records", "backups"] {
+            let g = gates.iter().find(|g| g["id"] == id).expect("gate");
+            assert_ne!(g["status"], "unknown", "{case} {id}: {}", g["summary"]);
+        }
+    }
+    let watches = plan_watch_specs(&plan.plan);
+    let reports = watches
+        .iter()
+        .find(|w| w.key.resource == VULNERABILITY_REPORTS)
+        .expect("gravl watches reports");
+    let postgres = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "replicaset-postgres-6f9b7c5d8-postgres")
+        .expect("the postgres report");
+    let size = |v: &Value| serde_json::to_string(v).map(|s| s.len()).unwrap_or(0);
+    let slim = reports.projection.project(postgres);
+    assert!(
+        size(&slim) * 5 < size(postgres),
+        "projected {} of {} bytes",
+        size(&slim),
+        size(postgres)
+    );
 }
