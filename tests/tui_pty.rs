@@ -77,12 +77,12 @@ impl Cockpit {
     /// stand-in answers, last night's backup completed); the backup step gets
     /// `backup_note`, if any, and stakeholders are ticked by hand.
     fn tick_preflight(&mut self, select: &str, backup_note: Option<&str>) {
+        self.send(select);
         self.wait_for("the gate-verified steps", Duration::from_secs(15), |s| {
             s.contains("✓ by gate dns-records")
                 && s.contains("✓ by gate cluster-access")
                 && s.contains("✓ by gate backups")
         });
-        self.send(select);
         if let Some(note) = backup_note {
             self.send(&format!("jjn{note}\r"));
             self.wait_for("the note recorded", Duration::from_secs(5), |s| {
