@@ -1461,3 +1461,53 @@ fn app_check_key() -> String {
         })
         .expect("the gravl error-rate check")
 }
+
+/// The cockpit asks for the DNS lookups once the Ingress is listed, not again until the
+/// answers are 20 s old, and judges the dns-records gate from the answers it gets.
+#[test]
+fn the_cockpit_asks_for_dns_lookups_and_judges_the_answers() {
+    let mut app = new_app();
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    let asked: Vec<Vec<String>> = app
+        .settle(at(3))
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::LookUpDns(lookups) => Some(lookups.into_iter().map(|(_, h)| h).collect()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        vec![vec![
+            "api.staging.gravl.example".to_string(),
+            "staging.gravl.example".to_string()
+        ]]
+    );
+    let dns_row = |app: &App| {
+        app.gates
+            .iter()
+            .find(|g| g.verdict.id == "dns-records")
+            .map(|g| (g.verdict.status, g.verdict.summary.clone()))
+            .expect("dns-records")
+    };
+    assert_eq!(dns_row(&app).0, Status::Unknown);
+    app.update(healthy_dns(at(4)), at(4));
+    let again = app.settle(at(10));
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::LookUpDns(_))),
+        "{again:?}"
+    );
+    assert_eq!(
+        dns_row(&app),
+        (
+            Status::Pass,
+            "2 hosts resolve to their Ingress's addresses".to_string()
+        )
+    );
+    let later = app.settle(at(30));
+    assert!(
+        later.iter().any(|e| matches!(e, Effect::LookUpDns(_))),
+        "{later:?}"
+    );
+}

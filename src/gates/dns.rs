@@ -269,7 +269,7 @@ pub fn dns_records(
             "point each host at the Ingress's load-balancer address (an A record for an IP, a CNAME for a hostname) at the DNS provider",
         ),
         Status::Unknown => verdict.with_fix(format!(
-            "golive asks {server}; set `nameserver:` to one it can reach"
+            "golive asks {server}: set `nameserver:` to one it can reach; an Ingress without an address waits for its controller"
         )),
         _ => verdict,
     })
