@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod commands;
 pub mod demo;
+pub mod dns;
 pub mod gates;
 pub mod metrics;
 pub mod plan;

@@ -100,10 +100,35 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
     let standin = golive::demo::standin::StandIn::start(1)
         .await
         .expect("stand-in");
+    // DNS answered by the demo's DNS stand-in, as `golive demo` wires it.
+    let dns =
+        golive::demo::dns_standin::DnsStandIn::start(golive::demo::dns_standin::gravl_records())
+            .await
+            .expect("DNS stand-in");
     let monitoring = [
         ("GRAVL_PROMETHEUS_URL", standin.url()),
         ("GRAVL_ALERTMANAGER_URL", standin.url()),
+        ("GRAVL_DNS_SERVER", dns.address()),
     ];
+    // The seeded image problem fixed (postgres rebuilt, rescanned) and last night's
+    // backup stamped now, as the demo story does.
+    sim.merge_patch(
+        "aquasecurity.github.io/v1alpha1",
+        "VulnerabilityReport",
+        Some("gravl-staging"),
+        "replicaset-postgres-6f9b7c5d8-postgres",
+        json!({"report": {"summary": {"criticalCount": 0, "highCount": 0, "mediumCount": 1, "lowCount": 1, "unknownCount": 0}, "vulnerabilities": []}}),
+    )
+    .expect("fix the postgres image");
+    let now = jiff::Timestamp::now().to_string();
+    sim.merge_patch(
+        "velero.io/v1",
+        "Backup",
+        Some("velero"),
+        "gravl-staging-daily-20261125020000",
+        json!({"status": {"startTimestamp": now, "completionTimestamp": now}}),
+    )
+    .expect("a fresh backup");
     sim.merge_patch(
         "cert-manager.io/v1",
         "ClusterIssuer",

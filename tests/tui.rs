@@ -52,6 +52,10 @@ fn healthy_objects() -> Vec<Value> {
         if o["kind"] == "ClusterIssuer" && name == "internal-ca-issuer" {
             o["status"] = json!({"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified", "message": "Signing CA verified"}]});
         }
+        if o["kind"] == "VulnerabilityReport" && name == "replicaset-postgres-6f9b7c5d8-postgres" {
+            o["report"]["summary"]["highCount"] = json!(0);
+            o["report"]["vulnerabilities"] = json!([]);
+        }
         if o["kind"] == "NetworkPolicy" && name == "allow-dns-egress" {
             o["spec"]["egress"][0]["to"] = json!([{
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -60,6 +64,29 @@ fn healthy_objects() -> Vec<Value> {
         }
     }
     all
+}
+
+/// What a nameserver answers for the demo Ingress's hosts: its load-balancer address.
+fn healthy_dns(now: Timestamp) -> Msg {
+    let answer = |cnames: &[&str]| golive::dns::DnsAnswer {
+        at: now,
+        outcome: golive::dns::DnsOutcome::Resolved {
+            cnames: cnames.iter().map(|c| c.to_string()).collect(),
+            addresses: vec!["198.51.100.20".parse().expect("an address")],
+        },
+    };
+    Msg::Dns(
+        [
+            ("staging.gravl.example", answer(&[])),
+            (
+                "api.staging.gravl.example",
+                answer(&["staging.gravl.example"]),
+            ),
+        ]
+        .into_iter()
+        .map(|(host, a)| (golive::dns::dns_key(None, host), a))
+        .collect(),
+    )
 }
 
 fn new_app() -> App {
@@ -234,6 +261,7 @@ fn frame_healthy_after_fixes_and_a_passing_load_test() {
     let mut app = new_app();
     connect(&mut app, at(1));
     sync(&mut app, &healthy_objects(), at(2));
+    app.update(healthy_dns(at(2)), at(2));
     start_load(&mut app, at(3));
     let snapshot = running_snapshot(30, true, 140.0);
     app.update(
@@ -936,12 +964,12 @@ fn clicking_a_gate_row_focuses_the_pane_and_selects_it() {
     app.update(Msg::Resize(160, 45), at(15));
     app.update(key(KeyCode::Tab), at(15));
     let gates = app.areas().gates;
-    // Row 0 is the first group header at this size; row 2 is the second gate.
+    // With 18 gates the group headers give way at this size: row 1 is the second gate.
     app.update(
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
             column: gates.x + 3,
-            row: gates.y + 1 + 2,
+            row: gates.y + 1 + 1,
             modifiers: KeyModifiers::NONE,
         }),
         at(15),
@@ -1434,4 +1462,54 @@ fn app_check_key() -> String {
             _ => None,
         })
         .expect("the gravl error-rate check")
+}
+
+/// The cockpit asks for the DNS lookups once the Ingress is listed, not again until the
+/// answers are 20 s old, and judges the dns-records gate from the answers it gets.
+#[test]
+fn the_cockpit_asks_for_dns_lookups_and_judges_the_answers() {
+    let mut app = new_app();
+    connect(&mut app, at(1));
+    sync(&mut app, &objects(), at(2));
+    let asked: Vec<Vec<String>> = app
+        .settle(at(3))
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::LookUpDns(lookups) => Some(lookups.into_iter().map(|(_, h)| h).collect()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        vec![vec![
+            "api.staging.gravl.example".to_string(),
+            "staging.gravl.example".to_string()
+        ]]
+    );
+    let dns_row = |app: &App| {
+        app.gates
+            .iter()
+            .find(|g| g.verdict.id == "dns-records")
+            .map(|g| (g.verdict.status, g.verdict.summary.clone()))
+            .expect("dns-records")
+    };
+    assert_eq!(dns_row(&app).0, Status::Unknown);
+    app.update(healthy_dns(at(4)), at(4));
+    let again = app.settle(at(10));
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::LookUpDns(_))),
+        "{again:?}"
+    );
+    assert_eq!(
+        dns_row(&app),
+        (
+            Status::Pass,
+            "2 hosts resolve to their Ingress's addresses".to_string()
+        )
+    );
+    let later = app.settle(at(30));
+    assert!(
+        later.iter().any(|e| matches!(e, Effect::LookUpDns(_))),
+        "{later:?}"
+    );
 }

@@ -72,24 +72,26 @@ impl Cockpit {
         self.session.send(keys).expect("send keys");
     }
 
-    /// Ticks Pre-flight by hand from its first step, which `select` focuses: DNS records,
-    /// backup (with `backup_note`, if any), stakeholders; cluster access ticks itself.
+    /// Completes Pre-flight from its first step, which `select` focuses: DNS records,
+    /// cluster access and backups verify themselves through their gates (the demo's DNS
+    /// stand-in answers, last night's backup completed); the backup step gets
+    /// `backup_note`, if any, and stakeholders are ticked by hand.
     fn tick_preflight(&mut self, select: &str, backup_note: Option<&str>) {
-        self.send(&format!("{select} "));
-        self.wait_for("the first tick", Duration::from_secs(5), |s| {
-            s.contains("[x] Verify all production DNS records")
-        });
-        self.send("jj ");
-        self.wait_for("the backup tick", Duration::from_secs(5), |s| {
-            s.contains("[x] Validate backup procedures")
+        self.send(select);
+        self.wait_for("the gate-verified steps", Duration::from_secs(15), |s| {
+            s.contains("✓ by gate dns-records")
+                && s.contains("✓ by gate cluster-access")
+                && s.contains("✓ by gate backups")
         });
         if let Some(note) = backup_note {
-            self.send(&format!("n{note}\r"));
+            self.send(&format!("jjn{note}\r"));
             self.wait_for("the note recorded", Duration::from_secs(5), |s| {
                 s.contains("note recorded")
             });
+            self.send("j ");
+        } else {
+            self.send("jjj ");
         }
-        self.send("j ");
         self.wait_for("Pre-flight done", Duration::from_secs(10), |s| {
             s.contains("Pre-flight 4/4")
         });
@@ -187,16 +189,16 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         "the cockpit draws on the alternate screen"
     );
 
-    // Tick the first Pre-flight step: tab to the runbook, space.
+    // Tick the last Pre-flight step by hand: tab to the runbook, down three, space.
     c.send("\t\t");
-    c.send(" ");
+    c.send("jjj ");
     c.wait_for("the ticked step", Duration::from_secs(5), |s| {
-        s.contains("[x] Verify all production DNS records")
+        s.contains("[x] Notify stakeholders")
     });
     let journal =
         std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal written");
     assert!(
-        journal.contains(r#""type":"step_checked","step":"verify-all-production-dns-records""#),
+        journal.contains(r#""type":"step_checked","step":"notify-stakeholders""#),
         "{journal}"
     );
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_golive"))

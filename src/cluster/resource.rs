@@ -125,6 +125,18 @@ pub const CONTROLLER_REVISIONS: ResourceType = grouped(
 );
 /// Events as kubectl 1.33 reads them (`events.k8s.io/v1`, not the core v1 form).
 pub const EVENTS: ResourceType = grouped("events.k8s.io", "v1", "Event", "events", true);
+/// Trivy Operator's scan results, one per container of a workload (`images_scanned`).
+pub const VULNERABILITY_REPORTS: ResourceType = grouped(
+    "aquasecurity.github.io",
+    "v1alpha1",
+    "VulnerabilityReport",
+    "vulnerabilityreports",
+    true,
+);
+/// Velero's backups and the schedules that make them (`backups`).
+pub const VELERO_BACKUPS: ResourceType = grouped("velero.io", "v1", "Backup", "backups", true);
+pub const VELERO_SCHEDULES: ResourceType =
+    grouped("velero.io", "v1", "Schedule", "schedules", true);
 
 /// RBAC, read by the `rbac` check (`golive rbac` grants reading them, nothing more).
 pub const SERVICE_ACCOUNTS: ResourceType = core("ServiceAccount", "serviceaccounts", true);

@@ -221,10 +221,17 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // DNS after the watchers: the hosts to look up are the Ingresses' (`dns_records`).
+    let dns = crate::dns::resolve_all(
+        &gates::dns_lookups(&loaded.plan, &view),
+        crate::dns::LOOKUP_TIMEOUT,
+    )
+    .await;
     let ctx = gates::Context::new(Timestamp::now())
         .with_load(load)
         .with_probes(probes)
-        .with_metrics(metrics.map(std::sync::Arc::new));
+        .with_metrics(metrics.map(std::sync::Arc::new))
+        .with_dns(dns);
     let verdicts = evaluate(&loaded, &view, &ctx);
     let (verdict, reason) = gates::overall(&verdicts);
     match format {

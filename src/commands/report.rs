@@ -112,6 +112,12 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
+    // DNS after the watchers: the hosts to look up are the Ingresses' (`dns_records`).
+    let dns = crate::dns::resolve_all(
+        &gates::dns_lookups(&loaded.plan, &view),
+        crate::dns::LOOKUP_TIMEOUT,
+    )
+    .await;
     let ctx = gates::Context::new(Timestamp::now())
         .with_load(state.load.clone())
         .with_probes(probes)
@@ -123,7 +129,8 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             // The baselines the journal holds: the report compares against the same numbers.
             m.baselines = state.baselines.clone();
             std::sync::Arc::new(m)
-        }));
+        }))
+        .with_dns(dns);
     let verdicts = evaluate(&loaded, &view, &ctx);
     let decision = decide(&loaded.plan, &verdicts, &state);
     let input = ReportInput {

@@ -1,6 +1,7 @@
 //! `golive demo`: the simulated cluster with a built-in scenario and a demo HTTP service,
 //! both on 127.0.0.1, and a plan pointed at them. Nothing outside the machine is needed.
 
+pub mod dns_standin;
 pub mod http_metrics;
 pub mod service;
 pub mod standin;
@@ -31,6 +32,14 @@ const CRDS: &[(&str, &str)] = &[
         "assets/crds/gateway-api.yaml",
         include_str!("../../assets/crds/gateway-api.yaml"),
     ),
+    (
+        "assets/crds/trivy-operator.yaml",
+        include_str!("../../assets/crds/trivy-operator.yaml"),
+    ),
+    (
+        "assets/crds/velero.yaml",
+        include_str!("../../assets/crds/velero.yaml"),
+    ),
 ];
 
 const GRAVL: &[(&str, &str)] = &[
@@ -45,6 +54,10 @@ const GRAVL: &[(&str, &str)] = &[
     (
         "assets/demo/gravl/rbac.yaml",
         include_str!("../../assets/demo/gravl/rbac.yaml"),
+    ),
+    (
+        "assets/demo/gravl/operations.yaml",
+        include_str!("../../assets/demo/gravl/operations.yaml"),
     ),
 ];
 const VOLUNDR: &[(&str, &str)] = &[(
@@ -73,6 +86,8 @@ pub struct Demo {
     pub service: DemoService,
     /// The Prometheus and Alertmanager stand-in (a stand-in, not a Prometheus).
     pub monitor: standin::StandIn,
+    /// The DNS stand-in answering the demo Ingress's hosts (a stand-in, not a DNS server).
+    pub dns: dns_standin::DnsStandIn,
     pub plan: LoadedPlan,
     pub kubeconfig: PathBuf,
     dir: PathBuf,
@@ -132,15 +147,19 @@ pub async fn start_with(name: &str, speed: u32, chaos: bool) -> Result<Demo, Dem
     let url = service.url();
     let monitor = standin::StandIn::start(speed).await?;
     let monitor_url = monitor.url();
+    let dns = dns_standin::DnsStandIn::start(dns_standin::gravl_records()).await?;
+    let dns_address = dns.address();
     let plan = plan::load_with_env(name, |var| match var {
         "GRAVL_API_URL" | "VOLUNDR_URL" => Some(url.clone()),
         "GRAVL_PROMETHEUS_URL" | "GRAVL_ALERTMANAGER_URL" => Some(monitor_url.clone()),
+        "GRAVL_DNS_SERVER" => Some(dns_address.clone()),
         other => std::env::var(other).ok(),
     })?;
     Ok(Demo {
         sim,
         service,
         monitor,
+        dns,
         plan,
         kubeconfig,
         dir,

@@ -19,6 +19,7 @@ pub struct Epochs {
     pub probes: u64,
     pub moments: u64,
     pub metrics: u64,
+    pub dns: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ impl Entry {
             || (r.probes && epochs.probes != self.epochs.probes)
             || (r.moments && epochs.moments != self.epochs.moments)
             || (r.metrics && epochs.metrics != self.epochs.metrics)
+            || (r.dns && epochs.dns != self.epochs.dns)
             || (r.now && now.duration_since(self.at) >= every)
     }
 }

@@ -166,6 +166,22 @@ macro_rules! for_each_kind {
                 let $kind = c;
                 $body
             }
+            $crate::plan::Check::ImagesScanned(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::ImagesPinned(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::DnsRecords(c) => {
+                let $kind = c;
+                $body
+            }
+            $crate::plan::Check::Backups(c) => {
+                let $kind = c;
+                $body
+            }
         }
     };
 }
@@ -211,6 +227,10 @@ pub const KIND_NAMES: &[&str] = &[
     <crate::plan::AlertsCheck as CheckKind>::NAME,
     <crate::plan::ScrapedCheck as CheckKind>::NAME,
     <crate::plan::RbacCheck as CheckKind>::NAME,
+    <crate::plan::ImagesScannedCheck as CheckKind>::NAME,
+    <crate::plan::ImagesPinnedCheck as CheckKind>::NAME,
+    <crate::plan::DnsRecordsCheck as CheckKind>::NAME,
+    <crate::plan::BackupsCheck as CheckKind>::NAME,
 ];
 
 #[cfg(test)]

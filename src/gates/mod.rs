@@ -2,10 +2,13 @@
 //! Missing, stale, forbidden or undecidable evidence is `unknown`, never `pass`.
 
 mod access;
+mod backups;
 mod certmanager;
 mod config;
+mod dns;
 pub mod events;
 mod expression;
+mod images;
 pub mod incremental;
 mod ingress;
 mod json;
@@ -27,6 +30,7 @@ mod sealed;
 mod storage;
 mod workloads;
 
+pub use dns::dns_lookups;
 pub use kind::{CheckKind, KIND_NAMES};
 pub use load::{LoadEvidence, LoadSource, ThresholdEvidence, thresholds as load_verdict};
 
@@ -145,6 +149,8 @@ pub struct Context {
     /// What Prometheus and Alertmanager answered (the monitoring checks); None where
     /// nothing asks them.
     metrics: Option<std::sync::Arc<crate::metrics::MetricsEvidence>>,
+    /// Answers to the `dns_records` lookups, from `crate::dns::resolve_all`.
+    dns: crate::dns::DnsAnswers,
     read: std::cell::Cell<Inputs>,
 }
 
@@ -156,6 +162,7 @@ pub struct Inputs {
     pub probes: bool,
     pub moments: bool,
     pub metrics: bool,
+    pub dns: bool,
 }
 
 impl Context {
@@ -178,6 +185,11 @@ impl Context {
 
     pub fn with_moments(mut self, moments: Moments) -> Self {
         self.moments = moments;
+        self
+    }
+
+    pub fn with_dns(mut self, dns: crate::dns::DnsAnswers) -> Self {
+        self.dns = dns;
         self
     }
 
@@ -219,6 +231,12 @@ impl Context {
     pub fn metrics(&self) -> Option<&crate::metrics::MetricsEvidence> {
         self.note(|r| r.metrics = true);
         self.metrics.as_deref()
+    }
+
+    /// Answers to the `dns_records` lookups.
+    pub fn dns(&self) -> &crate::dns::DnsAnswers {
+        self.note(|r| r.dns = true);
+        &self.dns
     }
 
     /// What was read since the last call, and starts counting afresh.

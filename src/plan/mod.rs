@@ -7,12 +7,14 @@ pub mod expr;
 pub mod interpolate;
 pub mod model;
 pub mod monitor;
+pub mod operations;
 pub mod phases;
 pub mod rbac;
 
 pub use deploy::*;
 pub use model::*;
 pub use monitor::*;
+pub use operations::*;
 pub use phases::*;
 pub use rbac::*;
 
@@ -517,6 +519,7 @@ fn check_errors(check: &Check) -> Vec<String> {
             errors
         }
         Check::Sse(s) => url_errors(&s.url),
+        Check::DnsRecords(c) => operations::dns_errors(c),
         Check::Tcp(t) if !t.address.trim().is_empty() && !t.address.contains(':') => {
             vec![format!(
                 "tcp address `{}` needs a port: host:port",

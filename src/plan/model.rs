@@ -106,6 +106,14 @@ pub enum Check {
     /// What the namespace's ServiceAccounts may do through RBAC: no admin, edit or
     /// wildcard grants, no secrets beyond the namespace, no escalation paths.
     Rbac(super::rbac::RbacCheck),
+    /// Trivy Operator scanned every running image, none over the limits.
+    ImagesScanned(super::operations::ImagesScannedCheck),
+    /// No `:latest` or untagged image; a tag without a digest warns.
+    ImagesPinned(super::operations::ImagesPinnedCheck),
+    /// The service's hosts resolve to its Ingress's addresses.
+    DnsRecords(super::operations::DnsRecordsCheck),
+    /// A Velero Schedule covers the namespace and its newest Backup completed recently.
+    Backups(super::operations::BackupsCheck),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

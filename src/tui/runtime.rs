@@ -79,6 +79,16 @@ impl Runtime {
                 }));
                 Vec::new()
             }
+            Effect::LookUpDns(lookups) => {
+                let tx = self.tx.clone();
+                self.tasks.retain(|t| !t.is_finished());
+                self.tasks.push(tokio::spawn(async move {
+                    let answers =
+                        crate::dns::resolve_all(&lookups, crate::dns::LOOKUP_TIMEOUT).await;
+                    let _ = tx.send(Msg::Dns(answers)).await;
+                }));
+                Vec::new()
+            }
             Effect::StartLoad => self.start_load(&app.plan),
             Effect::ReadLoadSummary(path) => {
                 let read = std::fs::read_to_string(&path)

@@ -24,6 +24,7 @@ pub fn gravl() -> LoadedPlan {
 const GRAVL_CLUSTER: &str = include_str!("../../assets/demo/gravl/cluster.yaml");
 const GRAVL_POLICIES: &str = include_str!("../../assets/demo/gravl/network-policies.yaml");
 const GRAVL_RBAC: &str = include_str!("../../assets/demo/gravl/rbac.yaml");
+const GRAVL_OPERATIONS: &str = include_str!("../../assets/demo/gravl/operations.yaml");
 
 /// The Gravl demo cluster, its NetworkPolicies and RBAC as API objects, for feeding a view or
 /// the cockpit without the simulator.
@@ -36,6 +37,10 @@ pub fn gravl_objects() -> Vec<serde_json::Value> {
     );
     all.extend(
         serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_RBAC).expect("the demo RBAC parses"),
+    );
+    all.extend(
+        serde_saphyr::from_multiple::<serde_json::Value>(GRAVL_OPERATIONS)
+            .expect("the demo's Ingress, scans and backups parse"),
     );
     all.retain(|o| !o.is_null());
     // The simulator stamps creation times when it serves objects; the fixture must too.

@@ -19,6 +19,8 @@ use jiff::{SignedDuration, Timestamp};
 pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
 /// Time-dependent gates (certificate expiry, key age, staleness) are re-judged this often.
 pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
+/// How often the cockpit looks the `dns_records` hosts up again (stale after 5 minutes).
+pub const DNS_EVERY: SignedDuration = SignedDuration::from_secs(20);
 
 impl App {
     pub(super) fn on_connected(&mut self, context: String, server: String) -> Vec<Effect> {
@@ -131,6 +133,28 @@ impl App {
         }
     }
 
+    pub(super) fn on_dns(&mut self, answers: crate::dns::DnsAnswers) -> Vec<Effect> {
+        self.dns = answers;
+        self.epochs.dns += 1;
+        self.needs_evaluation = true;
+        Vec::new()
+    }
+
+    /// Asks for the `dns_records` lookups when the names to look up changed (an Ingress
+    /// arrived) or the last answers are [`DNS_EVERY`] old.
+    fn ask_dns(&mut self) -> Vec<Effect> {
+        let lookups = crate::gates::dns_lookups(&self.plan.plan, &self.view);
+        let due = match &self.dns_asked {
+            None => !lookups.is_empty(),
+            Some((asked, at)) => *asked != lookups || self.now.duration_since(*at) >= DNS_EVERY,
+        };
+        if !due || lookups.is_empty() {
+            return Vec::new();
+        }
+        self.dns_asked = Some((lookups.clone(), self.now));
+        vec![Effect::LookUpDns(lookups)]
+    }
+
     pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
         self.probes = probes;
         self.epochs.probes += 1;
@@ -162,6 +186,7 @@ impl App {
         let mut effects = self.auto_verify();
         effects.extend(self.record_rollouts());
         effects.extend(self.capture_baselines());
+        effects.extend(self.ask_dns());
         effects
     }
 
@@ -267,7 +292,8 @@ impl App {
             .with_load(load)
             .with_probes(self.probes.clone())
             .with_moments(moments)
-            .with_metrics(Some(self.metrics.clone()));
+            .with_metrics(Some(self.metrics.clone()))
+            .with_dns(self.dns.clone());
         let verdicts = self.judgements.judge(
             &self.plan.plan.gates,
             &self.view,

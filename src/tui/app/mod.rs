@@ -54,6 +54,9 @@ pub struct App {
     pub view: ClusterView,
     /// The latest HTTP, SSE and TCP probe results; gates read them as evidence.
     pub probes: crate::probe::Probes,
+    /// The latest answers to the `dns_records` lookups, and which were asked when.
+    pub dns: crate::dns::DnsAnswers,
+    pub dns_asked: Option<(BTreeSet<crate::dns::Lookup>, Timestamp)>,
     /// What Prometheus and Alertmanager answered, with each monitored check's history.
     pub metrics: Arc<crate::metrics::MetricsEvidence>,
     pub load: LoadState,
@@ -152,6 +155,8 @@ impl App {
             connection: Connection::Connecting,
             view: ClusterView::for_watches("", "", &watches),
             probes: Default::default(),
+            dns: Default::default(),
+            dns_asked: None,
             metrics: Default::default(),
             load,
             load_file: None,
@@ -214,6 +219,7 @@ impl App {
             Msg::ConnectFailed(error) => self.on_connect_failed(error),
             Msg::Cluster(event) => self.on_cluster(event),
             Msg::Probes(probes) => self.on_probes(probes),
+            Msg::Dns(answers) => self.on_dns(answers),
             Msg::Metrics(update) => self.on_metrics(*update),
             Msg::BaselineCaptured { check, result } => self.on_baseline(check, result),
             Msg::LoadStarted => self.on_load_started(),

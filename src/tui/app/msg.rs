@@ -28,6 +28,8 @@ pub enum Msg {
     LoadFinished(Box<Summary>),
     /// Fresh results of the plan's HTTP, SSE and TCP probes.
     Probes(crate::probe::Probes),
+    /// Answers to the `dns_records` lookups asked by `Effect::LookUpDns`.
+    Dns(crate::dns::DnsAnswers),
     /// A round of Prometheus and Alertmanager answers from the metrics poller.
     Metrics(Box<crate::metrics::MetricsUpdate>),
     /// The pre-deploy baseline of a monitored query, or why there is none.
@@ -87,6 +89,8 @@ pub enum Effect {
     },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
+    /// Look these names up (the `dns_records` checks) and answer with `Dns`.
+    LookUpDns(std::collections::BTreeSet<crate::dns::Lookup>),
     Quit,
 }
 
