@@ -235,3 +235,58 @@ fn a_pod_without_image_id_is_refused_by_the_strict_check() {
     let e = check("v1", "Pod", &pod).unwrap().unwrap_err();
     assert!(e.contains("status.containerStatuses[0].imageID"), "{e}");
 }
+
+/// The demo cluster as a client reads it: from the simulator, after the whole story has
+/// played (its patches and applied objects included). List items come without
+/// `apiVersion` and `kind`, as from a real API server; a client fills them in from the list.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_cluster_as_served_after_its_story_is_accepted_by_a_strict_client() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let demo = golive::demo::start_at_speed("gravl", 60).await.unwrap();
+    // The story is about three minutes; at 60x it is over in three seconds.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let target = golive::cluster::Target {
+        kubeconfig: Some(demo.kubeconfig.clone()),
+        context: None,
+    };
+    let client = golive::cluster::connect(&target).await.unwrap().client;
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, api_version, kind) in [
+        ("/api/v1/pods", "v1", "Pod"),
+        ("/api/v1/namespaces", "v1", "Namespace"),
+        ("/api/v1/services", "v1", "Service"),
+        ("/api/v1/secrets", "v1", "Secret"),
+        ("/api/v1/events", "v1", "Event"),
+        ("/apis/apps/v1/deployments", "apps/v1", "Deployment"),
+        ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),
+        (
+            "/apis/networking.k8s.io/v1/networkpolicies",
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+        ),
+        ("/apis/events.k8s.io/v1/events", "events.k8s.io/v1", "Event"),
+        (
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+        ),
+    ] {
+        let request = http::Request::get(path).body(Vec::new()).unwrap();
+        let text = client.request_text(request).await.unwrap();
+        let list: Value = serde_json::from_str(&text).unwrap();
+        for mut item in list["items"].as_array().cloned().unwrap_or_default() {
+            item["apiVersion"] = api_version.into();
+            item["kind"] = kind.into();
+            let name = item["metadata"]["name"].as_str().unwrap_or("?").to_string();
+            match check(api_version, kind, &item) {
+                Some(Ok(())) => checked += 1,
+                Some(Err(e)) => problems.push(format!("{path} {name}: {e}")),
+                None => problems.push(format!("{path}: no type listed for {kind}")),
+            }
+        }
+    }
+    demo.shutdown().await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 40, "only {checked} objects served");
+}

@@ -136,6 +136,18 @@ fn a_file_size_limit_reached_mid_session_leaves_the_tick_unticked_and_says_not_r
     c.wait_for("the self-verified step", Duration::from_secs(15), |s| {
         s.contains("NO-GO") && s.contains("[x] Confirm production cluster access")
     });
+    // Help says where the log is; the log is there.
+    c.send("?");
+    let log = state.path().join("golive.log");
+    c.wait_for("the log in help", Duration::from_secs(5), |s| {
+        s.contains(&format!("Log: {}", log.display()))
+    });
+    c.send("?");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("golive started")
+    );
     c.quit();
     let journal_path = state.path().join("journal.jsonl");
     let before = std::fs::read_to_string(&journal_path).unwrap();

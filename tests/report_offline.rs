@@ -185,6 +185,13 @@ fn a_report_against_a_server_that_is_gone_comes_from_the_journal_exit_3() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert_written_from_the_journal(&stdout, &stderr);
+    // The failing watches are in the state directory's log, for after the fact.
+    let log = std::fs::read_to_string(state.path().join("golive.log")).unwrap();
+    assert!(log.contains("golive started"), "{log}");
+    assert!(
+        log.contains("WARN") && log.contains("watch failed"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -4,6 +4,9 @@ use super::load_plan;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
+// Its own group id: the flattened golive_load::cli::LoadArgs already takes `LoadArgs`, and
+// clap refuses two groups of one name (a panic in debug builds, completions and man pages).
+#[group(id = "golive-load-command")]
 pub struct LoadArgs {
     /// Plan file or built-in plan name whose `load` section to run.
     #[arg(long, conflicts_with = "url")]

@@ -30,8 +30,8 @@ pub struct ReportOptions {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Plan file or built-in plan name. May be left out with --state-dir when the journal
-    /// records its plan (golive 0.1 journals written since it does).
+    /// Plan file or built-in plan name. May be left out with --state-dir: the journal
+    /// records its plan at its first entry (journals older than that need --plan).
     #[arg(long)]
     pub plan: Option<String>,
     #[command(flatten)]
