@@ -1,7 +1,8 @@
 //! A journal that refuses a write leaves the tick unticked and the runbook pane saying
 //! NOT RECORDING, in the real binary: a file size limit (RLIMIT_FSIZE, set in the child
 //! golive only) that the journal reaches mid-session, and a state directory golive may
-//! not write to.
+//! not write to (as root, which writes through permissions, a directory in the journal's
+//! place).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests stop at the first surprise
 
 use expectrl::process::Healthcheck;
@@ -187,7 +188,7 @@ fn a_file_size_limit_reached_mid_session_leaves_the_tick_unticked_and_says_not_r
 }
 
 #[test]
-fn a_state_directory_golive_may_not_write_says_not_recording_and_ticks_stay_unticked() {
+fn a_journal_golive_cannot_open_for_writing_says_not_recording_and_ticks_stay_unticked() {
     let home = tempfile::tempdir().unwrap();
     let parent = tempfile::tempdir().unwrap();
     let state = parent.path().join("state");
@@ -196,9 +197,13 @@ fn a_state_directory_golive_may_not_write_says_not_recording_and_ticks_stay_unti
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
     std::fs::set_permissions(&state, perms).unwrap();
     if std::fs::write(state.join("probe"), b"x").is_ok() {
-        // root writes through directory permissions: nothing to test here.
-        eprintln!("skipped: this user can write to a read-only directory (root)");
-        return;
+        // root writes through directory permissions; a directory where the journal file
+        // should be refuses it too, through the same open.
+        eprintln!(
+            "this user writes to read-only directories (root): journal.jsonl is a directory instead"
+        );
+        std::fs::remove_file(state.join("probe")).unwrap();
+        std::fs::create_dir(state.join("journal.jsonl")).unwrap();
     }
     let mut c = Cockpit::spawn(home.path(), &state, None);
     c.wait_for("panes and a verdict", Duration::from_secs(10), |s| {

@@ -1482,3 +1482,27 @@ fn help_says_where_the_log_is() {
         "{text}"
     );
 }
+
+#[test]
+fn a_refused_write_keeps_the_reason_known_since_start_up() {
+    let mut app = failing_app();
+    app.not_recording = Some("locked by another golive".into());
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
+    };
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "no journal".into(),
+        },
+        at(16),
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("NOT RECORDING: locked by another golive"),
+        "{text}"
+    );
+}

@@ -123,8 +123,10 @@ impl App {
             }
             _ => format!("journal NOT written: {error}"),
         };
-        // Until a write succeeds again, the runbook pane says that ticks are not kept.
-        self.not_recording = Some("the journal refused the last write".into());
+        // Until a write succeeds again, the runbook pane says that ticks are not kept; a
+        // reason known since start-up (locked, no state directory) stays the one shown.
+        self.not_recording
+            .get_or_insert_with(|| "the journal refused the last write".into());
         self.set_status(text, Severity::Error);
         Vec::new()
     }
