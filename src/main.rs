@@ -1,12 +1,17 @@
-use clap::{Parser, Subcommand};
-use golive::commands::{check, cockpit, journal, load, netpol, plan, rbac, report, sim};
+use clap::{CommandFactory, Parser, Subcommand};
+use golive::commands::{check, cockpit, docs, journal, load, netpol, plan, rbac, report, sim};
 use std::process::ExitCode;
 
 /// Terminal cockpit for taking a service live on Kubernetes: gates computed from live
 /// cluster evidence, a k6-style load test, and a runbook that keeps its record.
 #[derive(Parser)]
-#[command(name = "golive", version, about, long_about = None)]
+#[command(name = "golive", version = golive::VERSION, about, long_about = None)]
 struct Cli {
+    /// Log filter (`info`, `debug`, or a RUST_LOG directive such as `golive=debug,kube=info`);
+    /// default RUST_LOG, else info for golive. The cockpit and `report` log to golive.log in
+    /// the state directory; other commands to standard error, only when asked.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +45,10 @@ enum Command {
     /// Print the least-privilege RBAC golive needs for a plan (get, list, watch on what
     /// its checks read), ready for `kubectl apply -f -`.
     Rbac(rbac::RbacArgs),
+    /// Print the shell completion script: `golive completions bash > ~/.local/share/bash-completion/completions/golive`.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (golive.1), or write every page with --out-dir.
+    Man(docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,9 +58,31 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A file size limit (ulimit -f) must refuse the write, which the journal reports and
+    // cuts back, not kill golive with the terminal still in raw mode.
+    #[cfg(unix)]
+    // SAFETY: ignoring a signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     // kube and the load engine build rustls configs from the process default; only ring is linked.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Completions(args) => return docs::completions(args, Cli::command()),
+        Command::Man(args) => return docs::man(args, Cli::command()),
+        command => command,
+    };
+    golive::log::set_level(cli.log_level);
+    // The cockpit and `report` log to their state directory once they know it.
+    if !matches!(
+        command,
+        Command::Run(_) | Command::Demo(_) | Command::Report(_)
+    ) && let Err(e) = golive::log::to_stderr_if_asked()
+    {
+        eprintln!("golive: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,7 +94,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Check(args) => check::main(args).await,
             Command::Load(args) => load::run(args).await,
             Command::Netpol(command) => netpol::run(command).await,
@@ -74,6 +105,7 @@ fn main() -> ExitCode {
             Command::Journal(command) => journal::run(command),
             Command::Plan(command) => plan::run(command),
             Command::Rbac(args) => rbac::run(args),
+            Command::Completions(_) | Command::Man(_) => ExitCode::SUCCESS,
         }
     })
 }

@@ -314,6 +314,15 @@ pub async fn run_probes(plan: &Plan, timeout: Duration) -> Probes {
             Ok(r) => r,
             Err(_) => ProbeResult::failed(at, timeout, format!("probe gave up after {timeout:?}")),
         };
+        // Timeouts and refusals pass quickly on screen; the log keeps them.
+        if let Some(error) = &result.error {
+            tracing::warn!(
+                probe = %key,
+                elapsed_ms = result.elapsed.as_millis() as u64,
+                %error,
+                "probe failed"
+            );
+        }
         (key, result)
     });
     futures::future::join_all(runs).await.into_iter().collect()

@@ -18,6 +18,18 @@ fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// A file's bytes as text; where they are not UTF-8, the 1-based line and column of the
+/// first byte that is not, so the error can point at it.
+pub fn utf8_or_position(bytes: Vec<u8>) -> Result<String, (usize, usize)> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        (line, column)
+    })
+}
+
 /// `text` with every unsafe character shown visibly as an escape (`\x1b`, `\u{202e}`),
 /// so the operator sees that something odd is there; safe text is borrowed unchanged.
 pub fn for_terminal(text: &str) -> Cow<'_, str> {

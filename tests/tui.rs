@@ -1513,3 +1513,76 @@ fn the_cockpit_asks_for_dns_lookups_and_judges_the_answers() {
         "{later:?}"
     );
 }
+
+#[test]
+fn a_refused_write_marks_the_runbook_pane_not_recording_until_a_write_succeeds() {
+    let mut app = failing_app();
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
+    };
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action.clone()),
+            error: "File too large (os error 27)".into(),
+        },
+        at(16),
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("NOT RECORDING: the journal refused the last write"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[ ] Verify all production DNS records"),
+        "{text}"
+    );
+    // Space freed: the next write lands, and the pane says nothing more.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "alice").expect("journal");
+    record(&mut app, &mut journal, action, at(17));
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(!text.contains("NOT RECORDING"), "{text}");
+    assert!(
+        text.contains("[x] Verify all production DNS records"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_says_where_the_log_is() {
+    let mut app = failing_app();
+    app.log_file = Some("/var/lib/golive/gravl/golive.log".into());
+    app.update(key(KeyCode::Char('?')), at(15));
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("Log: /var/lib/golive/gravl/golive.log"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_refused_write_keeps_the_reason_known_since_start_up() {
+    let mut app = failing_app();
+    app.not_recording = Some("locked by another golive".into());
+    app.update(key(KeyCode::Tab), at(15));
+    app.update(key(KeyCode::Tab), at(15));
+    let effects = app.update(key(KeyCode::Char(' ')), at(16));
+    let Some(Effect::Record(action)) = effects.into_iter().next() else {
+        panic!("expected a journal record");
+    };
+    app.update(
+        Msg::RecordFailed {
+            action: Box::new(action),
+            error: "no journal".into(),
+        },
+        at(16),
+    );
+    let text = frame(&app, &Theme::default(), 160, 45);
+    assert!(
+        text.contains("NOT RECORDING: locked by another golive"),
+        "{text}"
+    );
+}

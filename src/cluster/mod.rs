@@ -41,6 +41,27 @@ pub enum ConnectError {
     Client(String),
 }
 
+/// Logs what the log is for: a watch that failed (each failure, so one that keeps
+/// failing shows as a run of lines) and the list that ended it.
+pub fn log_event(event: &ClusterEvent) {
+    match event {
+        ClusterEvent::Failed { key, error } => tracing::warn!(
+            watch = %key.resource.qualified_name(),
+            namespace = key.namespace.as_deref().unwrap_or("*"),
+            kind = ?error.kind,
+            error = %error.message,
+            "watch failed"
+        ),
+        ClusterEvent::Synced { key, objects } => tracing::debug!(
+            watch = %key.resource.qualified_name(),
+            namespace = key.namespace.as_deref().unwrap_or("*"),
+            objects = objects.len(),
+            "listed"
+        ),
+        ClusterEvent::Applied { .. } | ClusterEvent::Deleted { .. } => {}
+    }
+}
+
 /// A client for the cluster. It does not retry 429/503/504 answers itself (kube's default
 /// retries a 503 with `Retry-After` for minutes, during which a watch would look current
 /// while nothing is refreshed): the watchers retry on their own short backoff and report

@@ -118,7 +118,10 @@ pub async fn observe_keys<W: Into<cluster::Watch>>(
     let settled = |view: &ClusterView| view.keys().all(|(_, s)| s.synced || s.error.is_some());
     while !settled(&view) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(event)) => view.apply(event, Timestamp::now()),
+            Ok(Some(event)) => {
+                cluster::log_event(&event);
+                view.apply(event, Timestamp::now());
+            }
             Ok(None) | Err(_) => break,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod cockpit;
+pub mod docs;
 pub mod journal;
 pub mod load;
 pub mod netpol;

@@ -1,6 +1,6 @@
 //! `golive report`, and the journal verification `golive journal verify` prints.
 
-use crate::cluster::Target;
+use crate::cluster::{ClusterEvent, ClusterView, Target, WatchError, WatchErrorKind};
 use crate::commands::check::{evaluate, observe};
 use crate::gates;
 use crate::plan::LoadedPlan;
@@ -32,8 +32,10 @@ pub struct ReportOptions {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
+    /// Plan file or built-in plan name. May be left out with --state-dir: the journal
+    /// records its plan at its first entry (journals older than that need --plan).
     #[arg(long)]
-    pub plan: String,
+    pub plan: Option<String>,
     #[command(flatten)]
     pub cluster: super::ClusterArgs,
     /// State directory holding the journal (default: $XDG_DATA_HOME/golive/<plan>/).
@@ -56,7 +58,17 @@ pub struct ReportArgs {
 
 /// `golive report` from its command line.
 pub async fn main(args: ReportArgs) -> ExitCode {
-    let loaded = match super::load_plan(&args.plan) {
+    let loaded = match (&args.plan, &args.state_dir) {
+        (Some(plan), _) => super::load_plan(plan),
+        (None, Some(dir)) => plan_from_journal(dir),
+        (None, None) => {
+            eprintln!(
+                "golive report: pass --plan, or --state-dir of a journal that records its plan"
+            );
+            Err(ExitCode::from(2))
+        }
+    };
+    let loaded = match loaded {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -70,10 +82,36 @@ pub async fn main(args: ReportArgs) -> ExitCode {
     run(loaded, args.cluster.target(), options).await
 }
 
+/// The plan a journal recorded at its first entry, parsed as it was written then.
+fn plan_from_journal(dir: &Path) -> Result<LoadedPlan, ExitCode> {
+    let fail = |message: String| {
+        eprintln!(
+            "golive report: {}",
+            crate::text::for_terminal_lines(&message)
+        );
+        ExitCode::from(2)
+    };
+    let (entries, _) = read_journal(dir).map_err(fail)?;
+    let Some(recorded) = journal::recorded_plan(&entries) else {
+        return Err(fail(format!(
+            "{} records no plan (it is empty, or older than golive recording its plan): pass --plan",
+            dir.join(journal::FILE_NAME).display()
+        )));
+    };
+    let file = format!("{} (as recorded in the journal)", recorded.source);
+    crate::plan::parse(&file, recorded.text, |k| std::env::var(k).ok())
+        .map_err(|errors| fail(errors.to_string()))
+}
+
 pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> ExitCode {
     let dir = options
         .state_dir
         .unwrap_or_else(|| crate::runbook::default_state_dir(&loaded.plan.name));
+    // The log joins an existing state directory; a report never creates one.
+    let logged = dir.is_dir() && crate::log::to_state_dir(&dir).is_ok();
+    if !logged && let Err(e) = crate::log::to_stderr_if_asked() {
+        eprintln!("golive report: {e}");
+    }
     let (entries, verification) = match read_journal(&dir) {
         Ok(j) => j,
         Err(e) => {
@@ -84,6 +122,11 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             return ExitCode::from(2);
         }
     };
+    let mut notes = Vec::new();
+    if let Some(mismatch) = journal::recorded_plan(&entries).and_then(|r| r.mismatch(&loaded)) {
+        eprintln!("golive report: {}", crate::text::for_terminal(&mismatch));
+        notes.push(mismatch);
+    }
     let mut state = RunbookState::replay_checked(&entries, &verification);
     if let Some(path) = super::check::load_summary_path(&loaded, options.load_summary.as_deref()) {
         match super::check::read_load_summary(&path, loaded.plan.load.as_ref(), state.started_at) {
@@ -102,15 +145,11 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1))),
         crate::metrics::poll::once(&loaded.plan, &target)
     );
+    // No cluster is no reason to withhold the record: the report is written from the
+    // journal, with the gates that read the cluster unknown.
     let view = match view {
         Ok(view) => view,
-        Err(e) => {
-            eprintln!(
-                "golive report: {}",
-                crate::text::for_terminal_lines(&e.to_string())
-            );
-            return ExitCode::from(2);
-        }
+        Err(e) => unreachable_view(&loaded, &e.to_string()),
     };
     // DNS after the watchers: the hosts to look up are the Ingresses' (`dns_records`).
     let dns = crate::dns::resolve_all(
@@ -118,6 +157,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         crate::dns::LOOKUP_TIMEOUT,
     )
     .await;
+    let unreachable = report::offline::unreachable_reason(&view);
     let ctx = gates::Context::new(Timestamp::now())
         .with_load(state.load.clone())
         .with_probes(probes)
@@ -131,17 +171,41 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             std::sync::Arc::new(m)
         }))
         .with_dns(dns);
-    let verdicts = evaluate(&loaded, &view, &ctx);
+    let mut verdicts = evaluate(&loaded, &view, &ctx);
+    if let Some(reason) = &unreachable {
+        let recorded = report::offline::last_gate_verdicts(&entries);
+        report::offline::mark_unreachable(
+            &loaded.plan,
+            &view,
+            &ctx,
+            &mut verdicts,
+            reason,
+            &recorded,
+        );
+        let note = format!(
+            "the cluster could not be reached ({reason}): this report is written from the \
+             journal; gates that read the cluster are unknown, shown with the last verdict \
+             the journal holds"
+        );
+        eprintln!("golive report: {}", crate::text::for_terminal(&note));
+        notes.push(note);
+    }
     let decision = decide(&loaded.plan, &verdicts, &state);
+    let context = if view.context.is_empty() {
+        "(no cluster)"
+    } else {
+        view.context.as_str()
+    };
     let input = ReportInput {
         plan: &loaded.plan,
-        context: &view.context,
+        context,
         generated_at: ctx.now(),
         gates: &verdicts,
         state: &state,
         decision: &decision,
         journal: &verification,
         metrics: ctx.metrics(),
+        notes: &notes,
     };
     let text = match options.format {
         Format::Markdown => report::markdown(&input),
@@ -168,6 +232,26 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
         None => print!("{text}"),
     }
     ExitCode::from(super::check::exit_code(decision.verdict))
+}
+
+/// A view in which every watch the plan needs failed to reach the cluster for `reason`.
+fn unreachable_view(loaded: &LoadedPlan, reason: &str) -> ClusterView {
+    let watches = gates::plan_watch_specs(&loaded.plan);
+    let mut view = ClusterView::for_watches("", "", &watches);
+    let now = Timestamp::now();
+    for w in watches {
+        view.apply(
+            ClusterEvent::Failed {
+                key: w.key,
+                error: WatchError {
+                    kind: WatchErrorKind::Unreachable,
+                    message: reason.to_string(),
+                },
+            },
+            now,
+        );
+    }
+    view
 }
 
 /// `golive journal verify DIR [--expect HASH]`: exit 0 when the chain is intact (and holds

@@ -73,6 +73,16 @@ impl std::error::Error for PlanErrors {}
 pub struct LoadedPlan {
     pub source: String,
     pub plan: Plan,
+    /// The plan as written, before `${VAR}`s: what the journal records and hashes.
+    pub text: String,
+}
+
+impl LoadedPlan {
+    /// SHA-256 of the plan's text, hex: which plan a journal belongs to.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.text.as_bytes()))
+    }
 }
 
 /// Loads `name_or_path`: an existing file, else a built-in plan name.
@@ -86,13 +96,22 @@ pub fn load_with_env(
 ) -> Result<LoadedPlan, PlanErrors> {
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let error = |line, column, message| {
             PlanErrors(vec![PlanError {
                 file: name_or_path.to_string(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the plan: {e}"),
+                line,
+                column,
+                message,
             }])
+        };
+        let bytes =
+            std::fs::read(path).map_err(|e| error(0, 0, format!("cannot read the plan: {e}")))?;
+        let text = crate::text::utf8_or_position(bytes).map_err(|(line, column)| {
+            error(
+                line,
+                column,
+                "not UTF-8 text: a plan is YAML in UTF-8".into(),
+            )
         })?;
         return parse(name_or_path, &text, env);
     }
@@ -162,6 +181,7 @@ pub fn parse(
         Ok(LoadedPlan {
             source: file.to_string(),
             plan,
+            text: text.to_string(),
         })
     } else {
         Err(PlanErrors(errors))

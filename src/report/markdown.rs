@@ -50,6 +50,9 @@ pub fn render(input: &ReportInput) -> String {
             );
         }
     }
+    for note in input.notes {
+        let _ = writeln!(out, "> **Note:** {}\n", md(note));
+    }
     if input.decision.overridden.is_some() {
         let _ = writeln!(out, "The evidence does not support GO:");
     }

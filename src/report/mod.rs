@@ -5,6 +5,7 @@
 
 mod junit;
 mod markdown;
+pub mod offline;
 
 use crate::gates::{GateVerdict, Verdict};
 use crate::plan::Plan;
@@ -36,6 +37,9 @@ pub struct ReportInput<'a> {
     /// What Prometheus and Alertmanager said: the cockpit's whole session, or one look
     /// for `golive report`; None when the plan monitors nothing or nobody asked.
     pub metrics: Option<&'a crate::metrics::MetricsEvidence>,
+    /// What the reader of the journal found worth saying before the verdict: a plan text
+    /// other than the journal's, a cluster that could not be reached.
+    pub notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -118,6 +122,7 @@ pub fn json(input: &ReportInput) -> serde_json::Value {
         "generated_at": input.generated_at,
         "verdict": input.decision.verdict,
         "reasons": input.decision.reasons,
+        "notes": input.notes,
         "override": input.decision.overridden,
         "gates": input.gates,
         "load": {

@@ -150,6 +150,7 @@ fn render_at<T>(
         decision: &decision,
         journal: &verification,
         metrics: None,
+        notes: &[],
     };
     (render(&input), verification.clone())
 }
@@ -218,6 +219,7 @@ fn junit_without_a_load_run_lists_the_planned_thresholds_as_undecided_and_the_ve
         decision: &decision,
         journal: &verification,
         metrics: None,
+        notes: &[],
     };
     let xml = junit(&input);
     assert!(
@@ -370,6 +372,7 @@ fn markdown_monitor_section_gives_baseline_figures_after_the_deploy_and_alerts()
         decision: &decision,
         journal: &verification,
         metrics: Some(&metrics),
+        notes: &[],
     });
     let section = &text[text.find("## Monitor").expect("a Monitor section")..];
     assert!(

@@ -23,6 +23,15 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
+    /// Which plan this journal belongs to: the first entry of a journal, so a report needs
+    /// only the state directory, and a cockpit or report started with another plan text
+    /// can say so. `sha256` is of `text`, the plan as written (before `${VAR}`s).
+    Plan {
+        name: String,
+        source: String,
+        sha256: String,
+        text: String,
+    },
     SessionStarted {
         plan: String,
         version: String,
@@ -586,6 +595,54 @@ impl Journal {
     }
 }
 
+/// The plan a journal records at its first entry (journals written before golive recorded
+/// it have none).
+pub fn recorded_plan(entries: &[Entry]) -> Option<RecordedPlan<'_>> {
+    match &entries.first()?.action {
+        Action::Plan {
+            name,
+            source,
+            sha256,
+            text,
+        } => Some(RecordedPlan {
+            name,
+            source,
+            sha256,
+            text,
+        }),
+        _ => None,
+    }
+}
+
+/// The fields of [`Action::Plan`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedPlan<'a> {
+    pub name: &'a str,
+    pub source: &'a str,
+    pub sha256: &'a str,
+    pub text: &'a str,
+}
+
+impl RecordedPlan<'_> {
+    /// Why `plan` is not the plan this journal was written under, if it is not.
+    pub fn mismatch(&self, plan: &crate::plan::LoadedPlan) -> Option<String> {
+        let sha256 = plan.sha256();
+        (sha256 != self.sha256).then(|| {
+            format!(
+                "this journal belongs to the plan \"{}\" from {} (sha256 {}), but the plan \
+                 given is \"{}\" from {} (sha256 {}): its text differs, so steps and gates \
+                 may not match what was recorded",
+                self.name,
+                self.source,
+                short(self.sha256),
+                plan.plan.name,
+                plan.source,
+                short(&sha256)
+            )
+        })
+    }
+}
+
 /// `--operator`, else `GOLIVE_OPERATOR`, else `$USER` or `$LOGNAME`, else "unknown"; an
 /// empty value counts as unset.
 pub fn operator_name(flag: Option<&str>) -> String {
@@ -850,6 +907,40 @@ mod tests {
         let (entries, v) = verify_dir(dir.path()).expect("verify");
         assert!(v.ok(), "{v:?}");
         assert_eq!(entries.len(), 3);
+    }
+
+    #[test]
+    fn the_first_entry_names_the_plan_and_another_plan_text_is_told_apart() {
+        let plan = crate::plan::load_with_env("gravl", |_| None).expect("built-in plan");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut j = Journal::open(dir.path(), "alice").expect("open");
+        j.append(
+            Action::Plan {
+                name: plan.plan.name.clone(),
+                source: plan.source.clone(),
+                sha256: plan.sha256(),
+                text: plan.text.clone(),
+            },
+            at(0),
+        )
+        .expect("append");
+        let recorded = recorded_plan(&j.entries).expect("a recorded plan");
+        assert_eq!(recorded.text, plan.text);
+        assert_eq!(recorded.mismatch(&plan), None);
+        let mut edited = plan.clone();
+        edited.text.push_str("\n# edited\n");
+        let said = recorded.mismatch(&edited).expect("a different text");
+        assert!(said.contains("its text differs"), "{said}");
+    }
+
+    #[test]
+    fn a_journal_from_before_the_plan_entry_replays_without_one() {
+        let (dir, _) = journal_with(2);
+        let (entries, v) = verify_dir(dir.path()).expect("verify");
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(recorded_plan(&entries), None);
+        let state = crate::runbook::state::RunbookState::replay(&entries);
+        assert!(state.steps["step-1"].checked);
     }
 
     #[test]

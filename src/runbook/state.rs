@@ -111,6 +111,7 @@ impl RunbookState {
 
     pub fn apply(&mut self, e: &Entry) {
         match &e.action {
+            Action::Plan { .. } => {}
             Action::SessionStarted { .. } => {
                 self.started_at.get_or_insert(e.at);
                 // A load test that was running when the last session ended never finished.

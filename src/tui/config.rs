@@ -67,10 +67,16 @@ pub fn state_dir(plan_slug: &str) -> Option<PathBuf> {
 /// Reads the config file if there is one. A broken file is a warning, not a failure:
 /// the cockpit still starts with the defaults.
 pub fn load() -> (Config, Vec<String>) {
-    let Some(path) = config_file() else {
-        return (Config::default(), Vec::new());
-    };
-    match std::fs::read_to_string(&path) {
+    match config_file() {
+        Some(path) => load_from(&path),
+        None => (Config::default(), Vec::new()),
+    }
+}
+
+/// Reads the config file at `path`; a missing file is the defaults, a broken one the
+/// defaults and a warning naming the file and, for bad TOML, the line and column.
+pub fn load_from(path: &std::path::Path) -> (Config, Vec<String>) {
+    match std::fs::read_to_string(path) {
         Ok(text) => match toml::from_str(&text) {
             Ok(config) => (config, Vec::new()),
             Err(e) => (

@@ -26,6 +26,7 @@ pub fn write_report(app: &App, dir: &Path, now: Timestamp) -> Result<PathBuf, St
         decision: &decision,
         journal: &verification,
         metrics: Some(&app.metrics),
+        notes: &[],
     };
     let path = dir.join(format!("report-{}.md", now.strftime("%Y%m%dT%H%M%SZ")));
     std::fs::write(&path, report::markdown(&input))

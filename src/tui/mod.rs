@@ -122,24 +122,24 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
         .or_else(|| config::state_dir(&slug));
     let mut not_recording = None;
     let (journal, state_dir) = match &state_dir {
-        Some(dir) => {
-            match open_journal(dir, &options.plan.plan.name, options.operator.as_deref()) {
-                Ok(journal) => {
-                    warnings.extend(journal.warnings.iter().cloned());
-                    (Some(journal), Some(dir.clone()))
-                }
-                Err(e) => {
-                    warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
-                    not_recording = Some(match e {
-                        journal::JournalError::Locked { .. } => {
-                            "locked by another golive".to_string()
-                        }
-                        _ => "journal unreadable".to_string(),
-                    });
-                    (None, None)
-                }
+        Some(dir) => match open_journal(dir, &options.plan, options.operator.as_deref()) {
+            Ok(journal) => {
+                warnings.extend(journal.warnings.iter().cloned());
+                (Some(journal), Some(dir.clone()))
             }
-        }
+            Err(e) => {
+                warnings.push(format!("runbook ticks will NOT be recorded: {e}"));
+                not_recording = Some(match e {
+                    journal::JournalError::Locked { .. } => "locked by another golive".to_string(),
+                    journal::JournalError::Open { source, .. }
+                    | journal::JournalError::Write { source, .. } => {
+                        format!("cannot write the journal ({source})")
+                    }
+                    _ => "journal unreadable".to_string(),
+                });
+                (None, None)
+            }
+        },
         None => {
             warnings.push(
                 "no HOME or XDG_DATA_HOME: runbook ticks will NOT be recorded (pass --state-dir)"
@@ -148,6 +148,17 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
             not_recording = Some("no state directory".into());
             (None, None)
         }
+    };
+    // The log sits beside the journal; without a state directory there is none.
+    let log_file = match &state_dir {
+        Some(dir) => match crate::log::to_state_dir(dir) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                warnings.push(format!("no log file: {e}"));
+                None
+            }
+        },
+        None => None,
     };
     let runbook = journal
         .as_ref()
@@ -160,6 +171,7 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     app.chaos = options.chaos;
     app.tz = jiff::tz::TimeZone::system();
     app.not_recording = not_recording;
+    app.log_file = log_file;
 
     app.operator = journal::operator_name(options.operator.as_deref());
 
@@ -210,16 +222,32 @@ pub async fn run(options: Options) -> color_eyre::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-/// Opens `<dir>/journal.jsonl` and records that a cockpit session started.
+/// Opens `<dir>/journal.jsonl` and records that a cockpit session started; a new journal
+/// first records which plan it belongs to, and one written under another plan text says so.
 fn open_journal(
     dir: &std::path::Path,
-    plan: &str,
+    plan: &LoadedPlan,
     operator: Option<&str>,
 ) -> Result<Journal, journal::JournalError> {
     let mut journal = Journal::open(dir, &journal::operator_name(operator))?;
+    if journal.entries.is_empty() {
+        journal.append(
+            journal::Action::Plan {
+                name: plan.plan.name.clone(),
+                source: plan.source.clone(),
+                sha256: plan.sha256(),
+                text: plan.text.clone(),
+            },
+            Timestamp::now(),
+        )?;
+    } else if let Some(mismatch) =
+        journal::recorded_plan(&journal.entries).and_then(|recorded| recorded.mismatch(plan))
+    {
+        journal.warnings.push(mismatch);
+    }
     journal.append(
         journal::Action::SessionStarted {
-            plan: plan.to_string(),
+            plan: plan.plan.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         },
         Timestamp::now(),

@@ -286,10 +286,12 @@ pub(super) fn spawn_cluster(
         let connection = match cluster::connect(&target).await {
             Ok(c) => c,
             Err(e) => {
+                tracing::error!(error = %e, "cannot connect to the cluster");
                 let _ = tx.send(Msg::ConnectFailed(e.to_string())).await;
                 return;
             }
         };
+        tracing::info!(context = %connection.context, server = %connection.server, "connected");
         let _ = tx
             .send(Msg::Connected {
                 context: connection.context.clone(),
@@ -300,6 +302,7 @@ pub(super) fn spawn_cluster(
         let (events_tx, mut events_rx) = mpsc::channel(1024);
         let watchers = cluster::watch::spawn_watchers(&connection.client, watches, events_tx);
         while let Some(event) = events_rx.recv().await {
+            cluster::log_event(&event);
             if tx.send(Msg::Cluster(event)).await.is_err() {
                 break;
             }

@@ -44,6 +44,8 @@ pub struct App {
     /// Why nothing is being journaled (no state directory, the journal locked by another
     /// golive or unreadable); None while the journal records.
     pub not_recording: Option<String>,
+    /// golive's log file (in the state directory), which help points to; None without one.
+    pub log_file: Option<std::path::PathBuf>,
     pub started: Timestamp,
     /// The clock handed in with the latest message.
     pub now: Timestamp,
@@ -150,6 +152,7 @@ impl App {
             chaos: false,
             operator: crate::runbook::journal::operator_name(None),
             not_recording: None,
+            log_file: None,
             started: now,
             now,
             connection: Connection::Connecting,

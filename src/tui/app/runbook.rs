@@ -124,6 +124,8 @@ impl App {
     }
 
     pub(super) fn on_recorded(&mut self, entry: &Entry) -> Vec<Effect> {
+        // Only an open journal answers `Recorded`: what stopped recording has passed.
+        self.not_recording = None;
         if let Record::StepChecked { step } | Record::StepUnchecked { step } = &entry.action
             && self.saving.as_deref() == Some(step.as_str())
         {
@@ -173,6 +175,10 @@ impl App {
             }
             _ => format!("journal NOT written: {error}"),
         };
+        // Until a write succeeds again, the runbook pane says that ticks are not kept; a
+        // reason known since start-up (locked, no state directory) stays the one shown.
+        self.not_recording
+            .get_or_insert_with(|| "the journal refused the last write".into());
         self.set_status(text, Severity::Error);
         Vec::new()
     }

@@ -59,7 +59,8 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         }
         lines.push(Line::from(""));
     }
-    let legend = lines.len() + BINDINGS.len() + 6 + 2 <= area.height as usize;
+    let log_line = usize::from(app.log_file.is_some());
+    let legend = lines.len() + BINDINGS.len() + 6 + 2 + log_line <= area.height as usize;
     for b in BINDINGS {
         let mut spans = vec![
             Span::styled(
@@ -88,6 +89,16 @@ pub(super) fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         )));
         lines.push(Line::from(Span::styled(
             " Mouse: click a pane to focus it, a row to select it.",
+            theme.fg(Role::Muted),
+        )));
+    }
+    if let Some(log) = &app.log_file {
+        // Where a failing watch or a probe timeout can be read after the fact.
+        lines.push(Line::from(Span::styled(
+            format!(
+                " Log: {}",
+                crate::text::for_terminal(&log.display().to_string())
+            ),
             theme.fg(Role::Muted),
         )));
     }
