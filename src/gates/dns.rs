@@ -59,7 +59,7 @@ fn targets(c: &DnsRecordsCheck, view: &ClusterView) -> (Vec<Target>, Vec<String>
         Vec::new()
     };
     let mut hosts: Vec<String> = if c.hosts.is_empty() {
-        ingresses.iter().flat_map(|i| ingress_hosts(i)).collect()
+        ingresses.iter().flat_map(ingress_hosts).collect()
     } else {
         c.hosts.iter().map(|h| normal(h)).collect()
     };
