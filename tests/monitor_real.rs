@@ -1,7 +1,7 @@
 //! The metrics client against a real Prometheus 2.42 and Alertmanager 0.25 (Debian's
 //! `prometheus` and `prometheus-alertmanager`), scraping the demo service whose errors
 //! and latency the test sets: no traffic, healthy traffic, an error burst, an alert that
-//! fires and is silenced, a syntax error, Prometheus gone. Missing binaries fail the test
+//! fires, is silenced and resolves, a syntax error, Prometheus gone. Missing binaries fail the test
 //! (CI installs them in `.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -462,6 +462,29 @@ gates:
         judge().await["alerts"].0 == Status::Pass
     })
     .await;
+    // Resolved: the errors stop, the rule stops firing, Prometheus tells Alertmanager, and
+    // the alert leaves the active list; the gate passes with nothing to show for it.
+    service.set_faults(0.0, Duration::ZERO);
+    let am_ep = Endpoint::new(&am.url);
+    wait_for("the alert to resolve", || async {
+        client::am_alerts(&am_ep, &[], T).await.is_ok_and(|alerts| {
+            !alerts
+                .iter()
+                .any(|a| a.labels["alertname"] == "GravlBackendHighErrorRate")
+        })
+    })
+    .await;
+    let resolved = judge().await;
+    assert_eq!(
+        resolved["alerts"],
+        (Status::Pass, "no alert firing".to_string())
+    );
+    assert_eq!(
+        resolved["error-rate"].0,
+        Status::Pass,
+        "{:?}",
+        resolved["error-rate"]
+    );
 
     traffic.stop().await;
     drop(prom);
