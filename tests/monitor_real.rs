@@ -1,7 +1,7 @@
 //! The metrics client against a real Prometheus 2.42 and Alertmanager 0.25 (Debian's
 //! `prometheus` and `prometheus-alertmanager`), scraping the demo service whose errors
 //! and latency the test sets: no traffic, healthy traffic, an error burst, an alert that
-//! fires, is silenced and resolves, a syntax error, Prometheus gone. Missing binaries fail the test
+//! fires, is silenced and resolves, a condition held `for` 30 s, a syntax error, Prometheus gone. Missing binaries fail the test
 //! (CI installs them in `.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -388,6 +388,15 @@ gates:
           query: (sum(rate(http_requests_total{{job="gravl-backend",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))
           condition: "< 0.05"
           min_traffic: {{query: 'sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))', above: 0.5}}
+  - id: error-rate-held
+    title: errors held for 30s
+    group: monitoring
+    checks:
+      - prometheus:
+          query: (sum(rate(http_requests_total{{job="gravl-backend",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))
+          condition: "< 0.05"
+          for: 30s
+          every: 15s
   - id: alerts
     title: alerts
     group: monitoring
@@ -445,10 +454,20 @@ gates:
     assert!(judge().await["error-rate"].1.starts_with("0 meets < 0.05"));
 
     service.set_faults(0.3, Duration::ZERO);
+    let burst = Instant::now();
     wait_for("the error burst to fail the gate", || async {
         judge().await["error-rate"].0 == Status::Fail
     })
     .await;
+    // `for: 30s`: the same condition, held. Bad but not yet for 30 s is pending (warn),
+    // judged from a range query over the last 30 s at a 15 s step, as `golive check` does.
+    let early = judge().await;
+    assert_eq!(
+        early["error-rate-held"].0,
+        Status::Warn,
+        "{:?}",
+        early["error-rate-held"]
+    );
     wait_for("the firing alert to fail the alerts gate", || async {
         judge().await["alerts"].0 == Status::Fail
     })
@@ -462,6 +481,35 @@ gates:
         judge().await["alerts"].0 == Status::Pass
     })
     .await;
+    // Held for 30 s (and a step): now the held gate fails too.
+    let deadline = burst + Duration::from_secs(75);
+    loop {
+        let now = judge().await;
+        if now["error-rate-held"].0 == Status::Fail {
+            eprintln!(
+                "held gate failed {:?} after the burst began",
+                burst.elapsed()
+            );
+            assert!(
+                burst.elapsed() >= Duration::from_secs(28),
+                "{:?}",
+                now["error-rate-held"]
+            );
+            break;
+        }
+        assert_eq!(
+            now["error-rate-held"].0,
+            Status::Warn,
+            "{:?}",
+            now["error-rate-held"]
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the held gate never failed: {:?}",
+            now["error-rate-held"]
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     // Resolved: the errors stop, the rule stops firing, Prometheus tells Alertmanager, and
     // the alert leaves the active list; the gate passes with nothing to show for it.
     service.set_faults(0.0, Duration::ZERO);
@@ -485,6 +533,10 @@ gates:
         "{:?}",
         resolved["error-rate"]
     );
+    // `golive check` judges `for` over the last 30 s only (the rule for a single
+    // run): once that window is not bad throughout, the held gate is no longer failing.
+    // Clearing after good has held as long is the cockpit's, over its own history
+    // (`gates::monitor::held`, tested on its own).
 
     traffic.stop().await;
     drop(prom);
