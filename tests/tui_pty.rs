@@ -256,6 +256,18 @@ fn demo_cockpit_end_to_end_in_a_pty() {
         !s.contains("golive keys")
     });
 
+    // The monitor view: the Grafana link is an OSC 8 hyperlink to the whole URL.
+    c.send("m");
+    c.wait_for("the monitor view", Duration::from_secs(5), |s| {
+        s.contains("g https://grafana.example/d/gravl-overview")
+    });
+    assert!(
+        String::from_utf8_lossy(&c.raw)
+            .contains("\x1b]8;;https://grafana.example/d/gravl-overview?from="),
+        "no OSC 8 hyperlink written"
+    );
+    c.send("m");
+
     c.send("l");
     c.wait_for("the load test running", Duration::from_secs(8), |s| {
         s.contains("▶ running")

@@ -39,6 +39,9 @@ pub struct App {
     pub demo: bool,
     /// The demo plays API server faults (`golive demo --chaos`).
     pub chaos: bool,
+    /// The hyperlink the last frame drew, as (visible text, URL): the terminal writer
+    /// wraps that text in an OSC 8 hyperlink after drawing.
+    pub hyperlink: std::cell::RefCell<Option<(String, String)>>,
     /// Who the journal records as acting; the sign-off form starts with this name.
     pub operator: String,
     /// Why nothing is being journaled (no state directory, the journal locked by another
@@ -150,6 +153,7 @@ impl App {
             plan,
             demo,
             chaos: false,
+            hyperlink: Default::default(),
             operator: crate::runbook::journal::operator_name(None),
             not_recording: None,
             log_file: None,

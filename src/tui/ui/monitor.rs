@@ -69,12 +69,12 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let checks = monitored(app);
     let mut alerts = alert_lines(app, theme, width);
     if let Some(link) = app.grafana_link() {
+        let shown = fit(&for_terminal(&link), width.saturating_sub(2));
+        // The writer makes it a terminal hyperlink to the whole URL (OSC 8).
+        *app.hyperlink.borrow_mut() = Some((shown.clone(), link));
         alerts.push(Line::from(vec![
             Span::styled("g ", theme.bold(Role::Accent)),
-            Span::styled(
-                fit(&for_terminal(&link), width.saturating_sub(2)),
-                theme.fg(Role::Muted),
-            ),
+            Span::styled(shown, theme.fg(Role::Muted)),
         ]));
     }
     let mut lines: Vec<Line> = Vec::new();
