@@ -524,6 +524,8 @@ pub fn overall(gates: &[GateVerdict]) -> (Verdict, String) {
 }
 
 #[cfg(test)]
+mod test_views;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -26,29 +26,7 @@ fn demo_objects() -> Vec<Value> {
 
 /// A view with each of `keys` listed from the matching `objects`.
 fn view_of(keys: &[WatchKey], objects: &[Value]) -> ClusterView {
-    let mut view = ClusterView::new("test", "http://test", keys.to_vec());
-    for key in keys {
-        let matching: Vec<Value> = objects
-            .iter()
-            .filter(|o| {
-                o["kind"].as_str() == Some(key.resource.kind)
-                    && o["apiVersion"].as_str() == Some(key.resource.api_version().as_str())
-                    && key
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
-            })
-            .cloned()
-            .collect();
-        view.apply(
-            ClusterEvent::Synced {
-                key: key.clone(),
-                objects: matching,
-            },
-            now(),
-        );
-    }
-    view
+    super::test_views::synced(keys, objects, now())
 }
 
 fn ctx() -> Context {

@@ -37,29 +37,7 @@ fn check() -> RbacCheck {
 }
 
 fn view_for(c: &RbacCheck, objects: &[Value]) -> ClusterView {
-    let keys = c.watches();
-    let mut view = ClusterView::new("test", "http://test", keys.clone());
-    for key in keys {
-        let matching: Vec<Value> = objects
-            .iter()
-            .filter(|o| {
-                o["kind"].as_str() == Some(key.resource.kind)
-                    && key
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
-            })
-            .cloned()
-            .collect();
-        view.apply(
-            ClusterEvent::Synced {
-                key,
-                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
-            },
-            now(),
-        );
-    }
-    view
+    super::test_views::synced(&c.watches(), objects, now())
 }
 
 fn judge(c: &RbacCheck, objects: &[Value]) -> CheckVerdict {

@@ -21,29 +21,7 @@ fn objects() -> Vec<Value> {
 
 /// A view holding `objects`, every watch of the plan synced.
 fn view_of(plan: &LoadedPlan, objects: &[Value]) -> ClusterView {
-    let keys = plan_watches(&plan.plan);
-    let mut view = ClusterView::new("test", "http://test", keys.clone());
-    for key in keys {
-        let matching: Vec<Value> = objects
-            .iter()
-            .filter(|o| {
-                o["kind"].as_str() == Some(key.resource.kind)
-                    && key
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
-            })
-            .cloned()
-            .collect();
-        view.apply(
-            ClusterEvent::Synced {
-                key,
-                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
-            },
-            now(),
-        );
-    }
-    view
+    test_views::synced(&plan_watches(&plan.plan), objects, now())
 }
 
 fn gate(plan: &LoadedPlan, view: &ClusterView, id: &str) -> GateVerdict {

@@ -66,30 +66,7 @@ fn compliant() -> Vec<Value> {
 }
 
 fn view_of(plan: &LoadedPlan, objects: &[Value]) -> ClusterView {
-    let keys = plan_watches(&plan.plan);
-    let mut view = ClusterView::new("test", "http://test", keys.clone());
-    for key in keys {
-        let matching: Vec<Value> = objects
-            .iter()
-            .filter(|o| {
-                o["kind"].as_str() == Some(key.resource.kind)
-                    && o["apiVersion"].as_str() == Some(key.resource.api_version().as_str())
-                    && key
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|ns| o["metadata"]["namespace"].as_str() == Some(ns))
-            })
-            .cloned()
-            .collect();
-        view.apply(
-            ClusterEvent::Synced {
-                key,
-                objects: matching.iter().map(crate::cluster::Stored::new).collect(),
-            },
-            now(),
-        );
-    }
-    view
+    super::test_views::synced(&plan_watches(&plan.plan), objects, now())
 }
 
 fn ok_probe(status: u16, body: &str, content_type: &str) -> ProbeResult {

@@ -262,34 +262,57 @@ async fn send(
             .request(request)
             .await
             .map_err(|e| unreachable(error_text(&e)))?;
-        let (parts, body) = response.into_parts();
-        let body = match Limited::new(body, BODY_LIMIT).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(PromError::Decode(format!(
-                    "the answer from {url} is larger than {} MiB; narrow the query \
-                     (fewer series, a larger step) or filter the alerts",
-                    BODY_LIMIT / (1024 * 1024)
-                )));
-            }
-            Err(e) => return Err(unreachable(format!("reading the answer: {e}"))),
-        };
-        let content_type = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        Ok(Answer {
-            status: parts.status.as_u16(),
-            content_type,
-            body,
-        })
+        read_answer(response, &url).await
     };
+    within(timeout, &url, exchange).await
+}
+
+/// A response's status, content type and body, read up to [`BODY_LIMIT`].
+async fn read_answer<B>(response: http::Response<B>, url: &str) -> Result<Answer, PromError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = response.into_parts();
+    let body = match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(PromError::Decode(format!(
+                "the answer from {url} is larger than {} MiB; narrow the query \
+                 (fewer series, a larger step) or filter the alerts",
+                BODY_LIMIT / (1024 * 1024)
+            )));
+        }
+        Err(e) => {
+            return Err(PromError::Unreachable {
+                url: url.to_string(),
+                message: format!("reading the answer: {e}"),
+            });
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    Ok(Answer {
+        status: parts.status.as_u16(),
+        content_type,
+        body,
+    })
+}
+
+/// `exchange`, or a timeout error naming `url` once `timeout` has passed.
+async fn within(
+    timeout: Duration,
+    url: &str,
+    exchange: impl std::future::Future<Output = Result<Answer, PromError>>,
+) -> Result<Answer, PromError> {
     match tokio::time::timeout(timeout, exchange).await {
         Ok(answer) => answer,
         Err(_) => Err(PromError::Timeout {
-            url: url.clone(),
+            url: url.to_string(),
             seconds: timeout.as_secs_f64().ceil() as u64,
         }),
     }
@@ -333,36 +356,15 @@ async fn send_via_api_server(
             .send(request)
             .await
             .map_err(|e| unreachable(error_text(&e)))?;
-        let (parts, body) = response.into_parts();
-        let body = match Limited::new(body, BODY_LIMIT).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => return Err(unreachable(format!("reading the answer: {e}"))),
-        };
-        let content_type = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let status = parts.status.as_u16();
-        if status >= 400
-            && let Some(refusal) = api_server_refusal(&body)
+        let answer = read_answer(response, url).await?;
+        if answer.status >= 400
+            && let Some(refusal) = api_server_refusal(&answer.body)
         {
             return Err(unreachable(refusal));
         }
-        Ok(Answer {
-            status,
-            content_type,
-            body,
-        })
+        Ok(answer)
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(answer) => answer,
-        Err(_) => Err(PromError::Timeout {
-            url: url.to_string(),
-            seconds: timeout.as_secs_f64().ceil() as u64,
-        }),
-    }
+    within(timeout, url, exchange).await
 }
 
 /// The API server's own `Status` refusal in a proxied answer, in words.

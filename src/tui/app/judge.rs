@@ -1,7 +1,8 @@
-//! Judging: evidence in (connection, watch events, probes), verdicts out. Turns gate
+//! Judging: cluster evidence in (connection, watch events), verdicts out. Turns gate
 //! states, load evidence and the journal into what each gate shows, the step
 //! auto-verifications and the launch decision in the header. The one place where
-//! freshness turns a verdict into stale.
+//! freshness turns a verdict into stale. Evidence from outside the cluster arrives in
+//! `evidence.rs`.
 
 use super::state::{Connection, GateRow, LoadState, Shown};
 use super::{App, Effect};
@@ -19,8 +20,6 @@ use jiff::{SignedDuration, Timestamp};
 pub const LIST_DEADLINE: SignedDuration = SignedDuration::from_secs(15);
 /// Time-dependent gates (certificate expiry, key age, staleness) are re-judged this often.
 pub const REEVALUATE_EVERY: SignedDuration = SignedDuration::from_secs(5);
-/// How often the cockpit looks the `dns_records` hosts up again (stale after 5 minutes).
-pub const DNS_EVERY: SignedDuration = SignedDuration::from_secs(20);
 
 impl App {
     pub(super) fn on_connected(&mut self, context: String, server: String) -> Vec<Effect> {
@@ -46,118 +45,6 @@ impl App {
 
     pub(super) fn on_cluster(&mut self, event: ClusterEvent) -> Vec<Effect> {
         self.view.apply(event, self.now);
-        self.needs_evaluation = true;
-        Vec::new()
-    }
-
-    pub(super) fn on_metrics(&mut self, update: crate::metrics::MetricsUpdate) -> Vec<Effect> {
-        let checks = self.plan.plan.prometheus_checks();
-        crate::gates::monitor::take_in(
-            std::sync::Arc::make_mut(&mut self.metrics),
-            update,
-            &checks,
-        );
-        self.epochs.metrics += 1;
-        self.needs_evaluation = true;
-        Vec::new()
-    }
-
-    /// The plan's Grafana dashboard for the go-live's time range (its start to now).
-    pub fn grafana_link(&self) -> Option<String> {
-        let g = self.plan.plan.monitoring.as_ref()?.grafana.as_ref()?;
-        let base = g.url.trim_end_matches('/');
-        let from = self
-            .runbook
-            .started_at
-            .unwrap_or(self.started)
-            .as_millisecond();
-        Some(match &g.dashboard {
-            Some(d) => format!("{base}/d/{d}?from={from}&to=now"),
-            None => format!("{base}?from={from}&to=now"),
-        })
-    }
-
-    /// The deploy moment monitoring compares against: the first rollout golive saw start,
-    /// else the Deploy phase's opening.
-    pub fn deploy_moment(&self) -> Option<Timestamp> {
-        crate::runbook::timing::deploy_moment(&self.plan.plan.runbook, &self.runbook)
-    }
-
-    /// Once the deploy moment is known, asks Prometheus once for each baseline the plan
-    /// wants and the journal does not hold yet.
-    fn capture_baselines(&mut self) -> Vec<Effect> {
-        let Some(end) = self.deploy_moment() else {
-            return Vec::new();
-        };
-        let mut effects = Vec::new();
-        for check in self.plan.plan.gates.iter().flat_map(|g| &g.checks) {
-            let crate::plan::Check::Prometheus(c) = check else {
-                continue;
-            };
-            let Some(spec) = &c.baseline else {
-                continue;
-            };
-            let key = crate::gates::monitor::key(c);
-            if self.runbook.baselines.contains_key(&key) || self.baselines_asked.contains_key(&key)
-            {
-                continue;
-            }
-            let window =
-                jiff::SignedDuration::try_from(spec.window.0).unwrap_or(jiff::SignedDuration::ZERO);
-            self.baselines_asked.insert(key.clone(), None);
-            effects.push(Effect::CaptureBaseline {
-                check: key,
-                query: c.query.trim().to_string(),
-                start: end - window,
-                end,
-            });
-        }
-        effects
-    }
-
-    pub(super) fn on_baseline(
-        &mut self,
-        check: String,
-        result: Result<crate::metrics::BaselineValue, String>,
-    ) -> Vec<Effect> {
-        match result {
-            Ok(baseline) => vec![Effect::Record(Record::Baseline { check, baseline })],
-            Err(why) => {
-                self.set_status(
-                    format!("no baseline for {check}: {why}"),
-                    super::state::Severity::Warning,
-                );
-                self.baselines_asked.insert(check, Some(why));
-                Vec::new()
-            }
-        }
-    }
-
-    pub(super) fn on_dns(&mut self, answers: crate::dns::DnsAnswers) -> Vec<Effect> {
-        self.dns = answers;
-        self.epochs.dns += 1;
-        self.needs_evaluation = true;
-        Vec::new()
-    }
-
-    /// Asks for the `dns_records` lookups when the names to look up changed (an Ingress
-    /// arrived) or the last answers are [`DNS_EVERY`] old.
-    fn ask_dns(&mut self) -> Vec<Effect> {
-        let lookups = crate::gates::dns_lookups(&self.plan.plan, &self.view);
-        let due = match &self.dns_asked {
-            None => !lookups.is_empty(),
-            Some((asked, at)) => *asked != lookups || self.now.duration_since(*at) >= DNS_EVERY,
-        };
-        if !due || lookups.is_empty() {
-            return Vec::new();
-        }
-        self.dns_asked = Some((lookups.clone(), self.now));
-        vec![Effect::LookUpDns(lookups)]
-    }
-
-    pub(super) fn on_probes(&mut self, probes: crate::probe::Probes) -> Vec<Effect> {
-        self.probes = probes;
-        self.epochs.probes += 1;
         self.needs_evaluation = true;
         Vec::new()
     }

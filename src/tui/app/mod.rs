@@ -6,6 +6,7 @@
 //! of; the rules live by concern: `judge.rs` (evidence to verdicts), `input.rs` (keys and
 //! mouse), `runbook.rs` (ticks, commands, load runs), `forms.rs` (sign-off, override, note).
 
+mod evidence;
 mod forms;
 mod input;
 mod judge;
