@@ -158,9 +158,11 @@ impl std::fmt::Debug for ReadLog {
 
 type NetpolModel = Result<Arc<golive_netpol::Model>, String>;
 
-/// The NetworkPolicy model derived from the view, rebuilt only when the view changed.
+/// NetworkPolicy models derived from the view, one per scope (the namespaces a check
+/// asks about; `None`: all), each with the stamp of the inputs it was built from.
 #[derive(Default)]
-struct NetpolCache(Mutex<Option<(u64, NetpolModel)>>);
+#[allow(clippy::type_complexity)]
+struct NetpolCache(Mutex<Vec<(Option<Vec<String>>, u64, NetpolModel)>>);
 
 impl Clone for NetpolCache {
     fn clone(&self) -> Self {
@@ -213,17 +215,40 @@ impl ClusterView {
         std::mem::take(&mut self.reads.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// The NetworkPolicy model for this revision of the view, built by `build` on first use.
-    pub fn derived_netpol(&self, build: impl FnOnce() -> NetpolModel) -> NetpolModel {
-        self.reads.note(|r| r.all = true);
+    /// The NetworkPolicy model of `scope`'s namespaces (all when `None`), built by
+    /// `build` from `inputs` on first use and again only when a watch of one of the
+    /// `inputs` has changed since: a pod elsewhere in the view does not rebuild it.
+    pub fn derived_netpol(
+        &self,
+        scope: Option<&[String]>,
+        inputs: &[ResourceType],
+        build: impl FnOnce() -> NetpolModel,
+    ) -> NetpolModel {
+        self.reads
+            .note(|r| r.resources.extend(inputs.iter().copied()));
+        // Revisions only grow, and a watch takes the view's new revision when it changes:
+        // the highest over the inputs' watches in scope moves whenever one of them does.
+        let stamp = self
+            .resources
+            .iter()
+            .filter(|(k, _)| {
+                inputs.contains(&k.resource)
+                    && match (scope, &k.namespace) {
+                        (Some(namespaces), Some(ns)) => namespaces.contains(ns),
+                        _ => true,
+                    }
+            })
+            .map(|(_, s)| s.revision)
+            .max()
+            .unwrap_or(0);
+        let key = scope.map(<[String]>::to_vec);
         let mut cache = self.netpol.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((revision, model)) = cache.as_ref()
-            && *revision == self.revision
-        {
+        if let Some((_, _, model)) = cache.iter().find(|(s, at, _)| *s == key && *at == stamp) {
             return model.clone();
         }
         let model = build();
-        *cache = Some((self.revision, model.clone()));
+        cache.retain(|(s, _, _)| *s != key);
+        cache.push((key, stamp, model.clone()));
         model
     }
 

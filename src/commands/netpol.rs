@@ -111,7 +111,7 @@ async fn model(source: &Source) -> Result<Model, String> {
             return Err(format!("{key} did not list within 15s"));
         }
     }
-    crate::gates::netpol::model(&view).map(|m| (*m).clone())
+    crate::gates::netpol::model(&view, None).map(|m| (*m).clone())
 }
 
 pub async fn run(command: NetpolCommand) -> ExitCode {

@@ -443,13 +443,16 @@ impl ModelBuilder {
                 }
             }
         };
+        let kept: Vec<bool> = (0..self.raw.len()).map(keep).collect();
+        drop(present);
+        // Moved, not cloned: a live cluster's model holds thousands of pods.
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut used: BTreeSet<String> = BTreeSet::new();
-        for (i, r) in self.raw.iter().enumerate() {
-            if !keep(i) {
+        for (r, kept) in self.raw.into_iter().zip(kept) {
+            if !kept {
                 continue;
             }
-            let mut ep = r.endpoint.clone();
+            let mut ep = r.endpoint;
             if !used.insert(ep.name.clone()) {
                 let ns = ep.namespace.clone().unwrap_or_default();
                 ep.name = format!("{ns}/{}/{}", r.object_kind.to_lowercase(), r.object_name);
