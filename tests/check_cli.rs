@@ -158,7 +158,11 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
     assert_eq!(report["verdict"], "unknown");
 
     let summary = dir.path().join("summary.json");
-    let passing = json!({"metrics": {"http_reqs": {"count": 3000, "rate": 150.0}},
+    // Every number the plan's thresholds read: golive judges them again, so an export
+    // that only says `ok` (or lacks p(99) or the failure rate) would not be `go`.
+    let passing = json!({"metrics": {"http_reqs": {"count": 3000, "rate": 150.0},
+            "http_req_duration": {"avg": 3.0, "med": 2.5, "p(95)": 7.0, "p(99)": 12.0},
+            "http_req_failed": {"rate": 0.0, "passes": 0, "fails": 3000}},
         "thresholds": {"http_req_duration": [{"expr": "p(95)<200", "ok": true, "value": 7.0}],
                        "http_reqs": [{"expr": "rate>100", "ok": true, "value": 150.0}]}});
     std::fs::write(&summary, passing.to_string()).expect("write summary");

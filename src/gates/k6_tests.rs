@@ -354,19 +354,100 @@ fn a_missing_submetric_and_a_null_statistic_are_unknown_with_the_reason() {
     );
 }
 
+/// A `golive load --summary-export` file as the load engine writes it.
+fn golive_export(rate: f64, p99: f64, thresholds: Value) -> String {
+    json!({
+        "metrics": {
+            "http_req_duration": {"avg": 2.9, "min": 0.8, "med": 2.1, "max": 40.0,
+                                  "p(90)": 5.0, "p(95)": 6.98, "p(99)": p99, "p(99.9)": 30.0,
+                                  "count": 600},
+            "http_reqs": {"count": 600, "rate": rate},
+            "http_req_failed": {"rate": 0.0, "passes": 0, "fails": 600},
+        },
+        "thresholds": thresholds,
+        "state": {"duration_ms": 30000, "aborted": null, "thresholds_ok": true}
+    })
+    .to_string()
+}
+
 #[test]
-fn golives_own_export_still_reads_with_its_source() {
+fn golives_own_export_is_judged_on_its_numbers_against_the_plans_thresholds() {
+    // An export whose own thresholds are all met but which the plan's targets fail: the
+    // Gravl run again (19.83 req/s against rate>100).
+    let only_p95 = json!({"http_req_duration": [{"expr": "p(95)<200", "ok": true, "value": 6.98}]});
+    let e = judged(&golive_export(19.83, 12.0, only_p95.clone()));
+    let v = verdict(Some(&e));
+    assert_eq!(v.status, Status::Fail, "{v:#?}");
+    assert!(!threshold(&e, "http_reqs", "rate>100").ok);
+    assert_eq!(threshold(&e, "http_reqs", "rate>100").measured, "19.83");
+    assert!(threshold(&e, "http_req_duration", "p(99)<500").ok);
+    assert_eq!(
+        threshold(&e, "http_req_duration", "p(95)<200").k6_ok,
+        Some(true)
+    );
+    let source = e.source.expect("source");
+    assert_eq!(source.format, "golive load --summary-export");
+    assert_eq!(source.duration_s, Some(30.0));
+
+    // The same run at the planned rate passes.
+    let e = judged(&golive_export(120.0, 12.0, only_p95));
+    assert_eq!(
+        verdict(Some(&e)).status,
+        Status::Pass,
+        "{:#?}",
+        e.thresholds
+    );
+}
+
+#[test]
+fn a_hand_edited_ok_in_golives_export_does_not_pass_and_the_disagreement_is_named() {
+    let edited = json!({"http_req_duration": [{"expr": "p(99)<500", "ok": true, "value": 900.0}]});
+    let e = judged(&golive_export(120.0, 900.0, edited));
+    let t = threshold(&e, "http_req_duration", "p(99)<500");
+    assert!(!t.ok);
+    assert_eq!(t.k6_ok, Some(true));
+    let detail = t.detail();
+    assert!(
+        detail.contains("golive and the exporting run disagree"),
+        "{detail}"
+    );
+    assert!(!detail.contains("k6"), "{detail}");
+    assert_eq!(verdict(Some(&e)).status, Status::Fail);
+}
+
+#[test]
+fn a_statistic_golives_export_lacks_is_unknown_never_pass() {
     let text = json!({
-        "metrics": {"http_reqs": {"count": 500, "rate": 100.0}},
+        "metrics": {"http_reqs": {"count": 500, "rate": 150.0},
+                    "http_req_failed": {"rate": 0.0, "passes": 0, "fails": 500}},
         "thresholds": {"http_req_duration": [{"expr": "p(95)<200", "ok": true, "value": 3.1}]},
         "state": {"duration_ms": 5000, "aborted": null, "thresholds_ok": true}
     })
     .to_string();
     let e = judged(&text);
-    assert_eq!(verdict(Some(&e)).status, Status::Pass);
-    let source = e.source.expect("source");
-    assert_eq!(source.format, "golive load --summary-export");
-    assert_eq!(source.duration_s, Some(5.0));
+    let t = threshold(&e, "http_req_duration", "p(99)<500");
+    assert_eq!(
+        t.unknown.as_deref(),
+        Some("the export holds no p(99) of http_req_duration")
+    );
+    // p(95) comes from the exported threshold's own value.
+    assert!(threshold(&e, "http_req_duration", "p(95)<200").ok);
+    assert_eq!(verdict(Some(&e)).status, Status::Unknown);
+}
+
+#[test]
+fn an_exported_run_stopped_early_never_passes_even_with_its_thresholds_met() {
+    let mut json: Value = serde_json::from_str(&golive_export(
+        120.0,
+        12.0,
+        json!({"http_reqs": [{"expr": "rate>100", "ok": true, "value": 120.0}]}),
+    ))
+    .expect("json");
+    json["state"]["aborted"] = "stopped on request".into();
+    let e = judged(&json.to_string());
+    let v = verdict(Some(&e));
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(v.summary.contains("stopped on request"), "{}", v.summary);
 }
 
 #[test]

@@ -24,6 +24,10 @@ pub struct ThresholdEvidence {
     /// A threshold of the k6 script that the plan does not name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub script_only: bool,
+    /// The file is a golive export: its own verdicts (`k6_ok`) are the exporting run's,
+    /// not k6's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub golive_export: bool,
 }
 
 impl ThresholdEvidence {
@@ -39,18 +43,30 @@ impl ThresholdEvidence {
         }
     }
 
+    /// Who wrote the file's own verdicts.
+    fn writer(&self) -> &'static str {
+        if self.golive_export {
+            "the exporting run"
+        } else {
+            "k6"
+        }
+    }
+
     /// Where golive's judgement on the file's numbers and k6's own differ, in words.
     pub fn disagreement(&self) -> Option<String> {
         let k6 = self.k6_ok?;
         let word = |ok: bool| if ok { "met" } else { "failed" };
+        let who = self.writer();
         match &self.unknown {
             None if k6 != self.ok => Some(format!(
-                "golive and k6 disagree: k6 found it {}, golive {} on the file's {}",
+                "golive and {who} disagree: {who} found it {}, golive {} on the file's {}",
                 word(k6),
                 word(self.ok),
                 self.measured
             )),
-            Some(_) if !k6 => Some("k6 found it failed; the file holds no number to check".into()),
+            Some(_) if !k6 => Some(format!(
+                "{who} found it failed; the file holds no number to check"
+            )),
             _ => None,
         }
     }
@@ -63,12 +79,15 @@ impl ThresholdEvidence {
             None => format!("FAILED (measured {})", self.measured),
         };
         if let Some(k6) = self.k6_ok {
-            out.push_str(if k6 { "; k6: met" } else { "; k6: FAILED" });
+            let who = self.writer();
+            out.push_str(&format!("; {who}: {}", if k6 { "met" } else { "FAILED" }));
         }
         if let Some(d) = self.disagreement() {
             out.push_str(&format!("; {d}"));
         }
-        if self.script_only {
+        if self.script_only && self.golive_export {
+            out.push_str(" (the exporting run's own threshold; the plan does not name it)");
+        } else if self.script_only {
             out.push_str(" (the k6 script's own threshold; the plan does not name it)");
         }
         out
@@ -299,41 +318,6 @@ impl LoadEvidence {
                 .collect(),
         }
     }
-
-    /// Evidence from a `golive load --summary-export` file, so `check` can judge the
-    /// `load_thresholds` gate in CI. The file's modification time stands for when it finished.
-    pub fn from_export_json(
-        json: &serde_json::Value,
-        finished_at: Timestamp,
-    ) -> Result<Self, String> {
-        let thresholds = json["thresholds"]
-            .as_object()
-            .ok_or("no `thresholds` object: is this a `golive load --summary-export` file?")?;
-        let mut out = Vec::new();
-        for (metric, list) in thresholds {
-            for t in list.as_array().into_iter().flatten() {
-                out.push(ThresholdEvidence {
-                    metric: metric.clone(),
-                    expr: t["expr"].as_str().unwrap_or("?").to_string(),
-                    ok: t["ok"].as_bool().unwrap_or(false),
-                    measured: measured(metric, t["value"].as_f64()),
-                    ..ThresholdEvidence::default()
-                });
-            }
-        }
-        let evidence = LoadEvidence {
-            finished_at: Some(finished_at),
-            running: false,
-            requests: json["metrics"]["http_reqs"]["count"].as_u64().unwrap_or(0),
-            thresholds: out,
-            source: None,
-        };
-        // A run stopped with Ctrl-C or by abortOnFail did not run the planned test.
-        Ok(match json["state"]["aborted"].as_str() {
-            Some(why) => evidence.ended_early(why),
-            None => evidence,
-        })
-    }
 }
 
 impl CheckKind for LoadThresholds {
@@ -345,35 +329,5 @@ impl CheckKind for LoadThresholds {
 
     fn evaluate(&self, _view: &ClusterView, ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
         Ok(thresholds(ctx.load()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn export(aborted: serde_json::Value) -> serde_json::Value {
-        serde_json::json!({
-            "metrics": {"http_reqs": {"count": 500, "rate": 100.0}},
-            "thresholds": {"http_req_duration": [{"expr": "p(95)<200", "ok": true, "value": 3.1}]},
-            "state": {"duration_ms": 5000, "aborted": aborted, "thresholds_ok": true}
-        })
-    }
-
-    #[test]
-    fn an_exported_run_that_completed_and_met_its_thresholds_passes() {
-        let at = Timestamp::from_second(1_800_000_000).expect("timestamp");
-        let e = LoadEvidence::from_export_json(&export(serde_json::Value::Null), at).expect("ok");
-        assert_eq!(thresholds(Some(&e)).status, Status::Pass);
-    }
-
-    #[test]
-    fn an_exported_run_stopped_early_never_passes_even_with_its_thresholds_met() {
-        let at = Timestamp::from_second(1_800_000_000).expect("timestamp");
-        let e =
-            LoadEvidence::from_export_json(&export("stopped on request".into()), at).expect("ok");
-        let v = thresholds(Some(&e));
-        assert_eq!(v.status, Status::Fail, "{v:?}");
-        assert!(v.summary.contains("stopped on request"), "{}", v.summary);
     }
 }

@@ -25,22 +25,70 @@ pub fn evidence(file: &SummaryFile, plan: Option<&LoadConfig>) -> Result<LoadEvi
     let json = k6::parse_json(file.text).map_err(fail)?;
     let format = k6::recognise(&json).map_err(|e| format!("{}: {e}", file.path))?;
     if format == SummaryFormat::Golive {
-        let finished = file.modified.unwrap_or_else(Timestamp::now);
-        let mut evidence = LoadEvidence::from_export_json(&json, finished)
-            .map_err(|e| format!("{}: {e}", file.path))?;
-        evidence.source = Some(LoadSource {
-            format: format.describe().into(),
-            file: file.path.to_string(),
-            k6_version: None,
-            duration_s: json["state"]["duration_ms"].as_f64().map(|ms| ms / 1000.0),
-            written_at: file.modified,
-            stale_before: None,
-            figures: format!("{} requests", evidence.requests),
+        // Judged like a k6 file: on its numbers against the plan's thresholds, with the
+        // export's own verdicts beside. A threshold the plan has and the export does not
+        // is not met by omission, and an `ok` edited by hand does not pass alone.
+        let summary = golive_export(&json).map_err(|e| format!("{}: {e}", file.path))?;
+        let evidence = from_k6(&summary, file, plan);
+        // A run stopped with Ctrl-C or by abortOnFail did not run the planned test.
+        return Ok(match json["state"]["aborted"].as_str() {
+            Some(why) => evidence.ended_early(why),
+            None => evidence,
         });
-        return Ok(evidence);
     }
     let summary = k6::read(file.text, &json, format).map_err(fail)?;
     Ok(from_k6(&summary, file, plan))
+}
+
+/// A `golive load --summary-export` document as a table of numbers per metric, like a k6
+/// summary's: the `metrics` section's numbers, and each exported threshold's verdict and
+/// value (the value fills in the statistic where `metrics` lacks it, e.g. a submetric).
+fn golive_export(json: &serde_json::Value) -> Result<K6Summary, String> {
+    let thresholds = json["thresholds"]
+        .as_object()
+        .ok_or("no `thresholds` object: is this a `golive load --summary-export` file?")?;
+    let mut metrics: std::collections::BTreeMap<String, K6Metric> = json["metrics"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, m)| {
+            let values = m
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), Some(v))))
+                .collect();
+            let metric = K6Metric {
+                values,
+                ..K6Metric::default()
+            };
+            (name.clone(), metric)
+        })
+        .collect();
+    for (name, list) in thresholds {
+        let metric = metrics.entry(name.clone()).or_default();
+        for t in list.as_array().into_iter().flatten() {
+            let Some(expr) = t["expr"].as_str() else {
+                return Err(format!("thresholds.{name}: an entry without `expr`"));
+            };
+            metric
+                .thresholds
+                .insert(expr.to_string(), t["ok"].as_bool().unwrap_or(false));
+            if let (Ok(parsed), Some(v)) = (ThresholdExpr::parse(expr), t["value"].as_f64()) {
+                metric
+                    .values
+                    .entry(parsed.aggregation.to_string())
+                    .or_insert(Some(v));
+            }
+        }
+    }
+    Ok(K6Summary {
+        format: SummaryFormat::Golive,
+        k6_version: None,
+        generated_at: None,
+        duration_ms: json["state"]["duration_ms"].as_f64(),
+        metrics,
+    })
 }
 
 /// The evidence a k6 summary holds against the plan's `load:` thresholds.
@@ -51,6 +99,7 @@ pub fn from_k6(summary: &K6Summary, file: &SummaryFile, plan: Option<&LoadConfig
             let key = selector.to_string();
             let mut t = judge(summary, &key, &spec.expr);
             t.expr = spec.expr.source.clone();
+            t.golive_export = summary.format == SummaryFormat::Golive;
             thresholds.push((Some(selector.clone()), t));
         }
     }
@@ -82,6 +131,7 @@ pub fn from_k6(summary: &K6Summary, file: &SummaryFile, plan: Option<&LoadConfig
             t.expr = text.clone();
             t.k6_ok = Some(*ok);
             t.script_only = true;
+            t.golive_export = summary.format == SummaryFormat::Golive;
             thresholds.push((selector.clone(), t));
         }
     }
@@ -205,6 +255,9 @@ fn judge(summary: &K6Summary, key: &str, expr: &ThresholdExpr) -> ThresholdEvide
             t.measured = "null".into();
         }
         // k6 2's machine-readable schema has no room for other trend statistics.
+        None if summary.format == SummaryFormat::Golive => {
+            t.unknown = Some(format!("the export holds no {name} of {key}"));
+        }
         None if is_trend(metric) && summary.format == SummaryFormat::K6MachineReadable => {
             t.unknown = Some(format!(
                 "k6's machine-readable summary holds no {name} (only avg, min, med, max, p(90), \
