@@ -236,3 +236,57 @@ fn a_report_with_another_plan_text_says_so() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_report_whose_plan_reads_load_from_a_missing_file_is_still_written() {
+    let home = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    journal_of_a_go_live(state.path(), true);
+    // The plan judges a k6 file written on the load machine, which is not here.
+    let gravl = include_str!("../assets/plans/gravl.yaml");
+    let start = gravl.find("\nload:\n").expect("gravl has a load section");
+    let end = start
+        + 1
+        + gravl[start + 1..]
+            .find("\nrunbook:")
+            .expect("then a runbook");
+    let missing = home.path().join("results.json");
+    let plan = format!(
+        "{}\nload: {{from: \"{}\"}}\n{}",
+        &gravl[..start],
+        missing.display(),
+        &gravl[end..]
+    );
+    let path = home.path().join("gravl-k6.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let out = report(
+        &[
+            "--state-dir",
+            state.path().to_str().unwrap(),
+            "--plan",
+            path.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    let (stdout, stderr) = text(&out);
+    assert_ne!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("# Go-live report: "), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("load summary not read, the load gate is unknown")
+            && stdout.contains("results.json"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("load summary not read"), "{stderr}");
+
+    // Named on the command line, the same missing file is refused.
+    let out = report(
+        &[
+            "--state-dir",
+            state.path().to_str().unwrap(),
+            "--load-summary",
+            missing.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
