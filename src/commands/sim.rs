@@ -21,7 +21,7 @@ pub struct SimArgs {
     /// `clusterissuers.cert-manager.io` (repeatable).
     #[arg(long)]
     pub deny: Vec<String>,
-    /// Scenario timeline: at t+N s apply, patch or delete objects (docs/sim.md).
+    /// Scenario timeline: at t+N s apply, patch or delete objects, or inject a fault (an outage, latency, dropped watches, expired history, a crash, a denied resource; docs/sim.md).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// RBAC manifests (Roles, ClusterRoles and bindings, e.g. `golive rbac` output) that

@@ -340,6 +340,14 @@ impl Catalogue {
             .cloned()
     }
 
+    /// Whether `name` (`plural`, or `plural.group`) names a resource served now: what a
+    /// `deny` fault or `--deny` covers.
+    pub fn knows_resource(&self, name: &str) -> bool {
+        self.by_plural
+            .values()
+            .any(|r| r.plural == name || r.key() == name)
+    }
+
     /// Resources of one group/version, sorted by plural for stable discovery output.
     pub fn resources_of(&self, group: &str, version: &str) -> Vec<Arc<ResourceType>> {
         let mut found: Vec<_> = self

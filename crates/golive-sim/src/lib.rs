@@ -234,6 +234,7 @@ impl Sim {
             bookmark_interval: Mutex::new(Duration::from_secs(30)),
             scenario_errors: Mutex::new(Vec::new()),
             latency: Mutex::new(None),
+            fault_ends: Mutex::new(Default::default()),
             shutdown: shutdown_rx.clone(),
         });
         let server_task = tokio::spawn(accept_loop(
@@ -593,13 +594,28 @@ async fn accept_loop(
     }
 }
 
-/// Starts a fault now; one with a duration ends by itself.
+/// Starts a fault now; one with a duration ends by itself, when the last fault of its
+/// kind (and resource) that overlaps it ends.
 fn inject(shared: &Arc<Shared>, accepting: &watch::Sender<bool>, fault: &scenario::Fault) {
     use scenario::Fault;
     tracing::info!(?fault, "scenario fault");
-    let later = |lasts: Duration, end: Box<dyn FnOnce() + Send>| {
+    let later = |key: String, lasts: Duration, end: Box<dyn FnOnce() + Send>| {
+        let ends = tokio::time::Instant::now() + lasts;
+        {
+            let mut all = lock(&shared.fault_ends);
+            let held = all.entry(key.clone()).or_insert(ends);
+            *held = (*held).max(ends);
+        }
+        let shared = shared.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(lasts).await;
+            tokio::time::sleep_until(ends).await;
+            let mut all = lock(&shared.fault_ends);
+            // A later fault of the same kind still holds: its own timer ends it.
+            if all.get(&key).is_some_and(|held| *held > ends) {
+                return;
+            }
+            all.remove(&key);
+            drop(all);
             end();
         });
     };
@@ -607,12 +623,20 @@ fn inject(shared: &Arc<Shared>, accepting: &watch::Sender<bool>, fault: &scenari
         Fault::Outage { status, lasts } => {
             *lock(&shared.outage) = Some(status);
             let shared = shared.clone();
-            later(lasts, Box::new(move || *lock(&shared.outage) = None));
+            later(
+                "outage".into(),
+                lasts,
+                Box::new(move || *lock(&shared.outage) = None),
+            );
         }
         Fault::Latency { delay, lasts } => {
             *lock(&shared.latency) = Some(delay);
             let shared = shared.clone();
-            later(lasts, Box::new(move || *lock(&shared.latency) = None));
+            later(
+                "latency".into(),
+                lasts,
+                Box::new(move || *lock(&shared.latency) = None),
+            );
         }
         Fault::DropWatches => lock(&shared.store).drop_watches(),
         Fault::ExpireHistory => lock(&shared.store).expire_history(),
@@ -621,6 +645,7 @@ fn inject(shared: &Arc<Shared>, accepting: &watch::Sender<bool>, fault: &scenari
             accepting.send_replace(false);
             let accepting = accepting.clone();
             later(
+                "stop_accepting".into(),
                 lasts,
                 Box::new(move || {
                     accepting.send_replace(true);
@@ -631,6 +656,7 @@ fn inject(shared: &Arc<Shared>, accepting: &watch::Sender<bool>, fault: &scenari
             lock(&shared.denied).insert(resource.clone());
             let shared = shared.clone();
             later(
+                format!("deny {resource}"),
                 lasts,
                 Box::new(move || {
                     lock(&shared.denied).remove(&resource);

@@ -61,7 +61,11 @@ fn fault(value: &Value) -> Result<Fault, String> {
             Value::Number(n) => n.to_string(),
             _ => return Err(format!("{what}: expected a duration like 10s")),
         };
-        crate::time::parse_offset(&text).map_err(|e| format!("{what}: {e}"))
+        match golive_grammar::parse_duration(text.trim()) {
+            Ok(d) if d.is_zero() => Err(format!("{what}: a fault lasts longer than 0s")),
+            Ok(d) => Ok(d),
+            Err(e) => Err(format!("{what}: expected a duration like 10s: {e}")),
+        }
     };
     match value {
         Value::String(s) if s == "drop_watches" => Ok(Fault::DropWatches),
@@ -342,6 +346,17 @@ impl Scenario {
                 Action::Patch { target, .. } | Action::Delete(target) => {
                     (target.api_version.as_str(), target.kind.as_str())
                 }
+                Action::Fault(Fault::Deny { resource, .. }) => {
+                    if !catalogue.knows_resource(resource) {
+                        return Err(SimError::Scenario {
+                            at: step.location.clone(),
+                            message: format!(
+                                "deny: no resource `{resource}` is served; name one as its plural (secrets) or plural.group (certificates.cert-manager.io)"
+                            ),
+                        });
+                    }
+                    continue;
+                }
                 Action::Fault(_) => continue,
             };
             if catalogue.by_kind(api_version, kind).is_none() {
@@ -502,6 +517,14 @@ steps:
             ),
             ("{stop_accepting: 1s, for: 1s}", "unknown field `for`"),
             ("[1]", "fault: expected one of"),
+            (
+                "{outage: 503, for: 0s}",
+                "for: a fault lasts longer than 0s",
+            ),
+            (
+                "{latency: 2s, for: soon}",
+                "for: expected a duration like 10s",
+            ),
         ] {
             let text = format!("steps:\n  - at: 1s\n    fault: {bad}\n");
             let e = Scenario::from_text("f.yaml", &text)
@@ -517,6 +540,24 @@ steps:
             e.contains("exactly one of apply, patch, delete or fault"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_deny_fault_must_name_a_served_resource() {
+        let catalogue = crate::catalogue::Catalogue::with_built_ins();
+        for good in ["secrets", "pods", "networkpolicies.networking.k8s.io"] {
+            let text = format!("steps:\n  - at: 1s\n    fault: {{deny: {good}, for: 1s}}\n");
+            let s = Scenario::from_text("f.yaml", &text).expect(good);
+            s.check_kinds(&catalogue).expect(good);
+        }
+        let text = "steps:\n  - at: 1s\n    fault: {deny: secretz, for: 1s}\n";
+        let s = Scenario::from_text("f.yaml", text).expect("parses");
+        let e = s.check_kinds(&catalogue).expect_err("secretz").to_string();
+        assert!(
+            e.contains("f.yaml:2:") || e.contains("f.yaml:3:"),
+            "positioned: {e}"
+        );
+        assert!(e.contains("no resource `secretz` is served"), "{e}");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) struct Shared {
     pub latency: Mutex<Option<Duration>>,
     /// Scenario steps that failed at run time, with their file:line:column.
     pub scenario_errors: Mutex<Vec<String>>,
+    /// When each fault in effect ends (by kind, and resource for `deny`): a fault that
+    /// overlaps an earlier one of its kind holds until the later of their ends.
+    pub fault_ends: Mutex<std::collections::HashMap<String, tokio::time::Instant>>,
     pub shutdown: watch::Receiver<bool>,
 }
 

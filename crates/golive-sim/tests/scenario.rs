@@ -268,3 +268,53 @@ steps:
     );
     sim.shutdown().await;
 }
+
+/// Two faults of one kind that overlap hold until the later one ends: the first one's
+/// timer does not end the second early.
+#[tokio::test]
+async fn overlapping_faults_of_one_kind_hold_until_the_last_ends() {
+    let text = r#"
+steps:
+  - {at: 100ms, fault: {outage: 503, for: 500ms}}
+  - {at: 400ms, fault: {outage: 503, for: 600ms}}
+  - {at: 1100ms, fault: {deny: pods, for: 200ms}}
+  - {at: 1200ms, fault: {deny: pods, for: 400ms}}
+"#;
+    let config = SimConfig {
+        scenario_text: Some(NamedText::new("overlap.yaml", text)),
+        ..fixture_config()
+    };
+    let sim = Sim::start(config).await.unwrap();
+    let addr = sim.addr();
+    let start = tokio::time::Instant::now();
+    let at = |ms: u64| tokio::time::sleep_until(start + Duration::from_millis(ms));
+    let namespaces = "/api/v1/namespaces";
+    at(250).await;
+    assert_eq!(status_of(addr, namespaces).await, Ok(503));
+    at(750).await;
+    assert_eq!(
+        status_of(addr, namespaces).await,
+        Ok(503),
+        "the first outage ended at 600 ms, the second holds to 1000 ms"
+    );
+    at(1050).await;
+    assert_eq!(status_of(addr, namespaces).await, Ok(200), "outages over");
+    at(1400).await;
+    assert_eq!(
+        status_of(addr, "/api/v1/pods").await,
+        Ok(403),
+        "the first deny ended at 1300 ms, the second holds to 1600 ms"
+    );
+    at(1700).await;
+    assert_eq!(
+        status_of(addr, "/api/v1/pods").await,
+        Ok(200),
+        "denies over"
+    );
+    assert!(
+        sim.scenario_errors().is_empty(),
+        "{:?}",
+        sim.scenario_errors()
+    );
+    sim.shutdown().await;
+}
