@@ -235,3 +235,38 @@ async fn the_monitoring_stand_in_answers_the_gravl_plan_and_refuses_other_querie
         other => panic!("expected bad_data, got {other:?}"),
     }
 }
+
+/// `golive demo --chaos`: its fault scenario loads against the demo cluster (every denied
+/// resource served, every duration valid) and plays without a step failing.
+#[tokio::test]
+async fn the_chaos_demo_starts_and_its_faults_play_without_errors() {
+    install_crypto();
+    let demo = golive::demo::start_with("gravl", 50, true)
+        .await
+        .expect("the chaos demo starts");
+    let addr = demo.sim.addr();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // At 50× the chaos scenario's outage (15 s in, 10 s long) is 0.3 s in, 0.2 s long.
+    let mut saw_outage = false;
+    while tokio::time::Instant::now() < deadline && !saw_outage {
+        saw_outage = status_of(addr, "/api/v1/namespaces").await == Some(503);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(saw_outage, "the chaos scenario's outage never came");
+    assert!(
+        demo.sim.scenario_errors().is_empty(),
+        "{:?}",
+        demo.sim.scenario_errors()
+    );
+}
+
+/// The status of `GET path` over a fresh connection; `None` when it cannot be read.
+async fn status_of(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.ok()?;
+    String::from_utf8_lossy(&head[9..12]).parse().ok()
+}
