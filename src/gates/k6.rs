@@ -57,7 +57,7 @@ pub struct K6Summary {
     pub metrics: BTreeMap<String, K6Metric>,
 }
 
-/// A file golive cannot read, with where (`line L column C` when known) and what to do.
+/// A file golive cannot read, with where (line and column when known) and what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct SummaryError {
@@ -72,14 +72,19 @@ impl SummaryError {
             Some((l, c)) => (Some(l), Some(c)),
             None => (None, None),
         };
-        let message = match (line, column) {
-            (Some(l), Some(c)) => format!("line {l} column {c}: {}: {message}", path.join(".")),
-            _ => format!("{}: {message}", path.join(".")),
-        };
         SummaryError {
             line,
             column,
-            message,
+            message: format!("{}: {message}", path.join(".")),
+        }
+    }
+
+    /// `FILE:LINE:COLUMN: what`, as golive names a place in any file it reads; `FILE:
+    /// what` where no position is known.
+    pub fn in_file(&self, file: &str) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}: {}", self.message),
+            _ => format!("{file}: {}", self.message),
         }
     }
 }
@@ -106,7 +111,7 @@ pub fn parse_json(text: &str) -> Result<Value, SummaryError> {
         SummaryError {
             line: Some(e.line()),
             column: Some(e.column()),
-            message: format!("line {} column {}: {why}", e.line(), e.column()),
+            message: why,
         }
     })
 }
@@ -370,9 +375,26 @@ fn read_machine_readable(text: &str, json: &Value) -> Result<K6Summary, SummaryE
 pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let mut at = 0;
     for key in path {
-        let quoted = serde_json::to_string(key).ok()?;
-        at += text.get(at..)?.find(&quoted)?;
-        at += 1;
+        // As serde_json writes it, or with every non-ASCII character escaped (`\u00e9`),
+        // as JavaScript's JSON.stringify does not but other writers do.
+        let plain = serde_json::to_string(key).ok()?;
+        let escaped: String = plain
+            .chars()
+            .map(|c| match c {
+                c if c.is_ascii() => c.to_string(),
+                c => c
+                    .encode_utf16(&mut [0; 2])
+                    .iter()
+                    .map(|u| format!("\\u{u:04x}"))
+                    .collect(),
+            })
+            .collect();
+        let rest = text.get(at..)?;
+        let found = [rest.find(&plain), rest.find(&escaped)]
+            .into_iter()
+            .flatten()
+            .min()?;
+        at += found + 1;
     }
     let before = text.get(..at.saturating_sub(1))?;
     let line = before.matches('\n').count() + 1;

@@ -21,7 +21,7 @@ pub struct SummaryFile<'a> {
 /// none, on the thresholds the k6 script gave). Errors say where in the file and what
 /// golive reads.
 pub fn evidence(file: &SummaryFile, plan: Option<&LoadConfig>) -> Result<LoadEvidence, String> {
-    let fail = |e: k6::SummaryError| format!("{}: {e}", file.path);
+    let fail = |e: k6::SummaryError| e.in_file(file.path);
     let json = k6::parse_json(file.text).map_err(fail)?;
     let format = k6::recognise(&json).map_err(|e| format!("{}: {e}", file.path))?;
     if format == SummaryFormat::Golive {
