@@ -237,6 +237,24 @@ async fn unreachable_cluster_fails_access_and_decides_nothing_else() {
 }
 
 #[test]
+fn a_bad_deploy_moment_is_exit_2_saying_what_is_expected() {
+    for bad in ["yesterday", "-30 parsecs", "2099-01-01T00:00:00Z"] {
+        let output = golive()
+            .args(["check", "--plan", "gravl", "--deployed-at", bad])
+            .output()
+            .expect("golive runs");
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(
+                "expected an RFC 3339 time like 2026-12-04T10:00:00Z or how long ago like -30m"
+            ),
+            "{bad}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_plan_is_exit_2_with_its_position() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("plan.yaml");

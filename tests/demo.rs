@@ -197,7 +197,7 @@ async fn the_monitoring_stand_in_answers_the_gravl_plan_and_refuses_other_querie
         _ => None,
     })
     .expect("plan");
-    let metrics = golive::metrics::poll::once(&plan.plan, &Default::default())
+    let metrics = golive::metrics::poll::once(&plan.plan, &Default::default(), &Default::default())
         .await
         .expect("the plan monitors");
     let ctx = golive::gates::Context::new(jiff::Timestamp::now())

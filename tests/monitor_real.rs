@@ -413,9 +413,10 @@ gates:
     );
     let plan = golive::plan::parse("monitored.yaml", &text, |_| None).expect("the plan parses");
     let judge = || async {
-        let metrics = golive::metrics::poll::once(&plan.plan, &Default::default())
-            .await
-            .expect("monitored");
+        let metrics =
+            golive::metrics::poll::once(&plan.plan, &Default::default(), &Default::default())
+                .await
+                .expect("monitored");
         let ctx = golive::gates::Context::new(jiff::Timestamp::now())
             .with_metrics(Some(std::sync::Arc::new(metrics)));
         let view = golive::cluster::ClusterView::new("", "", []);
@@ -554,4 +555,87 @@ gates:
     );
     assert_eq!(gone["scraped"].0, Status::Unknown);
     drop(am);
+}
+
+/// `golive check --deployed-at` (and the report's journaled deploy moment) against the
+/// real Prometheus: the baseline is the query's mean over the window before the deploy,
+/// the samples since come from a range query, and an error ratio that meets the absolute
+/// condition but is far worse than before the deploy fails. Without a deploy moment the
+/// evidence says no comparison was made; with one before any data, it says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_before_the_deploy_moment_fails_a_regression_the_condition_allows() {
+    use golive::gates::Status;
+    use golive::metrics::poll::{Deploy, once};
+    let service = DemoService::start().await.unwrap();
+    let prom = start_prometheus(&service.url(), None, WATCHDOG);
+    let prom_ep = Endpoint::new(&prom.url);
+    wait_ready(&prom_ep, None, &[&prom]).await;
+    let before_any_data = jiff::Timestamp::now();
+    let text = format!(
+        r#"name: baselined
+monitoring:
+  prometheus: {{url: "{p}"}}
+gates:
+  - id: error-rate
+    title: errors no worse than before the deploy
+    group: monitoring
+    checks:
+      - prometheus:
+          query: (sum(rate(http_requests_total{{job="gravl-backend",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))
+          condition: "< 0.5"
+          baseline: {{window: 30s, max_increase: 50%, min_increase: 0.01, min_samples: 2}}
+          every: 15s
+"#,
+        p = prom.url
+    );
+    let plan = golive::plan::parse("baselined.yaml", &text, |_| None).expect("the plan parses");
+    let judge = |deploy: Deploy| {
+        let plan = &plan;
+        async move {
+            let metrics = once(&plan.plan, &Default::default(), &deploy)
+                .await
+                .expect("monitored");
+            let ctx = golive::gates::Context::new(jiff::Timestamp::now())
+                .with_metrics(Some(std::sync::Arc::new(metrics)));
+            let view = golive::cluster::ClusterView::new("", "", []);
+            golive::gates::evaluate_gate(&plan.plan.gates[0], &view, &ctx)
+        }
+    };
+    // Healthy traffic for the whole baseline window, then the deploy, then 30% errors.
+    let traffic = Traffic::start(&service.url());
+    tokio::time::sleep(Duration::from_secs(36)).await;
+    let deployed = jiff::Timestamp::now();
+    service.set_faults(0.3, Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+
+    let regressed = judge(Deploy {
+        at: Some(deployed),
+        ..Deploy::default()
+    })
+    .await;
+    let shown = format!("{regressed:#?}");
+    assert_eq!(regressed.status, Status::Fail, "{shown}");
+    assert!(shown.contains("worse than the baseline"), "{shown}");
+    assert!(shown.contains("samples from"), "{shown}");
+
+    // No deploy moment: the absolute condition (< 0.5) alone decides, and says so.
+    let alone = judge(Deploy::default()).await;
+    let shown = format!("{alone:#?}");
+    assert_eq!(alone.status, Status::Pass, "{shown}");
+    assert!(
+        shown.contains("no baseline: relative comparison not made"),
+        "{shown}"
+    );
+
+    // A deploy moment before Prometheus had any data: no baseline, in words; the
+    // comparison is not made rather than passed.
+    let too_early = judge(Deploy {
+        at: Some(before_any_data - jiff::SignedDuration::from_secs(120)),
+        ..Deploy::default()
+    })
+    .await;
+    let shown = format!("{too_early:#?}");
+    assert!(shown.contains("no data for"), "{shown}");
+    assert_ne!(too_early.status, Status::Fail, "{shown}");
+    traffic.stop().await;
 }

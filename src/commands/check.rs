@@ -44,10 +44,33 @@ pub struct CheckArgs {
     /// without either, that gate is unknown.
     #[arg(long, value_name = "FILE")]
     pub load_summary: Option<std::path::PathBuf>,
-    /// The go-live's state directory: its journal says when the go-live started, and a load
-    /// summary written before that is stale (default: $XDG_DATA_HOME/golive/<plan>/).
+    /// The go-live's state directory: its journal says when the go-live started (a load
+    /// summary written before that is stale), when it deployed and the baselines it
+    /// captured (default: $XDG_DATA_HOME/golive/<plan>/).
     #[arg(long)]
     pub state_dir: Option<std::path::PathBuf>,
+    /// When the deploy happened, for monitoring checks with a `baseline` (compared with
+    /// the same query over the window before it) when no journal says: an RFC 3339 time
+    /// (2026-12-04T10:00:00Z) or how long ago (-30m). Overrides the journal's moment.
+    #[arg(long, value_name = "RFC3339|-DURATION", value_parser = parse_deployed_at, allow_hyphen_values = true)]
+    pub deployed_at: Option<Timestamp>,
+}
+
+/// `--deployed-at`: an RFC 3339 time, or `-DURATION` before now.
+fn parse_deployed_at(text: &str) -> Result<Timestamp, String> {
+    let expected = "expected an RFC 3339 time like 2026-12-04T10:00:00Z or how long ago like -30m";
+    if let Some(ago) = text.strip_prefix('-') {
+        let d = golive_grammar::parse_duration(ago).map_err(|e| format!("{e}: {expected}"))?;
+        let d = jiff::SignedDuration::try_from(d).map_err(|e| format!("{e}: {expected}"))?;
+        return Timestamp::now()
+            .checked_sub(d)
+            .map_err(|e| format!("{e}: {expected}"));
+    }
+    let at: Timestamp = text.parse().map_err(|e| format!("{e}: {expected}"))?;
+    if at > Timestamp::now() {
+        return Err(format!("{text} is in the future: {expected}"));
+    }
+    Ok(at)
 }
 
 /// `golive check` from its command line.
@@ -56,11 +79,29 @@ pub async fn main(args: CheckArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let started = go_live_start(
+    let journal = journal_state(
         &args
             .state_dir
             .unwrap_or_else(|| crate::runbook::default_state_dir(&loaded.plan.name)),
     );
+    let deploy = crate::metrics::poll::Deploy {
+        at: args.deployed_at.or_else(|| {
+            journal
+                .as_ref()
+                .and_then(|j| crate::runbook::timing::deploy_moment(&loaded.plan.runbook, j))
+        }),
+        // A deploy moment given by hand is another comparison than the journal's.
+        baselines: match (&journal, args.deployed_at) {
+            (Some(j), None) => j.baselines.clone(),
+            _ => Default::default(),
+        },
+    };
+    // Without a journal, a load summary written before the deploy describes the version
+    // before it: stale as well.
+    let started = journal
+        .as_ref()
+        .and_then(|j| j.started_at)
+        .or(args.deployed_at);
     let load = match load_summary_path(&loaded, args.load_summary.as_deref())
         .map(|path| read_load_summary(&path, loaded.plan.load.as_ref(), started))
         .transpose()
@@ -79,6 +120,7 @@ pub async fn main(args: CheckArgs) -> ExitCode {
         wait: Duration::from_secs_f64(args.wait.max(0.0)),
         verbose: args.verbose,
         load,
+        deploy,
     };
     run(loaded, args.cluster.target(), options).await
 }
@@ -163,14 +205,14 @@ pub fn load_summary_path(
     })
 }
 
-/// When the go-live whose journal is in `dir` started; `None` without a readable journal.
-pub fn go_live_start(dir: &std::path::Path) -> Option<Timestamp> {
+/// The go-live whose journal is in `dir`, replayed; `None` without a readable journal.
+pub fn journal_state(dir: &std::path::Path) -> Option<crate::runbook::state::RunbookState> {
     use crate::runbook::journal;
     if !dir.join(journal::FILE_NAME).exists() {
         return None;
     }
     let (entries, _) = journal::verify_dir(dir).ok()?;
-    crate::runbook::state::RunbookState::replay(&entries).started_at
+    Some(crate::runbook::state::RunbookState::replay(&entries))
 }
 
 /// Reads a load summary file (golive's export or one of k6's) as evidence for the load
@@ -199,6 +241,7 @@ pub struct CheckOptions {
     pub wait: Duration,
     pub verbose: bool,
     pub load: Option<gates::LoadEvidence>,
+    pub deploy: crate::metrics::poll::Deploy,
 }
 
 pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> ExitCode {
@@ -207,12 +250,13 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         wait,
         verbose,
         load,
+        deploy,
     } = options;
     // HTTP, SSE and TCP probes run while the watchers list.
     let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, wait),
         crate::probe::run_probes(&loaded.plan, wait.max(Duration::from_secs(1))),
-        crate::metrics::poll::once(&loaded.plan, &target)
+        crate::metrics::poll::once(&loaded.plan, &target, &deploy)
     );
     let view = match view {
         Ok(view) => view,

@@ -148,10 +148,14 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             }
         }
     }
+    let deploy = crate::metrics::poll::Deploy {
+        at: crate::runbook::timing::deploy_moment(&loaded.plan.runbook, &state),
+        baselines: state.baselines.clone(),
+    };
     let (view, probes, metrics) = tokio::join!(
         observe(&loaded, &target, options.wait),
         crate::probe::run_probes(&loaded.plan, options.wait.max(Duration::from_secs(1))),
-        crate::metrics::poll::once(&loaded.plan, &target)
+        crate::metrics::poll::once(&loaded.plan, &target, &deploy)
     );
     // No cluster is no reason to withhold the record: the report is written from the
     // journal, with the gates that read the cluster unknown.
@@ -173,11 +177,8 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: ReportOptions) -> 
             &loaded.plan.runbook,
             &state,
         ))
-        .with_metrics(metrics.map(|mut m| {
-            // The baselines the journal holds: the report compares against the same numbers.
-            m.baselines = state.baselines.clone();
-            std::sync::Arc::new(m)
-        }))
+        // The baselines the journal holds: the report compares against the same numbers.
+        .with_metrics(metrics.map(std::sync::Arc::new))
         .with_dns(dns);
     let mut verdicts = evaluate(&loaded, &view, &ctx);
     if let Some(reason) = &unreachable {

@@ -57,6 +57,9 @@ pub struct MetricsEvidence {
     pub history: BTreeMap<String, Vec<(Timestamp, Outcome)>>,
     /// Per check key: the pre-deploy baseline, once captured.
     pub baselines: BTreeMap<String, BaselineValue>,
+    /// Per check key: why its baseline could not be captured (no data before the deploy,
+    /// Prometheus unreachable), shown where the relative comparison would be.
+    pub baseline_errors: BTreeMap<String, String>,
     /// Every alert seen firing this session (not silenced or inhibited), by fingerprint:
     /// its name, labels, when it started and when golive last saw it.
     pub alert_log: BTreeMap<String, AlertSeen>,

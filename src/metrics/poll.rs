@@ -260,12 +260,30 @@ pub async fn baseline(
     })
 }
 
+/// What a headless run knows of the deploy: when it happened (`--deployed-at`, or the
+/// journal's rollout start or Deploy phase), and the baselines the journal already holds,
+/// so the report compares against the numbers the cockpit used.
+#[derive(Debug, Clone, Default)]
+pub struct Deploy {
+    pub at: Option<Timestamp>,
+    pub baselines: std::collections::BTreeMap<String, super::BaselineValue>,
+}
+
+/// Points of a range query at most: a long window is asked at a coarser step.
+const RANGE_POINTS: u64 = 240;
+
 /// What `golive check` and `golive report` know of the monitoring, asked once: a round
 /// of answers, and for each check with `for`, a range query over the last `for` at the
 /// check's step, judged point by point into the history, so "held throughout" is decided
 /// on the past rather than on one instant. A check without enough points stays undecided
-/// for `for`'s purposes.
-pub async fn once(plan: &Plan, target: &crate::cluster::Target) -> Option<super::MetricsEvidence> {
+/// for `for`'s purposes. With a deploy moment, each `baseline` check gets its baseline
+/// (the journal's, else captured now over the window before the deploy) and, when it has
+/// no `for`, its samples since the deploy, which the comparison counts.
+pub async fn once(
+    plan: &Plan,
+    target: &crate::cluster::Target,
+    deploy: &Deploy,
+) -> Option<super::MetricsEvidence> {
     let asks = asks(plan);
     if asks.queries.is_empty() && !asks.alerts {
         return None;
@@ -280,33 +298,80 @@ pub async fn once(plan: &Plan, target: &crate::cluster::Target) -> Option<super:
             let Some(hold) = c.hold else { continue };
             let span = jiff::SignedDuration::try_from(hold.0).unwrap_or_default();
             let step = c.every.0.max(MIN_EVERY);
-            let start = at - span;
-            let main = client::range(p, &c.query, start, at, step, QUERY_TIMEOUT).await;
-            let traffic = match &c.min_traffic {
-                Some(m) => Some(client::range(p, &m.query, start, at, step, QUERY_TIMEOUT).await),
-                None => None,
-            };
-            let Ok(main) = main else { continue };
-            let history = evidence
-                .history
-                .entry(crate::gates::monitor::key(c))
-                .or_default();
-            for (t, answer, traffic_answer) in
-                points(&main, traffic.as_ref().and_then(|t| t.as_ref().ok()))
-            {
-                // The newest point is the round's own answer; the range gives the past.
-                if t >= at {
-                    continue;
-                }
-                history.push((
-                    t,
-                    crate::gates::monitor::judge(c, &answer, traffic_answer.as_ref()),
-                ));
+            judge_range(p, c, at - span, at, step, &mut evidence).await;
+        }
+    }
+    for c in checks.iter().filter(|c| c.baseline.is_some()) {
+        let key = crate::gates::monitor::key(c);
+        if let Some(known) = deploy.baselines.get(&key) {
+            evidence.baselines.insert(key.clone(), known.clone());
+        }
+        let (Some(deployed), Some(spec)) = (deploy.at, &c.baseline) else {
+            continue;
+        };
+        let p = match &prometheus {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                evidence.baseline_errors.insert(key, e.clone());
+                continue;
             }
+            None => continue,
+        };
+        if !evidence.baselines.contains_key(&key) {
+            let window = jiff::SignedDuration::try_from(spec.window.0).unwrap_or_default();
+            match baseline(p, c.query.trim(), deployed - window, deployed).await {
+                Ok(b) => {
+                    evidence.baselines.insert(key.clone(), b);
+                }
+                Err(e) => {
+                    evidence.baseline_errors.insert(key.clone(), e);
+                }
+            }
+        }
+        if c.hold.is_none() && deployed < at {
+            let span = at.duration_since(deployed).as_secs().max(0) as u64;
+            let step = c
+                .every
+                .0
+                .max(MIN_EVERY)
+                .max(Duration::from_secs(span / RANGE_POINTS));
+            judge_range(p, c, deployed, at, step, &mut evidence).await;
         }
     }
     crate::gates::monitor::take_in(&mut evidence, update, &checks);
     Some(evidence)
+}
+
+/// Asks `c`'s query (and its traffic query) over `[start, at)` at `step` and judges each
+/// point into its history; the newest point is the round's own answer, taken in after.
+async fn judge_range(
+    p: &Endpoint,
+    c: &crate::plan::PrometheusCheck,
+    start: Timestamp,
+    at: Timestamp,
+    step: Duration,
+    evidence: &mut super::MetricsEvidence,
+) {
+    let main = client::range(p, &c.query, start, at, step, QUERY_TIMEOUT).await;
+    let traffic = match &c.min_traffic {
+        Some(m) => Some(client::range(p, &m.query, start, at, step, QUERY_TIMEOUT).await),
+        None => None,
+    };
+    let Ok(main) = main else { return };
+    let history = evidence
+        .history
+        .entry(crate::gates::monitor::key(c))
+        .or_default();
+    for (t, answer, traffic_answer) in points(&main, traffic.as_ref().and_then(|t| t.as_ref().ok()))
+    {
+        if t >= at {
+            continue;
+        }
+        history.push((
+            t,
+            crate::gates::monitor::judge(c, &answer, traffic_answer.as_ref()),
+        ));
+    }
 }
 
 /// A range answer cut into one instant answer per step (and the traffic at that step).

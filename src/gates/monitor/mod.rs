@@ -207,20 +207,38 @@ fn warnings(answer: &QueryAnswer, out: &mut Vec<Evidence>) {
 
 /// The relative comparison with the pre-deploy baseline, when it can be made: why the
 /// value is too much worse than the baseline, or None.
+/// A check's baseline, or why there is none.
+fn baseline_of<'a>(
+    evidence: &'a MetricsEvidence,
+    key: &str,
+) -> Result<&'a BaselineValue, Option<&'a String>> {
+    evidence
+        .baselines
+        .get(key)
+        .ok_or_else(|| evidence.baseline_errors.get(key))
+}
+
 pub fn against_baseline(
     c: &PrometheusCheck,
-    base: Option<&BaselineValue>,
+    base: Result<&BaselineValue, Option<&String>>,
     after: &[(Timestamp, Outcome)],
     value: f64,
     evidence: &mut Vec<Evidence>,
 ) -> Option<String> {
     let spec = c.baseline.as_ref()?;
-    let Some(base) = base else {
-        evidence.push(Evidence::new(
-            "baseline",
-            "no baseline: relative comparison not made (no deploy moment known yet, or not captured)",
-        ));
-        return None;
+    let base = match base {
+        Ok(base) => base,
+        Err(why) => {
+            let why = why.map_or(
+                "no deploy moment known yet (`golive check --deployed-at` when there is no journal)",
+                String::as_str,
+            );
+            evidence.push(Evidence::new(
+                "baseline",
+                format!("no baseline: relative comparison not made ({why})"),
+            ));
+            return None;
+        }
     };
     let samples_after = after
         .iter()
@@ -313,7 +331,7 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
         }
         Outcome::Good(v) | Outcome::Bad(v) => *v,
     };
-    let relative = against_baseline(c, evidence.baselines.get(&key), history, value, &mut out);
+    let relative = against_baseline(c, baseline_of(evidence, &key), history, value, &mut out);
     let (status, summary) = match (c.hold, &now_outcome) {
         (Some(hold), _) => {
             let hold_d = SignedDuration::try_from(hold.0).unwrap_or(SignedDuration::MAX);
@@ -539,7 +557,7 @@ pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[
             Outcome::Good(v) => {
                 let history = evidence.history.get(&key).map(Vec::as_slice).unwrap_or(&[]);
                 let mut ignored = Vec::new();
-                match against_baseline(c, evidence.baselines.get(&key), history, v, &mut ignored) {
+                match against_baseline(c, baseline_of(evidence, &key), history, v, &mut ignored) {
                     Some(_) => Outcome::Bad(v),
                     None => Outcome::Good(v),
                 }

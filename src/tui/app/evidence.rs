@@ -87,6 +87,12 @@ impl App {
                     format!("no baseline for {check}: {why}"),
                     super::state::Severity::Warning,
                 );
+                // The gate's evidence says why, where the comparison would be.
+                std::sync::Arc::make_mut(&mut self.metrics)
+                    .baseline_errors
+                    .insert(check.clone(), why.clone());
+                self.epochs.metrics += 1;
+                self.needs_evaluation = true;
                 self.baselines_asked.insert(check, Some(why));
                 Vec::new()
             }
