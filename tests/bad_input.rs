@@ -15,6 +15,9 @@ const GRAVL_CLUSTER: &str = include_str!("../assets/demo/gravl/cluster.yaml");
 const GRAVL_POLICIES: &str = include_str!("../assets/demo/gravl/network-policies.yaml");
 const GRAVL_SCENARIO: &str = include_str!("../assets/demo/scenarios/gravl.yaml");
 const SUMMARY: &str = r#"{"state":{"testRunDurationMs":30000},"metrics":{"http_reqs":{"count":600,"rate":20.0}},"thresholds":{"http_req_duration":[{"expr":"p(95)<200","ok":true,"value":7.0}],"http_reqs":[{"expr":"rate>100","ok":false,"value":20.0}]}}"#;
+const K6_FLAT: &str = include_str!("fixtures/k6/gravl-summary-export.json");
+const K6_HANDLE: &str = include_str!("fixtures/k6/gravl-handle-summary.json");
+const K6_MACHINE: &str = include_str!("fixtures/k6/gravl-machine-readable.json");
 const THEME: &str =
     "name = \"mine\"\nparent = \"default\"\n[colors]\npass = \"green\"\nfail = \"#ff0000\"\n";
 const CONFIG: &str = "theme = \"light\"\n[keys]\ntoggle = \"x\"\nquit = [\"q\", \"ctrl-q\"]\n";
@@ -232,6 +235,27 @@ proptest! {
         if let Err(e) = golive::commands::check::read_load_summary(&path, None, None) {
             prop_assert!(e.contains("summary.json"), "{}", e);
             position_is_within(&e, "summary.json", &bytes);
+        }
+    }
+
+    #[test]
+    fn the_k6_summary_readers_never_panic_and_never_pass_what_they_cannot_read(
+        bytes in prop_oneof![damaged(K6_FLAT), damaged(K6_HANDLE), damaged(K6_MACHINE)]
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "results.json", &bytes);
+        let plan = golive::plan::load_with_env("gravl", |_| None).unwrap().plan.load;
+        match golive::commands::check::read_load_summary(&path, plan.as_ref(), None) {
+            Err(e) => {
+                prop_assert!(e.contains("results.json"), "{}", e);
+                position_is_within(&e, "results.json", &bytes);
+            }
+            // Whatever survives the damage is judged on the Gravl thresholds, which the
+            // Gravl run (19.83 req/s against rate>100) can never meet.
+            Ok(evidence) => {
+                let verdict = golive::gates::load_verdict(Some(&evidence));
+                prop_assert_ne!(verdict.status, golive::gates::Status::Pass, "{:?}", verdict);
+            }
         }
     }
 
