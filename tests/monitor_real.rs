@@ -585,11 +585,21 @@ gates:
           condition: "< 0.5"
           baseline: {{window: 30s, max_increase: 50%, min_increase: 0.01, min_samples: 2}}
           every: 15s
+  - id: error-rate-held
+    title: errors no worse than before the deploy, held 15s
+    group: monitoring
+    checks:
+      - prometheus:
+          query: (sum(rate(http_requests_total{{job="gravl-backend",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_requests_total{{job="gravl-backend"}}[5s]))
+          condition: "< 0.5"
+          baseline: {{window: 30s, max_increase: 50%, min_increase: 0.01, min_samples: 1}}
+          for: 15s
+          every: 15s
 "#,
         p = prom.url
     );
     let plan = golive::plan::parse("baselined.yaml", &text, |_| None).expect("the plan parses");
-    let judge = |deploy: Deploy| {
+    let judge_gate = |deploy: Deploy, gate: usize| {
         let plan = &plan;
         async move {
             let metrics = once(&plan.plan, &Default::default(), &deploy)
@@ -598,9 +608,10 @@ gates:
             let ctx = golive::gates::Context::new(jiff::Timestamp::now())
                 .with_metrics(Some(std::sync::Arc::new(metrics)));
             let view = golive::cluster::ClusterView::new("", "", []);
-            golive::gates::evaluate_gate(&plan.plan.gates[0], &view, &ctx)
+            golive::gates::evaluate_gate(&plan.plan.gates[gate], &view, &ctx)
         }
     };
+    let judge = |deploy: Deploy| judge_gate(deploy, 0);
     // Healthy traffic for the whole baseline window, then the deploy, then 30% errors.
     let traffic = Traffic::start(&service.url());
     tokio::time::sleep(Duration::from_secs(36)).await;
@@ -617,6 +628,18 @@ gates:
     assert_eq!(regressed.status, Status::Fail, "{shown}");
     assert!(shown.contains("worse than the baseline"), "{shown}");
     assert!(shown.contains("samples from"), "{shown}");
+    // With `for`, the past 15 s (a range query) is judged against the baseline too: worse
+    // throughout, so it fails, not merely warns.
+    let held = judge_gate(
+        Deploy {
+            at: Some(deployed),
+            ..Deploy::default()
+        },
+        1,
+    )
+    .await;
+    let shown = format!("{held:#?}");
+    assert_eq!(held.status, Status::Fail, "{shown}");
 
     // No deploy moment: the absolute condition (< 0.5) alone decides, and says so.
     let alone = judge(Deploy::default()).await;

@@ -1449,6 +1449,69 @@ fn a_journaled_baseline_is_reused_after_a_restart() {
     );
 }
 
+/// A baseline Prometheus could not give at the deploy moment is asked again a minute
+/// later, and until then the gate's evidence says why no comparison is made.
+#[test]
+fn a_failed_baseline_capture_is_said_and_asked_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let check = app_check_key();
+    journal
+        .append(
+            Action::Rollout {
+                workload: "Deployment gravl-staging/backend".into(),
+                event: "started".into(),
+                revision: "rev 3 → 4".into(),
+                images: vec![],
+                detail: String::new(),
+                duration_s: None,
+            },
+            at(0),
+        )
+        .expect("appended");
+    let mut app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        t0(),
+    );
+    connect(&mut app, at(2));
+    sync(&mut app, &healthy_objects(), at(2));
+    let asked = |effects: Vec<Effect>| {
+        effects
+            .into_iter()
+            .filter(|e| matches!(e, Effect::CaptureBaseline { check: c, .. } if *c == check))
+            .count()
+    };
+    assert_eq!(asked(app.settle(at(3))), 1);
+    app.update(
+        Msg::BaselineCaptured {
+            check: check.clone(),
+            result: Err("cannot reach Prometheus: connection refused".into()),
+        },
+        at(4),
+    );
+    app.update(metrics_round(15, 0.0, false), at(15));
+    assert_eq!(asked(app.settle(at(30))), 0, "not again within the minute");
+    let row = app
+        .gates
+        .iter()
+        .find(|g| g.verdict.id == "error-rate")
+        .expect("error-rate");
+    let evidence: Vec<String> = row.verdict.checks[0]
+        .evidence
+        .iter()
+        .map(|e| format!("{}: {}", e.object, e.detail))
+        .collect();
+    assert!(
+        evidence.iter().any(|e| e
+            == "baseline: no baseline: relative comparison not made (cannot reach Prometheus: connection refused)"),
+        "{evidence:#?}"
+    );
+    assert_eq!(asked(app.settle(at(65))), 1, "asked again a minute later");
+}
+
 fn app_check_key() -> String {
     let plan = gravl();
     plan.plan

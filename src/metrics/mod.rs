@@ -60,6 +60,9 @@ pub struct MetricsEvidence {
     /// Per check key: why its baseline could not be captured (no data before the deploy,
     /// Prometheus unreachable), shown where the relative comparison would be.
     pub baseline_errors: BTreeMap<String, String>,
+    /// Per check key: why a headless run could not read its past (the range query over
+    /// the last `for`, or since the deploy, failed).
+    pub history_errors: BTreeMap<String, String>,
     /// Every alert seen firing this session (not silenced or inhibited), by fingerprint:
     /// its name, labels, when it started and when golive last saw it.
     pub alert_log: BTreeMap<String, AlertSeen>,

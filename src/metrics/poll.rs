@@ -238,14 +238,17 @@ pub async fn baseline(
     let answer = client::range(prometheus, query, start, end, step, QUERY_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
-    let values: Vec<f64> = match &answer.data {
+    let points: Vec<(Timestamp, f64)> = match &answer.data {
         super::prom::QueryData::Matrix(series) => series
             .iter()
-            .flat_map(|s| s.points.iter().map(|(_, v)| *v))
-            .filter(|v| v.is_finite())
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|(_, v)| v.is_finite())
             .collect(),
         _ => Vec::new(),
     };
+    let values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+    // Samples are instants: many series at one step are one sample, not many.
+    let instants: BTreeSet<Timestamp> = points.iter().map(|(t, _)| *t).collect();
     if values.is_empty() {
         return Err(format!(
             "no data for `{query}` between {start} and {end}: no baseline"
@@ -256,7 +259,7 @@ pub async fn baseline(
         start,
         end,
         value: values.iter().sum::<f64>() / values.len() as f64,
-        samples: values.len(),
+        samples: instants.len(),
     })
 }
 
@@ -293,49 +296,59 @@ pub async fn once(
     let at = update.at;
     let mut evidence = super::MetricsEvidence::default();
     let checks = plan.prometheus_checks();
-    if let Some(Ok(p)) = &prometheus {
-        for c in checks.iter().filter(|c| c.hold.is_some()) {
-            let Some(hold) = c.hold else { continue };
-            let span = jiff::SignedDuration::try_from(hold.0).unwrap_or_default();
-            let step = c.every.0.max(MIN_EVERY);
-            judge_range(p, c, at - span, at, step, &mut evidence).await;
-        }
-    }
+    // Baselines first: the past is judged against them, as the cockpit judges each round.
     for c in checks.iter().filter(|c| c.baseline.is_some()) {
         let key = crate::gates::monitor::key(c);
         if let Some(known) = deploy.baselines.get(&key) {
             evidence.baselines.insert(key.clone(), known.clone());
+            continue;
         }
         let (Some(deployed), Some(spec)) = (deploy.at, &c.baseline) else {
             continue;
         };
-        let p = match &prometheus {
-            Some(Ok(p)) => p,
+        match &prometheus {
+            Some(Ok(p)) => {
+                let window = jiff::SignedDuration::try_from(spec.window.0).unwrap_or_default();
+                match baseline(p, c.query.trim(), deployed - window, deployed).await {
+                    Ok(b) => {
+                        evidence.baselines.insert(key, b);
+                    }
+                    Err(e) => {
+                        evidence.baseline_errors.insert(key, e);
+                    }
+                }
+            }
             Some(Err(e)) => {
                 evidence.baseline_errors.insert(key, e.clone());
-                continue;
             }
-            None => continue,
-        };
-        if !evidence.baselines.contains_key(&key) {
-            let window = jiff::SignedDuration::try_from(spec.window.0).unwrap_or_default();
-            match baseline(p, c.query.trim(), deployed - window, deployed).await {
-                Ok(b) => {
-                    evidence.baselines.insert(key.clone(), b);
-                }
-                Err(e) => {
-                    evidence.baseline_errors.insert(key.clone(), e);
-                }
-            }
+            None => {}
         }
-        if c.hold.is_none() && deployed < at {
-            let span = at.duration_since(deployed).as_secs().max(0) as u64;
-            let step = c
-                .every
-                .0
-                .max(MIN_EVERY)
-                .max(Duration::from_secs(span / RANGE_POINTS));
-            judge_range(p, c, deployed, at, step, &mut evidence).await;
+    }
+    if let Some(Ok(p)) = &prometheus {
+        for c in &checks {
+            // `for` is judged over its own span; a baseline check without it over the
+            // time since the deploy, whose samples the comparison counts.
+            let (start, step) = match (c.hold, deploy.at) {
+                (Some(hold), _) => (
+                    at - jiff::SignedDuration::try_from(hold.0).unwrap_or_default(),
+                    c.every.0.max(MIN_EVERY),
+                ),
+                (None, Some(deployed)) if c.baseline.is_some() && deployed < at => {
+                    let span = at.duration_since(deployed).as_secs().max(0) as u64;
+                    let step = c
+                        .every
+                        .0
+                        .max(MIN_EVERY)
+                        .max(Duration::from_secs(span / RANGE_POINTS));
+                    (deployed, step)
+                }
+                _ => continue,
+            };
+            if let Err(e) = judge_range(p, c, start, at, step, &mut evidence).await {
+                evidence
+                    .history_errors
+                    .insert(crate::gates::monitor::key(c), e);
+            }
         }
     }
     crate::gates::monitor::take_in(&mut evidence, update, &checks);
@@ -343,7 +356,8 @@ pub async fn once(
 }
 
 /// Asks `c`'s query (and its traffic query) over `[start, at)` at `step` and judges each
-/// point into its history; the newest point is the round's own answer, taken in after.
+/// point into its history, against the baseline where there is one; the newest point is
+/// the round's own answer, taken in after.
 async fn judge_range(
     p: &Endpoint,
     c: &crate::plan::PrometheusCheck,
@@ -351,27 +365,32 @@ async fn judge_range(
     at: Timestamp,
     step: Duration,
     evidence: &mut super::MetricsEvidence,
-) {
-    let main = client::range(p, &c.query, start, at, step, QUERY_TIMEOUT).await;
+) -> Result<(), String> {
+    let main = client::range(p, &c.query, start, at, step, QUERY_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     let traffic = match &c.min_traffic {
-        Some(m) => Some(client::range(p, &m.query, start, at, step, QUERY_TIMEOUT).await),
+        Some(m) => Some(
+            client::range(p, &m.query, start, at, step, QUERY_TIMEOUT)
+                .await
+                .map_err(|e| format!("traffic: {e}"))?,
+        ),
         None => None,
     };
-    let Ok(main) = main else { return };
-    let history = evidence
-        .history
-        .entry(crate::gates::monitor::key(c))
-        .or_default();
-    for (t, answer, traffic_answer) in points(&main, traffic.as_ref().and_then(|t| t.as_ref().ok()))
-    {
+    let key = crate::gates::monitor::key(c);
+    for (t, answer, traffic_answer) in points(&main, traffic.as_ref()) {
         if t >= at {
             continue;
         }
-        history.push((
-            t,
-            crate::gates::monitor::judge(c, &answer, traffic_answer.as_ref()),
-        ));
+        let outcome = crate::gates::monitor::judge(c, &answer, traffic_answer.as_ref());
+        let outcome = crate::gates::monitor::with_baseline(c, evidence, t, outcome);
+        evidence
+            .history
+            .entry(key.clone())
+            .or_default()
+            .push((t, outcome));
     }
+    Ok(())
 }
 
 /// A range answer cut into one instant answer per step (and the traffic at that step).

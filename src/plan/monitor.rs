@@ -199,8 +199,8 @@ pub struct Baseline {
     /// How much worse than the baseline the value may get (`50%`).
     pub max_increase: Ratio,
     /// An absolute floor the increase must also pass, so 0.00 % → 0.01 % over a handful of
-    /// requests does not fail.
-    #[serde(default)]
+    /// requests does not fail. Required: over a baseline of 0 any rise is infinitely many
+    /// percent, and only the plan knows the query's unit.
     pub min_increase: f64,
     /// Samples needed on each side for a relative comparison.
     #[serde(default = "default_min_samples")]

@@ -207,6 +207,31 @@ fn warnings(answer: &QueryAnswer, out: &mut Vec<Evidence>) {
 
 /// The relative comparison with the pre-deploy baseline, when it can be made: why the
 /// value is too much worse than the baseline, or None.
+/// `outcome` at `at`, with a value worse than the pre-deploy baseline counted as bad, as
+/// a failing absolute condition is, so `for` holds both. Values from before the deploy are
+/// not compared: the baseline describes them.
+pub fn with_baseline(
+    c: &PrometheusCheck,
+    evidence: &MetricsEvidence,
+    at: Timestamp,
+    outcome: Outcome,
+) -> Outcome {
+    let Outcome::Good(v) = outcome else {
+        return outcome;
+    };
+    let key = key(c);
+    let base = baseline_of(evidence, &key);
+    if base.is_ok_and(|b| at < b.end) {
+        return outcome;
+    }
+    let history = evidence.history.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+    let mut ignored = Vec::new();
+    match against_baseline(c, base, history, v, &mut ignored) {
+        Some(_) => Outcome::Bad(v),
+        None => Outcome::Good(v),
+    }
+}
+
 /// A check's baseline, or why there is none.
 fn baseline_of<'a>(
     evidence: &'a MetricsEvidence,
@@ -332,6 +357,13 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
         Outcome::Good(v) | Outcome::Bad(v) => *v,
     };
     let relative = against_baseline(c, baseline_of(evidence, &key), history, value, &mut out);
+    let past_unread = evidence.history_errors.get(&key);
+    if let Some(why) = past_unread {
+        out.push(Evidence::new(
+            "history",
+            format!("the range query for the past could not be read: {why}"),
+        ));
+    }
     let (status, summary) = match (c.hold, &now_outcome) {
         (Some(hold), _) => {
             let hold_d = SignedDuration::try_from(hold.0).unwrap_or(SignedDuration::MAX);
@@ -365,6 +397,15 @@ pub fn evaluate_prometheus(c: &PrometheusCheck, ctx: &Context) -> CheckVerdict {
                     Status::Warn,
                     format!(
                         "{} fails {} (just now; fails after {hold})",
+                        number(value),
+                        c.condition
+                    ),
+                ),
+                // Good now, but whether it failed within the last `for` is not known.
+                Held::Fine if past_unread.is_some() => (
+                    Status::Unknown,
+                    format!(
+                        "{} meets {} now; the last {hold} could not be read",
                         number(value),
                         c.condition
                     ),
@@ -552,18 +593,7 @@ pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[
             }
         };
         let key = key(c);
-        // Worse than the pre-deploy baseline counts as bad, so `for` holds it too.
-        let outcome = match outcome {
-            Outcome::Good(v) => {
-                let history = evidence.history.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-                let mut ignored = Vec::new();
-                match against_baseline(c, baseline_of(evidence, &key), history, v, &mut ignored) {
-                    Some(_) => Outcome::Bad(v),
-                    None => Outcome::Good(v),
-                }
-            }
-            other => other,
-        };
+        let outcome = with_baseline(c, evidence, update.at, outcome);
         let history = evidence.history.entry(key).or_default();
         history.push((update.at, outcome));
         if history.len() > HISTORY_LIMIT {

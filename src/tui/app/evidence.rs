@@ -8,6 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 
 /// How often the cockpit looks the `dns_records` hosts up again (stale after 5 minutes).
 pub const DNS_EVERY: SignedDuration = SignedDuration::from_secs(20);
+/// How long after a failed baseline capture it is asked again.
+pub const BASELINE_RETRY: SignedDuration = SignedDuration::from_secs(60);
 
 impl App {
     pub(super) fn on_metrics(&mut self, update: crate::metrics::MetricsUpdate) -> Vec<Effect> {
@@ -43,8 +45,8 @@ impl App {
         crate::runbook::timing::deploy_moment(&self.plan.plan.runbook, &self.runbook)
     }
 
-    /// Once the deploy moment is known, asks Prometheus once for each baseline the plan
-    /// wants and the journal does not hold yet.
+    /// Once the deploy moment is known, asks Prometheus for each baseline the plan wants
+    /// and the journal does not hold yet: once, and again a minute after a failure.
     pub(super) fn capture_baselines(&mut self) -> Vec<Effect> {
         let Some(end) = self.deploy_moment() else {
             return Vec::new();
@@ -58,8 +60,14 @@ impl App {
                 continue;
             };
             let key = crate::gates::monitor::key(c);
-            if self.runbook.baselines.contains_key(&key) || self.baselines_asked.contains_key(&key)
-            {
+            // Asked and not answered yet, or failed within the last minute: not again yet.
+            // A Prometheus that blinked at the deploy moment is asked again.
+            let waiting = match self.baselines_asked.get(&key) {
+                Some(None) => true,
+                Some(Some((at, _))) => self.now.duration_since(*at) < BASELINE_RETRY,
+                None => false,
+            };
+            if self.runbook.baselines.contains_key(&key) || waiting {
                 continue;
             }
             let window =
@@ -81,7 +89,12 @@ impl App {
         result: Result<crate::metrics::BaselineValue, String>,
     ) -> Vec<Effect> {
         match result {
-            Ok(baseline) => vec![Effect::Record(Record::Baseline { check, baseline })],
+            Ok(baseline) => {
+                std::sync::Arc::make_mut(&mut self.metrics)
+                    .baseline_errors
+                    .remove(&check);
+                vec![Effect::Record(Record::Baseline { check, baseline })]
+            }
             Err(why) => {
                 self.set_status(
                     format!("no baseline for {check}: {why}"),
@@ -93,7 +106,7 @@ impl App {
                     .insert(check.clone(), why.clone());
                 self.epochs.metrics += 1;
                 self.needs_evaluation = true;
-                self.baselines_asked.insert(check, Some(why));
+                self.baselines_asked.insert(check, Some((self.now, why)));
                 Vec::new()
             }
         }

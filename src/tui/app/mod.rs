@@ -81,8 +81,8 @@ pub struct App {
     pub judged_rollouts: Vec<crate::gates::rollout::Rollout>,
     /// Since when each gate has passed without a break (held verifications count on it).
     pub pass_since: std::collections::BTreeMap<String, Timestamp>,
-    /// Baselines asked of Prometheus this session, by check key; and why one failed.
-    pub baselines_asked: std::collections::BTreeMap<String, Option<String>>,
+    /// Baselines asked of Prometheus this session, by check key; when one failed, and why.
+    pub baselines_asked: std::collections::BTreeMap<String, Option<(Timestamp, String)>>,
     /// Rollout events (`workload|revision|event`) asked of the journal this session.
     pub rollouts_asked: BTreeSet<String>,
 
