@@ -1328,6 +1328,7 @@ fn metrics_round(secs: i64, ratio: f64, firing: bool) -> Msg {
         })),
         prometheus_alerts: Some(Ok(vec![])),
         prometheus_version: Some(Ok("2.42.0".into())),
+        alertmanager_url: None,
     }))
 }
 

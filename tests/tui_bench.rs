@@ -164,6 +164,7 @@ fn four_hour_monitor_app() -> App {
             })),
             prometheus_alerts: Some(Ok(vec![])),
             prometheus_version: Some(Ok("2.42.0".into())),
+            alertmanager_url: None,
         };
         app.update(Msg::Metrics(Box::new(update)), at);
     }

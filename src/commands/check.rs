@@ -96,6 +96,12 @@ pub async fn main(args: CheckArgs) -> ExitCode {
             _ => Default::default(),
         },
     };
+    // The go-live's moments as the cockpit has them, with the deploy moment as given.
+    let mut moments = journal
+        .as_ref()
+        .map(|j| crate::runbook::timing::moments(&loaded.plan.runbook, j))
+        .unwrap_or_default();
+    moments.deployed = deploy.at;
     // Without a journal, a load summary written before the deploy describes the version
     // before it: stale as well.
     let started = journal
@@ -121,6 +127,7 @@ pub async fn main(args: CheckArgs) -> ExitCode {
         verbose: args.verbose,
         load,
         deploy,
+        moments,
     };
     run(loaded, args.cluster.target(), options).await
 }
@@ -242,6 +249,7 @@ pub struct CheckOptions {
     pub verbose: bool,
     pub load: Option<gates::LoadEvidence>,
     pub deploy: crate::metrics::poll::Deploy,
+    pub moments: gates::Moments,
 }
 
 pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> ExitCode {
@@ -251,6 +259,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         verbose,
         load,
         deploy,
+        moments,
     } = options;
     // HTTP, SSE and TCP probes run while the watchers list.
     let (view, probes, metrics) = tokio::join!(
@@ -276,6 +285,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
     .await;
     let ctx = gates::Context::new(Timestamp::now())
         .with_load(load)
+        .with_moments(moments)
         .with_probes(probes)
         .with_metrics(metrics.map(std::sync::Arc::new))
         .with_dns(dns);

@@ -252,6 +252,9 @@ pub struct Moments {
     pub started: Option<Timestamp>,
     /// The runbook's phases in order, each with the moment it opened.
     pub phases: Vec<(String, Option<Timestamp>)>,
+    /// The deploy moment monitoring compares against (the first rollout golive saw start,
+    /// else the Deploy phase's opening; `--deployed-at` headless).
+    pub deployed: Option<Timestamp>,
 }
 
 /// The plan key of a check's kind (`deployments_ready`).

@@ -73,6 +73,9 @@ pub struct MetricsEvidence {
     pub alertmanager_status: Option<Result<alertmanager::Status, prom::PromError>>,
     /// Prometheus's own pending and firing alerts (`/api/v1/alerts`).
     pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
+    /// Alertmanager's address for people, where it is reached directly: firing alerts get
+    /// a link to silence them there.
+    pub alertmanager_url: Option<String>,
 }
 
 /// One round of answers from the poller.
@@ -85,6 +88,7 @@ pub struct MetricsUpdate {
     pub alertmanager_status: Option<Result<alertmanager::Status, prom::PromError>>,
     pub prometheus_alerts: Option<Result<Vec<alertmanager::RuleAlert>, prom::PromError>>,
     pub prometheus_version: Option<Result<String, prom::PromError>>,
+    pub alertmanager_url: Option<String>,
 }
 
 /// How many evaluations a check's history keeps: four hours at the 15 s minimum.

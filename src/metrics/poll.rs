@@ -210,6 +210,10 @@ pub async fn round(
     if asks.alerts {
         match alertmanager {
             Some(Ok(a)) => {
+                // Through the API server's proxy the address is not one a browser can open.
+                if a.via_api_server.is_none() {
+                    update.alertmanager_url = Some(a.url.trim_end_matches('/').to_string());
+                }
                 update.alertmanager_status = Some(client::am_status(a, QUERY_TIMEOUT).await);
                 update.alerts = Some(client::am_alerts(a, &[], QUERY_TIMEOUT).await);
             }

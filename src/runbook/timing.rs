@@ -130,26 +130,27 @@ pub fn phase_opened(phases: &[Phase], runbook: &RunbookState, phase: &Phase) -> 
 /// The deploy moment monitoring compares against: the first rollout golive journaled as
 /// started, else the Deploy phase's opening.
 pub fn deploy_moment(phases: &[Phase], runbook: &RunbookState) -> Option<Timestamp> {
-    runbook
-        .rollouts
-        .iter()
-        .find(|r| r.event == "started")
-        .map(|r| r.at)
-        .or_else(|| {
-            crate::gates::events::moment(&crate::plan::Since::default(), &moments(phases, runbook))
-        })
+    moments(phases, runbook).deployed
 }
 
 /// The go-live's moments that checks count from (`warning_events`' `since`): its start
 /// and each phase's opening.
 pub fn moments(phases: &[Phase], runbook: &RunbookState) -> crate::gates::Moments {
-    crate::gates::Moments {
+    let mut moments = crate::gates::Moments {
         started: runbook.started_at,
         phases: phases
             .iter()
             .map(|p| (p.phase.value.clone(), phase_opened(phases, runbook, p)))
             .collect(),
-    }
+        deployed: None,
+    };
+    moments.deployed = runbook
+        .rollouts
+        .iter()
+        .find(|r| r.event == "started")
+        .map(|r| r.at)
+        .or_else(|| crate::gates::events::moment(&crate::plan::Since::default(), &moments));
+    moments
 }
 
 /// When the last of a phase's `requires` (whole phases or single steps) was ticked; None

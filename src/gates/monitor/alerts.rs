@@ -113,7 +113,9 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
         )
         .with_evidence(out);
     }
+    let deployed = ctx.moments().deployed;
     let mut firing = Vec::new();
+    let mut before_deploy = Vec::new();
     for a in alerts.iter().copied() {
         let n = name(a);
         if c.watchdog.as_deref() == Some(n.as_str()) {
@@ -124,35 +126,66 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
             .starts_at
             .map(|t| format!(" since {t}"))
             .unwrap_or_default();
+        // Firing before the deploy: the service was already so; not this deploy's doing.
+        let old = matches!((a.starts_at, deployed), (Some(s), Some(d)) if s < d);
         let (word, counts) = match a.state {
             AlertState::Suppressed if !a.silenced_by.is_empty() => ("silenced", false),
             AlertState::Suppressed => ("inhibited", false),
             _ if c.ignore.contains(&n) => ("ignored", false),
+            _ if old => ("firing since before the deploy", false),
             _ => ("firing", true),
         };
-        out.push(Evidence::new(
-            format!("alert {n} {}", labels_text(&a.labels)),
-            format!("{word}{since}: {summary}"),
-        ));
+        let object = format!("alert {n} {}", labels_text(&a.labels));
+        out.push(Evidence::new(&object, format!("{word}{since}: {summary}")));
+        let active = a.state != AlertState::Suppressed && !c.ignore.contains(&n);
+        if active && let Some(link) = silence_link(evidence.alertmanager_url.as_deref(), a) {
+            out.push(Evidence::new(&object, format!("silence: {link}")));
+        }
         if counts {
             firing.push(n);
+        } else if active && old {
+            before_deploy.push(n);
         }
     }
-    if let Some(Ok(pending)) = &evidence.prometheus_alerts {
-        for p in pending.iter().filter(|p| p.state == "pending") {
-            out.push(Evidence::new(
-                format!(
-                    "pending {}",
-                    p.labels.get("alertname").cloned().unwrap_or_default()
-                ),
-                format!("pending in Prometheus (value {})", p.value),
-            ));
+    // Prometheus's pending alerts, selected by the same matchers: another namespace's
+    // pending alert says nothing of this service.
+    match &evidence.prometheus_alerts {
+        Some(Ok(rules)) => {
+            for p in rules.iter().filter(|p| p.state == "pending") {
+                let n = p.labels.get("alertname").cloned().unwrap_or_default();
+                let selected = c
+                    .matchers
+                    .iter()
+                    .all(|m| matcher_matches(m, &p.labels).unwrap_or(false));
+                if !selected || c.ignore.contains(&n) || c.watchdog.as_deref() == Some(&n) {
+                    continue;
+                }
+                out.push(Evidence::new(
+                    format!("pending {n}"),
+                    format!("pending in Prometheus (value {})", p.value),
+                ));
+            }
         }
+        Some(Err(e)) => out.push(Evidence::new(
+            "Prometheus alerts",
+            format!("pending alerts not read: {e}"),
+        )),
+        None => {}
     }
     let pending = out.iter().any(|e| e.object.starts_with("pending "));
     if !firing.is_empty() {
         CheckVerdict::new(KIND, Status::Fail, format!("firing: {}", firing.join(", ")))
             .with_evidence(out)
+    } else if !before_deploy.is_empty() {
+        CheckVerdict::new(
+            KIND,
+            Status::Warn,
+            format!(
+                "firing since before the deploy: {}",
+                before_deploy.join(", ")
+            ),
+        )
+        .with_evidence(out)
     } else if pending {
         CheckVerdict::new(
             KIND,
@@ -163,6 +196,27 @@ pub fn evaluate_alerts(c: &AlertsCheck, ctx: &Context) -> CheckVerdict {
     } else {
         CheckVerdict::new(KIND, Status::Pass, "no alert firing").with_evidence(out)
     }
+}
+
+/// Alertmanager's page for a new silence of exactly this alert (its labels as matchers).
+fn silence_link(base: Option<&str>, alert: &crate::metrics::alertmanager::Alert) -> Option<String> {
+    let base = base?;
+    let matchers: Vec<String> = alert
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    let filter = format!("{{{}}}", matchers.join(","));
+    let encoded: String = filter
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect();
+    Some(format!("{base}/#/silences/new?filter={encoded}"))
 }
 
 impl CheckKind for AlertsCheck {

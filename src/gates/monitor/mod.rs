@@ -573,6 +573,9 @@ pub fn take_in(evidence: &mut MetricsEvidence, update: MetricsUpdate, checks: &[
     if update.prometheus_version.is_some() {
         evidence.prometheus_version = update.prometheus_version;
     }
+    if update.alertmanager_url.is_some() {
+        evidence.alertmanager_url = update.alertmanager_url;
+    }
     for c in checks {
         let Some(Observation { at, answer }) = evidence.queries.get(c.query.trim()) else {
             continue;

@@ -339,6 +339,81 @@ fn alerts_fail_when_firing_pass_when_silenced_and_need_a_healthy_pipeline() {
 }
 
 #[test]
+fn alerts_firing_before_the_deploy_warn_pending_elsewhere_is_not_ours_and_firing_ones_link_a_silence()
+ {
+    let c = AlertsCheck {
+        matchers: vec!["namespace=\"gravl-staging\"".into()],
+        ignore: vec![],
+        watchdog: None,
+    };
+    let mut e = MetricsEvidence::default();
+    e.alertmanager_status = Some(Ok(AmStatus {
+        cluster: "ready".into(),
+        version: "0.25.0".into(),
+    }));
+    let mut old = alert("DiskFilling", AlertState::Active, false);
+    old.starts_at = Some(t(-600));
+    e.alerts = Some((t(0), Ok(vec![old.clone()])));
+    e.alertmanager_url = Some("http://am.example:9093".into());
+    let elsewhere = RuleAlert {
+        labels: [
+            ("alertname".to_string(), "Slow".to_string()),
+            ("namespace".to_string(), "payments".to_string()),
+        ]
+        .into(),
+        annotations: BTreeMap::new(),
+        state: "pending".into(),
+        active_at: None,
+        value: "1".into(),
+    };
+    e.prometheus_alerts = Some(Ok(vec![elsewhere]));
+    let deployed_at_with = |e: &MetricsEvidence, d: Option<Timestamp>| {
+        let moments = crate::gates::Moments {
+            deployed: d,
+            ..Default::default()
+        };
+        Context::new(t(10))
+            .with_metrics(Some(std::sync::Arc::new(e.clone())))
+            .with_moments(moments)
+    };
+    let deployed_at = |d: Option<Timestamp>| deployed_at_with(&e, d);
+    // Firing since 10 minutes before the deploy: shown, a warning, not this deploy's failure.
+    let v = evaluate_alerts(&c, &deployed_at(Some(t(-60))));
+    assert_eq!(v.status, Status::Warn, "{v:#?}");
+    assert_eq!(v.summary, "firing since before the deploy: DiskFilling");
+    // No deploy moment known: every firing alert fails.
+    let v = evaluate_alerts(&c, &deployed_at(None));
+    assert_eq!(v.status, Status::Fail, "{v:#?}");
+    // The pending alert is another namespace's: not shown, no warning of its own.
+    assert!(
+        !v.evidence.iter().any(|e| e.object.starts_with("pending")),
+        "{v:#?}"
+    );
+    let link = v
+        .evidence
+        .iter()
+        .find_map(|e| e.detail.strip_prefix("silence: "))
+        .expect("a silence link");
+    assert_eq!(
+        link,
+        "http://am.example:9093/#/silences/new?filter=%7Balertname%3D%22DiskFilling%22%2Cnamespace%3D%22gravl-staging%22%7D"
+    );
+    // Prometheus's alerts that cannot be read are said, not skipped.
+    let mut e = e.clone();
+    e.prometheus_alerts = Some(Err(PromError::Unreachable {
+        url: "http://prom".into(),
+        message: "connection refused".into(),
+    }));
+    let v = evaluate_alerts(&c, &deployed_at_with(&e, Some(t(-60))));
+    assert!(
+        v.evidence
+            .iter()
+            .any(|e| e.detail.starts_with("pending alerts not read")),
+        "{v:#?}"
+    );
+}
+
+#[test]
 fn scraped_needs_enough_targets_up() {
     let c = ScrapedCheck {
         job: "gravl-backend".into(),
