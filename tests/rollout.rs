@@ -939,6 +939,7 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
                 Some("2026-11-25T10:00:00Z".parse().unwrap()),
             ),
         ],
+        deployed: None,
     });
     assert_eq!(deployed.status, Status::Fail, "{}", deployed.summary);
     assert!(
@@ -986,6 +987,7 @@ async fn warning_events_are_grouped_by_object_and_reason_and_counted_from_the_de
             "Deploy services".into(),
             Some("2026-11-25T10:07:00Z".parse().unwrap()),
         )],
+        deployed: None,
     });
     assert_eq!(later.status, Status::Pass, "{}", later.summary);
     sim.shutdown().await;
