@@ -175,6 +175,12 @@ async fn fixed_cluster_with_a_passing_load_result_is_go() {
     .await;
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["verdict"], "go");
+    // Monitoring's sources are shown as the cluster's are: reachable, ready, versions.
+    let sources = report["monitoring"].as_str().unwrap_or_default();
+    assert!(
+        sources.starts_with("Prometheus ") && sources.contains(" ready · Alertmanager "),
+        "{report}"
+    );
 
     let failing = json!({"metrics": {"http_reqs": {"count": 600, "rate": 19.8}},
         "thresholds": {"http_reqs": [{"expr": "rate>100", "ok": false, "value": 19.8}]}});

@@ -140,6 +140,9 @@ struct Report<'a> {
     evaluated_at: Timestamp,
     verdict: Verdict,
     reason: String,
+    /// Prometheus's and Alertmanager's state, as `context` and `server` are the cluster's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    monitoring: Option<String>,
     gates: &'a [GateVerdict],
 }
 
@@ -300,6 +303,7 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
                 evaluated_at: ctx.now(),
                 verdict,
                 reason,
+                monitoring: ctx.metrics().map(|m| m.sources_line()),
                 gates: &verdicts,
             };
             match serde_json::to_string_pretty(&report) {
@@ -312,7 +316,14 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
         }
         Format::Text => print!(
             "{}",
-            render_text(&loaded, &view, verdict, &reason, &verdicts, verbose)
+            render_text(
+                &loaded,
+                &view,
+                ctx.metrics().map(|m| m.sources_line()).as_deref(),
+                (verdict, &reason),
+                &verdicts,
+                verbose
+            )
         ),
     }
     ExitCode::from(exit_code(verdict))
@@ -321,8 +332,8 @@ pub async fn run(loaded: LoadedPlan, target: Target, options: CheckOptions) -> E
 pub fn render_text(
     loaded: &LoadedPlan,
     view: &ClusterView,
-    verdict: Verdict,
-    reason: &str,
+    monitoring: Option<&str>,
+    (verdict, reason): (Verdict, &str),
     verdicts: &[GateVerdict],
     verbose: bool,
 ) -> String {
@@ -337,6 +348,9 @@ pub fn render_text(
         safe(&view.context),
         safe(&view.server)
     );
+    if let Some(m) = monitoring {
+        let _ = writeln!(out, "monitoring · {}", safe(m));
+    }
     let _ = writeln!(out, "{banner} · {}", safe(reason));
     let width = verdicts.iter().map(|g| g.id.len()).max().unwrap_or(0);
     let mut groups: Vec<&str> = Vec::new();

@@ -78,6 +78,26 @@ pub struct MetricsEvidence {
     pub alertmanager_url: Option<String>,
 }
 
+impl MetricsEvidence {
+    /// `Prometheus 2.42.0 ready · Alertmanager 0.25.0, cluster disabled`, or what is wrong
+    /// with each, as the cluster's context and server are shown.
+    pub fn sources_line(&self) -> String {
+        let prometheus = match &self.prometheus_version {
+            Some(Ok(v)) => format!("Prometheus {v} ready"),
+            Some(Err(e)) => format!("Prometheus: {e}"),
+            None => "Prometheus not asked".to_string(),
+        };
+        match &self.alertmanager_status {
+            Some(Ok(s)) => format!(
+                "{prometheus} · Alertmanager {}, cluster {}",
+                s.version, s.cluster
+            ),
+            Some(Err(e)) => format!("{prometheus} · Alertmanager: {e}"),
+            None => prometheus,
+        }
+    }
+}
+
 /// One round of answers from the poller.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsUpdate {

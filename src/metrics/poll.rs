@@ -188,7 +188,11 @@ pub async fn round(
     };
     match prometheus {
         Some(Ok(p)) => {
-            update.prometheus_version = Some(client::buildinfo(p, QUERY_TIMEOUT).await);
+            // Not ready (replaying its WAL, shutting down): said instead of its version.
+            update.prometheus_version = Some(match client::ready(p, QUERY_TIMEOUT).await {
+                Ok(()) => client::buildinfo(p, QUERY_TIMEOUT).await,
+                Err(e) => Err(e),
+            });
             let asked = asks.queries.iter().map(|q| async move {
                 (q.clone(), client::instant(p, q, None, QUERY_TIMEOUT).await)
             });
