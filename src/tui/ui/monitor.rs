@@ -37,6 +37,19 @@ fn monitored(app: &App) -> Vec<(String, &PrometheusCheck)> {
         .collect()
 }
 
+/// `p95` for a `histogram_quantile(0.95, …)` query, so two latency checks of one gate
+/// are told apart.
+fn quantile(query: &str) -> Option<String> {
+    let rest = query.trim().strip_prefix("histogram_quantile(")?;
+    let q: f64 = rest.split(',').next()?.trim().parse().ok()?;
+    let percent = q * 100.0;
+    Some(if percent.fract() == 0.0 {
+        format!("p{percent:.0}")
+    } else {
+        format!("p{percent}")
+    })
+}
+
 fn sparkline(values: &[Option<f64>], width: usize) -> String {
     let tail = &values[values.len().saturating_sub(width)..];
     let max = tail.iter().flatten().fold(0.0_f64, |a, b| a.max(*b));
@@ -110,7 +123,10 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             Some((_, Outcome::Undecided(why))) => fit(why, 24),
             None => "–".into(),
         };
-        let head = format!("{symbol} {gate} {now} {} ", c.condition);
+        let head = match quantile(&c.query) {
+            Some(q) => format!("{symbol} {gate} {q} {now} {} ", c.condition),
+            None => format!("{symbol} {gate} {now} {} ", c.condition),
+        };
         let room = width.saturating_sub(head.chars().count());
         lines.push(Line::from(vec![
             Span::styled(fit(&for_terminal(&head), width), theme.fg(role)),
@@ -285,4 +301,18 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod quantile_tests {
+    #[test]
+    fn a_histogram_quantile_query_is_named_by_its_percentile() {
+        let q = |s: &str| super::quantile(s);
+        assert_eq!(
+            q("histogram_quantile(0.95, sum by (le) (rate(x[1m])))").as_deref(),
+            Some("p95")
+        );
+        assert_eq!(q(" histogram_quantile(0.999, y)").as_deref(), Some("p99.9"));
+        assert_eq!(q("sum(rate(x[1m]))"), None);
+    }
 }
