@@ -263,8 +263,23 @@ pub(super) fn spawn_metrics(
         if asks.queries.is_empty() && !asks.alerts {
             return;
         }
-        let (prometheus, alertmanager) = crate::metrics::poll::sources(&plan.plan, &target).await;
+        let (mut prometheus, mut alertmanager) =
+            crate::metrics::poll::sources(&plan.plan, &target).await;
         loop {
+            // A source that could not be set up (the cluster behind `service:` down at
+            // start, a token variable set later) is set up again each round until it is.
+            let failed = |s: &Option<Result<crate::metrics::client::Endpoint, String>>| {
+                matches!(s, Some(Err(_)))
+            };
+            if failed(&prometheus) || failed(&alertmanager) {
+                let (p, a) = crate::metrics::poll::sources(&plan.plan, &target).await;
+                if failed(&prometheus) {
+                    prometheus = p;
+                }
+                if failed(&alertmanager) {
+                    alertmanager = a;
+                }
+            }
             let update =
                 crate::metrics::poll::round(prometheus.as_ref(), alertmanager.as_ref(), &asks)
                     .await;
