@@ -1513,6 +1513,68 @@ fn a_failed_baseline_capture_is_said_and_asked_again() {
     assert_eq!(asked(app.settle(at(65))), 1, "asked again a minute later");
 }
 
+/// Each alert that starts or stops firing is journaled once, so the report lists every
+/// alert of the window with its end, after a restart too.
+#[test]
+fn alerts_that_start_and_stop_firing_are_journaled_once_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
+    let mut app = App::new(
+        gravl(),
+        true,
+        Keymap::default(),
+        RunbookState::replay(&journal.entries),
+        t0(),
+    );
+    connect(&mut app, at(2));
+    let alert_events = |effects: Vec<Effect>| -> Vec<Action> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Record(a @ Action::Alert { .. }) => Some(a),
+                _ => None,
+            })
+            .collect()
+    };
+    // The watchdog and the error alert start firing: both are journaled, once.
+    let first = alert_events(app.update(metrics_round(15, 0.06, true), at(15)));
+    let names: Vec<&str> = first
+        .iter()
+        .map(|a| match a {
+            Action::Alert { name, event, .. } if event == "firing" => name.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["GravlBackendHighErrorRate", "Watchdog"]);
+    assert!(
+        alert_events(app.update(metrics_round(30, 0.06, true), at(30))).is_empty(),
+        "asked already"
+    );
+    for a in first {
+        record(&mut app, &mut journal, a, at(31));
+    }
+    // The error alert resolves.
+    let resolved = alert_events(app.update(metrics_round(45, 0.001, false), at(45)));
+    assert!(
+        matches!(resolved.as_slice(), [Action::Alert { name, event, .. }]
+            if name == "GravlBackendHighErrorRate" && event == "resolved"),
+        "{resolved:?}"
+    );
+    for a in resolved {
+        record(&mut app, &mut journal, a, at(46));
+    }
+    let state = RunbookState::replay(&journal.entries);
+    let error = state
+        .alerts
+        .get("GravlBackendHighErrorRate")
+        .expect("journaled");
+    assert_eq!(error.resolved_at, Some(at(46)));
+    assert_eq!(
+        state.alerts.get("Watchdog").and_then(|a| a.resolved_at),
+        None
+    );
+}
+
 fn app_check_key() -> String {
     let plan = gravl();
     plan.plan

@@ -386,15 +386,17 @@ fn monitor_section(out: &mut String, input: &ReportInput) {
         })
         .collect();
     let Some(metrics) = input.metrics else {
-        if !checks.is_empty() {
+        if !checks.is_empty() || !input.state.alerts.is_empty() {
             let _ = writeln!(
                 out,
                 "## Monitor\n\nNo Prometheus answers were available for this report.\n"
             );
+            // The journal's alerts are the record, whatever Prometheus says now.
+            alerts_that_fired(out, input, &Default::default());
         }
         return;
     };
-    if checks.is_empty() && metrics.alert_log.is_empty() {
+    if checks.is_empty() && metrics.alert_log.is_empty() && input.state.alerts.is_empty() {
         return;
     }
     let _ = writeln!(out, "## Monitor\n");
@@ -503,21 +505,69 @@ fn monitor_section(out: &mut String, input: &ReportInput) {
             );
         }
     }
-    if !metrics.alert_log.is_empty() {
-        let _ = writeln!(out, "### Alerts that fired\n");
-        for a in metrics.alert_log.values() {
-            let start = a
-                .starts_at
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "?".into());
-            let _ = writeln!(
-                out,
-                "- {} {}: firing from {start}, last seen {}",
-                md(&a.name),
-                md(&crate::gates::monitor::labels_text(&a.labels)),
-                a.last_seen
-            );
-        }
-        let _ = writeln!(out);
+    alerts_that_fired(out, input, metrics);
+}
+
+/// Every alert of the go-live: from the journal (with when it resolved), and those this
+/// look found firing that the journal does not hold.
+fn alerts_that_fired(
+    out: &mut String,
+    input: &ReportInput,
+    metrics: &crate::metrics::MetricsEvidence,
+) {
+    let state = input.state;
+    // The plan's watchdogs fire all the time by design: they prove the pipeline, not a
+    // problem, and the alerts gate's evidence shows them.
+    let watchdogs: Vec<&str> = input
+        .plan
+        .gates
+        .iter()
+        .flat_map(|g| &g.checks)
+        .filter_map(|c| match c {
+            crate::plan::Check::Alerts(a) => a.watchdog.as_deref(),
+            _ => None,
+        })
+        .collect();
+    let journaled: Vec<_> = state
+        .alerts
+        .values()
+        .filter(|a| !watchdogs.contains(&a.name.as_str()))
+        .collect();
+    let unjournaled: Vec<_> = metrics
+        .alert_log
+        .iter()
+        .filter(|(fingerprint, a)| {
+            !state.alerts.contains_key(*fingerprint) && !watchdogs.contains(&a.name.as_str())
+        })
+        .collect();
+    if journaled.is_empty() && unjournaled.is_empty() {
+        return;
     }
+    let _ = writeln!(out, "### Alerts that fired\n");
+    let when = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    for a in journaled {
+        let end = match a.resolved_at {
+            Some(t) => format!("resolved by {t}"),
+            None => "still firing at the last look".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "- {} {}: firing from {}, seen by golive at {}, {end}",
+            md(&a.name),
+            md(&crate::gates::monitor::labels_text(&a.labels)),
+            when(a.starts_at),
+            a.seen_at
+        );
+    }
+    for (_, a) in unjournaled {
+        let _ = writeln!(
+            out,
+            "- {} {}: firing from {}, last seen {}",
+            md(&a.name),
+            md(&crate::gates::monitor::labels_text(&a.labels)),
+            when(a.starts_at),
+            a.last_seen
+        );
+    }
+    let _ = writeln!(out);
 }

@@ -396,3 +396,53 @@ fn markdown_monitor_section_gives_baseline_figures_after_the_deploy_and_alerts()
     );
     assert!(section.contains("- GravlBackendHighErrorRate"), "{section}");
 }
+
+#[test]
+fn journaled_alerts_are_listed_with_when_they_resolved_even_without_prometheus() {
+    let (plan, _, _, dir) = fixture();
+    let mut journal = Journal::open(dir.path(), "ana").expect("journal");
+    let labels: std::collections::BTreeMap<String, String> = [(
+        "alertname".to_string(),
+        "GravlBackendHighErrorRate".to_string(),
+    )]
+    .into();
+    let alert = |event: &str| Action::Alert {
+        fingerprint: "f1".into(),
+        name: "GravlBackendHighErrorRate".into(),
+        labels: labels.clone(),
+        starts_at: Some(t(1832)),
+        event: event.into(),
+    };
+    journal.append(alert("firing"), t(1840)).expect("appended");
+    journal
+        .append(alert("resolved"), t(1960))
+        .expect("appended");
+    let state = RunbookState::replay(&journal.entries);
+    let record = state.alerts.get("f1").expect("the alert is replayed");
+    assert_eq!(record.seen_at, t(1840));
+    assert_eq!(record.resolved_at, Some(t(1960)));
+    let (_, verification) = crate::runbook::journal::verify_dir(dir.path()).expect("verifies");
+    let gates = gates(&plan);
+    let decision = decide(&plan, &gates, &state);
+    let text = markdown(&ReportInput {
+        plan: &plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state: &state,
+        decision: &decision,
+        journal: &verification,
+        metrics: None,
+        notes: &[],
+    });
+    let section = &text[text.find("## Monitor").expect("a Monitor section")..];
+    assert!(
+        section.contains(&format!(
+            "- GravlBackendHighErrorRate {{alertname=\"GravlBackendHighErrorRate\"}}: firing from {}, seen by golive at {}, resolved by {}",
+            t(1832),
+            t(1840),
+            t(1960)
+        )),
+        "{section}"
+    );
+}

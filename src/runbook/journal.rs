@@ -90,6 +90,16 @@ pub enum Action {
         check: String,
         baseline: crate::metrics::BaselineValue,
     },
+    /// An Alertmanager alert the cockpit saw: `firing` when first seen active, `resolved`
+    /// when it left the active list; so the report lists every alert of the window.
+    Alert {
+        fingerprint: String,
+        name: String,
+        labels: std::collections::BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        starts_at: Option<Timestamp>,
+        event: String,
+    },
     /// A workload's rollout as golive saw it: `started` when a new revision appeared,
     /// `failed` when it broke, `complete` when it finished; with the revision, the images
     /// that changed and, once it ended, how long it took.

@@ -74,6 +74,19 @@ impl RolloutRecord {
     }
 }
 
+/// An alert the journal saw fire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRecord {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// When Alertmanager says it started.
+    pub starts_at: Option<Timestamp>,
+    /// When golive first saw it firing.
+    pub seen_at: Timestamp,
+    /// When golive saw it leave the active list; `None` while firing.
+    pub resolved_at: Option<Timestamp>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunbookState {
     pub steps: BTreeMap<String, StepState>,
@@ -87,6 +100,8 @@ pub struct RunbookState {
     pub rollouts: Vec<RolloutRecord>,
     /// Pre-deploy baselines of monitored queries, by check key.
     pub baselines: BTreeMap<String, crate::metrics::BaselineValue>,
+    /// Alerts seen firing during the go-live, by fingerprint, with when each resolved.
+    pub alerts: BTreeMap<String, AlertRecord>,
     /// What the journal's chain check found wrong (`journal line N: …`). Not part of the
     /// replay: the reader of the journal sets it. A record that fails its check is no
     /// ground for a GO, and no override covers it.
@@ -213,6 +228,26 @@ impl RunbookState {
             }),
             // A record only: the file itself is the evidence, read again where it is judged.
             Action::LoadSummaryRead { .. } => {}
+            Action::Alert {
+                fingerprint,
+                name,
+                labels,
+                starts_at,
+                event,
+            } => {
+                let record =
+                    self.alerts
+                        .entry(fingerprint.clone())
+                        .or_insert_with(|| AlertRecord {
+                            name: name.clone(),
+                            labels: labels.clone(),
+                            starts_at: *starts_at,
+                            seen_at: e.at,
+                            resolved_at: None,
+                        });
+                // Firing again after it resolved: open again.
+                record.resolved_at = (event == "resolved").then_some(e.at);
+            }
             Action::Baseline { check, baseline } => {
                 self.baselines
                     .entry(check.clone())

@@ -13,6 +13,10 @@ pub const BASELINE_RETRY: SignedDuration = SignedDuration::from_secs(60);
 
 impl App {
     pub(super) fn on_metrics(&mut self, update: crate::metrics::MetricsUpdate) -> Vec<Effect> {
+        let effects = match &update.alerts {
+            Some(Ok(alerts)) => self.journal_alerts(alerts),
+            _ => Vec::new(),
+        };
         let checks = self.plan.plan.prometheus_checks();
         crate::gates::monitor::take_in(
             std::sync::Arc::make_mut(&mut self.metrics),
@@ -21,7 +25,54 @@ impl App {
         );
         self.epochs.metrics += 1;
         self.needs_evaluation = true;
-        Vec::new()
+        effects
+    }
+
+    /// Journals each alert that starts firing and each that stops, so the report lists
+    /// every alert of the go-live with when it ended, after a restart too.
+    fn journal_alerts(&mut self, alerts: &[crate::metrics::alertmanager::Alert]) -> Vec<Effect> {
+        use crate::metrics::alertmanager::AlertState;
+        let active: std::collections::BTreeMap<&str, &crate::metrics::alertmanager::Alert> = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Active)
+            .map(|a| (a.fingerprint.as_str(), a))
+            .collect();
+        let mut effects = Vec::new();
+        for (fingerprint, a) in &active {
+            let known = self.runbook.alerts.get(*fingerprint);
+            if known.is_some_and(|r| r.resolved_at.is_none()) {
+                continue;
+            }
+            let asked = format!(
+                "{fingerprint}|firing|{:?}",
+                known.and_then(|r| r.resolved_at)
+            );
+            if self.alert_records_asked.insert(asked) {
+                effects.push(Effect::Record(Record::Alert {
+                    fingerprint: fingerprint.to_string(),
+                    name: a.labels.get("alertname").cloned().unwrap_or_default(),
+                    labels: a.labels.clone(),
+                    starts_at: a.starts_at,
+                    event: "firing".into(),
+                }));
+            }
+        }
+        for (fingerprint, r) in &self.runbook.alerts {
+            if r.resolved_at.is_some() || active.contains_key(fingerprint.as_str()) {
+                continue;
+            }
+            let asked = format!("{fingerprint}|resolved|{}", r.seen_at);
+            if self.alert_records_asked.insert(asked) {
+                effects.push(Effect::Record(Record::Alert {
+                    fingerprint: fingerprint.clone(),
+                    name: r.name.clone(),
+                    labels: r.labels.clone(),
+                    starts_at: r.starts_at,
+                    event: "resolved".into(),
+                }));
+            }
+        }
+        effects
     }
 
     /// The plan's Grafana dashboard for the go-live's time range (its start to now).

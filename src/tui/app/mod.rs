@@ -83,6 +83,8 @@ pub struct App {
     pub pass_since: std::collections::BTreeMap<String, Timestamp>,
     /// Baselines asked of Prometheus this session, by check key; when one failed, and why.
     pub baselines_asked: std::collections::BTreeMap<String, Option<(Timestamp, String)>>,
+    /// Alert events (`fingerprint|event|…`) asked of the journal this session.
+    pub alert_records_asked: std::collections::BTreeSet<String>,
     /// Rollout events (`workload|revision|event`) asked of the journal this session.
     pub rollouts_asked: BTreeSet<String>,
 
@@ -174,6 +176,7 @@ impl App {
             verifying: Default::default(),
             rollouts_asked: Default::default(),
             baselines_asked: Default::default(),
+            alert_records_asked: Default::default(),
             pass_since: Default::default(),
             judged_rollouts: Vec::new(),
             gates: Vec::new(),
