@@ -1364,6 +1364,28 @@ fn frame_monitor_view_with_an_error_burst_held_against_for() {
     assert_eq!(alerts.shown, Shown::Fail);
     app.update(key(KeyCode::Char('m')), at(76));
     snap("monitor", &mut app);
+
+    // The chart follows the gate selected in the Gates pane.
+    let theme = Theme::default();
+    app.update(Msg::Resize(160, 45), app.now);
+    for _ in 0..app.gates.len() {
+        if app
+            .selected_gate()
+            .is_some_and(|g| g.verdict.id == "latency")
+        {
+            break;
+        }
+        app.update(key(KeyCode::Down), at(76));
+    }
+    assert_eq!(
+        app.selected_gate().map(|g| g.verdict.id.as_str()),
+        Some("latency")
+    );
+    let shown = frame(&app, &theme, 160, 45);
+    assert!(
+        shown.contains("chart: latency p95 < 0.2 (select a gate to chart it)"),
+        "{shown}"
+    );
 }
 
 /// A baseline journaled in one session is the one the next session compares against: the

@@ -97,7 +97,7 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.fg(Role::Muted),
         )));
     }
-    // One line per check; a chart for the first when there is room for it.
+    // One line per check; a chart of one when there is room for it.
     let chart_rows = (inner.height as usize).saturating_sub(checks.len() + alerts.len() + 1);
     for (gate, c) in &checks {
         let key = monitor::key(c);
@@ -138,11 +138,33 @@ pub(super) fn render(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let para_area = Rect::new(inner.x, inner.y, inner.width, text_rows.min(inner.height));
     frame.render_widget(Paragraph::new(lines), para_area);
     let mut y = inner.y + text_rows;
+    // The chart follows the gate selected in the Gates pane, else the first check.
+    let selected = app.selected_gate().map(|g| g.verdict.id.as_str());
+    let charted = checks
+        .iter()
+        .find(|(gate, _)| Some(gate.as_str()) == selected)
+        .or(checks.first());
     if chart_rows >= 6
-        && let Some((gate, c)) = checks.first()
+        && let Some((gate, c)) = charted
     {
-        let h =
-            (chart_rows as u16).min(inner.height.saturating_sub(text_rows + after.len() as u16));
+        let name = match quantile(&c.query) {
+            Some(q) => format!("{gate} {q}"),
+            None => gate.clone(),
+        };
+        let caption = format!("chart: {name} {} (select a gate to chart it)", c.condition);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&for_terminal(&caption), width),
+                theme.fg(Role::Muted),
+            )),
+            Rect::new(inner.x, y, inner.width, 1),
+        );
+        y += 1;
+        let h = (chart_rows as u16 - 1).min(
+            inner
+                .height
+                .saturating_sub(text_rows + 1 + after.len() as u16),
+        );
         chart(
             frame,
             app,
