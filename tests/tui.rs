@@ -1386,6 +1386,29 @@ fn frame_monitor_view_with_an_error_burst_held_against_for() {
         shown.contains("chart: latency p95 < 0.2 (select a gate to chart it)"),
         "{shown}"
     );
+
+    // Another namespace's alert is not this go-live's: the alerts check's matchers
+    // (namespace="gravl-staging") leave it out of the list.
+    let Msg::Metrics(mut update) = metrics_round(90, 0.06, true) else {
+        unreachable!()
+    };
+    if let Some(Ok(alerts)) = update.alerts.as_mut() {
+        let mut other = alerts[0].clone();
+        other
+            .labels
+            .insert("alertname".into(), "PaymentsDown".into());
+        other.labels.insert("namespace".into(), "payments".into());
+        other.fingerprint = "payments".into();
+        alerts.push(other);
+    }
+    app.update(Msg::Metrics(update), at(90));
+    app.settle(at(91));
+    let shown = frame(&app, &theme, 160, 45);
+    assert!(
+        shown.contains("firing GravlBackendHighErrorRate"),
+        "{shown}"
+    );
+    assert!(!shown.contains("PaymentsDown"), "{shown}");
 }
 
 /// A baseline journaled in one session is the one the next session compares against: the

@@ -274,6 +274,9 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
                 .collect();
             for a in alerts {
                 let name = a.labels.get("alertname").cloned().unwrap_or_default();
+                if !watchdogs.contains(&name.as_str()) && !selected(app, &a.labels) {
+                    continue;
+                }
                 if watchdogs.contains(&name.as_str()) {
                     out.push(Line::from(Span::styled(
                         fit(
@@ -305,7 +308,10 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
         }
     }
     if let Some(Ok(rules)) = &app.metrics.prometheus_alerts {
-        for p in rules.iter().filter(|p| p.state == "pending") {
+        for p in rules
+            .iter()
+            .filter(|p| p.state == "pending" && selected(app, &p.labels))
+        {
             let name = p.labels.get("alertname").cloned().unwrap_or_default();
             out.push(Line::from(Span::styled(
                 fit(
@@ -323,6 +329,28 @@ fn alert_lines<'a>(app: &App, theme: &Theme, width: usize) -> Vec<Line<'a>> {
         );
     }
     out
+}
+
+/// Whether one of the plan's `alerts` checks selects an alert with these labels: another
+/// team's alerts are not this go-live's to show. Without such a check, every alert is.
+fn selected(app: &App, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    let mut checks = app
+        .plan
+        .plan
+        .checks()
+        .filter_map(|c| match c {
+            Check::Alerts(a) => Some(a),
+            _ => None,
+        })
+        .peekable();
+    if checks.peek().is_none() {
+        return true;
+    }
+    checks.any(|a| {
+        a.matchers
+            .iter()
+            .all(|m| monitor::matcher_matches(m, labels).unwrap_or(false))
+    })
 }
 
 #[cfg(test)]
