@@ -125,7 +125,22 @@ pub fn needs(plan: &Plan) -> Needs {
 fn read_rules(groups: &BTreeMap<String, BTreeSet<String>>) -> Vec<Value> {
     groups
         .iter()
-        .map(|(group, plurals)| json!({"apiGroups": [group], "resources": plurals, "verbs": READ}))
+        .flat_map(|(group, plurals)| {
+            // Secrets are read as metadata lists: list and watch, never get.
+            let (secrets, others): (Vec<&String>, Vec<&String>) = plurals
+                .iter()
+                .partition(|p| group.is_empty() && p.as_str() == "secrets");
+            let mut rules = Vec::new();
+            if !others.is_empty() {
+                rules.push(json!({"apiGroups": [group], "resources": others, "verbs": READ}));
+            }
+            if !secrets.is_empty() {
+                rules.push(
+                    json!({"apiGroups": [group], "resources": secrets, "verbs": ["list", "watch"]}),
+                );
+            }
+            rules
+        })
         .collect()
 }
 
@@ -305,6 +320,23 @@ mod tests {
             .find(|o| o["kind"] == "RoleBinding" && o["metadata"]["namespace"] == "app")
             .expect("a binding where the pods are read");
         assert_eq!(binding["subjects"][0]["name"], "ana");
+    }
+
+    #[test]
+    fn secrets_are_granted_list_and_watch_only_never_get() {
+        let mut groups = BTreeMap::new();
+        groups.insert(
+            String::new(),
+            BTreeSet::from(["pods".to_string(), "secrets".to_string()]),
+        );
+        let rules = read_rules(&groups);
+        assert_eq!(
+            rules,
+            vec![
+                json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}),
+                json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}),
+            ]
+        );
     }
 
     #[test]

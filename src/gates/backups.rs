@@ -14,6 +14,9 @@ const KIND: &str = "backups";
 /// Phases after which Velero no longer touches a Backup (`pkg/apis/velero/v1/backup_types.go`).
 const FINISHED: [&str; 4] = ["Completed", "PartiallyFailed", "Failed", "FailedValidation"];
 
+/// Seconds a backup's time may be ahead of golive's clock before it is not believed.
+const FUTURE_SKEW: i64 = 300;
+
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
         .into_iter()
@@ -162,7 +165,13 @@ pub fn backups(
     let max = c.max_age.0.as_secs() as i64;
     let too_old = age.is_none_or(|a| a > max);
     let what = format!("Backup {} {}", name(b), backup_text(b, now));
+    // Later than now beyond clock skew: the time cannot be trusted, so neither can its age.
+    let from_the_future = age.is_some_and(|a| a < -FUTURE_SKEW);
     let (status, summary) = match phase {
+        _ if from_the_future => (
+            Status::Unknown,
+            format!("newest {what}: its time is later than now (clock skew?); its age is unknown"),
+        ),
         "Completed" if !too_old => (Status::Pass, what),
         "PartiallyFailed" if !too_old => (
             Status::Warn,

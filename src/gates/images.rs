@@ -121,7 +121,10 @@ impl Running {
 
 fn short(digest: &str) -> String {
     match digest.split_once(':') {
-        Some((algo, hex)) if hex.len() > 12 => format!("{algo}:{}…", &hex[..12]),
+        // By characters: a digest is a field anyone can write, not always hex.
+        Some((algo, hex)) if hex.chars().count() > 12 => {
+            format!("{algo}:{}…", hex.chars().take(12).collect::<String>())
+        }
         _ => digest.to_string(),
     }
 }
@@ -527,5 +530,17 @@ impl CheckKind for ImagesPinnedCheck {
 
     fn evaluate(&self, view: &ClusterView, _ctx: &Context) -> Result<CheckVerdict, CheckVerdict> {
         images_pinned(self, view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_digest_that_is_not_hex_is_shortened_by_characters_not_bytes() {
+        assert_eq!(
+            super::short("sha256:d2b4f6a8c0e\u{e9}123"),
+            "sha256:d2b4f6a8c0e\u{e9}…"
+        );
+        assert_eq!(super::short("sha256:abc"), "sha256:abc");
     }
 }

@@ -539,3 +539,6 @@ mod projection_tests;
 
 #[cfg(test)]
 mod rbac_tests;
+
+#[cfg(test)]
+mod operations_tests;

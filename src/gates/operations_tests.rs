@@ -251,7 +251,7 @@ fn without_the_vulnerability_report_crd_every_image_is_unknown() {
     view.apply(
         ClusterEvent::Synced {
             key: WatchKey::namespaced(PODS, "shop"),
-            objects: objects.to_vec(),
+            objects: objects.iter().map(crate::cluster::Stored::new).collect(),
         },
         now(),
     );
@@ -817,5 +817,25 @@ fn the_new_kinds_judge_cut_objects_as_they_judge_whole_ones() {
         "projected {} of {} bytes",
         size(&slim),
         size(postgres)
+    );
+}
+
+#[test]
+fn a_backup_timed_later_than_now_is_unknown_not_fresh() {
+    let future = judge_backups(&[
+        schedule("daily", json!(["shop"]), false),
+        backup(
+            "daily-1",
+            json!(["shop"]),
+            "Completed",
+            "2027-06-01T02:00:00Z",
+            0,
+        ),
+    ]);
+    assert_eq!(future.status, Status::Unknown, "{}", future.summary);
+    assert!(
+        future.summary.contains("later than now"),
+        "{}",
+        future.summary
     );
 }

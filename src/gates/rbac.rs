@@ -160,8 +160,10 @@ fn rule_problems(rule: &Value, scope: Option<&str>, home: &str) -> Vec<String> {
             problems.push(format!("`{verb}`"));
         }
     }
+    // As the API server matches: `*`, the exact `pods/exec`, or `*/exec` (that subresource
+    // of every resource). `pods/*` is no wildcard there.
     let exec = core
-        && ["pods/exec", "pods/*", "*"]
+        && ["pods/exec", "*/exec", "*"]
             .iter()
             .any(|r| has(rule, "resources", r));
     if exec && !any_verb && has(rule, "verbs", "create") {

@@ -234,6 +234,11 @@ fn rbac_fails_escalation_verbs_and_pod_exec_granted_to_every_service_account() {
             json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get"]}),
             "exec into pods over WebSockets",
         ),
+        // `*/exec` is the exec subresource of every resource, pods included.
+        (
+            json!({"apiGroups": [""], "resources": ["*/exec"], "verbs": ["create"]}),
+            "exec into pods",
+        ),
     ] {
         let mut objects = fixed();
         objects.push(cluster_role("risky", json!([rule])));
@@ -425,4 +430,22 @@ fn rbac_allow_entries_are_checked_when_the_plan_is_read() {
         "{errors}"
     );
     assert!(errors.contains("p.yaml:7:"), "{errors}");
+}
+
+#[test]
+fn pods_star_is_no_wildcard_for_the_api_server_so_it_grants_no_exec() {
+    let mut objects = fixed();
+    objects.push(cluster_role(
+        "pod-logs",
+        json!([{"apiGroups": [""], "resources": ["pods/*"], "verbs": ["get"]}]),
+    ));
+    objects.push(binding(
+        "RoleBinding",
+        Some("gravl-staging"),
+        "logs",
+        default_sa(),
+        ("ClusterRole", "pod-logs"),
+    ));
+    let v = judge(&check(), &objects);
+    assert!(!text(&v).contains("exec into pods"), "{}", text(&v));
 }
