@@ -319,13 +319,23 @@ pub fn images_scanned(
     let mut unscanned = Vec::new();
     for image in &images {
         let object = format!("image {}", image.label());
-        let found = reports.iter().find(|(_, a)| {
-            a.same_repository(&image.parsed)
-                && match &image.digest {
-                    Some(d) => a.digest.as_deref() == Some(d.as_str()),
-                    None => a.tag.is_some() && a.tag == image.parsed.tag,
-                }
-        });
+        // Several reports for one image (an old and a new ReplicaSet's, scanned on
+        // different days): the worst of them counts, not whichever is listed first.
+        let found = reports
+            .iter()
+            .filter(|(_, a)| {
+                a.same_repository(&image.parsed)
+                    && match &image.digest {
+                        Some(d) => a.digest.as_deref() == Some(d.as_str()),
+                        None => a.tag.is_some() && a.tag == image.parsed.tag,
+                    }
+            })
+            .max_by_key(|(r, _)| {
+                SEVERITIES
+                    .iter()
+                    .map(|(_, key)| r["report"]["summary"][key].as_u64().unwrap_or(0))
+                    .collect::<Vec<u64>>()
+            });
         let Some((report, _)) = found else {
             let others: Vec<String> = reports
                 .iter()
@@ -349,6 +359,16 @@ pub fn images_scanned(
             continue;
         };
         let summary = &report["report"]["summary"];
+        // No summary is no count: never read as zero vulnerabilities.
+        if !summary.is_object() {
+            let why = format!(
+                "the vulnerability report for image {} has no summary of counts",
+                image.image
+            );
+            evidence.push(Evidence::new(object, why.clone()));
+            unscanned.push(why);
+            continue;
+        }
         let counts: Vec<(&str, u64)> = SEVERITIES
             .iter()
             .map(|(s, key)| (*s, summary[key].as_u64().unwrap_or(0)))

@@ -839,3 +839,32 @@ fn a_backup_timed_later_than_now_is_unknown_not_fresh() {
         future.summary
     );
 }
+
+#[test]
+fn of_two_reports_for_one_digest_the_worst_counts_and_one_without_counts_is_unknown() {
+    let api = pod(
+        "api-1",
+        &[("api", "ghcr.io/shop/api:2.0", "ghcr.io/shop/api@sha256:aaa")],
+    );
+    // The clean report listed first, the bad one second (another ReplicaSet's scan).
+    let objects = [
+        api.clone(),
+        report("replicaset-api-a-api", "shop/api", "2.0", "sha256:aaa", 0),
+        report("replicaset-api-b-api", "shop/api", "2.0", "sha256:aaa", 9),
+    ];
+    let v = run(&scanned(), &scan_view(&objects), &ctx());
+    assert_eq!(v.status, Status::Fail, "{}", v.summary);
+
+    let mut no_summary = report("replicaset-api-a-api", "shop/api", "2.0", "sha256:aaa", 0);
+    no_summary["report"]
+        .as_object_mut()
+        .expect("a report")
+        .remove("summary");
+    let v = run(&scanned(), &scan_view(&[api, no_summary]), &ctx());
+    assert_eq!(v.status, Status::Unknown, "{}", v.summary);
+    assert!(
+        evidence(&v).contains("has no summary of counts"),
+        "{}",
+        evidence(&v)
+    );
+}

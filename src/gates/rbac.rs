@@ -133,7 +133,11 @@ fn has(rule: &Value, key: &str, wanted: &str) -> bool {
 fn rule_problems(rule: &Value, scope: Option<&str>, home: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if rule.get("resources").is_none() {
-        // nonResourceURLs: health and discovery endpoints, not objects.
+        // nonResourceURLs: health and discovery endpoints, not objects; but `*` verbs on
+        // them are still wildcard verbs.
+        if has(rule, "verbs", "*") {
+            problems.push("wildcard verbs on non-resource URLs".into());
+        }
         return problems;
     }
     let any_verb = has(rule, "verbs", "*");

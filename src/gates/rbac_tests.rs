@@ -449,3 +449,26 @@ fn pods_star_is_no_wildcard_for_the_api_server_so_it_grants_no_exec() {
     let v = judge(&check(), &objects);
     assert!(!text(&v).contains("exec into pods"), "{}", text(&v));
 }
+
+#[test]
+fn wildcard_verbs_on_non_resource_urls_fail() {
+    let mut objects = fixed();
+    objects.push(cluster_role(
+        "urls",
+        json!([{"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+    ));
+    objects.push(binding(
+        "ClusterRoleBinding",
+        None,
+        "urls",
+        default_sa(),
+        ("ClusterRole", "urls"),
+    ));
+    let v = judge(&check(), &objects);
+    assert_eq!(v.status, Status::Fail, "{}", text(&v));
+    assert!(
+        text(&v).contains("wildcard verbs on non-resource URLs"),
+        "{}",
+        text(&v)
+    );
+}
