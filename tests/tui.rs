@@ -1428,17 +1428,7 @@ fn a_journaled_baseline_is_reused_after_a_restart() {
     };
     // The deploy moment: a rollout golive saw start; from it the baseline window ends.
     journal
-        .append(
-            Action::Rollout {
-                workload: "Deployment gravl-staging/backend".into(),
-                event: "started".into(),
-                revision: "rev 3 → 4".into(),
-                images: vec![],
-                detail: String::new(),
-                duration_s: None,
-            },
-            at(0),
-        )
+        .append(backend_rollout_started(), at(0))
         .expect("appended");
     let asks = |state: RunbookState| {
         let mut app = App::new(gravl(), true, Keymap::default(), state, t0());
@@ -1503,17 +1493,7 @@ fn a_failed_baseline_capture_is_said_and_asked_again() {
     let mut journal = Journal::open(dir.path(), "ana").expect("journal opens");
     let check = app_check_key();
     journal
-        .append(
-            Action::Rollout {
-                workload: "Deployment gravl-staging/backend".into(),
-                event: "started".into(),
-                revision: "rev 3 → 4".into(),
-                images: vec![],
-                detail: String::new(),
-                duration_s: None,
-            },
-            at(0),
-        )
+        .append(backend_rollout_started(), at(0))
         .expect("appended");
     let mut app = App::new(
         gravl(),
@@ -1618,6 +1598,18 @@ fn alerts_that_start_and_stop_firing_are_journaled_once_each() {
         state.alerts.get("Watchdog").and_then(|a| a.resolved_at),
         None
     );
+}
+
+/// The deploy moment as the cockpit journals it: the backend's rollout seen starting.
+fn backend_rollout_started() -> Action {
+    Action::Rollout {
+        workload: "Deployment gravl-staging/backend".into(),
+        event: "started".into(),
+        revision: "rev 3 → 4".into(),
+        images: vec![],
+        detail: String::new(),
+        duration_s: None,
+    }
 }
 
 fn app_check_key() -> String {

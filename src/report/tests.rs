@@ -155,6 +155,28 @@ fn render_at<T>(
     (render(&input), verification.clone())
 }
 
+/// The Markdown report of `state` an hour after the go-live started, with `metrics`.
+fn markdown_with(
+    plan: &plan::Plan,
+    state: &RunbookState,
+    verification: &crate::runbook::journal::Verification,
+    metrics: Option<&crate::metrics::MetricsEvidence>,
+) -> String {
+    let gates = gates(plan);
+    let decision = decide(plan, &gates, state);
+    markdown(&ReportInput {
+        plan,
+        context: "kind-staging",
+        generated_at: t(3600),
+        gates: &gates,
+        state,
+        decision: &decision,
+        journal: verification,
+        metrics,
+        notes: &[],
+    })
+}
+
 #[test]
 fn markdown_report_reads_like_a_launch_ticket() {
     let (text, _) = render(markdown);
@@ -361,19 +383,7 @@ fn markdown_monitor_section_gives_baseline_figures_after_the_deploy_and_alerts()
         detail: String::new(),
         duration_s: None,
     });
-    let gates = gates(&plan);
-    let decision = decide(&plan, &gates, &state);
-    let text = markdown(&ReportInput {
-        plan: &plan,
-        context: "kind-staging",
-        generated_at: t(3600),
-        gates: &gates,
-        state: &state,
-        decision: &decision,
-        journal: &verification,
-        metrics: Some(&metrics),
-        notes: &[],
-    });
+    let text = markdown_with(&plan, &state, &verification, Some(&metrics));
     let section = &text[text.find("## Monitor").expect("a Monitor section")..];
     assert!(
         section.contains(&format!("Deploy moment: {}.", t(1800))),
@@ -422,19 +432,7 @@ fn journaled_alerts_are_listed_with_when_they_resolved_even_without_prometheus()
     assert_eq!(record.seen_at, t(1840));
     assert_eq!(record.resolved_at, Some(t(1960)));
     let (_, verification) = crate::runbook::journal::verify_dir(dir.path()).expect("verifies");
-    let gates = gates(&plan);
-    let decision = decide(&plan, &gates, &state);
-    let text = markdown(&ReportInput {
-        plan: &plan,
-        context: "kind-staging",
-        generated_at: t(3600),
-        gates: &gates,
-        state: &state,
-        decision: &decision,
-        journal: &verification,
-        metrics: None,
-        notes: &[],
-    });
+    let text = markdown_with(&plan, &state, &verification, None);
     let section = &text[text.find("## Monitor").expect("a Monitor section")..];
     assert!(
         section.contains(&format!(
